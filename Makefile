@@ -1,0 +1,58 @@
+# The two commands: `make run` (demo on this machine) and `make test` (the whole suite).
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+export PORT
+
+.PHONY: run test install lint typecheck pytest system-deps bench-inbox bench-ingest clean
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+## make run: install, migrate, seed the demo once, start the demo services and serve on PORT.
+run: install
+	@mkdir -p var
+	$(VENV)/bin/helpdesk migrate
+	$(VENV)/bin/helpdesk demo > /dev/null
+	$(VENV)/bin/helpdesk dev --port $(PORT)
+
+## Debian packages the tests need: Dovecot (IMAP server) and Chromium (browser tests).
+system-deps:
+	@missing=""; \
+	command -v dovecot >/dev/null 2>&1 || [ -x /usr/sbin/dovecot ] || missing="$$missing dovecot-imapd"; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+	@pg_isready -q -h 127.0.0.1 -p 5432 || { \
+	  echo "starting PostgreSQL"; pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start; }
+
+lint: install
+	$(VENV)/bin/ruff check helpdesk plugins tests bench
+	$(VENV)/bin/ruff format --check helpdesk plugins
+
+typecheck: install
+	$(VENV)/bin/mypy
+
+pytest: install system-deps
+	$(PY) -m pytest
+
+## make test: everything CI runs.
+test: install system-deps lint typecheck pytest
+
+bench-inbox: install
+	$(PY) bench/inbox.py
+
+bench-ingest: install system-deps
+	$(PY) bench/ingest.py
+
+clean:
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache

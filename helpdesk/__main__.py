@@ -1,0 +1,5 @@
+"""``python -m helpdesk`` is the ``helpdesk`` command."""
+
+from helpdesk.cli import app
+
+app()

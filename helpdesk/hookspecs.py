@@ -1,0 +1,130 @@
+"""The plugin contract: every hook a plugin may implement, with what it must return.
+
+Plugins register through the ``helpdesk.plugins`` entry point and implement these with
+``@hookimpl``. Hooks that return lists are collected from every plugin in load order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    import typer
+    from fastapi import APIRouter, Request
+    from markupsafe import Markup
+    from sqlmodel import Session
+
+    from helpdesk.models import Agent, EtunnusUser, Message, Ticket
+
+hookspec = pluggy.HookspecMarker("helpdesk")
+hookimpl = pluggy.HookimplMarker("helpdesk")
+
+
+@dataclass(frozen=True)
+class NavEntry:
+    """A link in the top navigation. ``label`` is a msgid translated at render time."""
+
+    label: str
+    url: str
+    order: int = 50
+    admin_only: bool = False
+
+
+@dataclass(frozen=True)
+class FoundLink:
+    """Something a text linker recognised in a mail: ``kind`` ``user`` or a plugin's kind.
+
+    ``target`` identifies the object (an e-tunnus number, an invoice id); ``etunnus`` names
+    the E-tunnus user the object belongs to, so that the ticket can be linked to them too.
+    """
+
+    kind: str
+    target: str
+    label: str
+    found_text: str
+    etunnus: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class ScheduledJob:
+    """A job the worker runs. ``due(now, last_run)`` decides; ``run(session)`` does the work.
+
+    The worker holds a database lock per job name while it runs, so with several workers
+    each due run happens once.
+    """
+
+    name: str
+    due: Callable[[Any, Any], bool]
+    run: Callable[[Session], Any]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@hookspec
+def helpdesk_routers() -> list[APIRouter]:  # type: ignore[empty-body]
+    """FastAPI routers to mount. Page routes and ``/api/v1`` routes both go here."""
+
+
+@hookspec
+def helpdesk_template_dirs() -> list[Path]:  # type: ignore[empty-body]
+    """Template folders searched before the core's ``templates/`` (Jinja ChoiceLoader)."""
+
+
+@hookspec
+def helpdesk_static_dirs() -> list[tuple[str, Path]]:  # type: ignore[empty-body]
+    """``(name, folder)`` pairs served under ``/static/plugins/<name>/``."""
+
+
+@hookspec
+def helpdesk_navigation(agent: Agent) -> list[NavEntry]:  # type: ignore[empty-body]
+    """Entries for the top navigation, shown to ``agent``."""
+
+
+@hookspec
+def helpdesk_ticket_sidebar(
+    request: Request, session: Session, ticket: Ticket, agent: Agent
+) -> Markup | None:
+    """HTML for the ticket view's sidebar (rendered in plugin order), or None."""
+
+
+@hookspec
+def helpdesk_user_page(
+    request: Request, session: Session, user: EtunnusUser, agent: Agent
+) -> Markup | None:
+    """HTML for a section of an E-tunnus user's page, or None."""
+
+
+@hookspec
+def helpdesk_link_text(session: Session, text: str) -> list[FoundLink]:  # type: ignore[empty-body]
+    """Recognise references in mail text (subject and body) and return what they point to."""
+
+
+@hookspec
+def helpdesk_message_stored(session: Session, ticket: Ticket, message: Message) -> None:
+    """Called inside the transaction that stores a new message (incoming, outgoing, note,
+    call). Add rows to the session; never commit, never do network I/O here."""
+
+
+@hookspec
+def helpdesk_scheduled_jobs() -> list[ScheduledJob]:  # type: ignore[empty-body]
+    """Jobs for the worker's scheduler (syncs, the 15:00 last check)."""
+
+
+@hookspec
+def helpdesk_alembic_version_locations() -> list[str]:  # type: ignore[empty-body]
+    """Folders of the plugin's own Alembic branch (one branch label per plugin)."""
+
+
+@hookspec
+def helpdesk_cli(app: typer.Typer) -> None:
+    """Add commands to the ``helpdesk`` command line."""
+
+
+@hookspec
+def helpdesk_demo_data(session: Session) -> None:
+    """Seed the plugin's demo data (``helpdesk demo``); must be idempotent."""

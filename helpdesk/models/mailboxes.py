@@ -1,0 +1,75 @@
+"""Shared mailboxes (asiakaspalvelu@, info@, laskut@) and their per-folder IMAP sync state."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import String, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from helpdesk.models.base import ts_field
+
+
+class Security(StrEnum):
+    none = "none"
+    ssl = "ssl"
+    starttls = "starttls"
+
+
+class MailboxBase(SQLModel):
+    """Fields an admin may see and edit."""
+
+    address: str = Field(max_length=254, unique=True, index=True)
+    display_name: str = Field(default="", max_length=200)
+    signature: str = ""
+    active: bool = True
+    imap_host: str | None = Field(default=None, max_length=255)
+    imap_port: int | None = None
+    imap_user: str | None = Field(default=None, max_length=255)
+    imap_security: Security = Field(default=Security.ssl, sa_type=String(16))
+    imap_folder: str = Field(default="INBOX", max_length=255)
+    processed_folder: str | None = Field(default=None, max_length=255)
+    sent_folder: str | None = Field(default=None, max_length=255)
+    smtp_host: str | None = Field(default=None, max_length=255)
+    smtp_port: int | None = None
+    smtp_user: str | None = Field(default=None, max_length=255)
+    smtp_security: Security = Field(default=Security.starttls, sa_type=String(16))
+
+
+class Mailbox(MailboxBase, table=True):
+    """A shared mailbox; passwords live only here and are never rendered back."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    imap_password: str | None = Field(default=None, max_length=500)
+    smtp_password: str | None = Field(default=None, max_length=500)
+    last_sync_at: datetime | None = ts_field(nullable=True, default_now=False)
+    last_error: str | None = None
+    last_error_at: datetime | None = ts_field(nullable=True, default_now=False)
+    created_at: datetime = ts_field()
+
+    @property
+    def label(self) -> str:
+        return f"{self.display_name} <{self.address}>" if self.display_name else self.address
+
+    @property
+    def can_fetch(self) -> bool:
+        return bool(self.active and self.imap_host and self.imap_user)
+
+    @property
+    def can_send(self) -> bool:
+        return bool(self.active and self.smtp_host)
+
+
+class MailboxFolderState(SQLModel, table=True):
+    """Where the fetcher is in one IMAP folder: UIDVALIDITY and the highest imported UID."""
+
+    __tablename__ = "mailbox_folder_state"
+    __table_args__ = (UniqueConstraint("mailbox_id", "folder", name="uq_folder_state"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    mailbox_id: int = Field(foreign_key="mailbox.id", index=True)
+    folder: str = Field(max_length=255)
+    uidvalidity: int
+    last_uid: int = 0
+    updated_at: datetime = ts_field()

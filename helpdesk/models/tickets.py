@@ -1,0 +1,116 @@
+"""Tickets: one conversation with a customer, across mail, phone and notes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Index, String
+from sqlmodel import Field, SQLModel
+
+from helpdesk.models.base import json_field, ts_field
+
+#: Human ticket numbers start here, so the first ticket is #1001.
+TICKET_NUMBER_OFFSET = 1000
+
+
+class TicketStatus(StrEnum):
+    open = "open"
+    pending = "pending"
+    closed = "closed"
+
+
+class Channel(StrEnum):
+    email = "email"
+    phone = "phone"
+    web = "web"
+
+
+class TicketBase(SQLModel):
+    """Fields shared by the table and the API shapes."""
+
+    subject: str = Field(default="", max_length=998)
+    status: TicketStatus = Field(default=TicketStatus.open, sa_type=String(16))
+    channel: Channel = Field(default=Channel.email, sa_type=String(16))
+    customer_email: str | None = Field(default=None, max_length=254, index=True)
+    customer_name: str | None = Field(default=None, max_length=200)
+
+
+class Ticket(TicketBase, table=True):
+    """A ticket; ``number`` is what people say on the phone (#1042)."""
+
+    __table_args__ = (
+        Index("ix_ticket_inbox", "status", "last_message_at", "id"),
+        Index("ix_ticket_mailbox_inbox", "mailbox_id", "status", "last_message_at", "id"),
+        Index("ix_ticket_assignee_inbox", "assignee_id", "status", "last_message_at", "id"),
+        Index("ix_ticket_activity", "last_message_at", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: int | None = Field(default=None, unique=True, index=True)
+    mailbox_id: int | None = Field(default=None, foreign_key="mailbox.id")
+    user_id: int | None = Field(default=None, foreign_key="etunnus_user.id", index=True)
+    assignee_id: int | None = Field(default=None, foreign_key="agent.id")
+    message_count: int = 0
+    flags: list[str] = json_field(list)
+    created_at: datetime = ts_field()
+    updated_at: datetime = ts_field()
+    last_message_at: datetime = ts_field()
+    last_incoming_at: datetime | None = ts_field(nullable=True, default_now=False)
+    last_agent_reply_at: datetime | None = ts_field(nullable=True, default_now=False)
+
+    @property
+    def ref(self) -> str:
+        return f"#{self.number}"
+
+
+class TicketLink(SQLModel, table=True):
+    """A link from a ticket to something it concerns, found in its mail or set by an agent.
+
+    ``kind`` is ``user`` for E-tunnus users or a plugin's kind (``invoice``); ``state`` is
+    ``linked`` or ``suggested`` (ambiguous matches are only suggested, never guessed).
+    """
+
+    __tablename__ = "ticket_link"
+    __table_args__ = (
+        Index("uq_ticket_link", "ticket_id", "kind", "target", unique=True),
+        Index("ix_ticket_link_target", "kind", "target"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", ondelete="CASCADE")
+    kind: str = Field(max_length=32)
+    target: str = Field(max_length=64)
+    label: str = Field(default="", max_length=200)
+    state: str = Field(default="linked", max_length=16)
+    source: str = Field(default="auto", max_length=16)
+    found_text: str | None = Field(default=None, max_length=200)
+    details: dict[str, Any] = json_field(dict)
+    created_at: datetime = ts_field()
+
+
+class TicketRead(SQLModel):
+    """A ticket as the API shows it."""
+
+    id: int
+    number: int
+    subject: str
+    status: str
+    channel: str
+    mailbox: str | None
+    user: str | None
+    assignee: str | None
+    customer_email: str | None
+    customer_name: str | None
+    message_count: int
+    created_at: datetime
+    last_message_at: datetime
+    flags: list[str]
+
+
+class TicketUpdate(SQLModel):
+    """What ``PATCH /tickets/{id}`` may change; ``assignee`` is an agent email or null."""
+
+    status: TicketStatus | None = None
+    assignee: str | None = None

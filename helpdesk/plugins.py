@@ -1,0 +1,52 @@
+"""The plugin manager: loads plugins from the ``helpdesk.plugins`` entry point group."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from functools import lru_cache
+from importlib.metadata import entry_points
+from typing import Any
+
+import pluggy
+
+from helpdesk import hookspecs
+from helpdesk.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+ENTRY_POINT_GROUP = "helpdesk.plugins"
+#: In-tree plugins, loaded from source even when the package metadata is missing.
+BUNDLED_PLUGINS = {"invoices": "plugins.invoices.hooks"}
+
+
+def _load(pm: pluggy.PluginManager, name: str, module: Any) -> None:
+    if pm.has_plugin(name) or pm.is_registered(module):
+        return
+    pm.register(module, name=name)
+    log.debug("plugin %s loaded", name)
+
+
+@lru_cache(maxsize=1)
+def get_plugin_manager() -> pluggy.PluginManager:
+    """The process-wide plugin manager with every enabled plugin registered."""
+    pm = pluggy.PluginManager("helpdesk")
+    pm.add_hookspecs(hookspecs)
+    disabled = set(get_settings().plugins_disabled)
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name not in disabled:
+            _load(pm, ep.name, ep.load())
+    for name, module_name in BUNDLED_PLUGINS.items():
+        if name not in disabled and not pm.has_plugin(name):
+            _load(pm, name, importlib.import_module(module_name))
+    return pm
+
+
+def hook() -> Any:
+    """Shortcut for ``get_plugin_manager().hook``."""
+    return get_plugin_manager().hook
+
+
+def collect(results: list[list[Any] | None]) -> list[Any]:
+    """Flatten list-returning hook results, skipping plugins that returned None."""
+    return [item for result in results if result for item in result]

@@ -1,0 +1,189 @@
+"""Agents: creating them, logging in (with throttling), API tokens."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlmodel import Session, col, func, select
+
+from helpdesk.models import Agent, ApiToken, AuditEvent, Role, utcnow
+from helpdesk.security import hash_password, new_api_token, token_digest, verify_password
+from helpdesk.services import audit
+from helpdesk.services.errors import Conflict, ServiceError
+from helpdesk.settings import get_settings
+
+
+class LoginThrottled(ServiceError):
+    status_code = 429
+
+    def __init__(self) -> None:
+        super().__init__("Too many failed logins; try again later", code="throttled")
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def create_agent(
+    session: Session,
+    *,
+    email: str,
+    name: str,
+    password: str,
+    admin: bool = False,
+    language: str = "fi",
+    by: Agent | None = None,
+) -> Agent:
+    """Create an agent; refuses a second agent with the same email."""
+    email = normalise_email(email)
+    if "@" not in email:
+        raise ServiceError("A valid email address is required")
+    if len(password) < 8:
+        raise ServiceError("The password must have at least 8 characters")
+    if session.exec(select(Agent).where(Agent.email == email)).first():
+        raise Conflict(f"An agent with the address {email} exists already")
+    agent = Agent(
+        email=email,
+        name=name.strip() or email,
+        password_hash=hash_password(password),
+        role=Role.admin if admin else Role.agent,
+        language=language,
+    )
+    session.add(agent)
+    session.flush()
+    audit.record(
+        session,
+        action="agent.create",
+        agent=by,
+        object_type="agent",
+        object_id=agent.id,
+        email=email,
+        role=agent.role,
+    )
+    session.commit()
+    return agent
+
+
+def update_agent(
+    session: Session,
+    *,
+    agent: Agent,
+    by: Agent,
+    name: str | None = None,
+    role: Role | None = None,
+    active: bool | None = None,
+    language: str | None = None,
+    signature: str | None = None,
+    password: str | None = None,
+) -> Agent:
+    """Change an agent's details; every change is audited."""
+    changes: dict[str, object] = {}
+    if name is not None and name != agent.name:
+        agent.name, changes["name"] = name, name
+    if role is not None and role != agent.role:
+        agent.role, changes["role"] = role, str(role)
+    if active is not None and active != agent.active:
+        agent.active, changes["active"] = active, active
+    if language is not None and language in ("fi", "en") and language != agent.language:
+        agent.language, changes["language"] = language, language
+    if signature is not None and signature != agent.signature:
+        agent.signature, changes["signature"] = signature, True
+    if password:
+        if len(password) < 8:
+            raise ServiceError("The password must have at least 8 characters")
+        agent.password_hash, changes["password"] = hash_password(password), True
+    if changes:
+        session.add(agent)
+        audit.record(
+            session,
+            action="agent.update",
+            agent=by,
+            object_type="agent",
+            object_id=agent.id,
+            **changes,
+        )
+        session.commit()
+    return agent
+
+
+def _recent_failures(session: Session, email: str, ip: str | None) -> int:
+    settings = get_settings()
+    since = utcnow() - timedelta(seconds=settings.login_window_seconds)
+    query = (
+        select(func.count())
+        .select_from(AuditEvent)
+        .where(
+            AuditEvent.action == "login.failed",
+            col(AuditEvent.at) >= since,
+            AuditEvent.object_id == email,
+        )
+    )
+    return int(session.exec(query).one())
+
+
+def authenticate(session: Session, *, email: str, password: str, ip: str | None = None) -> Agent:
+    """Check a login. Failures are audited and throttle further attempts for that address."""
+    email = normalise_email(email)
+    if _recent_failures(session, email, ip) >= get_settings().login_max_failures:
+        audit.record(session, action="login.throttled", object_type="login", object_id=email, ip=ip)
+        session.commit()
+        raise LoginThrottled()
+    agent = session.exec(select(Agent).where(Agent.email == email)).first()
+    if not verify_password(password, agent.password_hash if agent else None) or not (
+        agent and agent.active
+    ):
+        audit.record(session, action="login.failed", object_type="login", object_id=email, ip=ip)
+        session.commit()
+        raise ServiceError("Wrong email or password", code="bad_login")
+    agent.last_login_at = utcnow()
+    session.add(agent)
+    audit.record(
+        session, action="login", agent=agent, object_type="agent", object_id=agent.id, ip=ip
+    )
+    session.commit()
+    return agent
+
+
+def record_logout(session: Session, *, agent: Agent) -> None:
+    audit.record(session, action="logout", agent=agent, object_type="agent", object_id=agent.id)
+    session.commit()
+
+
+def create_token(session: Session, *, agent: Agent, name: str = "") -> str:
+    """Create an API token for ``agent`` and return it; only its hash is kept."""
+    token, digest = new_api_token()
+    session.add(ApiToken(agent_id=agent.id or 0, token_sha256=digest, name=name))
+    audit.record(
+        session,
+        action="token.create",
+        agent=agent,
+        object_type="agent",
+        object_id=agent.id,
+        name=name,
+    )
+    session.commit()
+    return token
+
+
+def agent_for_token(session: Session, token: str) -> Agent | None:
+    """The active agent a bearer token belongs to, or None."""
+    row = session.exec(
+        select(ApiToken).where(
+            ApiToken.token_sha256 == token_digest(token), col(ApiToken.revoked_at).is_(None)
+        )
+    ).first()
+    if row is None:
+        return None
+    agent = session.get(Agent, row.agent_id)
+    return agent if agent and agent.active else None
+
+
+def get_by_email(session: Session, email: str) -> Agent | None:
+    return session.exec(select(Agent).where(Agent.email == normalise_email(email))).first()
+
+
+def list_agents(session: Session, *, active_only: bool = False) -> list[Agent]:
+    query = select(Agent).order_by(Agent.name)
+    if active_only:
+        query = query.where(col(Agent.active).is_(True))
+    return list(session.exec(query))

@@ -1,0 +1,409 @@
+"""Demo data for ``make run``: two mailboxes, E-tunnus users, ~30 Finnish tickets, an admin.
+
+Idempotent: a second run adds nothing that exists already.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+from typing import Any
+
+from sqlmodel import Session, select
+
+from helpdesk.models import (
+    Agent,
+    AuditEvent,
+    Channel,
+    EtunnusUser,
+    Mailbox,
+    MessageKind,
+    TicketStatus,
+    UserEmail,
+    UserPhone,
+    utcnow,
+)
+from helpdesk.plugins import hook
+from helpdesk.services import agents, audit, mailboxes, tickets
+
+DEMO_ADMIN_EMAIL = "admin@e-tunnus.fi"
+DEMO_ADMIN_PASSWORD = "demo-salasana"  # noqa: S105 - printed by `make run` for the demo only
+DEMO_AGENT_EMAIL = "liisa@e-tunnus.fi"
+
+MAILBOXES = [
+    (
+        "asiakaspalvelu@e-tunnus.fi",
+        "E-tunnus asiakaspalvelu",
+        "Ystävällisin terveisin\nE-tunnus asiakaspalvelu\nasiakaspalvelu@e-tunnus.fi",
+    ),
+    ("info@e-tunnus.fi", "E-tunnus", "Terveisin\nE-tunnus\ninfo@e-tunnus.fi"),
+]
+
+USERS = [
+    ("100102", "Matti Virtanen", ["matti.virtanen@example.fi"], ["+358401234567"]),
+    (
+        "100233",
+        "Aino Korhonen",
+        ["aino.korhonen@example.fi", "aino@example.com"],
+        ["+358501112233"],
+    ),
+    ("100345", "Juha Mäkinen", ["juha.makinen@example.fi"], ["+358442223344"]),
+    ("100478", "Sanna Nieminen", ["sanna.nieminen@example.fi"], ["+358405556677"]),
+    ("100512", "Pekka Hämäläinen", ["pekka.hamalainen@example.com"], []),
+    ("100689", "Elina Laine", ["elina.laine@example.fi"], ["+358458889900"]),
+]
+
+# (subject, etunnus or None, customer name, address, mailbox index, [(kind, text)], status)
+CONVERSATIONS: list[tuple[str, str | None, str, str, int, list[tuple[str, str]], str]] = [
+    (
+        "Lasku 1001020007 ei ole lähtenyt",
+        "100102",
+        "Matti Virtanen",
+        "matti.virtanen@example.fi",
+        0,
+        [
+            (
+                "in",
+                "Hei,\n\nlähetin eilen laskun 1001020007 asiakkaalleni, mutta se näkyy yhä "
+                "lähettämättömänä. Voisitteko tarkistaa?\n\nTerveisin\nMatti Virtanen\n"
+                "e-tunnus 100102",
+            ),
+            (
+                "out",
+                "Hei Matti,\n\nlasku tarkistettiin ja lähetettiin tänään postitse. "
+                "Se näkyy nyt avoimissa saatavissa.",
+            ),
+            ("in", "Kiitos nopeasta avusta!"),
+        ],
+        "closed",
+    ),
+    (
+        "Viitenumero väärin?",
+        "100233",
+        "Aino Korhonen",
+        "aino.korhonen@example.fi",
+        0,
+        [
+            (
+                "in",
+                "Hei! Asiakkaani sanoo, että viitenumero 1002330012 ei kelpaa verkkopankissa. "
+                "Mitä teen?\n\nAino",
+            ),
+            (
+                "note",
+                "Tarkistettu: viitenumero on oikein, asiakkaan pankki vaatii välilyönnit pois.",
+            ),
+        ],
+        "open",
+    ),
+    (
+        "Sähköpostilaskun vastaanottaja vaihtunut",
+        "100345",
+        "Juha Mäkinen",
+        "juha.makinen@example.fi",
+        0,
+        [
+            (
+                "in",
+                "Moi,\n\nasiakkaani laskutusosoite on vaihtunut osoitteeseen "
+                "reskontra@example.com. Laskua 1003450003 ei ole vielä lähetetty, ehtiikö "
+                "vaihtaa?\n\nJuha Mäkinen",
+            ),
+        ],
+        "open",
+    ),
+    (
+        "Kysymys arvonlisäverosta",
+        "100478",
+        "Sanna Nieminen",
+        "sanna.nieminen@example.fi",
+        1,
+        [
+            (
+                "in",
+                "Hei,\n\nkäytetäänkö koulutuspalveluissa 25,5 % vai 13,5 % alv:tä? "
+                "Laskutan ensi viikolla.\n\nSanna",
+            ),
+            (
+                "out",
+                "Hei Sanna,\n\nkoulutuspalvelut ovat yleensä yleisen verokannan (25,5 %) "
+                "alaisia, ellei kyse ole arvonlisäverottomasta koulutuksesta. "
+                "Tarkistathan tapauksesi Verohallinnon ohjeista.",
+            ),
+        ],
+        "pending",
+    ),
+    (
+        "Verkkolasku ei mene perille",
+        "100512",
+        "Pekka Hämäläinen",
+        "pekka.hamalainen@example.com",
+        0,
+        [
+            (
+                "in",
+                "Hei, lähetin verkkolaskun yritykselle, mutta he eivät ole saaneet sitä. "
+                "Verkkolaskuosoite on 003701120389. Lasku 1005120001.\n\n- Pekka",
+            ),
+            ("note", "Verkkolaskut eivät lähde Netvisorista; lähetetään Maventan kautta."),
+        ],
+        "open",
+    ),
+    (
+        "Tilin avaaminen",
+        None,
+        "Kalle Salminen",
+        "kalle.salminen@example.com",
+        1,
+        [
+            (
+                "in",
+                "Hei,\n\nmiten pääsen aloittamaan laskuttamisen E-tunnuksella? Olen "
+                "valokuvaaja enkä halua perustaa yritystä.\n\nKalle Salminen",
+            ),
+        ],
+        "open",
+    ),
+    (
+        "Palkkalaskelma puuttuu",
+        "100689",
+        "Elina Laine",
+        "elina.laine@example.fi",
+        0,
+        [
+            (
+                "in",
+                "Hei, en ole saanut palkkalaskelmaa laskusta 1006890004, joka maksettiin "
+                "viime viikolla. Voisitteko lähettää sen?\n\nElina Laine",
+            ),
+            (
+                "out",
+                "Hei Elina,\n\npalkkalaskelma lähetetään, kun maksu on kirjautunut. "
+                "Tarkistamme tilanteen ja palaamme asiaan.",
+            ),
+        ],
+        "pending",
+    ),
+    (
+        "Automaattinen vastaus: Lasku 1001020005",
+        None,
+        "Asiakas Oy",
+        "laskutus@example.com",
+        1,
+        [
+            (
+                "auto",
+                "Olen lomalla 1.12. asti. Kiireellisissä asioissa ota yhteyttä "
+                "toimisto@example.com.",
+            ),
+        ],
+        "closed",
+    ),
+    (
+        "Laskun hyvitys",
+        "100233",
+        "Aino Korhonen",
+        "aino@example.com",
+        0,
+        [
+            (
+                "in",
+                "Hei, tein virheen laskuun 1002330014, summa piti olla 150 € eikä 1500 €. "
+                "Voiko laskun hyvittää?\n\nAino Korhonen",
+            ),
+        ],
+        "open",
+    ),
+    (
+        "Yhteystietojen päivitys",
+        "100345",
+        "Juha Mäkinen",
+        "juha.makinen@example.fi",
+        1,
+        [
+            ("in", "Puhelinnumeroni on vaihtunut: 044 222 3344. Päivittäkää tietoihin, kiitos."),
+            ("out", "Kiitos, päivitimme puhelinnumerosi."),
+        ],
+        "closed",
+    ),
+]
+
+FILLER_SUBJECTS = [
+    "Kysymys laskun eräpäivästä",
+    "Kilometrikorvaukset",
+    "Laskun peruutus",
+    "Maksu myöhässä",
+    "Muistutuslasku asiakkaalle",
+    "Kevytyrittäjän vakuutus",
+    "Tilinumeron muutos",
+    "Ennakkoperintärekisteri",
+    "Työkorvaus vai palkka?",
+    "Laskun kieli ruotsiksi",
+    "Liitteen lisääminen laskuun",
+    "Laskun kopio",
+    "Palvelumaksu",
+    "Salasana unohtunut",
+    "Osoitteenmuutos",
+    "Laskun lähetys ulkomaille",
+    "YEL-vakuutus",
+    "Kuitin lähettäminen",
+    "Verokortin päivitys",
+    "Asiakkaan Y-tunnus puuttuu",
+]
+FILLER_BODY = "Hei,\n\n{q}\n\nKiitos avusta!\n{name}"
+FILLER_QUESTIONS = [
+    "Voiko laskun eräpäivää siirtää viikolla eteenpäin?",
+    "Miten kilometrikorvaukset lisätään laskulle?",
+    "Haluaisin perua eilen lähettämäni laskun, onnistuuko se vielä?",
+    "Asiakkaani ei ole maksanut laskua ajoissa. Mitä nyt tehdään?",
+    "Pitääkö minun toimittaa uusi verokortti, kun tulorajani muuttui?",
+    "Miten saan laskulle liitteen mukaan?",
+]
+
+
+def _marker(session: Session) -> bool:
+    return (
+        session.exec(select(AuditEvent).where(AuditEvent.action == "demo.seeded")).first()
+        is not None
+    )
+
+
+def seed(session: Session) -> dict[str, Any]:
+    """Create the demo data once; returns what exists."""
+    created: dict[str, Any] = {"admin": DEMO_ADMIN_EMAIL}
+    admin = agents.get_by_email(session, DEMO_ADMIN_EMAIL) or agents.create_agent(
+        session,
+        email=DEMO_ADMIN_EMAIL,
+        name="Anna Asiakaspalvelija",
+        password=DEMO_ADMIN_PASSWORD,
+        admin=True,
+    )
+    liisa = agents.get_by_email(session, DEMO_AGENT_EMAIL) or agents.create_agent(
+        session, email=DEMO_AGENT_EMAIL, name="Liisa Lehtonen", password=DEMO_ADMIN_PASSWORD
+    )
+    boxes: list[Mailbox] = []
+    for address, name, signature in MAILBOXES:
+        box = mailboxes.by_address(session, address) or mailboxes.add_mailbox(
+            session, address=address, display_name=name, signature=signature
+        )
+        boxes.append(box)
+    users: dict[str, EtunnusUser] = {}
+    for etunnus, name, emails, phones in USERS:
+        user = session.exec(select(EtunnusUser).where(EtunnusUser.etunnus == etunnus)).first()
+        if user is None:
+            user = EtunnusUser(etunnus=etunnus, name=name)
+            session.add(user)
+            session.flush()
+            for email in emails:
+                session.add(UserEmail(user_id=user.id or 0, email=email))
+            for phone in phones:
+                session.add(UserPhone(user_id=user.id or 0, phone=phone))
+        users[etunnus] = user
+    session.commit()
+    if not _marker(session):
+        created["tickets"] = _seed_tickets(session, boxes, users, [admin, liisa])
+        audit.record(session, action="demo.seeded", object_type="demo")
+        session.commit()
+    hook().helpdesk_demo_data(session=session)
+    created["mailboxes"] = [b.address for b in boxes]
+    created["users"] = sorted(users)
+    return created
+
+
+def _seed_tickets(
+    session: Session, boxes: list[Mailbox], users: dict[str, EtunnusUser], team: list[Agent]
+) -> int:
+    rng = random.Random(20261126)  # the same demo every time
+    now = utcnow()
+    conversations = list(CONVERSATIONS)
+    user_list = list(USERS)
+    for i, subject in enumerate(FILLER_SUBJECTS):
+        known_etunnus, name, emails, _phones = user_list[i % len(user_list)]
+        known = i % 4 != 3
+        conversations.append(
+            (
+                subject,
+                known_etunnus if known else None,
+                name if known else "Tuntematon lähettäjä",
+                emails[0] if known else f"kysyja{i}@example.com",
+                i % 2,
+                [
+                    (
+                        "in",
+                        FILLER_BODY.format(
+                            q=FILLER_QUESTIONS[i % len(FILLER_QUESTIONS)], name=name
+                        ),
+                    )
+                ]
+                + (
+                    [("out", "Hei,\n\nkiitos viestistä. Selvitämme asian ja palaamme pian.")]
+                    if i % 3 == 0
+                    else []
+                ),
+                ["open", "pending", "closed", "open"][i % 4],
+            )
+        )
+    count = 0
+    for index, (subject, etunnus, name, address, box, steps, status) in enumerate(conversations):
+        start = now - timedelta(hours=3 + index * 7 + rng.randint(0, 5), minutes=rng.randint(0, 59))
+        mailbox = boxes[box]
+        ticket = tickets.open_ticket(
+            session,
+            subject=subject,
+            mailbox=mailbox,
+            channel=Channel.email,
+            customer_email=address,
+            customer_name=name,
+            user=users.get(etunnus) if etunnus else None,
+            created_at=start,
+        )
+        when = start
+        for kind, text in steps:
+            agent = team[index % len(team)]
+            if kind in ("in", "auto"):
+                tickets.add_message(
+                    session,
+                    ticket=ticket,
+                    kind=MessageKind.incoming,
+                    text=text,
+                    from_name=name,
+                    from_address=address,
+                    to=[mailbox.address],
+                    subject=subject,
+                    created_at=when,
+                    message_id=f"demo-{index}-{when.timestamp():.0f}@example.com",
+                    flags=["auto_reply"] if kind == "auto" else [],
+                    counts_as_activity=True,
+                )
+            elif kind == "out":
+                body = f"{text}\n\n{mailbox.signature}"
+                message = tickets.add_message(
+                    session,
+                    ticket=ticket,
+                    kind=MessageKind.outgoing,
+                    text=body,
+                    author=agent,
+                    from_name=mailbox.display_name,
+                    from_address=mailbox.address,
+                    to=[address],
+                    subject=f"Re: {subject} [#{ticket.number}]",
+                    created_at=when,
+                )
+                message.delivery_status = None  # demo history, never sent anywhere
+            else:
+                tickets.add_message(
+                    session,
+                    ticket=ticket,
+                    kind=MessageKind.note,
+                    text=text,
+                    author=agent,
+                    created_at=when,
+                )
+            when += timedelta(minutes=rng.randint(20, 300))
+        ticket.status = TicketStatus(status)
+        if steps[0][0] == "auto":
+            ticket.flags = ["auto_reply"]
+        ticket.assignee_id = team[index % len(team)].id if index % 3 else None
+        session.add(ticket)
+        count += 1
+    return count

@@ -1,0 +1,242 @@
+"""Tickets: creating them, adding to their thread, status, assignment, notes.
+
+Functions that end in a commit are the public actions. ``open_ticket`` and ``add_message``
+only flush: other services (mail in, replies, calls) combine them into one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from helpdesk.models import (
+    TICKET_NUMBER_OFFSET,
+    Agent,
+    Attachment,
+    Channel,
+    EtunnusUser,
+    Mailbox,
+    Message,
+    MessageKind,
+    Ticket,
+    TicketStatus,
+    utcnow,
+)
+from helpdesk.plugins import hook
+from helpdesk.services import audit
+from helpdesk.services.errors import NotFound, ServiceError
+
+
+def open_ticket(
+    session: Session,
+    *,
+    subject: str,
+    mailbox: Mailbox | None = None,
+    channel: Channel = Channel.email,
+    customer_email: str | None = None,
+    customer_name: str | None = None,
+    user: EtunnusUser | None = None,
+    status: TicketStatus = TicketStatus.open,
+    created_at: datetime | None = None,
+) -> Ticket:
+    """Add a new ticket to the session and give it its number (flushes, no commit)."""
+    now = created_at or utcnow()
+    ticket = Ticket(
+        subject=subject.strip()[:998],
+        mailbox_id=mailbox.id if mailbox else None,
+        channel=channel,
+        customer_email=customer_email.lower() if customer_email else None,
+        customer_name=customer_name,
+        user_id=user.id if user else None,
+        status=status,
+        created_at=now,
+        updated_at=now,
+        last_message_at=now,
+    )
+    session.add(ticket)
+    session.flush()
+    assert ticket.id is not None
+    ticket.number = TICKET_NUMBER_OFFSET + ticket.id
+    session.add(ticket)
+    return ticket
+
+
+def add_message(
+    session: Session,
+    *,
+    ticket: Ticket,
+    kind: MessageKind,
+    text: str = "",
+    html: str | None = None,
+    subject: str | None = None,
+    author: Agent | None = None,
+    from_name: str | None = None,
+    from_address: str | None = None,
+    to: Sequence[str] = (),
+    cc: Sequence[str] = (),
+    bcc: Sequence[str] = (),
+    message_id: str | None = None,
+    in_reply_to: str | None = None,
+    references: Sequence[str] = (),
+    raw_sha256: str | None = None,
+    mailbox: Mailbox | None = None,
+    flags: Iterable[str] = (),
+    sent_date: datetime | None = None,
+    created_at: datetime | None = None,
+    counts_as_activity: bool = True,
+) -> Message:
+    """Add a message to a ticket's thread and update the ticket's counters (flushes only).
+
+    Plugins see the message through ``helpdesk_message_stored`` in the same transaction.
+    """
+    now = created_at or utcnow()
+    message = Message(
+        ticket_id=ticket.id or 0,
+        kind=kind,
+        subject=subject if subject is not None else ticket.subject,
+        text=text.replace("\x00", ""),
+        html=html,
+        author_id=author.id if author else None,
+        from_name=from_name if from_name is not None else (author.name if author else None),
+        from_address=from_address.lower() if from_address else None,
+        to_addresses=list(to),
+        cc_addresses=list(cc),
+        bcc_addresses=list(bcc),
+        message_id=message_id,
+        in_reply_to=in_reply_to,
+        references=list(references),
+        raw_sha256=raw_sha256,
+        mailbox_id=mailbox.id if mailbox else ticket.mailbox_id,
+        flags=sorted(set(flags)),
+        sent_date=sent_date,
+        created_at=now,
+    )
+    session.add(message)
+    ticket.message_count += 1
+    ticket.updated_at = utcnow()
+    if counts_as_activity and now >= ticket.last_message_at:
+        ticket.last_message_at = now
+    if kind == MessageKind.incoming and counts_as_activity:
+        ticket.last_incoming_at = max(now, ticket.last_incoming_at or now)
+    if kind == MessageKind.outgoing:
+        ticket.last_agent_reply_at = now
+    session.add(ticket)
+    session.flush()
+    hook().helpdesk_message_stored(session=session, ticket=ticket, message=message)
+    return message
+
+
+def get_ticket(session: Session, ticket_id: int) -> Ticket:
+    ticket = session.get(Ticket, ticket_id)
+    if ticket is None:
+        raise NotFound("No such ticket")
+    return ticket
+
+
+def get_by_number(session: Session, number: int) -> Ticket | None:
+    return session.exec(select(Ticket).where(Ticket.number == number)).first()
+
+
+def thread(session: Session, ticket: Ticket) -> list[Message]:
+    """The ticket's messages in the order they happened."""
+    return list(
+        session.exec(
+            select(Message)
+            .where(Message.ticket_id == ticket.id)
+            .order_by(col(Message.created_at), col(Message.id))
+        )
+    )
+
+
+def attachments_by_message(
+    session: Session, messages: Sequence[Message]
+) -> dict[int, list[Attachment]]:
+    ids = [m.id for m in messages if m.id is not None]
+    result: dict[int, list[Attachment]] = {i: [] for i in ids}
+    if ids:
+        for att in session.exec(
+            select(Attachment)
+            .where(col(Attachment.message_id).in_(ids))
+            .order_by(col(Attachment.id))
+        ):
+            result[att.message_id].append(att)
+    return result
+
+
+def participants(session: Session, ticket: Ticket) -> set[str]:
+    """Every address that has written to or been written to in the ticket."""
+    people: set[str] = {ticket.customer_email} if ticket.customer_email else set()
+    for message in session.exec(select(Message).where(Message.ticket_id == ticket.id)):
+        people |= message.participants
+    return people
+
+
+def set_status(
+    session: Session, *, ticket: Ticket, status: TicketStatus | str, by: Agent | None
+) -> Ticket:
+    """Change the ticket's status (audited)."""
+    try:
+        new = TicketStatus(status)
+    except ValueError as exc:
+        raise ServiceError(f"Unknown status {status!r}") from exc
+    if ticket.status != new:
+        old = ticket.status
+        ticket.status = new
+        ticket.updated_at = utcnow()
+        session.add(ticket)
+        audit.record(
+            session,
+            action="ticket.status",
+            agent=by,
+            object_type="ticket",
+            object_id=ticket.id,
+            old=str(old),
+            new=str(new),
+        )
+        session.commit()
+    return ticket
+
+
+def assign(session: Session, *, ticket: Ticket, assignee: Agent | None, by: Agent | None) -> Ticket:
+    """Give the ticket to an agent, or to nobody (audited)."""
+    new_id = assignee.id if assignee else None
+    if assignee is not None and not assignee.active:
+        raise ServiceError("That agent is not active")
+    if ticket.assignee_id != new_id:
+        old = ticket.assignee_id
+        ticket.assignee_id = new_id
+        ticket.updated_at = utcnow()
+        session.add(ticket)
+        audit.record(
+            session,
+            action="ticket.assign",
+            agent=by,
+            object_type="ticket",
+            object_id=ticket.id,
+            old=old,
+            new=new_id,
+        )
+        session.commit()
+    return ticket
+
+
+def add_note(session: Session, *, ticket: Ticket, text: str, by: Agent) -> Message:
+    """An internal note in the thread; never sent to anyone."""
+    text = text.strip()
+    if not text:
+        raise ServiceError("The note is empty")
+    note = add_message(
+        session, ticket=ticket, kind=MessageKind.note, text=text, author=by, subject=ticket.subject
+    )
+    audit.record(
+        session,
+        action="ticket.note",
+        agent=by,
+        object_type="ticket",
+        object_id=ticket.id,
+        message_id=note.id,
+    )
+    session.commit()
+    return note

@@ -1,0 +1,84 @@
+"""One settings object for the whole product, read from ``HELPDESK_*`` environment variables."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: The key shipped for development; refused anywhere else.
+DEVELOPMENT_SECRET_KEY = "development-only-secret-key-change-me"  # noqa: S105
+
+
+class Settings(BaseSettings):
+    """Runtime configuration. Secrets come only from here, never from the code or the UI."""
+
+    model_config = SettingsConfigDict(env_prefix="HELPDESK_", env_file=None, extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: str = "sqlite:///var/helpdesk.db"
+    secret_key: str = DEVELOPMENT_SECRET_KEY
+    data_dir: Path = Path("var/data")
+    base_url: str = "http://127.0.0.1:8000"
+    default_language: Literal["fi", "en"] = "fi"
+    timezone: str = "Europe/Helsinki"
+
+    session_max_age_seconds: int = 12 * 3600
+    cookie_secure: bool = False
+    login_max_failures: int = 5
+    login_window_seconds: int = 900
+
+    # Mail in
+    mail_poll_seconds: float = 30.0
+    mail_idle_seconds: float = 25 * 60
+    mail_fetch_batch: int = 200
+    # Mail out
+    undo_send_seconds: int = 10
+    max_attachment_bytes: int = 20 * 1024 * 1024
+    reply_sets_status: Literal["open", "pending", "closed"] = "pending"
+    mail_message_id_domain: str = "helpdesk.e-tunnus.fi"
+
+    # Service hours (Europe/Helsinki wall time)
+    service_opens: str = "10:00"
+    service_closes: str = "15:00"
+
+    plugins_disabled: list[str] = Field(default_factory=list)
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite://", "postgresql")):
+            raise ValueError("HELPDESK_DATABASE_URL must be sqlite:/// or postgresql+psycopg://")
+        if value.startswith("postgresql://"):
+            value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_default_secret(self) -> Settings:
+        if self.environment != "development" and (
+            self.secret_key == DEVELOPMENT_SECRET_KEY or len(self.secret_key) < 32
+        ):
+            raise ValueError(
+                "HELPDESK_SECRET_KEY must be set to a random value of at least 32 characters "
+                "outside development (for example: "
+                f"{secrets.token_urlsafe(32)!r})"
+            )
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def blob_dir(self) -> Path:
+        return self.data_dir / "blobs"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings; tests clear the cache after changing the environment."""
+    return Settings()

@@ -1,0 +1,149 @@
+"""The FastAPI application: middleware (sessions, CSRF, CSP, language), routes, plugins."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from urllib.parse import quote
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.sessions import SessionMiddleware
+
+from helpdesk import i18n
+from helpdesk.plugins import collect, hook
+from helpdesk.services.errors import ServiceError
+from helpdesk.settings import get_settings
+from helpdesk.web.auth import CsrfFailed, LoginRequired, check_csrf
+
+log = logging.getLogger(__name__)
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+#: No inline script or style anywhere; remote images only after the agent asks for them.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; "
+    "object-src 'none'; frame-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
+    "form-action 'self'"
+)
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def create_app() -> FastAPI:
+    """Build the app with the core's routes and every plugin's routers."""
+    settings = get_settings()
+    app = FastAPI(
+        title="E-tunnus helpdesk",
+        version="0.1.0",
+        docs_url="/api/docs",
+        openapi_url="/api/v1/openapi.json",
+        redoc_url=None,
+        dependencies=[Depends(check_csrf)],
+    )
+
+    @app.middleware("http")
+    async def language_and_headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        lang = request.session.get("lang") if "session" in request.scope else None
+        token = i18n.current_language.set(
+            lang if lang in i18n.LANGUAGES else settings.default_language
+        )
+        try:
+            response = await call_next(request)
+        finally:
+            i18n.current_language.reset(token)
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        if not request.url.path.startswith("/static/"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    # Added after the middleware above, so it wraps it: the session is there for it to read.
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.secret_key,
+        session_cookie="helpdesk_session",
+        max_age=settings.session_max_age_seconds,
+        same_site="lax",
+        https_only=settings.cookie_secure,
+    )
+
+    @app.exception_handler(LoginRequired)
+    async def login_required(request: Request, _exc: LoginRequired) -> Response:
+        if _is_api(request):
+            return JSONResponse(
+                {"detail": "Authentication required", "code": "unauthenticated"},
+                status_code=401,
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        target = "/login?next=" + quote(
+            request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        )
+        if request.headers.get("hx-request"):
+            return Response(status_code=401, headers={"HX-Redirect": target})
+        return RedirectResponse(target, status_code=303)
+
+    @app.exception_handler(CsrfFailed)
+    async def csrf_failed(request: Request, _exc: CsrfFailed) -> Response:
+        message = i18n.gettext("The form has expired. Reload the page and try again.")
+        if _is_api(request) or request.headers.get("hx-request"):
+            return JSONResponse({"detail": message, "code": "csrf"}, status_code=403)
+        from helpdesk.web.templating import render
+
+        return render(request, "error.html", {"message": message}, status_code=403)
+
+    @app.exception_handler(ServiceError)
+    async def service_error(request: Request, exc: ServiceError) -> Response:
+        message = i18n.gettext(exc.message)
+        if _is_api(request):
+            return JSONResponse({"detail": message, "code": exc.code}, status_code=exc.status_code)
+        from helpdesk.web.templating import render
+
+        if request.headers.get("hx-request"):
+            return render(
+                request,
+                "_flash.html",
+                {"error": message},
+                status_code=exc.status_code,
+                headers={"HX-Retarget": "#flash", "HX-Reswap": "innerHTML"},
+            )
+        return render(request, "error.html", {"message": message}, status_code=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        errors = [
+            {"field": ".".join(str(p) for p in err.get("loc", ())[1:]), "message": err.get("msg")}
+            for err in exc.errors()
+        ]
+        return JSONResponse(
+            {"detail": "Invalid request", "code": "invalid", "errors": errors}, status_code=422
+        )
+
+    from helpdesk.web.api import router as api_router
+    from helpdesk.web.pages import router as pages_router
+
+    app.include_router(pages_router)
+    app.include_router(api_router)
+    for router in collect(hook().helpdesk_routers()):
+        app.include_router(router)
+
+    for name, folder in collect(hook().helpdesk_static_dirs()):
+        if Path(folder).is_dir():
+            app.mount(
+                f"/static/plugins/{name}", StaticFiles(directory=folder), name=f"static-{name}"
+            )
+    app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

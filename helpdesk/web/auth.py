@@ -1,0 +1,87 @@
+"""Who is asking: the session cookie or an API bearer token, and the CSRF check."""
+
+from __future__ import annotations
+
+from fastapi import Request
+from sqlmodel import Session
+
+from helpdesk.models import Agent
+from helpdesk.security import new_csrf_token, same_token
+from helpdesk.services import agents as agent_service
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+CSRF_HEADER = "X-CSRF-Token"
+CSRF_FIELD = "csrf_token"
+
+
+class LoginRequired(Exception):
+    """Raised by the auth dependency; pages redirect to the login, the API answers 401."""
+
+
+class CsrfFailed(Exception):
+    """A state-changing request without the session's CSRF token."""
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def csrf_token(request: Request) -> str:
+    """The session's CSRF token, created on first use."""
+    token = request.session.get("csrf")
+    if not token:
+        token = new_csrf_token()
+        request.session["csrf"] = token
+    return str(token)
+
+
+def resolve_agent(request: Request, session: Session) -> Agent:
+    """The agent behind the request, or ``LoginRequired``."""
+    cached = getattr(request.state, "agent", None)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    token = bearer_token(request)
+    agent: Agent | None = None
+    if token:
+        agent = agent_service.agent_for_token(session, token)
+        request.state.via_token = True
+    else:
+        agent_id = request.session.get("agent_id")
+        if isinstance(agent_id, int):
+            agent = session.get(Agent, agent_id)
+            if agent is not None and request.session.get("pw") != agent.password_hash[-16:]:
+                agent = None  # the password changed since this session logged in
+    if agent is None or not agent.active:
+        raise LoginRequired()
+    request.state.agent = agent
+    return agent
+
+
+async def check_csrf(request: Request) -> None:
+    """Refuse unsafe requests carried by the session cookie without the CSRF token.
+
+    Bearer-token requests carry no cookie, so a forged cross-site request cannot use them.
+    """
+    if request.method in SAFE_METHODS or bearer_token(request):
+        return
+    expected = request.session.get("csrf")
+    sent = request.headers.get(CSRF_HEADER)
+    if not sent and request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        form = await request.form()
+        value = form.get(CSRF_FIELD)
+        sent = value if isinstance(value, str) else None
+    if not same_token(expected, sent):
+        raise CsrfFailed()
+
+
+def login_session(request: Request, agent: Agent) -> None:
+    """Start a fresh session for ``agent`` (new CSRF token: no fixation)."""
+    request.session.clear()
+    request.session["agent_id"] = agent.id
+    request.session["pw"] = agent.password_hash[-16:]
+    request.session["csrf"] = new_csrf_token()
+    request.session["lang"] = agent.language

@@ -1,0 +1,131 @@
+"""Admin pages: mailboxes (connection settings, sync state) and agents."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from helpdesk.models import Agent, Role
+from helpdesk.services import agents as agent_service
+from helpdesk.services import mailboxes as mailbox_service
+from helpdesk.services.errors import NotFound
+from helpdesk.web.deps import AdminAgent, SessionDep
+from helpdesk.web.templating import render
+
+router = APIRouter(prefix="/admin")
+
+
+def _opt_int(value: str | None) -> int | None:
+    return int(value) if value and value.strip().isdigit() else None
+
+
+@router.get("/mailboxes", include_in_schema=False)
+def mailboxes(request: Request, session: SessionDep, agent: AdminAgent) -> Response:
+    return render(
+        request, "admin/mailboxes.html", {"stats": mailbox_service.list_with_stats(session)}
+    )
+
+
+@router.get("/mailboxes/{mailbox_id}", include_in_schema=False)
+def mailbox_form(
+    request: Request, mailbox_id: int, session: SessionDep, agent: AdminAgent
+) -> Response:
+    mailbox = mailbox_service.get_mailbox(session, mailbox_id)
+    return render(request, "admin/mailbox_form.html", {"mailbox": mailbox})
+
+
+@router.post("/mailboxes", include_in_schema=False)
+def mailbox_save(
+    request: Request,
+    session: SessionDep,
+    agent: AdminAgent,
+    address: Annotated[str, Form()],
+    mailbox_id: Annotated[str, Form()] = "",
+    display_name: Annotated[str, Form()] = "",
+    signature: Annotated[str, Form()] = "",
+    active: Annotated[str | None, Form()] = None,
+    imap_host: Annotated[str, Form()] = "",
+    imap_port: Annotated[str, Form()] = "",
+    imap_user: Annotated[str, Form()] = "",
+    imap_password: Annotated[str, Form()] = "",
+    imap_security: Annotated[str, Form()] = "ssl",
+    imap_folder: Annotated[str, Form()] = "INBOX",
+    sent_folder: Annotated[str, Form()] = "",
+    smtp_host: Annotated[str, Form()] = "",
+    smtp_port: Annotated[str, Form()] = "",
+    smtp_user: Annotated[str, Form()] = "",
+    smtp_password: Annotated[str, Form()] = "",
+    smtp_security: Annotated[str, Form()] = "starttls",
+) -> Response:
+    values = {
+        "display_name": display_name.strip(),
+        "signature": signature,
+        "active": active is not None,
+        "imap_host": imap_host.strip() or None,
+        "imap_port": _opt_int(imap_port),
+        "imap_user": imap_user.strip() or None,
+        "imap_password": imap_password or None,
+        "imap_security": imap_security,
+        "imap_folder": imap_folder.strip() or "INBOX",
+        "sent_folder": sent_folder.strip() or None,
+        "smtp_host": smtp_host.strip() or None,
+        "smtp_port": _opt_int(smtp_port),
+        "smtp_user": smtp_user.strip() or None,
+        "smtp_password": smtp_password or None,
+        "smtp_security": smtp_security,
+    }
+    if mailbox_id.isdigit():
+        mailbox = mailbox_service.get_mailbox(session, int(mailbox_id))
+        mailbox_service.update_mailbox(session, mailbox=mailbox, by=agent, **values)
+    else:
+        mailbox_service.add_mailbox(session, address=address, by=agent, **values)
+    return RedirectResponse("/admin/mailboxes", status_code=303)
+
+
+@router.get("/agents", include_in_schema=False)
+def agents(request: Request, session: SessionDep, agent: AdminAgent) -> Response:
+    return render(request, "admin/agents.html", {"agents": agent_service.list_agents(session)})
+
+
+@router.post("/agents", include_in_schema=False)
+def agent_create(
+    request: Request,
+    session: SessionDep,
+    agent: AdminAgent,
+    email: Annotated[str, Form()],
+    name: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+    role: Annotated[str, Form()] = "agent",
+) -> Response:
+    agent_service.create_agent(
+        session, email=email, name=name, password=password, admin=role == "admin", by=agent
+    )
+    return RedirectResponse("/admin/agents", status_code=303)
+
+
+@router.post("/agents/{agent_id}", include_in_schema=False)
+def agent_update(
+    request: Request,
+    agent_id: int,
+    session: SessionDep,
+    agent: AdminAgent,
+    name: Annotated[str, Form()],
+    role: Annotated[str, Form()] = "agent",
+    active: Annotated[str | None, Form()] = None,
+    password: Annotated[str, Form()] = "",
+) -> Response:
+    target = session.get(Agent, agent_id)
+    if target is None:
+        raise NotFound("No such agent")
+    agent_service.update_agent(
+        session,
+        agent=target,
+        by=agent,
+        name=name.strip(),
+        role=Role(role) if role in Role.__members__ else None,
+        active=active is not None or target.id == agent.id,
+        password=password or None,
+    )
+    return RedirectResponse("/admin/agents", status_code=303)

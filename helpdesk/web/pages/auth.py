@@ -1,0 +1,72 @@
+"""Login, logout and the language switch."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from helpdesk import i18n
+from helpdesk.services import agents as agent_service
+from helpdesk.services.errors import ServiceError
+from helpdesk.web.auth import login_session
+from helpdesk.web.deps import CurrentAgent, SessionDep
+from helpdesk.web.templating import render
+
+router = APIRouter()
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site paths; never an open redirect."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/tickets"
+
+
+@router.get("/login", include_in_schema=False)
+def login_form(request: Request, next: str | None = None) -> Response:
+    return render(request, "login.html", {"next": _safe_next(next), "error": None})
+
+
+@router.post("/login", include_in_schema=False)
+def login(
+    request: Request,
+    session: SessionDep,
+    email: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+    next: Annotated[str | None, Form()] = None,
+) -> Response:
+    ip = request.client.host if request.client else None
+    try:
+        agent = agent_service.authenticate(session, email=email, password=password, ip=ip)
+    except ServiceError as exc:
+        return render(
+            request,
+            "login.html",
+            {"next": _safe_next(next), "error": i18n.gettext(exc.message), "email": email},
+            status_code=exc.status_code if exc.status_code == 429 else 400,
+        )
+    login_session(request, agent)
+    return RedirectResponse(_safe_next(next), status_code=303)
+
+
+@router.post("/logout", include_in_schema=False)
+def logout(request: Request, session: SessionDep, agent: CurrentAgent) -> Response:
+    agent_service.record_logout(session, agent=agent)
+    request.session.clear()
+    return RedirectResponse("/login", status_code=303)
+
+
+@router.post("/language", include_in_schema=False)
+def set_language(
+    request: Request,
+    session: SessionDep,
+    agent: CurrentAgent,
+    language: Annotated[str, Form()],
+    next: Annotated[str | None, Form()] = None,
+) -> Response:
+    if language in i18n.LANGUAGES:
+        agent_service.update_agent(session, agent=agent, by=agent, language=language)
+        request.session["lang"] = language
+    return RedirectResponse(_safe_next(next), status_code=303)

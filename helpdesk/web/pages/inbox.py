@@ -1,0 +1,58 @@
+"""The inbox: filters, search and keyset pages of tickets."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlmodel import select
+
+from helpdesk.models import Mailbox
+from helpdesk.services import agents as agent_service
+from helpdesk.services.inbox import TicketFilter, list_tickets, status_counts
+from helpdesk.web.deps import CurrentAgent, HtmxTarget, SessionDep
+from helpdesk.web.templating import render
+
+router = APIRouter()
+
+
+@router.get("/", include_in_schema=False)
+def home(agent: CurrentAgent) -> Response:
+    return RedirectResponse("/tickets", status_code=303)
+
+
+@router.get("/tickets", include_in_schema=False)
+def inbox(
+    request: Request,
+    session: SessionDep,
+    agent: CurrentAgent,
+    target: HtmxTarget,
+    status: str | None = "active",
+    mailbox: str | None = None,
+    assignee: str | None = None,
+    user: str | None = None,
+    q: str | None = None,
+    cursor: str | None = None,
+) -> Response:
+    filters = TicketFilter(
+        status=status or None,
+        mailbox=mailbox or None,
+        assignee=assignee or None,
+        user=user or None,
+        q=q or None,
+        me=agent,
+    )
+    page = list_tickets(session, filters, cursor=cursor)
+    context = {
+        "page": page,
+        "filters": filters,
+        "cursor": cursor,
+        "mailboxes": list(session.exec(select(Mailbox).order_by(Mailbox.address))),
+        "agents": agent_service.list_agents(session, active_only=True),
+        "counts": status_counts(session),
+    }
+    block = None
+    if target == "ticket-rows":
+        block = "ticket_rows"
+    elif target == "ticket-list":
+        block = "ticket_list"
+    return render(request, "inbox.html", context, block=block)

@@ -1,0 +1,107 @@
+"""One ticket: its thread, sidebar (user and plugin slots), status, assignment and notes."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from markupsafe import Markup
+
+from helpdesk.models import Agent, EtunnusUser, Mailbox
+from helpdesk.plugins import hook
+from helpdesk.services import agents as agent_service
+from helpdesk.services import tickets as ticket_service
+from helpdesk.web.deps import CurrentAgent, HtmxTarget, SessionDep
+from helpdesk.web.display import show
+from helpdesk.web.templating import render
+
+router = APIRouter()
+
+
+def ticket_context(
+    request: Request, session: SessionDep, ticket_id: int, agent: Agent
+) -> dict[str, object]:
+    ticket = ticket_service.get_ticket(session, ticket_id)
+    messages = ticket_service.thread(session, ticket)
+    files = ticket_service.attachments_by_message(session, messages)
+    slots = [
+        slot
+        for slot in hook().helpdesk_ticket_sidebar(
+            request=request, session=session, ticket=ticket, agent=agent
+        )
+        if slot
+    ]
+    return {
+        "ticket": ticket,
+        "thread": [show(m, files.get(m.id or 0, [])) for m in messages],
+        "mailbox": session.get(Mailbox, ticket.mailbox_id) if ticket.mailbox_id else None,
+        "user": session.get(EtunnusUser, ticket.user_id) if ticket.user_id else None,
+        "assignee": session.get(Agent, ticket.assignee_id) if ticket.assignee_id else None,
+        "agents": agent_service.list_agents(session, active_only=True),
+        "authors": {a.id: a for a in agent_service.list_agents(session)},
+        "sidebar_slots": [Markup(s) for s in slots],  # noqa: S704 (plugins render escaped templates)
+    }
+
+
+@router.get("/tickets/{ticket_id}", include_in_schema=False)
+def ticket_page(
+    request: Request, ticket_id: int, session: SessionDep, agent: CurrentAgent, target: HtmxTarget
+) -> Response:
+    context = ticket_context(request, session, ticket_id, agent)
+    block = {"thread": "thread", "ticket-meta": "ticket_meta"}.get(target or "")
+    return render(request, "ticket.html", context, block=block)
+
+
+def _after_change(
+    request: Request, ticket_id: int, session: SessionDep, agent: Agent, block: str
+) -> Response:
+    if request.headers.get("hx-request"):
+        return render(
+            request, "ticket.html", ticket_context(request, session, ticket_id, agent), block=block
+        )
+    return RedirectResponse(f"/tickets/{ticket_id}", status_code=303)
+
+
+@router.post("/tickets/{ticket_id}/status", include_in_schema=False)
+def change_status(
+    request: Request,
+    ticket_id: int,
+    session: SessionDep,
+    agent: CurrentAgent,
+    status: Annotated[str, Form()],
+) -> Response:
+    ticket = ticket_service.get_ticket(session, ticket_id)
+    ticket_service.set_status(session, ticket=ticket, status=status, by=agent)
+    return _after_change(request, ticket_id, session, agent, "ticket_meta")
+
+
+@router.post("/tickets/{ticket_id}/assign", include_in_schema=False)
+def change_assignee(
+    request: Request,
+    ticket_id: int,
+    session: SessionDep,
+    agent: CurrentAgent,
+    assignee: Annotated[str, Form()] = "",
+) -> Response:
+    ticket = ticket_service.get_ticket(session, ticket_id)
+    target = None
+    if assignee == "me":
+        target = agent
+    elif assignee.isdigit():
+        target = session.get(Agent, int(assignee))
+    ticket_service.assign(session, ticket=ticket, assignee=target, by=agent)
+    return _after_change(request, ticket_id, session, agent, "ticket_meta")
+
+
+@router.post("/tickets/{ticket_id}/notes", include_in_schema=False)
+def add_note(
+    request: Request,
+    ticket_id: int,
+    session: SessionDep,
+    agent: CurrentAgent,
+    text: Annotated[str, Form()],
+) -> Response:
+    ticket = ticket_service.get_ticket(session, ticket_id)
+    ticket_service.add_note(session, ticket=ticket, text=text, by=agent)
+    return _after_change(request, ticket_id, session, agent, "thread")

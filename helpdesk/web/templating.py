@@ -1,0 +1,122 @@
+"""Jinja2 rendering: plugin template folders first, full pages or one block for htmx."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
+from jinja2_fragments import render_block
+from markupsafe import Markup
+
+from helpdesk import i18n
+from helpdesk.hookspecs import NavEntry
+from helpdesk.plugins import collect, hook
+from helpdesk.settings import get_settings
+from helpdesk.web.auth import csrf_token
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+CORE_TEMPLATES = ROOT / "templates"
+
+
+def _local(value: datetime | None, fmt: str = "%d.%m.%Y %H:%M") -> str:
+    if value is None:
+        return ""
+    return value.astimezone(ZoneInfo(get_settings().timezone)).strftime(fmt)
+
+
+def _short_time(value: datetime | None) -> str:
+    """Today's times as HH:MM, older ones as a date (how a mail client shows them)."""
+    if value is None:
+        return ""
+    zone = ZoneInfo(get_settings().timezone)
+    local = value.astimezone(zone)
+    if local.date() == datetime.now(zone).date():
+        return local.strftime("%H:%M")
+    return local.strftime("%d.%m.%Y")
+
+
+def _filesize(size: int) -> str:
+    for unit in ("B", "kB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size = size / 1024  # type: ignore[assignment]
+    return str(size)
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    """The Jinja environment shared by the core and every plugin."""
+    dirs = [Path(d) for d in collect(hook().helpdesk_template_dirs())] + [CORE_TEMPLATES]
+    env = Environment(
+        loader=ChoiceLoader([FileSystemLoader(str(d)) for d in dirs]),
+        autoescape=select_autoescape(["html", "xml"]),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        i18n.gettext, i18n.ngettext, newstyle=True, pgettext=i18n.pgettext
+    )
+    env.filters["local"] = _local
+    env.filters["short_time"] = _short_time
+    env.filters["filesize"] = _filesize
+    env.globals["languages"] = i18n.LANGUAGES
+    return env
+
+
+def navigation(agent: Any) -> list[NavEntry]:
+    entries = [
+        NavEntry(label="Inbox", url="/tickets", order=10),
+        NavEntry(label="Users", url="/users", order=20),
+        NavEntry(label="Calls", url="/calls", order=30),
+        NavEntry(label="Mailboxes", url="/admin/mailboxes", order=80, admin_only=True),
+        NavEntry(label="Agents", url="/admin/agents", order=90, admin_only=True),
+    ]
+    entries += collect(hook().helpdesk_navigation(agent=agent))
+    visible = [e for e in entries if not e.admin_only or getattr(agent, "is_admin", False)]
+    return sorted(visible, key=lambda e: e.order)
+
+
+def base_context(request: Request) -> dict[str, Any]:
+    agent = getattr(request.state, "agent", None)
+    return {
+        "request": request,
+        "agent": agent,
+        "csrf_token": csrf_token(request),
+        "lang": i18n.current_language.get(),
+        "nav": navigation(agent) if agent else [],
+        "path": request.url.path,
+    }
+
+
+def render(
+    request: Request,
+    template: str,
+    context: dict[str, Any] | None = None,
+    *,
+    block: str | None = None,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    """Render a full page, or only ``block`` of it for an htmx swap."""
+    ctx = base_context(request) | (context or {})
+    env = environment()
+    if block:
+        html = render_block(env, template, block, ctx)
+    else:
+        html = env.get_template(template).render(ctx)
+    response = HTMLResponse(html, status_code=status_code, headers=headers)
+    response.headers["Vary"] = "HX-Request, HX-Target"
+    return response
+
+
+def render_partial(request: Request, template: str, context: dict[str, Any]) -> Markup:
+    """Render a template into markup for a slot (plugins use this for sidebars)."""
+    ctx = base_context(request) | context
+    return Markup(environment().get_template(template).render(ctx))  # noqa: S704
