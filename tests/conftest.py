@@ -23,14 +23,20 @@ os.environ.update(
     HELPDESK_UNDO_SEND_SECONDS="0",
 )
 
+import factories  # noqa: E402
 import pytest  # noqa: E402
+from fastapi import FastAPI  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 from sqlalchemy.engine import Engine  # noqa: E402
 from sqlmodel import Session, SQLModel  # noqa: E402
+from webclient import Client, login  # noqa: E402
 
 from helpdesk import migrate  # noqa: E402
 from helpdesk.db import make_engine, reset_engines  # noqa: E402
+from helpdesk.models import Agent  # noqa: E402
 from helpdesk.settings import get_settings  # noqa: E402
+from helpdesk.web.app import create_app  # noqa: E402
+from helpdesk.web.deps import get_session  # noqa: E402
 
 PG_ADMIN_URL = os.environ.get(
     "HELPDESK_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -149,3 +155,33 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     folder = tmp_path / "data"
     monkeypatch.setattr(get_settings(), "data_dir", folder)
     return folder
+
+
+# --- web fixtures: an app bound to the test session, a client, a logged-in admin ---
+
+
+@pytest.fixture
+def app(session: Session) -> Iterator[FastAPI]:
+    application = create_app()
+
+    def shared_session() -> Iterator[Session]:
+        yield session
+
+    application.dependency_overrides[get_session] = shared_session
+    yield application
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[Client]:
+    with Client(app, base_url="http://testserver") as c:
+        yield c
+
+
+@pytest.fixture
+def admin(session: Session) -> Agent:
+    return factories.agent(session, admin=True, name="Anna Admin")
+
+
+@pytest.fixture
+def logged_in(client: Client, admin: Agent) -> Client:
+    return login(client, admin)

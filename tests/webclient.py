@@ -1,18 +1,13 @@
-"""Web fixtures: an app client bound to the test session, logged in or not."""
+"""A test client for the web app that carries the session's CSRF token."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import factories
-import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import Session
 
 from helpdesk.models import Agent
-from helpdesk.web.app import create_app
-from helpdesk.web.deps import get_session
 
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -32,28 +27,6 @@ class Client(TestClient):
         return self.post(url, data={**data, "csrf_token": self.csrf}, **kwargs)  # type: ignore[arg-type]
 
 
-@pytest.fixture
-def app(session: Session) -> Iterator[object]:
-    application = create_app()
-
-    def shared_session() -> Iterator[Session]:
-        yield session
-
-    application.dependency_overrides[get_session] = shared_session
-    yield application
-
-
-@pytest.fixture
-def client(app: object) -> Iterator[Client]:
-    with Client(app, base_url="http://testserver") as c:  # type: ignore[arg-type]
-        yield c
-
-
-@pytest.fixture
-def admin(session: Session) -> Agent:
-    return factories.agent(session, admin=True, name="Anna Admin")
-
-
 def login(client: Client, agent: Agent, password: str = factories.PASSWORD) -> Client:
     client.refresh_csrf("/login")
     response = client.form(
@@ -64,8 +37,3 @@ def login(client: Client, agent: Agent, password: str = factories.PASSWORD) -> C
     assert response.status_code == 303, response.text  # type: ignore[attr-defined]
     client.refresh_csrf("/tickets")
     return client
-
-
-@pytest.fixture
-def logged_in(client: Client, admin: Agent) -> Client:
-    return login(client, admin)
