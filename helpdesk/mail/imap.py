@@ -11,6 +11,7 @@ import contextlib
 import imaplib
 import logging
 import re
+import socket
 import ssl
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -21,6 +22,8 @@ from typing import Any, Literal, NamedTuple, Self
 
 from imapclient import IMAPClient, SocketTimeout
 from imapclient import exceptions as imap_exceptions
+
+from helpdesk.mail.rawstore import BlobStore
 
 log = logging.getLogger(__name__)
 
@@ -57,12 +60,19 @@ class FolderStatus:
     exists: int
 
 
+#: Messages larger than this are streamed into the blob store instead of fetched whole.
+STREAM_ABOVE = 8 * 1024 * 1024
+STREAM_CHUNK = 1024 * 1024
+
+
 class FetchedMessage(NamedTuple):
     """One message exactly as the server stores it."""
 
     uid: int
     raw: bytes
     flags: tuple[str, ...]
+    #: (sha256, size) of a large message streamed into a blob store; ``raw`` is then b"".
+    blob: tuple[str, int] | None = None
 
 
 class ImapError(Exception):
@@ -152,6 +162,16 @@ class ImapSession:
     def connected(self) -> bool:
         return self._client is not None
 
+    def interrupt(self) -> None:
+        """Wake a call blocked in another thread (IDLE) by shutting the socket down.
+
+        The blocked call then fails with ImapConnectionError; used for a quick shutdown.
+        """
+        client = self._client
+        if client is not None:
+            with contextlib.suppress(Exception):
+                client.socket().shutdown(socket.SHUT_RDWR)
+
     def has_capability(self, name: str) -> bool:
         with self._errors("CAPABILITY"):
             return bool(self._imap.has_capability(name))
@@ -215,14 +235,31 @@ class ImapSession:
         # "n:*" always matches the last message, even when its UID is below n.
         return sorted(int(uid) for uid in found if int(uid) > last_uid)
 
+    def unseen_uids(self, up_to: int) -> list[int]:
+        """UIDs from 1 to *up_to* without \\Seen in the selected folder, ascending."""
+        self._require_selected()
+        if up_to < 1:
+            return []
+        with self._errors("UID SEARCH UNSEEN"):
+            found = self._imap.search(["UNSEEN", "UID", f"1:{up_to}"])
+        return sorted(int(uid) for uid in found if int(uid) <= up_to)
+
     def fetch_raw(
-        self, uids: Sequence[int], *, batch: int = 50, max_batch_bytes: int = 16 * 1024 * 1024
+        self,
+        uids: Sequence[int],
+        *,
+        batch: int = 50,
+        max_batch_bytes: int = 16 * 1024 * 1024,
+        stream_to: BlobStore | None = None,
+        stream_above: int | None = None,
     ) -> Iterator[FetchedMessage]:
         """Yield messages in UID order without marking them \\Seen.
 
         Messages are fetched a batch at a time, a batch capped both in count and in
         total size (from RFC822.SIZE), so a mailbox of large attachments never sits
-        in memory at once. UIDs that vanished meanwhile are skipped.
+        in memory at once. UIDs that vanished meanwhile are skipped. With ``stream_to``,
+        a message larger than ``stream_above`` is copied in pieces straight into that
+        blob store and yielded with ``blob`` set instead of its bytes.
         """
         self._require_selected()
         wanted = sorted(set(uids))
@@ -231,7 +268,15 @@ class ImapSession:
             with self._errors("UID FETCH RFC822.SIZE"):
                 sizes = self._imap.fetch(chunk, ["RFC822.SIZE"])
             present = [uid for uid in chunk if uid in sizes]
-            for group in _size_batches(present, sizes, batch, max_batch_bytes):
+            stream_above = stream_above or STREAM_ABOVE
+            solo = stream_above if stream_to is not None else None
+            for group in _size_batches(present, sizes, batch, max_batch_bytes, solo):
+                size = int(sizes[group[0]].get(b"RFC822.SIZE", 0))
+                if stream_to is not None and len(group) == 1 and size > stream_above:
+                    streamed = self._fetch_to_store(group[0], stream_to)
+                    if streamed is not None:
+                        yield streamed
+                    continue
                 with self._errors("UID FETCH BODY.PEEK[]"):
                     data = self._imap.fetch(group, ["BODY.PEEK[]", "FLAGS"])
                 for uid in group:
@@ -239,6 +284,35 @@ class ImapSession:
                     if item is None or b"BODY[]" not in item:
                         continue
                     yield FetchedMessage(uid, bytes(item[b"BODY[]"]), _flags(item))
+
+    def _fetch_to_store(self, uid: int, store: BlobStore) -> FetchedMessage | None:
+        """Copy one message into ``store`` STREAM_CHUNK bytes at a time (BODY.PEEK[]<o.n>)."""
+        flags: tuple[str, ...] = ()
+        found = True
+
+        def pieces() -> Iterator[bytes]:
+            nonlocal flags, found
+            offset = 0
+            while True:
+                with self._errors("UID FETCH BODY.PEEK[]<partial>"):
+                    data = self._imap.fetch(
+                        [uid], [f"BODY.PEEK[]<{offset}.{STREAM_CHUNK}>", "FLAGS"]
+                    )
+                item = data.get(uid)
+                if item is None:
+                    found = False
+                    return
+                flags = _flags(item)
+                piece = next((v for k, v in item.items() if k.startswith(b"BODY[]")), None)
+                if not piece:
+                    return
+                yield bytes(piece)
+                if len(piece) < STREAM_CHUNK:
+                    return
+                offset += len(piece)
+
+        sha, size = store.put_stream(pieces())
+        return FetchedMessage(uid, b"", flags, blob=(sha, size)) if found else None
 
     def mark_seen(self, uids: Iterable[int]) -> None:
         self._require_selected()
@@ -450,12 +524,22 @@ def _has_new_mail(responses: Sequence[Any]) -> bool:
 
 
 def _size_batches(
-    uids: Sequence[int], sizes: dict[int, Any], batch: int, max_bytes: int
+    uids: Sequence[int],
+    sizes: dict[int, Any],
+    batch: int,
+    max_bytes: int,
+    solo_above: int | None = None,
 ) -> Iterator[list[int]]:
     group: list[int] = []
     total = 0
     for uid in uids:
         size = int(sizes[uid].get(b"RFC822.SIZE", 0))
+        if solo_above is not None and size > solo_above:
+            if group:
+                yield group
+            yield [uid]
+            group, total = [], 0
+            continue
         if group and (len(group) >= batch or total + size > max_bytes):
             yield group
             group, total = [], 0

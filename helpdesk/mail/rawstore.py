@@ -9,15 +9,30 @@ no-op.
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import hashlib
 import os
 import re
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import BinaryIO
 
 _SHA256_RE = re.compile(r"[0-9a-f]{64}")
+
+
+def _load_syncfs() -> Callable[[int], int] | None:
+    """Linux syncfs(2): flush one filesystem, not the whole machine like sync(2)."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        func: Callable[[int], int] = libc.syncfs
+    except (OSError, AttributeError):
+        return None
+    return func
+
+
+_syncfs = _load_syncfs()
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -37,9 +52,22 @@ def _fsync_dir(directory: Path) -> None:
 class BlobStore:
     """Immutable blobs addressed by the SHA-256 of their bytes."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, fsync_each: bool = True) -> None:
         self.root = Path(root)
         self._tmp = self.root / ".tmp"
+        # A batch writer may defer durability to one ``sync()`` before its commit.
+        self.fsync_each = fsync_each
+
+    def sync(self) -> None:
+        """Make every blob written so far durable (one syncfs of the store's filesystem)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.root, os.O_RDONLY)
+        try:
+            if _syncfs is not None and _syncfs(fd) == 0:
+                return
+            os.sync()
+        finally:
+            os.close(fd)
 
     def path(self, sha: str) -> Path:
         """Where the blob ``sha`` lives (or would live); rejects anything but 64 hex digits."""
@@ -85,7 +113,8 @@ class BlobStore:
                     size += len(chunk)
                     fh.write(chunk)
                 fh.flush()
-                os.fsync(fh.fileno())
+                if self.fsync_each:
+                    os.fsync(fh.fileno())
         except BaseException:
             with contextlib.suppress(OSError):
                 tmp_path.unlink()
@@ -104,4 +133,5 @@ class BlobStore:
             with contextlib.suppress(OSError):
                 tmp_path.unlink()
             raise
-        _fsync_dir(target.parent)
+        if self.fsync_each:
+            _fsync_dir(target.parent)

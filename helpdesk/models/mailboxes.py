@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import String, UniqueConstraint
+from sqlalchemy import BigInteger, Column, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from helpdesk.models.base import ts_field
@@ -70,6 +70,7 @@ class MailboxFolderState(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     mailbox_id: int = Field(foreign_key="mailbox.id", index=True)
     folder: str = Field(max_length=255)
-    uidvalidity: int
-    last_uid: int = 0
+    # Both are unsigned 32-bit on the wire: too big for a PostgreSQL integer.
+    uidvalidity: int = Field(sa_column=Column(BigInteger, nullable=False))
+    last_uid: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
     updated_at: datetime = ts_field()

@@ -1,0 +1,181 @@
+"""The worker: mailbox IDLE/poll loops, periodic core tasks and the plugins' scheduled jobs.
+
+Safe with N workers on one database: each mailbox is fetched by one worker at a time
+(``helpdesk.locks.MailboxLock``) and each due run of a job is claimed by exactly one
+worker (``helpdesk.locks.try_claim``). SIGTERM stops taking new work, wakes the IDLE
+loops and lets the mail being imported finish its transaction.
+
+Core features add their periodic tasks with ``register_periodic`` (the outbox does).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from types import FrameType
+from typing import Any
+
+from sqlmodel import Session
+
+from helpdesk import db
+from helpdesk.hookspecs import ScheduledJob
+from helpdesk.locks import release, try_claim
+from helpdesk.mail.watch import MailboxWatcher, fetch_once, fetchable
+from helpdesk.plugins import collect, hook
+
+log = logging.getLogger(__name__)
+
+#: How often the worker looks at the job table and for new or removed mailboxes.
+TICK_SECONDS = 1.0
+MAILBOX_RESCAN_SECONDS = 30.0
+DEFAULT_JOB_LEASE_SECONDS = 15 * 60.0
+
+
+@dataclass(frozen=True)
+class PeriodicTask:
+    """A core task run every ``interval`` seconds; ``exclusive`` ones by one worker at a time."""
+
+    name: str
+    run: Callable[[Session], Any]
+    interval: float
+    exclusive: bool = True
+
+    def as_job(self) -> ScheduledJob:
+        interval = timedelta(seconds=self.interval)
+
+        def due(now: datetime, last_run: datetime | None) -> bool:
+            return last_run is None or now - last_run >= interval
+
+        return ScheduledJob(name=f"core:{self.name}", due=due, run=self.run)
+
+
+#: Periodic core tasks, in registration order.
+PERIODIC: list[PeriodicTask] = []
+
+
+def register_periodic(
+    name: str, run: Callable[[Session], Any], interval: float, *, exclusive: bool = True
+) -> None:
+    """Add a periodic core task to every worker (idempotent per name)."""
+    if any(task.name == name for task in PERIODIC):
+        return
+    PERIODIC.append(PeriodicTask(name=name, run=run, interval=interval, exclusive=exclusive))
+
+
+def scheduled_jobs() -> list[ScheduledJob]:
+    """Core periodic tasks followed by every plugin's scheduled jobs."""
+    jobs = [task.as_job() for task in PERIODIC]
+    jobs += collect(hook().helpdesk_scheduled_jobs())
+    return jobs
+
+
+def run_due_jobs(
+    jobs: list[ScheduledJob] | None = None,
+    *,
+    session_factory: Callable[[], Session] | None = None,
+    stop: threading.Event | None = None,
+) -> list[str]:
+    """Run each due job this worker manages to claim; returns the names that ran."""
+    factory = session_factory or db.new_session
+    ran: list[str] = []
+    for job in scheduled_jobs() if jobs is None else jobs:
+        if stop is not None and stop.is_set():
+            break
+        with contextlib.closing(factory()) as session:
+            lease = float(job.extra.get("lease_seconds", DEFAULT_JOB_LEASE_SECONDS))
+            try:
+                claim = try_claim(session, f"job:{job.name}", lease_seconds=lease, due=job.due)
+            except Exception:
+                log.exception("could not claim job %s", job.name)
+                continue
+            if claim is None:
+                continue
+            error: str | None = None
+            try:
+                job.run(session)
+            except Exception as exc:  # one failing job must not stop the others
+                log.exception("job %s failed", job.name)
+                error = f"{type(exc).__name__}: {exc}"
+            finally:
+                with contextlib.suppress(Exception):
+                    session.rollback()
+                    release(session, claim, error=error)
+            ran.append(job.name)
+    return ran
+
+
+class Worker:
+    """``helpdesk worker``: mailbox watchers plus the job scheduler, until SIGTERM."""
+
+    def __init__(self, *, session_factory: Callable[[], Session] | None = None) -> None:
+        self.session_factory = session_factory or db.new_session
+        self.stop = threading.Event()
+        self.watchers: dict[int, MailboxWatcher] = {}
+
+    def run_once(self) -> dict[str, Any]:
+        """Fetch every mailbox once and run the jobs that are due, then return."""
+        fetched = fetch_once(session_factory=self.session_factory)
+        ran = run_due_jobs(session_factory=self.session_factory)
+        return {"mail": fetched.counts.as_dict(), "mailboxes": fetched.mailboxes, "jobs": ran}
+
+    def install_signal_handlers(self) -> None:
+        def handle(signum: int, _frame: FrameType | None) -> None:
+            log.info("signal %s: stopping", signum)
+            self.stop_all()
+
+        signal.signal(signal.SIGTERM, handle)
+        signal.signal(signal.SIGINT, handle)
+
+    def stop_all(self) -> None:
+        self.stop.set()
+        for watcher in self.watchers.values():
+            watcher.interrupt()
+
+    def reconcile_watchers(self) -> None:
+        """Start a watcher for every fetchable mailbox that has none running."""
+        with contextlib.closing(self.session_factory()) as session:
+            ids = [m.id for m in fetchable(session) if m.id is not None]
+        for mailbox_id in ids:
+            watcher = self.watchers.get(mailbox_id)
+            if watcher is None or not watcher.alive:
+                watcher = MailboxWatcher(
+                    mailbox_id, self.stop, session_factory=self.session_factory
+                )
+                self.watchers[mailbox_id] = watcher
+                watcher.start()
+
+    def run(self) -> None:
+        """Serve until ``stop`` is set (SIGTERM/SIGINT when signal handlers are installed)."""
+        log.info("worker started")
+        next_scan = 0.0
+        while not self.stop.is_set():
+            clock = time.monotonic()
+            if clock >= next_scan:
+                try:
+                    self.reconcile_watchers()
+                except Exception:
+                    log.exception("could not list mailboxes")
+                next_scan = clock + MAILBOX_RESCAN_SECONDS
+            run_due_jobs(session_factory=self.session_factory, stop=self.stop)
+            self.stop.wait(TICK_SECONDS)
+        self.stop_all()
+        for watcher in self.watchers.values():
+            if watcher.thread is not None:
+                watcher.thread.join(timeout=30)
+        log.info("worker stopped")
+
+
+def _register_outbox() -> None:
+    # Imported here: the outbox pulls in SMTP/IMAP code the jobs module itself doesn't need.
+    from helpdesk.mail import outbox
+
+    register_periodic("outbox", outbox.run_job, outbox.FLUSH_SECONDS)
+
+
+_register_outbox()

@@ -1,0 +1,240 @@
+"""Locks that let several workers share one database without doing the same work twice.
+
+Two kinds:
+
+- **Job claims** (``job_lock`` rows): a job runs when a worker wins a compare-and-set
+  ``UPDATE`` on the job's row. The ``WHERE`` clause repeats what the worker read
+  (holder and last start), so of N workers that all found a job due, exactly one
+  update matches; the others see ``rowcount == 0`` and move on. This works the same on
+  SQLite and PostgreSQL and needs no long-held transaction.
+- **Mailbox locks**: one fetcher per mailbox. On PostgreSQL a session-level advisory lock
+  on a dedicated connection (``pg_try_advisory_lock``): the server drops it the moment
+  the holder's connection dies, so a killed worker never blocks the others. SQLite has no
+  such thing, so there the mailbox lock is a job claim with a lease that the holder
+  renews; since SQLite is always on one host, a claim whose holder process is gone is
+  taken over at once instead of waiting for the lease to run out.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import cache
+from typing import Any
+
+from sqlalchemy import text, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from helpdesk.models import JobLock, utcnow
+
+#: Advisory-lock namespace of mailbox fetchers ("MAIL"); the second key is the mailbox id.
+MAILBOX_LOCK_CLASS = 0x4D41494C
+
+
+@cache
+def _owner_for(pid: int) -> str:
+    return f"{socket.gethostname()}:{pid}:{uuid.uuid4().hex[:8]}"
+
+
+def owner_id() -> str:
+    """This process's name in ``locked_by`` (host:pid:random; new after a fork)."""
+    return _owner_for(os.getpid())
+
+
+def _holder_gone(locked_by: str) -> bool:
+    """True when the holder ran on this host and its process no longer exists."""
+    host, _, rest = locked_by.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return locked_by != owner_id()  # an earlier incarnation before a fork
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def is_free(row: JobLock, now: datetime, owner: str) -> bool:
+    """Whether ``owner`` may take the row: unheld, lease run out, or its holder is dead."""
+    if row.locked_by is None or row.locked_by == owner:
+        return True
+    if row.locked_until is None or row.locked_until < now:
+        return True
+    return _holder_gone(row.locked_by)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A job claim held by this process."""
+
+    name: str
+    owner: str
+    started_at: datetime
+    last_run: datetime | None
+
+
+def _row(session: Session, name: str) -> JobLock:
+    row = session.exec(select(JobLock).where(JobLock.name == name)).first()
+    if row is not None:
+        return row
+    try:
+        with session.begin_nested():
+            session.add(JobLock(name=name))
+    except IntegrityError:
+        pass  # another worker inserted it first
+    session.commit()
+    row = session.exec(select(JobLock).where(JobLock.name == name)).one()
+    return row
+
+
+def try_claim(
+    session: Session,
+    name: str,
+    *,
+    lease_seconds: float,
+    due: Callable[[datetime, datetime | None], bool] | None = None,
+) -> Claim | None:
+    """Claim job ``name`` for ``lease_seconds`` if it is free (and due); commits.
+
+    ``due(now, last_run)`` gets the start time of the previous run (None before the first).
+    """
+    owner = owner_id()
+    now = utcnow()
+    row = _row(session, name)
+    session.refresh(row)
+    last_run = row.last_started_at
+    if due is not None and not due(now, last_run):
+        session.rollback()
+        return None
+    if not is_free(row, now, owner):
+        session.rollback()
+        return None
+    result = session.exec(
+        update(JobLock)
+        .where(
+            col(JobLock.id) == row.id,
+            col(JobLock.locked_by).is_not_distinct_from(row.locked_by),
+            col(JobLock.last_started_at).is_not_distinct_from(last_run),
+        )
+        .values(
+            locked_by=owner,
+            locked_until=now + timedelta(seconds=lease_seconds),
+            last_started_at=now,
+        )
+    )
+    session.commit()
+    if result.rowcount != 1:
+        return None
+    return Claim(name=name, owner=owner, started_at=now, last_run=last_run)
+
+
+def renew(session: Session, claim: Claim, *, lease_seconds: float) -> bool:
+    """Extend a held claim; False when it was lost (taken over after the lease ran out)."""
+    result = session.exec(
+        update(JobLock)
+        .where(col(JobLock.name) == claim.name, col(JobLock.locked_by) == claim.owner)
+        .values(locked_until=utcnow() + timedelta(seconds=lease_seconds))
+    )
+    session.commit()
+    return bool(result.rowcount == 1)
+
+
+def release(session: Session, claim: Claim, *, error: str | None = None) -> None:
+    """Give the claim back and note when the run finished (and how)."""
+    session.exec(
+        update(JobLock)
+        .where(col(JobLock.name) == claim.name, col(JobLock.locked_by) == claim.owner)
+        .values(
+            locked_by=None,
+            locked_until=None,
+            last_finished_at=utcnow(),
+            last_error=error[:2000] if error else None,
+        )
+    )
+    session.commit()
+
+
+class MailboxLock:
+    """One fetcher per mailbox across processes; see the module docstring for how."""
+
+    #: How long a SQLite lease lasts without renewal.
+    LEASE_SECONDS = 120.0
+
+    def __init__(self, session: Session, mailbox_id: int) -> None:
+        self.session = session
+        self.mailbox_id = mailbox_id
+        self._connection: Connection | None = None
+        self._claim: Claim | None = None
+
+    @property
+    def name(self) -> str:
+        return f"mailbox:{self.mailbox_id}"
+
+    def acquire(self) -> bool:
+        """Try once; True when this process now holds the mailbox."""
+        bind: Any = self.session.get_bind()
+        if bind.dialect.name == "postgresql":
+            connection = bind.engine.connect()
+            try:
+                got = connection.execute(
+                    text("SELECT pg_try_advisory_lock(:a, :b)"),
+                    {"a": MAILBOX_LOCK_CLASS, "b": self.mailbox_id},
+                ).scalar()
+                connection.commit()
+            except BaseException:
+                connection.close()
+                raise
+            if got:
+                self._connection = connection
+                return True
+            connection.close()
+            return False
+        self._claim = try_claim(self.session, self.name, lease_seconds=self.LEASE_SECONDS)
+        return self._claim is not None
+
+    def keep(self) -> bool:
+        """Renew the hold (SQLite lease); False when it was lost."""
+        if self._claim is not None:
+            return renew(self.session, self._claim, lease_seconds=self.LEASE_SECONDS)
+        return self._connection is not None
+
+    def release(self) -> None:
+        if self._connection is not None:
+            connection, self._connection = self._connection, None
+            with contextlib.suppress(Exception):
+                connection.execute(
+                    text("SELECT pg_advisory_unlock(:a, :b)"),
+                    {"a": MAILBOX_LOCK_CLASS, "b": self.mailbox_id},
+                )
+                connection.commit()
+            connection.close()
+        if self._claim is not None:
+            claim, self._claim = self._claim, None
+            with contextlib.suppress(Exception):
+                self.session.rollback()
+                release(self.session, claim)
+
+
+@contextlib.contextmanager
+def mailbox_lock(session: Session, mailbox_id: int) -> Iterator[MailboxLock | None]:
+    """The mailbox's lock if this process got it, else None; released on exit."""
+    lock = MailboxLock(session, mailbox_id)
+    if not lock.acquire():
+        yield None
+        return
+    try:
+        yield lock
+    finally:
+        lock.release()
