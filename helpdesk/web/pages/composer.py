@@ -1,0 +1,216 @@
+"""Answering from the ticket: the composer, undo and retry, saved replies, who else is here.
+
+The draft is kept in the browser (``localStorage``, keyed by the ticket id, see
+``static/app.js``) and cleared when the reply is sent; nothing is stored on the server
+until the agent presses Send.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request, UploadFile
+from fastapi.responses import RedirectResponse, Response
+from sqlmodel import Session
+
+from helpdesk.i18n import gettext
+from helpdesk.mail import compose
+from helpdesk.models import Agent, Mailbox, Message, MessageKind, PresenceState, Ticket, utcnow
+from helpdesk.services import presence, replies, saved_replies
+from helpdesk.services import tickets as ticket_service
+from helpdesk.services.errors import ServiceError
+from helpdesk.settings import get_settings
+from helpdesk.web.deps import CurrentAgent, SessionDep
+from helpdesk.web.templating import render
+
+router = APIRouter()
+
+
+def reply_context(
+    session: Session, ticket: Ticket, agent: Agent, messages: list[Message]
+) -> dict[str, Any]:
+    """What the thread's delivery states and the composer need (merged into the ticket page)."""
+    outbound = replies.for_messages(session, [m.id for m in messages if m.id is not None])
+    incoming = [m for m in messages if m.kind == MessageKind.incoming]
+    newest = replies.latest_human_message(session, ticket)
+    mailbox = session.get(Mailbox, ticket.mailbox_id) if ticket.mailbox_id else None
+    return {
+        "outbound": outbound,
+        "now": utcnow(),
+        "composer": {
+            "to": ticket.customer_email or "",
+            "subject": compose.reply_subject(ticket.subject, ticket.number),
+            "from_label": mailbox.label if mailbox else "",
+            "can_reply": mailbox is not None,
+            "signature": replies.signed("", agent, mailbox).strip() if mailbox else "",
+            "quote": incoming[-1] if incoming else None,
+            "saved": saved_replies.list_replies(session),
+            "last_message_id": newest.id if newest and newest.id else 0,
+            "token": uuid.uuid4().hex,
+            "max_mb": get_settings().max_attachment_bytes / 1048576,
+        },
+        "others": presence.others(session, ticket_id=ticket.id or 0, agent=agent),
+    }
+
+
+async def _attachments(files: list[UploadFile]) -> list[replies.AttachmentIn]:
+    limit = get_settings().max_attachment_bytes
+    result, total = [], 0
+    for upload in files:
+        if not upload.filename:
+            continue  # the empty file input of a form sent without files
+        data = await upload.read(limit + 1 - total)
+        total += len(data)
+        if total > limit:
+            raise ServiceError(
+                gettext("The attachments are larger than the limit of %(mb).0f MB")
+                % {"mb": limit / 1048576}
+            )
+        result.append(
+            replies.AttachmentIn(
+                filename=upload.filename,
+                content_type=upload.content_type or "application/octet-stream",
+                data=data,
+            )
+        )
+    return result
+
+
+def _thread(request: Request, session: Session, ticket_id: int, agent: Agent) -> Response:
+    from helpdesk.web.pages.ticket import ticket_context
+
+    context = ticket_context(request, session, ticket_id, agent)
+    return render(request, "ticket.html", context, block="thread")
+
+
+@router.post("/tickets/{ticket_id}/replies", include_in_schema=False)
+async def send_reply(
+    request: Request,
+    ticket_id: int,
+    session: SessionDep,
+    agent: CurrentAgent,
+    body: Annotated[str, Form()] = "",
+    to: Annotated[str, Form()] = "",
+    cc: Annotated[str, Form()] = "",
+    bcc: Annotated[str, Form()] = "",
+    files: Annotated[list[UploadFile] | None, Form()] = None,
+    last_message_id: Annotated[int | None, Form()] = None,
+    confirm: Annotated[str, Form()] = "",
+    include_quote: Annotated[str, Form()] = "",
+    saved_reply_id: Annotated[str, Form()] = "",
+    token: Annotated[str, Form()] = "",
+) -> Response:
+    """Send (queue) a reply; a stale view gets the traffic-cop warning instead."""
+    ticket = ticket_service.get_ticket(session, ticket_id)
+    attachments = await _attachments(files or [])
+    try:
+        replies.reply(
+            session,
+            ticket=ticket,
+            agent=agent,
+            body=body,
+            to=to or None,
+            cc=cc,
+            bcc=bcc,
+            attachments=attachments,
+            include_quote=bool(include_quote),
+            saved_reply_id=int(saved_reply_id) if saved_reply_id.isdigit() else None,
+            expected_last_message_id=last_message_id,
+            confirm=bool(confirm),
+            idempotency_key=f"web:{ticket_id}:{token}" if token else None,
+        )
+    except replies.NewerMessageExists as exc:
+        if not request.headers.get("hx-request"):
+            raise
+        return render(
+            request,
+            "_composer_warning.html",
+            {"newest": exc.newest, "ticket": ticket},
+            headers={"HX-Retarget": "#composer-warning", "HX-Reswap": "innerHTML"},
+        )
+    presence.touch(session, ticket_id=ticket_id, agent=agent, state=PresenceState.viewing)
+    if not request.headers.get("hx-request"):
+        return RedirectResponse(f"/tickets/{ticket_id}", status_code=303)
+    response = _thread(request, session, ticket_id, agent)
+    response.headers["HX-Trigger"] = json.dumps({"reply-sent": {"ticket": ticket_id}})
+    return response
+
+
+def _delivery(request: Request, session: Session, outbound_id: int) -> Response:
+    row = replies.get_outbound(session, outbound_id)
+    message = session.get(Message, row.message_row_id) if row.message_row_id else None
+    if message is None:
+        raise ServiceError("The queued mail has no message")
+    return render(request, "_delivery.html", {"m": message, "ob": row, "now": utcnow()})
+
+
+@router.get("/outbox/{outbound_id}/status", include_in_schema=False)
+def delivery_status(
+    request: Request, outbound_id: int, session: SessionDep, agent: CurrentAgent
+) -> Response:
+    """The delivery state of one message (polled while it is on its way)."""
+    return _delivery(request, session, outbound_id)
+
+
+@router.post("/outbox/{outbound_id}/cancel", include_in_schema=False)
+def cancel_send(
+    request: Request, outbound_id: int, session: SessionDep, agent: CurrentAgent
+) -> Response:
+    """Undo send; the text goes back into the composer (HX-Trigger ``reply-undone``)."""
+    row = replies.get_outbound(session, outbound_id)
+    replies.cancel(session, outbound=row, agent=agent)
+    if not request.headers.get("hx-request"):
+        return RedirectResponse(f"/tickets/{row.ticket_id}", status_code=303)
+    response = _delivery(request, session, outbound_id)
+    message = session.get(Message, row.message_row_id) if row.message_row_id else None
+    event = {"ticket": row.ticket_id, "text": message.text if message else ""}
+    response.headers["HX-Trigger"] = json.dumps({"reply-undone": event})
+    return response
+
+
+@router.post("/outbox/{outbound_id}/retry", include_in_schema=False)
+def retry_send(
+    request: Request, outbound_id: int, session: SessionDep, agent: CurrentAgent
+) -> Response:
+    """Send a failed mail again."""
+    row = replies.get_outbound(session, outbound_id)
+    replies.retry(session, outbound=row, agent=agent)
+    if not request.headers.get("hx-request"):
+        return RedirectResponse(f"/tickets/{row.ticket_id}", status_code=303)
+    return _delivery(request, session, outbound_id)
+
+
+@router.post("/tickets/{ticket_id}/saved-reply", include_in_schema=False)
+def insert_saved_reply(
+    request: Request,
+    ticket_id: int,
+    session: SessionDep,
+    agent: CurrentAgent,
+    saved_reply_id: Annotated[str, Form()] = "",
+    body: Annotated[str, Form()] = "",
+) -> Response:
+    """The body textarea with the chosen saved reply filled in and added to the text."""
+    ticket = ticket_service.get_ticket(session, ticket_id)
+    text = body
+    if saved_reply_id.isdigit():
+        template = saved_replies.get_reply(session, int(saved_reply_id))
+        filled = saved_replies.render(template.body, ticket=ticket, agent=agent)
+        text = f"{body.rstrip()}\n\n{filled}" if body.strip() else filled
+    return render(request, "_composer_body.html", {"ticket": ticket, "body": text})
+
+
+@router.post("/tickets/{ticket_id}/presence", include_in_schema=False)
+def ticket_presence(
+    request: Request,
+    ticket_id: int,
+    session: SessionDep,
+    agent: CurrentAgent,
+    state: Annotated[str, Form()] = "viewing",
+) -> Response:
+    """Note that this agent is here (polled every ~15 s); answer who else is."""
+    mode = PresenceState.composing if state == "composing" else PresenceState.viewing
+    presence.touch(session, ticket_id=ticket_id, agent=agent, state=mode)
+    others = presence.others(session, ticket_id=ticket_id, agent=agent)
+    return render(request, "_presence.html", {"others": others})
