@@ -160,12 +160,18 @@ def find_references(text: str, *, min_length: int = MIN_LENGTH) -> list[str]:
     """
     found: list[tuple[int, str]] = []
     masked = list(text)
-    for match in _RF_CANDIDATE.finditer(text):
+    position = 0
+    while (match := _RF_CANDIDATE.search(text, position)) is not None:
         hit = _rf_in(match.group())
-        if hit is not None:
-            rf, length = hit
-            found.append((match.start(), rf))
-            masked[match.start() : match.start() + length] = "#" * length
+        if hit is None:
+            position = match.start() + 2
+            continue
+        # The candidate may run on into a second RF reference ("RF98 1111 2 ja RF31 ..."),
+        # so scanning resumes right after the part that validated.
+        rf, length = hit
+        found.append((match.start(), rf))
+        masked[match.start() : match.start() + length] = "#" * length
+        position = match.start() + length
     for match in _DIGIT_RUN.finditer("".join(masked)):
         found.extend((match.start(), ref) for ref in _finnish_in(match.group(), min_length))
     unique: dict[str, None] = {}

@@ -3,7 +3,7 @@ from decimal import Decimal
 
 import pytest
 
-from plugins.invoices.reference import (
+from helpdesk.references import (
     check_digit,
     find_references,
     format_reference,
@@ -137,3 +137,10 @@ def test_virtual_barcode_v5_and_edge_cases() -> None:
         virtual_barcode("FI3715903000000776", Decimal("-1"), "11112", None)
     with pytest.raises(ValueError):
         virtual_barcode("FI3715903000000776", Decimal("1"), "11113", None)
+
+
+def test_find_references_two_rf_in_one_sentence() -> None:
+    assert find_references("maksoin RF98 1111 2 ja RF31 1001 0200 17") == [
+        "RF9811112",
+        "RF311001020017",
+    ]

@@ -1,0 +1,160 @@
+"""Phone calls: the logging form (a page, or a panel opened from the top bar), the
+as-you-type caller lookup, and the list of recent calls."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Form, Header, Request
+from fastapi.responses import RedirectResponse, Response
+
+from helpdesk.i18n import N_
+from helpdesk.models import EtunnusUser, Ticket, utcnow
+from helpdesk.services import calls as call_service
+from helpdesk.services import people as people_service
+from helpdesk.services import tickets as ticket_service
+from helpdesk.services.errors import ServiceError
+from helpdesk.settings import get_settings
+from helpdesk.web.deps import CurrentAgent, HtmxTarget, SessionDep
+from helpdesk.web.templating import render
+
+router = APIRouter()
+DIALOG = "call-dialog"
+_LOCAL_INPUT = "%Y-%m-%dT%H:%M"
+
+
+def _zone() -> ZoneInfo:
+    return ZoneInfo(get_settings().timezone)
+
+
+def _picked(session: SessionDep, user: EtunnusUser | None, ticket_id: int | None) -> dict[str, Any]:
+    return {
+        "picked": user,
+        "open_tickets": call_service.open_tickets_of(session, user) if user else [],
+        "chosen_ticket": ticket_id,
+    }
+
+
+@router.get("/calls", include_in_schema=False)
+def call_list(request: Request, session: SessionDep, agent: CurrentAgent) -> Response:
+    context = {"rows": call_service.recent(session, limit=100)}
+    return render(request, "calls/list.html", context)
+
+
+@router.get("/calls/new", include_in_schema=False)
+def call_form(
+    request: Request,
+    session: SessionDep,
+    agent: CurrentAgent,
+    target: HtmxTarget,
+    phone: str = "",
+    user: str = "",
+    ticket: int | None = None,
+) -> Response:
+    """The form; ``ticket`` preselects a ticket (and its user), ``user`` a user."""
+    chosen: EtunnusUser | None = None
+    if ticket is not None:
+        found = session.get(Ticket, ticket)
+        if found is not None and found.user_id:
+            chosen = session.get(EtunnusUser, found.user_id)
+    if user:
+        chosen = people_service.get_by_etunnus(session, user) or chosen
+    context = {
+        "phone": phone,
+        "now_local": utcnow().astimezone(_zone()).strftime(_LOCAL_INPUT),
+        "in_dialog": target == DIALOG,
+        **_picked(session, chosen, ticket),
+    }
+    block = "call_form" if target == DIALOG else None
+    return render(request, "calls/new.html", context, block=block)
+
+
+@router.get("/calls/lookup", include_in_schema=False)
+def lookup(
+    request: Request,
+    session: SessionDep,
+    agent: CurrentAgent,
+    phone: str = "",
+    q: str = "",
+    user: str = "",
+    hx_trigger_name: Annotated[str | None, Header()] = None,
+) -> Response:
+    """Users matching what is typed in the number field or the search field.
+
+    A complete number that belongs to exactly one user picks that user at once (when no
+    user has been picked yet), so for a known caller the agent types nothing else.
+    """
+    by_phone = hx_trigger_name == "phone" or (not q.strip() and hx_trigger_name is None)
+    query = phone if by_phone else q
+    users = people_service.search(session, query, limit=8) if query.strip() else []
+    auto = None
+    if by_phone and not user:
+        exact = people_service.find_by_phone(session, phone)
+        auto = exact[0] if len(exact) == 1 else None
+    context = {
+        "users": users,
+        "phones": {u.id: people_service.phones_of(session, u) for u in users},
+        "query": query,
+        "phone": phone,
+        "auto": auto,
+        **_picked(session, auto, None),
+    }
+    return render(request, "calls/_lookup.html", context)
+
+
+@router.get("/calls/pick", include_in_schema=False)
+def pick(request: Request, session: SessionDep, agent: CurrentAgent, user: str = "") -> Response:
+    """The chosen caller and their open tickets (an empty choice clears it)."""
+    chosen = people_service.get_user(session, user) if user else None
+    context = _picked(session, chosen, None) | {"clear_lookup": True}
+    return render(request, "calls/_picked.html", context)
+
+
+def parse_local(value: str) -> datetime | None:
+    """A ``datetime-local`` value in Helsinki time, as an aware datetime (None if empty)."""
+    if not value.strip():
+        return None
+    try:
+        naive = datetime.fromisoformat(value.strip())
+    except ValueError as exc:
+        raise ServiceError(N_("The start time is not a date and time")) from exc
+    return naive.replace(tzinfo=_zone()) if naive.tzinfo is None else naive
+
+
+@router.post("/calls", include_in_schema=False)
+def save_call(
+    request: Request,
+    session: SessionDep,
+    agent: CurrentAgent,
+    target: HtmxTarget,
+    phone: Annotated[str, Form()] = "",
+    user: Annotated[str, Form()] = "",
+    ticket_id: Annotated[str, Form()] = "",
+    direction: Annotated[str, Form()] = "incoming",
+    started_at: Annotated[str, Form()] = "",
+    duration: Annotated[str, Form()] = "",
+    topic: Annotated[str, Form()] = "",
+    notes: Annotated[str, Form()] = "",
+    close: Annotated[str | None, Form()] = None,
+) -> Response:
+    caller = people_service.get_user(session, user) if user.strip() else None
+    ticket = ticket_service.get_ticket(session, int(ticket_id)) if ticket_id.isdigit() else None
+    call = call_service.log_call(
+        session,
+        by=agent,
+        phone=phone,
+        direction=direction,
+        started_at=parse_local(started_at),
+        duration_seconds=call_service.parse_duration(duration),
+        topic=topic,
+        notes=notes,
+        user=caller,
+        ticket=ticket,
+        close=close is not None,
+    )
+    saved = ticket_service.get_ticket(session, call.ticket_id)
+    if target == DIALOG:
+        return render(request, "calls/_saved.html", {"call": call, "ticket": saved})
+    return RedirectResponse(f"/tickets/{saved.id}#m{call.message_id}", status_code=303)
