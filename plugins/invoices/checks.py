@@ -20,7 +20,7 @@ from stdnum import bic as stdnum_bic
 from stdnum import iban as stdnum_iban
 from stdnum.fi import ytunnus
 
-from plugins.invoices.reference import (
+from helpdesk.references import (
     from_rf,
     invoice_number_parts,
     is_valid_reference,

@@ -25,7 +25,7 @@ from lxml import etree
 from stdnum import iban as stdnum_iban
 from stdnum.fi import ytunnus
 
-from plugins.invoices.reference import (
+from helpdesk.references import (
     is_valid_reference,
     is_valid_rf,
     normalise_reference,

@@ -346,6 +346,14 @@ class MaventaClient:
             raise MaventaError("invoice answer is not an object", status=response.status_code)
         return MaventaInvoice.from_json(body)
 
+    def list_invoices(self, **filters: str) -> list[MaventaInvoice]:
+        """Invoices this company sent (``GET /v1/invoices``), e.g. to find one after a crash."""
+        response = self._call("GET", "/v1/invoices", params=filters)
+        body = self._json(response)
+        if not isinstance(body, list):
+            raise MaventaError("invoice list answer is not a list", status=response.status_code)
+        return [MaventaInvoice.from_json(item) for item in body if isinstance(item, Mapping)]
+
     def get_actions(self, invoice_id: str) -> list[MaventaAction]:
         """Return the invoice's delivery events, oldest first as Maventa lists them."""
         response = self._call("GET", f"/v1/invoices/{_segment(invoice_id)}/actions")

@@ -1,7 +1,7 @@
 """A local stand-in for Maventa AutoXChange, for tests and demos.
 
-It speaks the same shapes as the parts of AX the client uses (token, upload, details,
-actions, reroute), keeps everything in memory, records each request it receives, and can
+It speaks the same shapes as the parts of AX the client uses (token, upload, list,
+details, actions, reroute), keeps everything in memory, records each request it receives, and can
 be told to fail the next request(s) with :meth:`MaventaSandboxState.fail_next`.
 
 Run it alone with ``python -m plugins.invoices.maventa.sandbox`` (127.0.0.1:8099).
@@ -274,6 +274,19 @@ def create_maventa_sandbox(
         state.invoices[invoice.id] = invoice
         return JSONResponse(invoice.to_json(), 201)
 
+    async def listing(request: Request) -> Response:
+        if (failed := await record(request)) is not None:
+            return failed
+        if not authorised(request):
+            return _error(401, "unauthorized", "Invalid or expired token")
+        number = request.query_params.get("number")
+        found = [
+            invoice.to_json()
+            for invoice in state.invoices.values()
+            if number is None or invoice.fields.get("number") == number
+        ]
+        return JSONResponse(found)
+
     def find(request: Request) -> StoredInvoice | Response:
         if not authorised(request):
             return _error(401, "unauthorized", "Invalid or expired token")
@@ -323,6 +336,7 @@ def create_maventa_sandbox(
         routes=[
             Route("/oauth2/token", _closing(token), methods=["POST"]),
             Route("/v1/invoices", _closing(upload), methods=["POST"]),
+            Route("/v1/invoices", _closing(listing), methods=["GET"]),
             Route("/v1/invoices/{invoice_id}", _closing(show), methods=["GET"]),
             Route("/v1/invoices/{invoice_id}/actions", _closing(actions), methods=["GET"]),
             Route(

@@ -125,7 +125,11 @@ class SandboxInvoice:
 
 @dataclass(frozen=True)
 class EtunnusDemoUser:
-    """An E-tunnus user whose invoices appear in the demo (the six-digit number prefixes them)."""
+    """An E-tunnus user whose invoices appear in the demo (the six-digit number prefixes them).
+
+    The numbers and names are those of the core demo (``helpdesk.services.demo``), so that the
+    invoices, tickets and user pages of ``make run`` tell one story.
+    """
 
     number: str
     name: str
@@ -135,22 +139,22 @@ class EtunnusDemoUser:
 
 DEMO_USERS: tuple[EtunnusDemoUser, ...] = (
     EtunnusDemoUser("100102", "Matti Virtanen", "matti.virtanen@example.fi", "valokuvaus"),
-    EtunnusDemoUser("100215", "Aino Korhonen", "aino.korhonen@example.fi", "graafinen suunnittelu"),
-    EtunnusDemoUser("100347", "Juha Nieminen", "juha.nieminen@example.com", "remontointi"),
-    EtunnusDemoUser("100488", "Laura Mäkinen", "laura.makinen@example.fi", "siivous"),
-    EtunnusDemoUser("100529", "Eero Hämäläinen", "eero.hamalainen@example.com", "ohjelmointi"),
+    EtunnusDemoUser("100233", "Aino Korhonen", "aino.korhonen@example.fi", "graafinen suunnittelu"),
+    EtunnusDemoUser("100345", "Juha Mäkinen", "juha.makinen@example.fi", "remontointi"),
+    EtunnusDemoUser("100478", "Sanna Nieminen", "sanna.nieminen@example.fi", "siivous"),
+    EtunnusDemoUser("100512", "Pekka Hämäläinen", "pekka.hamalainen@example.com", "ohjelmointi"),
 )
 #: A prefix no E-tunnus user has: the invoice using it must be flagged.
 UNKNOWN_ETUNNUS_NUMBER = "999901"
 
 #: Invoice number -> the problem planted in it (clean invoices are absent).
 DEMO_PROBLEMS: dict[str, str] = {
-    "1003470003": "viitenumeron tarkiste on väärä",
-    "1003470004": "sähköpostilasku, mutta asiakkaalla ei ole sähköpostiosoitetta",
-    "1004880021": "postilasku, postinumerossa vain neljä numeroa",
-    "1004880022": "verkkolasku ilman välittäjätunnusta",
-    "1005290005": "ALV 24 % vuoden 2026 laskulla",
-    "1005290006": "laskun summa ei täsmää rivien kanssa",
+    "1003450003": "viitenumeron tarkiste on väärä",
+    "1003450004": "sähköpostilasku, mutta asiakkaalla ei ole sähköpostiosoitetta",
+    "1004780021": "postilasku, postinumerossa vain neljä numeroa",
+    "1004780022": "verkkolasku ilman välittäjätunnusta",
+    "1005120005": "ALV 24 % vuoden 2026 laskulla",
+    "1005120006": "laskun summa ei täsmää rivien kanssa",
     "1001020009": "mahdollinen kaksoiskappale laskusta 1001020007",
     "9999010001": "tuntematon e-tunnus 999901",
 }
@@ -340,7 +344,7 @@ def demo_invoices(
         ],
     )
     add(
-        "1002150012",
+        "1002330012",
         506,
         "Verkkolasku",
         1,
@@ -350,7 +354,7 @@ def demo_invoices(
         ],
     )
     add(
-        "1002150013",
+        "1002330013",
         502,
         "sähköposti",
         1,
@@ -361,7 +365,7 @@ def demo_invoices(
     )
     # Problem invoices (see DEMO_PROBLEMS).
     add(
-        "1003470003",
+        "1003450003",
         509,
         "Posti",
         4,
@@ -369,26 +373,26 @@ def demo_invoices(
             _row("Porrashuoneen maalaus", "16", "48.00", "25.5"),
             _row("Tarvikkeet", "1", "212.40", "25.5", unit="erä"),
         ],
-        reference_number="10034700030",
+        reference_number="10034500030",
     )
     add(
-        "1003470004",
+        "1003450004",
         508,
         "Sähköposti",
         2,
         [_row("Kylpyhuoneen silikonointi", "3", "52.00", "25.5")],
     )
-    add("1004880021", 505, "Posti", 2, [_row("Muuttosiivous", "5", "38.00", "25.5")])
+    add("1004780021", 505, "Posti", 2, [_row("Muuttosiivous", "5", "38.00", "25.5")])
     add(
-        "1004880022",
+        "1004780022",
         507,
         "Verkkolasku",
         1,
         [_row("Toimistosiivous, marraskuu", "12", "36.00", "25.5")],
     )
-    add("1005290005", 503, "Email", 1, [_row("Verkkokaupan ylläpito", "10", "75.00", "24")])
+    add("1005120005", 503, "Email", 1, [_row("Verkkokaupan ylläpito", "10", "75.00", "24")])
     add(
-        "1005290006",
+        "1005120006",
         501,
         "Posti",
         0,

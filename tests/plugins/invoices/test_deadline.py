@@ -3,15 +3,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from plugins.invoices.deadline import (
-    ServiceCalendar,
-    default_extra_closed,
-    is_christmas_eve,
-    is_midsummer_eve,
-)
+from helpdesk.service_hours import ServiceCalendar
+from plugins.invoices.deadline import InvoiceDeadline
 
 HKI = ZoneInfo("Europe/Helsinki")
-CAL = ServiceCalendar()
+CAL = InvoiceDeadline()
 
 
 def hki(y: int, mo: int, d: int, h: int = 0, mi: int = 0, s: int = 0) -> datetime:
@@ -22,36 +18,8 @@ def utc(y: int, mo: int, d: int, h: int = 0, mi: int = 0, s: int = 0) -> datetim
     return datetime(y, mo, d, h, mi, s, tzinfo=UTC)
 
 
-def test_business_days() -> None:
-    assert CAL.is_business_day(date(2026, 3, 27))  # Friday
-    assert not CAL.is_business_day(date(2026, 3, 28))  # Saturday
-    assert not CAL.is_business_day(date(2026, 4, 3))  # Good Friday
-    assert not CAL.is_business_day(date(2026, 4, 6))  # Easter Monday
-    assert not CAL.is_business_day(date(2026, 12, 6))  # Independence Day (a Sunday anyway)
-    assert not CAL.is_business_day(date(2025, 12, 24))  # Jouluaatto, Wednesday
-    assert not CAL.is_business_day(date(2026, 6, 19))  # Juhannusaatto
-    assert CAL.next_business_day(date(2026, 4, 2)) == date(2026, 4, 7)
-    assert CAL.next_business_day(date(2026, 6, 18)) == date(2026, 6, 22)
-
-
-def test_eve_helpers() -> None:
-    assert is_midsummer_eve(date(2025, 6, 20))
-    assert is_midsummer_eve(date(2026, 6, 19))
-    assert not is_midsummer_eve(date(2026, 6, 26))
-    assert is_christmas_eve(date(2027, 12, 24))
-    assert default_extra_closed(date(2026, 6, 19))
-    assert not default_extra_closed(date(2026, 6, 18))
-
-
-def test_extra_closed_as_month_day_set() -> None:
-    cal = ServiceCalendar(extra_closed=frozenset({(12, 31)}))
-    assert not cal.is_business_day(date(2026, 12, 31))  # a Thursday
-    assert cal.is_business_day(date(2026, 12, 30))
-
-
-def test_extra_closed_as_callable() -> None:
-    cal = ServiceCalendar(extra_closed=lambda d: d == date(2026, 3, 2))
-    assert not cal.is_business_day(date(2026, 3, 2))
+def test_extra_closed_days_of_the_calendar_move_the_deadline() -> None:
+    cal = InvoiceDeadline(ServiceCalendar(extra_closed=lambda d: d == date(2026, 3, 2)))
     assert cal.deadline_for(hki(2026, 3, 2, 11, 0)) == utc(2026, 3, 3, 13, 0)
 
 
@@ -86,22 +54,13 @@ def test_deadline_over_holidays_and_weekends() -> None:
 
 
 def test_margin_moves_deadline() -> None:
-    cal = ServiceCalendar(margin=timedelta(minutes=15))
+    cal = InvoiceDeadline(margin=timedelta(minutes=15))
     assert cal.deadline_for(hki(2026, 3, 27, 10, 0)) == utc(2026, 3, 27, 13, 15)
 
 
 def test_naive_datetime_is_refused() -> None:
     with pytest.raises(ValueError):
         CAL.deadline_for(datetime(2026, 3, 27, 10, 0))
-
-
-def test_is_open() -> None:
-    assert CAL.is_open(hki(2026, 3, 27, 10, 0))
-    assert CAL.is_open(hki(2026, 3, 27, 14, 59))
-    assert not CAL.is_open(hki(2026, 3, 27, 9, 59))
-    assert not CAL.is_open(hki(2026, 3, 27, 15, 0))
-    assert not CAL.is_open(hki(2026, 3, 28, 12, 0))
-    assert not CAL.is_open(hki(2026, 4, 3, 12, 0))
 
 
 def test_alert_window() -> None:
@@ -111,7 +70,7 @@ def test_alert_window() -> None:
     assert not CAL.alert_active(hki(2026, 3, 27, 15, 0, 1))
     assert not CAL.alert_active(hki(2026, 4, 3, 14, 45))
     assert CAL.alert_active(hki(2026, 3, 27, 14, 0), window=timedelta(hours=1))
-    assert ServiceCalendar(margin=timedelta(minutes=5)).alert_active(hki(2026, 3, 27, 15, 4))
+    assert InvoiceDeadline(margin=timedelta(minutes=5)).alert_active(hki(2026, 3, 27, 15, 4))
 
 
 def test_time_left() -> None:
@@ -121,6 +80,5 @@ def test_time_left() -> None:
 
 
 def test_custom_cutoff() -> None:
-    cal = ServiceCalendar(cutoff=time(16, 0), opens=time(9, 0))
+    cal = InvoiceDeadline(cutoff=time(16, 0))
     assert cal.deadline_for(hki(2026, 3, 27, 15, 30)) == utc(2026, 3, 27, 14, 0)
-    assert cal.is_open(hki(2026, 3, 27, 9, 0))

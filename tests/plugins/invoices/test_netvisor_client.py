@@ -53,10 +53,10 @@ def test_list_filters(sandbox: SandboxServer) -> None:
     assert [i.status for i in client.list_sales_invoices(status="open")] == ["open"]
     above = client.list_sales_invoices(above_netvisor_key=1010)
     assert [i.netvisor_key for i in above] == [1011, 1012, 1013]
-    one = client.list_sales_invoices(invoice_number="1004880022")
+    one = client.list_sales_invoices(invoice_number="1004780022")
     assert [i.netvisor_key for i in one] == [1009]
     today_only = client.list_sales_invoices(begin_date=TODAY, end_date=TODAY)
-    assert {i.invoice_number for i in today_only} == {"1005290006", "1001020009", "9999010001"}
+    assert {i.invoice_number for i in today_only} == {"1005120006", "1001020009", "9999010001"}
     assert client.list_sales_invoices(last_modified_start=TODAY + timedelta(days=1)) == []
     with pytest.raises(ValueError):
         client.list_sales_invoices(status="lähettämätön")
@@ -126,7 +126,7 @@ def test_invoice_pdf(sandbox: SandboxServer) -> None:
 
     assert pdf is not None
     assert pdf.startswith(b"%PDF-1.4") and pdf.rstrip().endswith(b"%%EOF")
-    assert b"LASKU 1002150012" in pdf
+    assert b"LASKU 1002330012" in pdf
     assert "Äijälä Öljy Oy".encode("cp1252") not in pdf  # non-ASCII is escaped...
     assert b"\\304ij\\344l\\344" in pdf  # ...as WinAnsi octal escapes
     assert b"1280,10" in pdf
@@ -320,7 +320,7 @@ def test_sandbox_would_notice_concurrent_calls(sandbox: SandboxServer) -> None:
 def test_new_invoice_appears_in_unsent_list(sandbox: SandboxServer) -> None:
     client = sandbox.client()
     added = sandbox.state.add_invoice(
-        etunnus_number="100215",
+        etunnus_number="100233",
         customer=502,
         delivery_method="Posti",
         rows=[SandboxRow("Julisteen taitto", Decimal(2), Decimal("60.00"), Decimal("25.5"))],
@@ -342,12 +342,12 @@ def test_new_invoice_appears_in_unsent_list(sandbox: SandboxServer) -> None:
     )
 
     assert response.status_code == 201
-    assert added.invoice_number == "1002150014"
-    assert added.reference_number == "10021500142"
+    assert added.invoice_number == "1002330014"
+    assert added.reference_number == "10023300146"
     assert response.json()["invoice_number"] == "1001020010"
     assert response.json()["amount"] == "301.20"
     new = client.list_sales_invoices(above_netvisor_key=1013)
-    assert [i.invoice_number for i in new] == ["1002150014", "1001020010"]
+    assert [i.invoice_number for i in new] == ["1002330014", "1001020010"]
     customer = client.get_customer(511)
     assert customer is not None and customer.email == "tuomas.salo@example.com"
 

@@ -1,0 +1,193 @@
+"""The invoice pages: the queue (Lähettämättömät laskut), search, end of day, one invoice."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from markupsafe import Markup
+from sqlmodel import col, select
+
+from helpdesk.i18n import gettext
+from helpdesk.models import Agent, EtunnusUser, Ticket, utcnow
+from helpdesk.services.errors import NotFound, ServiceError
+from helpdesk.web.deps import CurrentAgent, HtmxTarget, SessionDep
+from helpdesk.web.templating import render, render_partial
+from plugins.invoices import queue as queries
+from plugins.invoices.display import template_helpers
+from plugins.invoices.jobs import make_client, run_sync
+from plugins.invoices.models import Invoice, InvoiceStatus
+from plugins.invoices.netvisor import NetvisorError
+from plugins.invoices.search import search_invoices
+from plugins.invoices.settings import NetvisorNotConfigured, invoice_settings
+from plugins.invoices.sync import SyncResult, deadline_rules, last_state
+
+router = APIRouter()
+
+
+def _context(**values: Any) -> dict[str, Any]:
+    return template_helpers() | {"settings": invoice_settings()} | values
+
+
+def queue_context(
+    session: SessionDep,
+    q: str | None,
+    result: SyncResult | None = None,
+    request: Request | None = None,
+) -> dict[str, Any]:
+    from plugins.invoices.web_actions import actions_panel
+
+    now = utcnow()
+    rows = queries.queue(session, now)
+    in_progress = session.exec(
+        select(Invoice)
+        .where(col(Invoice.status).in_([InvoiceStatus.dispatching, InvoiceStatus.sent]))
+        .order_by(col(Invoice.deadline_at))
+    ).all()
+    panels = {}
+    if request is not None:
+        for inv in [row.invoice for row in rows] + list(in_progress):
+            panels[inv.id] = actions_panel(request, session, inv, compact=True)
+    return _context(
+        panels=panels,
+        in_progress=in_progress,
+        now=now,
+        rows=rows,
+        alert=queries.alert_count(session, now),
+        due_today=queries.due_today_unsent(session, now),
+        state=last_state(session),
+        q=q or "",
+        results=search_invoices(session, q=q) if q and q.strip() else None,
+        result=result,
+    )
+
+
+@router.get("/invoices", include_in_schema=False)
+def queue_page(
+    request: Request,
+    session: SessionDep,
+    agent: CurrentAgent,
+    target: HtmxTarget,
+    q: str | None = None,
+) -> Response:
+    context = queue_context(session, q, request=request)
+    block = {"invoice-queue": "queue", "invoice-results": "results"}.get(target or "")
+    return render(request, "invoices/queue.html", context, block=block)
+
+
+@router.post("/invoices/sync", include_in_schema=False)
+def sync_now(request: Request, session: SessionDep, agent: CurrentAgent) -> Response:
+    result = run_sync(session)
+    if request.headers.get("hx-request"):
+        return render(
+            request,
+            "invoices/queue.html",
+            queue_context(session, None, result, request=request),
+            block="queue",
+        )
+    return RedirectResponse("/invoices", status_code=303)
+
+
+@router.get("/invoices/end-of-day", include_in_schema=False)
+def end_of_day_page(
+    request: Request, session: SessionDep, agent: CurrentAgent, day: str | None = None
+) -> Response:
+    try:
+        chosen = date.fromisoformat(day) if day else None
+    except ValueError:
+        chosen = None
+    if chosen is None:
+        chosen = deadline_rules().calendar.local(utcnow()).date()
+    summary = queries.end_of_day(session, chosen)
+    return render(request, "invoices/end_of_day.html", _context(summary=summary, now=utcnow()))
+
+
+@router.get("/invoices/{invoice_id}", include_in_schema=False)
+def invoice_page(
+    request: Request, invoice_id: int, session: SessionDep, agent: CurrentAgent
+) -> Response:
+    invoice = queries.get_invoice(session, invoice_id)
+    from plugins.invoices.dispatch import dispatches_of
+    from plugins.invoices.web_actions import actions_panel
+
+    user = session.get(EtunnusUser, invoice.user_id) if invoice.user_id else None
+    return render(
+        request,
+        "invoices/invoice.html",
+        _context(
+            invoice=invoice,
+            actions=actions_panel(request, session, invoice),
+            dispatches=dispatches_of(session, invoice),
+            user=user,
+            history=queries.history(session, invoice),
+            now=utcnow(),
+            netvisor_link=invoice_settings().netvisor_link(invoice.netvisor_key, invoice.number),
+        ),
+    )
+
+
+@router.get("/invoices/{invoice_id}/pdf", include_in_schema=False)
+def invoice_pdf(invoice_id: int, session: SessionDep, agent: CurrentAgent) -> Response:
+    invoice = queries.get_invoice(session, invoice_id)
+    try:
+        with make_client() as client:
+            pdf = client.get_sales_invoice_pdf(invoice.netvisor_key)
+    except NetvisorNotConfigured as exc:
+        raise ServiceError(str(exc), code="netvisor") from None
+    except NetvisorError as exc:
+        raise ServiceError(f"{exc} — {exc.detail}", code="netvisor") from None
+    if pdf is None:
+        raise NotFound(gettext("Netvisor has no PDF for this invoice"))
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={
+            # Shown in the browser's PDF viewer; the file comes from Netvisor, not a user.
+            "Content-Disposition": f'inline; filename="lasku-{invoice.number}.pdf"',
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+def user_section(request: Request, session: SessionDep, user: EtunnusUser, agent: Agent) -> Markup:
+    """The user page's invoice section."""
+    invoices = queries.invoices_of_user(session, user.etunnus, user.id)
+    return render_partial(
+        request,
+        "invoices/_user_invoices.html",
+        _context(invoices=invoices, user=user, now=utcnow()),
+    )
+
+
+def ticket_section(
+    request: Request, session: SessionDep, ticket: Ticket, agent: Agent
+) -> Markup | None:
+    """The ticket sidebar's linked invoices, or None when there are none."""
+    invoices = queries.linked_to_ticket(session, ticket.id or 0)
+    if not invoices:
+        return None
+    from plugins.invoices.web_actions import actions_panel
+
+    panels = {inv.id: actions_panel(request, session, inv, compact=True) for inv in invoices}
+    return render_partial(
+        request,
+        "invoices/_ticket_invoices.html",
+        _context(invoices=invoices, now=utcnow(), panels=panels),
+    )
+
+
+def alert_notice(request: Request, agent: Agent) -> Markup | None:
+    """The small alert on every page, only inside the window before the cutoff."""
+    from helpdesk.db import new_session
+
+    now = utcnow()
+    session = new_session()
+    try:
+        count = queries.alert_count(session, now)
+    finally:
+        session.close()
+    if not count:
+        return None
+    return render_partial(request, "invoices/_alert.html", _context(alert=count, compact=True))

@@ -1,0 +1,162 @@
+"""Shared set-up for dispatch tests: a Maventa sandbox server, sandbox invoices, clients."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+import factories
+import pytest
+import uvicorn
+from sqlmodel import Session, select
+
+from helpdesk.mail.outbox import flush_due
+from helpdesk.models import EtunnusUser, utcnow
+from plugins.invoices.dispatch_models import Dispatch
+from plugins.invoices.dispatch_runner import RunSummary, run_due
+from plugins.invoices.dispatch_steps import Clients
+from plugins.invoices.maventa.client import MaventaClient, MaventaConfig
+from plugins.invoices.maventa.sandbox import (
+    SANDBOX_API_KEY,
+    SANDBOX_CLIENT_ID,
+    SANDBOX_VENDOR_API_KEY,
+    MaventaSandboxState,
+    create_maventa_sandbox,
+    get_sandbox_state,
+)
+from plugins.invoices.models import Invoice
+from plugins.invoices.netvisor.sandbox_data import SandboxCustomer, SandboxInvoice, SandboxRow
+from plugins.invoices.netvisor.sandbox_server import SandboxServer
+from plugins.invoices.sync import sync_unsent
+
+ETUNNUS = "100777"
+METHOD_TEXT = {"email": "Sähköposti", "post": "Posti", "einvoice": "Verkkolasku"}
+
+
+@dataclass
+class MaventaServer:
+    url: str
+    state: MaventaSandboxState
+
+    def config(self) -> MaventaConfig:
+        return MaventaConfig(
+            base_url=self.url,
+            client_id=SANDBOX_CLIENT_ID,
+            api_key=SANDBOX_API_KEY,
+            vendor_api_key=SANDBOX_VENDOR_API_KEY,
+            timeout=10,
+        )
+
+
+@contextmanager
+def serve_maventa() -> Iterator[MaventaServer]:
+    """The Maventa sandbox served by uvicorn in a daemon thread."""
+    app = create_maventa_sandbox()
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "the Maventa sandbox did not start"
+        time.sleep(0.02)
+    try:
+        yield MaventaServer(f"http://127.0.0.1:{port}", get_sandbox_state(app))
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+def use_maventa(monkeypatch: pytest.MonkeyPatch, server: MaventaServer) -> None:
+    """Point HELPDESK_MAVENTA_* at the sandbox (also for worker subprocesses)."""
+    monkeypatch.setenv("HELPDESK_MAVENTA_URL", server.url)
+    monkeypatch.setenv("HELPDESK_MAVENTA_CLIENT_ID", SANDBOX_CLIENT_ID)
+    monkeypatch.setenv("HELPDESK_MAVENTA_API_KEY", SANDBOX_API_KEY)
+    monkeypatch.setenv("HELPDESK_MAVENTA_VENDOR_API_KEY", SANDBOX_VENDOR_API_KEY)
+
+
+def customer(
+    key: int = 601,
+    *,
+    email: str | None = "reskontra@example.fi",
+    einvoice: tuple[str, str] | None = ("003727345615", "003721291126"),
+) -> SandboxCustomer:
+    """A customer with every delivery detail filled in."""
+    return SandboxCustomer(
+        key,
+        f"C{key}",
+        "Testiyhtiö Oy",
+        "Testikatu 1",
+        "00100",
+        "Helsinki",
+        business_id="2734561-5",
+        email=email,
+        email_invoicing_address=email,
+        finvoice_address=einvoice[0] if einvoice else None,
+        finvoice_router_code=einvoice[1] if einvoice else None,
+    )
+
+
+def add_invoice(
+    sandbox: SandboxServer, method: str, *, buyer: SandboxCustomer | None = None
+) -> SandboxInvoice:
+    """An unsent invoice of user ETUNNUS with one 25.5 % row."""
+    return sandbox.state.add_invoice(
+        etunnus_number=ETUNNUS,
+        customer=buyer or customer(),
+        delivery_method=METHOD_TEXT[method],
+        rows=[SandboxRow("Valokuvaus", Decimal(2), Decimal("100.00"), Decimal("25.5"))],
+    )
+
+
+def etunnus_user(session: Session, email: str) -> EtunnusUser:
+    found = session.exec(select(EtunnusUser).where(EtunnusUser.etunnus == ETUNNUS)).first()
+    return found or factories.user(session, ETUNNUS, name="Tiina Testaaja", emails=(email,))
+
+
+def synced(session: Session, sandbox: SandboxServer, number: str) -> Invoice:
+    """Sync from the sandbox and return the stored invoice."""
+    assert sync_unsent(session, sandbox.client(max_attempts=1)).ok
+    return session.exec(select(Invoice).where(Invoice.number == number)).one()
+
+
+def clients(sandbox: SandboxServer, maventa: MaventaServer | None = None) -> Clients:
+    """Clients without retries, so injected failures show at once."""
+
+    def no_maventa() -> MaventaClient:
+        raise AssertionError("this test does not use Maventa")
+
+    return Clients(
+        netvisor_factory=lambda: sandbox.client(max_attempts=1),
+        maventa_factory=(lambda: MaventaClient(maventa.config())) if maventa else no_maventa,
+    )
+
+
+def run_steps(
+    session: Session, used: Clients, *, rounds: int = 6, outbox: bool = True
+) -> list[RunSummary]:
+    """Run the dispatch steps (as if time passed) and the outbox until nothing moves."""
+    summaries = []
+    for _ in range(rounds):
+        summaries.append(run_due(session, clients=used, now=utcnow() + timedelta(hours=2)))
+        if outbox:
+            flush_due(session=session)
+    return summaries
+
+
+def dispatch_of(session: Session, invoice: Invoice | int) -> Dispatch:
+    """The invoice's newest dispatch, freshly read."""
+    invoice_id = invoice if isinstance(invoice, int) else invoice.id
+    session.expire_all()
+    return session.exec(
+        select(Dispatch).where(Dispatch.invoice_id == invoice_id).order_by(Dispatch.id.desc())
+    ).first()

@@ -1,0 +1,204 @@
+"""The plugin in the rest of the product: linker, ticket sidebar, user page, jobs, CLI, demo."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import factories
+import pytest
+from sqlmodel import Session, select
+from starlette.requests import Request
+from typer.testing import CliRunner
+from webclient import Client
+
+from helpdesk.models import EtunnusUser, TicketLink
+from helpdesk.plugins import collect, hook
+from helpdesk.references import format_reference, to_rf
+from plugins.invoices.demo import seed
+from plugins.invoices.jobs import JOB_NAME, sync_due
+from plugins.invoices.models import Invoice
+from plugins.invoices.netvisor.sandbox_data import DEMO_USERS
+from plugins.invoices.netvisor.sandbox_server import SandboxServer
+from plugins.invoices.settings import NetvisorNotConfigured, NetvisorSettings, netvisor_settings
+from plugins.invoices.sync import sync_unsent
+
+HELSINKI = ZoneInfo("Europe/Helsinki")
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=HELSINKI).astimezone(UTC)
+
+
+@pytest.fixture
+def synced(session: Session, netvisor_env: SandboxServer) -> SandboxServer:
+    seed(session)  # the demo hook: users, then a sync from the (reachable) sandbox
+    return netvisor_env
+
+
+def invoice(session: Session, number: str) -> Invoice:
+    return session.exec(select(Invoice).where(Invoice.number == number)).one()
+
+
+def links(session: Session, text: str) -> list[tuple[str, str, str | None]]:
+    found = collect(hook().helpdesk_link_text(session=session, text=text))
+    return [(f.label, f.found_text, f.etunnus) for f in found if f.kind == "invoice"]
+
+
+def test_linker_finds_numbers_and_references(session: Session, synced: SandboxServer) -> None:
+    first = invoice(session, "1001020007")
+    ref = invoice(session, "1002330012").reference
+
+    assert links(session, "Hei, laskuni 1001020007 ei ole lähtenyt.") == [
+        ("Lasku 1001020007", "1001020007", "100102")
+    ]
+    assert links(session, f"Viite {format_reference(ref)}, kiitos") == [
+        ("Lasku 1002330012", ref, "100233")
+    ]
+    assert [label for label, *_ in links(session, f"RF-viite {to_rf(ref)}")] == ["Lasku 1002330012"]
+    found = collect(hook().helpdesk_link_text(session=session, text="lasku 1001020007"))
+    assert found[0].target == str(first.id) and found[0].url == f"/invoices/{first.id}"
+    # A wrong check digit, an unknown invoice and a stray number link nothing.
+    assert links(session, "viite 10023300121") == []
+    assert links(session, "lasku 1001029999 ja puhelin 0401234567") == []
+
+
+def test_ticket_sidebar_shows_linked_invoices(
+    logged_in: Client, session: Session, synced: SandboxServer
+) -> None:
+    ticket = factories.ticket(session)
+    plain = logged_in.get(f"/tickets/{ticket.id}").text
+    assert 'data-testid="ticket-invoices"' not in plain
+
+    problem = invoice(session, "1004780021")
+    session.add(TicketLink(ticket_id=ticket.id or 0, kind="invoice", target=str(problem.id)))
+    session.commit()
+    page = logged_in.get(f"/tickets/{ticket.id}").text
+
+    sidebar = page[page.index('data-testid="ticket-invoices"') :]
+    assert "1004780021" in sidebar and "Lähettämätön" in sidebar
+    assert "Postinumero 3310 ei ole viisinumeroinen." in sidebar
+    assert "Määräaika" in sidebar
+
+
+def test_user_page_slot_lists_the_users_invoices(
+    logged_in: Client, session: Session, synced: SandboxServer
+) -> None:
+    user = session.exec(select(EtunnusUser).where(EtunnusUser.etunnus == "100102")).one()
+    request = Request(
+        {
+            "type": "http",
+            "method": "GET",
+            "path": "/users/100102",
+            "headers": [],
+            "query_string": b"",
+            "session": {},
+            "scheme": "http",
+            "server": ("testserver", 80),
+        }
+    )
+    agent = factories.agent(session)
+    slots = [
+        s
+        for s in hook().helpdesk_user_page(request=request, session=session, user=user, agent=agent)
+        if s
+    ]
+    html = "".join(str(s) for s in slots)
+
+    assert 'data-testid="user-invoices"' in html
+    for number in ("1001020007", "1001020008", "1001020009"):
+        assert number in html
+    assert "1002330012" not in html
+    assert "/invoices?q=100102%25" in html
+
+
+def test_scheduled_job_is_registered() -> None:
+    jobs = collect(hook().helpdesk_scheduled_jobs())
+    assert [j.name for j in jobs if j.name == JOB_NAME] == [JOB_NAME]
+
+
+@pytest.mark.parametrize(
+    ("now", "last", "due"),
+    [
+        ("2026-11-26 09:59", None, False),  # before opening
+        ("2026-11-26 10:00", None, True),
+        ("2026-11-26 10:04", "2026-11-26 10:00", False),
+        ("2026-11-26 10:05", "2026-11-26 10:00", True),
+        ("2026-11-26 14:59", "2026-11-26 14:57", False),
+        ("2026-11-26 15:00", "2026-11-26 14:59", True),  # the last check, on the dot
+        ("2026-11-26 15:00", "2026-11-26 15:00", False),
+        ("2026-11-26 15:30", "2026-11-26 15:00", False),  # done for the day
+        ("2026-11-26 18:00", "2026-11-26 14:58", True),  # worker was down at 15:00
+        ("2026-11-28 15:10", "2026-11-27 15:00", False),  # Saturday
+        ("2026-06-19 15:10", "2026-06-18 15:00", False),  # Juhannusaatto
+    ],
+)
+def test_sync_due(now: str, last: str | None, due: bool) -> None:
+    assert sync_due(at(now), at(last) if last else None) is due
+
+
+def test_settings_refuse_sandbox_in_production(monkeypatch: pytest.MonkeyPatch) -> None:
+    from helpdesk.settings import get_settings
+
+    monkeypatch.setattr(get_settings(), "environment", "production")
+    with pytest.raises(NetvisorNotConfigured, match="sandbox"):
+        netvisor_settings()
+    monkeypatch.setenv("HELPDESK_NETVISOR_URL", "https://isvapi.netvisor.fi")
+    monkeypatch.setenv("HELPDESK_NETVISOR_CUSTOMER_KEY", "real-customer-key")
+    monkeypatch.setenv("HELPDESK_NETVISOR_PARTNER_KEY", "real-partner-key")
+    settings = netvisor_settings()
+    assert "real-customer-key" not in repr(settings) and "real-partner-key" not in str(settings)
+    assert settings.client_config().customer_key == "real-customer-key"
+
+
+def test_settings_in_development_default_to_the_sandbox() -> None:
+    settings = NetvisorSettings()
+    assert settings.url == "http://127.0.0.1:8765" and settings.uses_sandbox_defaults
+
+
+def test_cli_sync(session: Session, netvisor_env: SandboxServer) -> None:
+    from helpdesk.cli import app
+
+    result = CliRunner().invoke(app, ["invoices", "sync"])
+    assert result.exit_code == 0, result.output
+    assert '"new": 12' in result.output
+
+    netvisor_env.state.fail_next("salesinvoicelist", "AUTHENTICATION_FAILED", "Väärä avain")
+    failed = CliRunner().invoke(app, ["invoices", "sync"])
+    assert failed.exit_code == 1 and "Väärä avain" in failed.output
+
+
+def test_cli_registers_the_sandbox_for_make_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    from helpdesk import devserver
+    from helpdesk.cli import app
+    from helpdesk.settings import get_settings
+    from plugins.invoices.cli import _register_dev_sandbox
+
+    assert "netvisor-sandbox" in [c.name for c in app.registered_commands]
+    monkeypatch.setattr(devserver, "BACKGROUND", [])
+    _register_dev_sandbox()  # the test environment is not development: nothing to start
+    assert devserver.BACKGROUND == []
+
+    monkeypatch.setattr(get_settings(), "environment", "development")
+    _register_dev_sandbox()
+    _register_dev_sandbox()
+    assert devserver.BACKGROUND == [
+        ("netvisor-sandbox", ["netvisor-sandbox", "--port", "8765", "--sync"])
+    ]
+
+
+def test_demo_creates_the_sandbox_users_and_survives_a_silent_sandbox(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HELPDESK_NETVISOR_URL", "http://127.0.0.1:9")  # nothing listens
+    seed(session)
+    seed(session)
+
+    numbers = {u.etunnus for u in session.exec(select(EtunnusUser))}
+    assert {u.number for u in DEMO_USERS} <= numbers
+    assert session.exec(select(Invoice)).first() is None
+
+
+def test_demo_syncs_from_a_running_sandbox(session: Session, synced: SandboxServer) -> None:
+    assert len(session.exec(select(Invoice)).all()) == 12
+    assert sync_unsent(session, synced.client(), datetime.now(UTC) + timedelta(1)).new == 0
