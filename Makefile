@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 export PORT
 
-.PHONY: run test install lint typecheck pytest system-deps bench-inbox bench-ingest clean
+.PHONY: run test install lint typecheck pytest system-deps bench-inbox bench-ingest clean messages
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -47,6 +47,15 @@ pytest: install system-deps
 
 ## make test: everything CI runs.
 test: install system-deps lint typecheck pytest
+
+## make messages: re-extract the UI strings (templates, Python, N_() keys) into
+## helpdesk/i18n/messages.pot and merge new ids into the fi and en catalogs (existing
+## translations are kept; ids no longer used become #~ entries).
+messages: install
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _ -k gettext -k ngettext:1,2 -k pgettext:1c,2 -k N_ \
+	  --sort-by-file --project "E-tunnus helpdesk" -w 100 -o helpdesk/i18n/messages.pot .
+	$(VENV)/bin/pybabel update -i helpdesk/i18n/messages.pot -d helpdesk/i18n -D messages \
+	  --no-fuzzy-matching -w 100
 
 bench-inbox: install
 	$(PY) bench/inbox.py

@@ -10,9 +10,12 @@ from typing import Annotated
 import typer
 
 from helpdesk.db import session_scope
+from helpdesk.mail import cli as mail_cli
+from helpdesk.mail.outbox_cli import outbox_app
 from helpdesk.models import Security
 from helpdesk.plugins import hook
 from helpdesk.services.errors import ServiceError
+from helpdesk.users_cli import users_app
 
 app = typer.Typer(
     help="E-tunnus helpdesk: shared mailboxes, tickets, calls and invoices.",
@@ -23,6 +26,9 @@ agent_app = typer.Typer(help="Manage agents (the people who log in).", no_args_i
 mailbox_app = typer.Typer(help="Manage shared mailboxes.", no_args_is_help=True)
 app.add_typer(agent_app, name="agent")
 app.add_typer(mailbox_app, name="mailbox")
+app.add_typer(outbox_app, name="outbox")
+app.add_typer(users_app, name="users")
+mail_cli.register(app)  # helpdesk mail fetch|import|reprocess, helpdesk worker
 
 
 def fail(message: str, code: int = 1) -> None:

@@ -23,6 +23,12 @@ def register_background(name: str, args: Sequence[str]) -> None:
     BACKGROUND.append((name, list(args)))
 
 
+# The worker fetches the demo mailboxes (IDLE) and runs the scheduled jobs.
+register_background("worker", ["worker"])
+# The demo mailboxes send through a local SMTP sink (var/mail-sink/*.eml); see demo.py.
+register_background("mail-sink", ["mail-sink", "--port", "8025"])
+
+
 def run(host: str, port: int) -> None:
     """Start the background services, then serve until interrupted."""
     children: list[subprocess.Popen[bytes]] = []

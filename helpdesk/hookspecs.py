@@ -100,6 +100,12 @@ def helpdesk_user_page(
 
 
 @hookspec
+def helpdesk_page_notices(request: Request, agent: Agent) -> Markup | None:
+    """A small notice shown under the top bar of every page (e.g. the 15:00 invoice alert),
+    or None. Called on every full page render: return None fast when there is nothing."""
+
+
+@hookspec
 def helpdesk_link_text(session: Session, text: str) -> list[FoundLink]:  # type: ignore[empty-body]
     """Recognise references in mail text (subject and body) and return what they point to."""
 

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     # Service hours (Europe/Helsinki wall time)
     service_opens: str = "10:00"
     service_closes: str = "15:00"
+    #: Extra closed days besides public holidays, Juhannusaatto and Jouluaatto:
+    #: ``MM-DD`` every year or ``YYYY-MM-DD`` once (JSON list in the environment).
+    service_closed_days: list[str] = Field(default_factory=list)
 
     plugins_disabled: list[str] = Field(default_factory=list)
 
@@ -55,6 +58,22 @@ class Settings(BaseSettings):
             raise ValueError("HELPDESK_DATABASE_URL must be sqlite:/// or postgresql+psycopg://")
         if value.startswith("postgresql://"):
             value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
+        return value
+
+    @field_validator("service_opens", "service_closes")
+    @classmethod
+    def _wall_time(cls, value: str) -> str:
+        hours, _, minutes = value.strip().partition(":")
+        if not (hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60):
+            raise ValueError("service hours must be HH:MM")
+        return f"{int(hours):02d}:{int(minutes):02d}"
+
+    @field_validator("service_closed_days")
+    @classmethod
+    def _closed_days(cls, value: list[str]) -> list[str]:
+        from helpdesk.service_hours import parse_closed_days
+
+        parse_closed_days(value)
         return value
 
     @model_validator(mode="after")

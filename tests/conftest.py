@@ -31,12 +31,22 @@ from sqlalchemy.engine import Engine  # noqa: E402
 from sqlmodel import Session, SQLModel  # noqa: E402
 from webclient import Client, login  # noqa: E402
 
-from helpdesk import migrate  # noqa: E402
+from helpdesk import migrate, security  # noqa: E402
 from helpdesk.db import make_engine, reset_engines  # noqa: E402
 from helpdesk.models import Agent  # noqa: E402
 from helpdesk.settings import get_settings  # noqa: E402
 from helpdesk.web.app import create_app  # noqa: E402
 from helpdesk.web.deps import get_session  # noqa: E402
+
+# Argon2 with production costs takes ~0.15 s per hash; tests hash and verify hundreds of
+# passwords, so they use the same algorithm with the smallest costs.
+security._hasher = security.PasswordHash(
+    (security.Argon2Hasher(time_cost=1, memory_cost=1024, parallelism=1),)
+)
+security._DUMMY_HASH = security._hasher.hash("not-a-real-password")
+
+#: Fixtures shared by every test directory: the live server and Chromium (tests/browser.py).
+pytest_plugins = ["browser"]
 
 PG_ADMIN_URL = os.environ.get(
     "HELPDESK_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

@@ -48,4 +48,9 @@ def pgettext(context: str, message: str) -> str:
     return str(translations(current_language.get()).pgettext(context, message))
 
 
+def N_(message: str) -> str:
+    """Mark ``message`` for extraction without translating it (translated where shown)."""
+    return message
+
+
 _ = gettext

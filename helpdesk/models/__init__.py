@@ -3,7 +3,8 @@
 from helpdesk.models.agents import Agent, ApiToken, Role
 from helpdesk.models.audit import AuditEvent
 from helpdesk.models.base import UTCDateTime, utcnow
-from helpdesk.models.calls import Call, CallDirection
+from helpdesk.models.calls import Call, CallCreate, CallDirection, CallRead
+from helpdesk.models.inbound import InboundMail, InboundOutcome, JobLock
 from helpdesk.models.mailboxes import Mailbox, MailboxFolderState, Security
 from helpdesk.models.messages import (
     Attachment,
@@ -13,7 +14,21 @@ from helpdesk.models.messages import (
     MessageKind,
     NoteCreate,
 )
-from helpdesk.models.people import EtunnusUser, UserEmail, UserPhone
+from helpdesk.models.outbox import (
+    OutboundKind,
+    OutboundMail,
+    PresenceState,
+    SavedReply,
+    TicketPresence,
+)
+from helpdesk.models.people import (
+    EtunnusUser,
+    UserCreate,
+    UserEmail,
+    UserPhone,
+    UserRead,
+    UserUpdate,
+)
 from helpdesk.models.tickets import (
     TICKET_NUMBER_OFFSET,
     Channel,
@@ -32,24 +47,37 @@ __all__ = [
     "AttachmentRead",
     "AuditEvent",
     "Call",
+    "CallCreate",
     "CallDirection",
+    "CallRead",
     "Channel",
     "DeliveryStatus",
     "EtunnusUser",
+    "InboundMail",
+    "InboundOutcome",
+    "JobLock",
     "Mailbox",
     "MailboxFolderState",
     "Message",
     "MessageKind",
     "NoteCreate",
+    "OutboundKind",
+    "OutboundMail",
+    "PresenceState",
     "Role",
+    "SavedReply",
     "Security",
     "Ticket",
     "TicketLink",
+    "TicketPresence",
     "TicketRead",
     "TicketStatus",
     "TicketUpdate",
     "UTCDateTime",
+    "UserCreate",
     "UserEmail",
     "UserPhone",
+    "UserRead",
+    "UserUpdate",
     "utcnow",
 ]

@@ -29,3 +29,36 @@ class Call(SQLModel, table=True):
     started_at: datetime = ts_field(index=True)
     duration_seconds: int = 0
     topic: str = Field(default="", max_length=300)
+
+
+class CallCreate(SQLModel):
+    """``POST /calls``: a call to log; without ``ticket_id`` it opens a new phone ticket.
+
+    ``user`` is an e-tunnus number; when it is missing the caller is matched by phone.
+    """
+
+    phone: str | None = None
+    direction: CallDirection = CallDirection.incoming
+    started_at: datetime | None = None
+    duration_seconds: int = Field(default=0, ge=0, le=24 * 3600)
+    topic: str = Field(default="", max_length=300)
+    notes: str = ""
+    user: str | None = None
+    ticket_id: int | None = None
+
+
+class CallRead(SQLModel):
+    """A logged call as the API shows it."""
+
+    id: int
+    ticket_id: int
+    ticket_number: int | None
+    message_id: int
+    user: str | None
+    agent: str | None
+    phone: str | None
+    direction: str
+    started_at: datetime
+    duration_seconds: int
+    topic: str
+    notes: str

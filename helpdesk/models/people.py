@@ -48,3 +48,32 @@ class UserPhone(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="etunnus_user.id", index=True, ondelete="CASCADE")
     phone: str = Field(max_length=20, index=True)
+
+
+class UserRead(SQLModel):
+    """A user as the API shows it."""
+
+    etunnus: str
+    name: str
+    emails: list[str]
+    phones: list[str]
+    notes: str
+
+
+class UserCreate(SQLModel):
+    """``POST /users``: a new user; phones in any common form, stored as E.164."""
+
+    etunnus: str
+    name: str
+    emails: list[str] = []
+    phones: list[str] = []
+    notes: str = ""
+
+
+class UserUpdate(SQLModel):
+    """``PATCH /users/{etunnus}``: only the fields given change; lists replace the old ones."""
+
+    name: str | None = None
+    emails: list[str] | None = None
+    phones: list[str] | None = None
+    notes: str | None = None

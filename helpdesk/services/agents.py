@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from sqlmodel import Session, col, func, select
 
+from helpdesk.i18n import N_
 from helpdesk.models import Agent, ApiToken, AuditEvent, Role, utcnow
 from helpdesk.security import hash_password, new_api_token, token_digest, verify_password
 from helpdesk.services import audit
@@ -17,7 +18,7 @@ class LoginThrottled(ServiceError):
     status_code = 429
 
     def __init__(self) -> None:
-        super().__init__("Too many failed logins; try again later", code="throttled")
+        super().__init__(N_("Too many failed logins; try again later"), code="throttled")
 
 
 def normalise_email(email: str) -> str:
@@ -37,9 +38,9 @@ def create_agent(
     """Create an agent; refuses a second agent with the same email."""
     email = normalise_email(email)
     if "@" not in email:
-        raise ServiceError("A valid email address is required")
+        raise ServiceError(N_("A valid email address is required"))
     if len(password) < 8:
-        raise ServiceError("The password must have at least 8 characters")
+        raise ServiceError(N_("The password must have at least 8 characters"))
     if session.exec(select(Agent).where(Agent.email == email)).first():
         raise Conflict(f"An agent with the address {email} exists already")
     agent = Agent(
@@ -90,7 +91,7 @@ def update_agent(
         agent.signature, changes["signature"] = signature, True
     if password:
         if len(password) < 8:
-            raise ServiceError("The password must have at least 8 characters")
+            raise ServiceError(N_("The password must have at least 8 characters"))
         agent.password_hash, changes["password"] = hash_password(password), True
     if changes:
         session.add(agent)
@@ -134,7 +135,7 @@ def authenticate(session: Session, *, email: str, password: str, ip: str | None 
     ):
         audit.record(session, action="login.failed", object_type="login", object_id=email, ip=ip)
         session.commit()
-        raise ServiceError("Wrong email or password", code="bad_login")
+        raise ServiceError(N_("Wrong email or password"), code="bad_login")
     agent.last_login_at = utcnow()
     session.add(agent)
     audit.record(

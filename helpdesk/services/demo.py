@@ -24,7 +24,7 @@ from helpdesk.models import (
     utcnow,
 )
 from helpdesk.plugins import hook
-from helpdesk.services import agents, audit, mailboxes, tickets
+from helpdesk.services import agents, audit, demo_calls, mailboxes, saved_replies, tickets
 
 DEMO_ADMIN_EMAIL = "admin@e-tunnus.fi"
 DEMO_ADMIN_PASSWORD = "demo-salasana"  # noqa: S105 - printed by `make run` for the demo only
@@ -37,7 +37,11 @@ MAILBOXES = [
         "Ystävällisin terveisin\nE-tunnus asiakaspalvelu\nasiakaspalvelu@e-tunnus.fi",
     ),
     ("info@e-tunnus.fi", "E-tunnus", "Terveisin\nE-tunnus\ninfo@e-tunnus.fi"),
+    # Emailed invoices go out from laskut@ (the invoice plugin's sender mailbox).
+    ("laskut@e-tunnus.fi", "E-tunnus laskutus", "E-tunnus\nlaskut@e-tunnus.fi"),
 ]
+#: The demo mailboxes send through ``helpdesk mail-sink``, which ``make run`` starts.
+DEMO_SMTP: dict[str, Any] = {"smtp_host": "127.0.0.1", "smtp_port": 8025, "smtp_security": "none"}
 
 USERS = [
     ("100102", "Matti Virtanen", ["matti.virtanen@example.fi"], ["+358401234567"]),
@@ -284,8 +288,13 @@ def seed(session: Session) -> dict[str, Any]:
     boxes: list[Mailbox] = []
     for address, name, signature in MAILBOXES:
         box = mailboxes.by_address(session, address) or mailboxes.add_mailbox(
-            session, address=address, display_name=name, signature=signature
+            session, address=address, display_name=name, signature=signature, **DEMO_SMTP
         )
+        if not box.smtp_host:  # seeded before the demo had a mail sink
+            for key, value in DEMO_SMTP.items():
+                setattr(box, key, value)
+            session.add(box)
+            session.commit()
         boxes.append(box)
     users: dict[str, EtunnusUser] = {}
     for etunnus, name, emails, phones in USERS:
@@ -304,6 +313,8 @@ def seed(session: Session) -> dict[str, Any]:
         created["tickets"] = _seed_tickets(session, boxes, users, [admin, liisa])
         audit.record(session, action="demo.seeded", object_type="demo")
         session.commit()
+    created["saved_replies"] = saved_replies.seed_examples(session, by=admin)
+    created["calls"] = demo_calls.seed_calls(session, users, liisa)
     hook().helpdesk_demo_data(session=session)
     created["mailboxes"] = [b.address for b in boxes]
     created["users"] = sorted(users)

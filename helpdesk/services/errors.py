@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from helpdesk.i18n import N_
+
 
 class ServiceError(Exception):
     """A request that cannot be done as asked; ``message`` is safe to show to the agent."""
@@ -17,7 +19,7 @@ class ServiceError(Exception):
 class NotFound(ServiceError):
     status_code = 404
 
-    def __init__(self, message: str = "Not found") -> None:
+    def __init__(self, message: str = N_("Not found")) -> None:
         super().__init__(message, code="not_found")
 
 
@@ -31,5 +33,5 @@ class Conflict(ServiceError):
 class PermissionDenied(ServiceError):
     status_code = 403
 
-    def __init__(self, message: str = "Permission denied") -> None:
+    def __init__(self, message: str = N_("Permission denied")) -> None:
         super().__init__(message, code="forbidden")

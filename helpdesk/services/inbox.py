@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import base64
 import re
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any
 
-from sqlalchemy import Integer, and_, column, or_, text
+from sqlalchemy import and_, func, or_
 from sqlalchemy.sql import Select
 from sqlmodel import Session, col, select
 
@@ -22,11 +24,13 @@ from helpdesk.models import (
     Ticket,
     TicketStatus,
 )
+from helpdesk.services import search
 
 PAGE_SIZE = 50
-_WORD = re.compile(r"\w+", re.UNICODE)
-_PG_TOKEN = re.compile(r"[\w@.+-]+", re.UNICODE)
 _NUMBER = re.compile(r"^#?(\d{1,9})$")
+#: Seconds the count of closed tickets is reused (see ``status_counts``).
+CLOSED_COUNT_SECONDS = 30.0
+_closed_counts: dict[str, tuple[float, int]] = {}
 
 
 @dataclass
@@ -81,47 +85,6 @@ def decode_cursor(cursor: str) -> tuple[datetime, int] | None:
         return None
 
 
-def fts_query_sqlite(q: str) -> str | None:
-    """User words as an FTS5 query: every word must appear, as a word prefix."""
-    words = _WORD.findall(q)
-    if not words:
-        return None
-    return " ".join('"' + w.replace('"', '""') + '"*' for w in words[:12])
-
-
-def fts_query_postgres(q: str) -> str | None:
-    """User words as a tsquery string: every word (or address) must appear, as a prefix."""
-    tokens = [t.strip(".-+") for t in _PG_TOKEN.findall(q)]
-    tokens = [t for t in tokens if t]
-    if not tokens:
-        return None
-    return " & ".join("'" + t.replace("'", "''").replace("\\", "") + "':*" for t in tokens[:12])
-
-
-def _matching_ticket_ids(session: Session, q: str) -> Any:
-    """A subquery of ticket ids whose messages match ``q``."""
-    if is_postgres(session):
-        tsq = fts_query_postgres(q)
-        if tsq is None:
-            return None
-        return (
-            text("SELECT ticket_id FROM message WHERE search_vector @@ to_tsquery('simple', :tsq)")
-            .bindparams(tsq=tsq)
-            .columns(column("ticket_id", Integer))
-        )
-    ftsq = fts_query_sqlite(q)
-    if ftsq is None:
-        return None
-    return (
-        text(
-            "SELECT m.ticket_id FROM message_fts JOIN message m ON m.id = message_fts.rowid "
-            "WHERE message_fts MATCH :q"
-        )
-        .bindparams(q=ftsq)
-        .columns(column("ticket_id", Integer))
-    )
-
-
 def _apply_filters(session: Session, query: Select[Any], f: TicketFilter) -> Select[Any] | None:
     if f.status in {s.value for s in TicketStatus}:
         query = query.where(col(Ticket.status) == f.status)
@@ -138,24 +101,28 @@ def _apply_filters(session: Session, query: Select[Any], f: TicketFilter) -> Sel
         query = query.where(col(Ticket.assignee_id).is_(None))
     elif f.assignee and f.assignee.isdigit():
         query = query.where(col(Ticket.assignee_id) == int(f.assignee))
+    elif f.assignee:
+        return None  # an assignee we cannot resolve matches nothing (never "anyone")
     if f.user:
         user = session.exec(select(EtunnusUser).where(EtunnusUser.etunnus == f.user)).first()
         if user is None:
             return None
         query = query.where(col(Ticket.user_id) == user.id)
-    if f.q and f.q.strip():
-        q = f.q.strip()
-        number = _NUMBER.match(q)
-        matches = _matching_ticket_ids(session, q)
-        conditions: list[Any] = []
-        if matches is not None:
-            conditions.append(col(Ticket.id).in_(matches))
-        if number and int(number.group(1)) > TICKET_NUMBER_OFFSET:
-            conditions.append(col(Ticket.number) == int(number.group(1)))
-        if not conditions:
-            return None
-        query = query.where(or_(*conditions))
     return query
+
+
+def _search_condition(
+    session: Session, q: str, from_message_id: int | None = None, in_order: bool | None = None
+) -> Any:
+    """Tickets whose messages match the words of ``q``, or whose number it is (#1042)."""
+    number = _NUMBER.match(q)
+    conditions: list[Any] = []
+    matches = search.text_match(session, q, from_message_id=from_message_id, in_order=in_order)
+    if matches is not None:
+        conditions.append(matches)
+    if number and int(number.group(1)) > TICKET_NUMBER_OFFSET:
+        conditions.append(col(Ticket.number) == int(number.group(1)))
+    return or_(*conditions) if conditions else None
 
 
 def list_tickets(
@@ -174,10 +141,23 @@ def list_tickets(
                 and_(col(Ticket.last_message_at) == stamp, col(Ticket.id) < ident),
             )
         )
-    query = query.order_by(col(Ticket.last_message_at).desc(), col(Ticket.id).desc()).limit(
-        limit + 1
-    )
-    tickets = list(session.exec(query))  # type: ignore[call-overload]
+    order: list[Any] = [col(Ticket.last_message_at).desc(), col(Ticket.id).desc()]
+    q = (f.q or "").strip()
+    tickets: list[Ticket] | None = None
+    in_order: bool | None = None
+    if q and not is_postgres(session):
+        tickets, seen = search.first_in_window(
+            session, query, partial(_search_condition, session, q), order, limit + 1
+        )
+        # Hits near the top mean a common word: walk on in order without counting them.
+        in_order = True if seen >= search.DENSE else None
+    if tickets is None:
+        if q:
+            condition = _search_condition(session, q, in_order=in_order)
+            if condition is None:
+                return InboxPage(rows=[], next_cursor=None, filters=f)
+            query = query.where(condition)
+        tickets = list(session.execute(query.order_by(*order).limit(limit + 1)).scalars())
     more = len(tickets) > limit
     tickets = tickets[:limit]
     return InboxPage(
@@ -211,11 +191,33 @@ def hydrate(session: Session, tickets: list[Ticket]) -> list[InboxRow]:
 
 
 def status_counts(session: Session) -> dict[str, int]:
-    """How many tickets are in each status (for the inbox tabs)."""
-    from sqlalchemy import func
+    """How many tickets are in each status (for the inbox tabs).
 
-    rows = session.exec(select(Ticket.status, func.count()).group_by(Ticket.status))
-    return {str(status): int(count) for status, count in rows}
+    Open and pending are counted exactly on every call (index-only range counts). Closed
+    tickets are most of the table and grow forever, so their count is reused for
+    ``CLOSED_COUNT_SECONDS`` per database: a page load never counts years of history.
+    """
+    active = [TicketStatus.open, TicketStatus.pending]
+    rows = session.exec(
+        select(Ticket.status, func.count())
+        .where(col(Ticket.status).in_(active))
+        .group_by(Ticket.status)
+    )
+    counts = {str(status): int(count) for status, count in rows}
+    key = str(session.get_bind().engine.url)
+    now = time.monotonic()
+    cached = _closed_counts.get(key)
+    if cached is None or now - cached[0] > CLOSED_COUNT_SECONDS:
+        closed_query = (
+            select(func.count())
+            .select_from(Ticket)
+            .where(col(Ticket.status) == TicketStatus.closed)
+        )
+        cached = (now, int(session.exec(closed_query).one()))
+        _closed_counts[key] = cached
+    if cached[1]:
+        counts[TicketStatus.closed.value] = cached[1]
+    return counts
 
 
 def message_count_since(session: Session, since: datetime, kind: str) -> int:

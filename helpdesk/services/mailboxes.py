@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from helpdesk.i18n import N_
 from helpdesk.models import Agent, Mailbox, Message, MessageKind, Security, Ticket
 from helpdesk.services import audit
 from helpdesk.services.errors import Conflict, NotFound, ServiceError
@@ -48,7 +49,7 @@ def add_mailbox(
     """Create a mailbox; refuses a duplicate address."""
     address = address.strip().lower()
     if "@" not in address:
-        raise ServiceError("A mailbox needs an email address")
+        raise ServiceError(N_("A mailbox needs an email address"))
     if session.exec(select(Mailbox).where(Mailbox.address == address)).first():
         raise Conflict(f"The mailbox {address} exists already")
     _validate(values)

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
+from helpdesk.i18n import N_
 from helpdesk.models import (
     TICKET_NUMBER_OFFSET,
     Agent,
@@ -131,7 +132,7 @@ def add_message(
 def get_ticket(session: Session, ticket_id: int) -> Ticket:
     ticket = session.get(Ticket, ticket_id)
     if ticket is None:
-        raise NotFound("No such ticket")
+        raise NotFound(N_("No such ticket"))
     return ticket
 
 
@@ -203,7 +204,7 @@ def assign(session: Session, *, ticket: Ticket, assignee: Agent | None, by: Agen
     """Give the ticket to an agent, or to nobody (audited)."""
     new_id = assignee.id if assignee else None
     if assignee is not None and not assignee.active:
-        raise ServiceError("That agent is not active")
+        raise ServiceError(N_("That agent is not active"))
     if ticket.assignee_id != new_id:
         old = ticket.assignee_id
         ticket.assignee_id = new_id
@@ -226,7 +227,7 @@ def add_note(session: Session, *, ticket: Ticket, text: str, by: Agent) -> Messa
     """An internal note in the thread; never sent to anyone."""
     text = text.strip()
     if not text:
-        raise ServiceError("The note is empty")
+        raise ServiceError(N_("The note is empty"))
     note = add_message(
         session, ticket=ticket, kind=MessageKind.note, text=text, author=by, subject=ticket.subject
     )

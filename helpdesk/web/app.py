@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 from helpdesk import i18n
+from helpdesk.i18n import N_
 from helpdesk.plugins import collect, hook
 from helpdesk.services.errors import ServiceError
 from helpdesk.settings import get_settings
@@ -31,7 +32,7 @@ CONTENT_SECURITY_POLICY = (
 
 
 def _is_api(request: Request) -> bool:
-    return request.url.path.startswith("/api/")
+    return request.url.path.startswith("/api/v1/")
 
 
 def create_app() -> FastAPI:
@@ -40,8 +41,9 @@ def create_app() -> FastAPI:
     app = FastAPI(
         title="E-tunnus helpdesk",
         version="0.1.0",
-        docs_url="/api/docs",
-        openapi_url="/api/v1/openapi.json",
+        # Served by helpdesk.web.docs behind the login instead of FastAPI's public pages.
+        docs_url=None,
+        openapi_url=None,
         redoc_url=None,
         dependencies=[Depends(check_csrf)],
     )
@@ -94,10 +96,18 @@ def create_app() -> FastAPI:
     @app.exception_handler(CsrfFailed)
     async def csrf_failed(request: Request, _exc: CsrfFailed) -> Response:
         message = i18n.gettext("The form has expired. Reload the page and try again.")
-        if _is_api(request) or request.headers.get("hx-request"):
+        if _is_api(request):
             return JSONResponse({"detail": message, "code": "csrf"}, status_code=403)
         from helpdesk.web.templating import render
 
+        if request.headers.get("hx-request"):
+            return render(
+                request,
+                "_flash.html",
+                {"error": message},
+                status_code=403,
+                headers={"HX-Retarget": "#flash", "HX-Reswap": "innerHTML"},
+            )
         return render(request, "error.html", {"message": message}, status_code=403)
 
     @app.exception_handler(ServiceError)
@@ -123,15 +133,22 @@ def create_app() -> FastAPI:
             {"field": ".".join(str(p) for p in err.get("loc", ())[1:]), "message": err.get("msg")}
             for err in exc.errors()
         ]
+        if not _is_api(request):
+            # A page form with a missing or malformed field: a page (or flash), not JSON.
+            return await service_error(
+                request, ServiceError(N_("Some fields are missing or invalid"))
+            )
         return JSONResponse(
             {"detail": "Invalid request", "code": "invalid", "errors": errors}, status_code=422
         )
 
     from helpdesk.web.api import router as api_router
+    from helpdesk.web.docs import docs_router
     from helpdesk.web.pages import router as pages_router
 
     app.include_router(pages_router)
     app.include_router(api_router)
+    app.include_router(docs_router(app))
     for router in collect(hook().helpdesk_routers()):
         app.include_router(router)
 

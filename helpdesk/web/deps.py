@@ -9,6 +9,7 @@ from fastapi import Depends, Header, Request
 from sqlmodel import Session
 
 from helpdesk.db import new_session
+from helpdesk.i18n import N_
 from helpdesk.models import Agent
 from helpdesk.services.errors import PermissionDenied
 from helpdesk.web.auth import resolve_agent
@@ -34,7 +35,7 @@ CurrentAgent = Annotated[Agent, Depends(get_current_agent)]
 
 def get_admin(agent: CurrentAgent) -> Agent:
     if not agent.is_admin:
-        raise PermissionDenied("Only admins may do this")
+        raise PermissionDenied(N_("Only admins may do this"))
     return agent
 
 

@@ -14,9 +14,13 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescap
 from jinja2_fragments import render_block
 from markupsafe import Markup
 
-from helpdesk import i18n
+from helpdesk import i18n, service_hours
 from helpdesk.hookspecs import NavEntry
+from helpdesk.i18n import N_
+from helpdesk.models.base import utcnow
 from helpdesk.plugins import collect, hook
+from helpdesk.services.calls import format_duration
+from helpdesk.services.people import format_phone
 from helpdesk.settings import get_settings
 from helpdesk.web.auth import csrf_token
 
@@ -66,17 +70,29 @@ def environment() -> Environment:
     env.filters["local"] = _local
     env.filters["short_time"] = _short_time
     env.filters["filesize"] = _filesize
+    env.filters["phone"] = format_phone
+    env.filters["duration"] = format_duration
     env.globals["languages"] = i18n.LANGUAGES
+    env.globals["page_notices"] = page_notices
     return env
+
+
+def page_notices(request: Request, agent: Any) -> list[Markup]:
+    """The plugins' notices for the top of every page (``helpdesk_page_notices``)."""
+    found = hook().helpdesk_page_notices(request=request, agent=agent)
+    return [Markup(n) for n in found if n]  # noqa: S704 (plugins render escaped templates)
 
 
 def navigation(agent: Any) -> list[NavEntry]:
     entries = [
-        NavEntry(label="Inbox", url="/tickets", order=10),
-        NavEntry(label="Users", url="/users", order=20),
-        NavEntry(label="Calls", url="/calls", order=30),
-        NavEntry(label="Mailboxes", url="/admin/mailboxes", order=80, admin_only=True),
-        NavEntry(label="Agents", url="/admin/agents", order=90, admin_only=True),
+        NavEntry(label=N_("Today"), url="/dashboard", order=5),
+        NavEntry(label=N_("Inbox"), url="/tickets", order=10),
+        NavEntry(label=N_("Users"), url="/users", order=20),
+        NavEntry(label=N_("Calls"), url="/calls", order=30),
+        NavEntry(label=N_("New conversation"), url="/tickets/new", order=12),
+        NavEntry(label=N_("Mailboxes"), url="/admin/mailboxes", order=80, admin_only=True),
+        NavEntry(label=N_("Saved replies"), url="/admin/saved-replies", order=85, admin_only=True),
+        NavEntry(label=N_("Agents"), url="/admin/agents", order=90, admin_only=True),
     ]
     entries += collect(hook().helpdesk_navigation(agent=agent))
     visible = [e for e in entries if not e.admin_only or getattr(agent, "is_admin", False)]
@@ -92,6 +108,8 @@ def base_context(request: Request) -> dict[str, Any]:
         "lang": i18n.current_language.get(),
         "nav": navigation(agent) if agent else [],
         "path": request.url.path,
+        # Open or closed now, for the top bar of every page.
+        "service": service_hours.state(utcnow()) if agent else None,
     }
 
 

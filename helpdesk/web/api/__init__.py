@@ -2,7 +2,10 @@
 
 from fastapi import APIRouter
 
-from helpdesk.web.api import tickets
+from helpdesk.web.api import calls, replies, tickets, users
 
 router = APIRouter(prefix="/api/v1")
 router.include_router(tickets.router)
+router.include_router(replies.router)
+router.include_router(users.router)
+router.include_router(calls.router)

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel
 
+from helpdesk.i18n import N_
 from helpdesk.models import (
     Agent,
     Attachment,
@@ -136,14 +137,17 @@ def api_update_ticket(
 ) -> TicketDetail:
     """Change status and/or assignee (an agent email, or null to unassign)."""
     ticket = ticket_service.get_ticket(session, ticket_id)
+    # Check the whole change before applying any of it, so a bad assignee changes nothing.
+    target = None
+    if change.assignee:
+        target = agent_service.get_by_email(session, change.assignee)
+        if target is None:
+            raise ServiceError(f"No agent with the address {change.assignee}")
+        if not target.active:
+            raise ServiceError(N_("That agent is not active"))
     if change.status is not None:
         ticket_service.set_status(session, ticket=ticket, status=change.status, by=agent)
     if "assignee" in change.model_fields_set:
-        target = None
-        if change.assignee:
-            target = agent_service.get_by_email(session, change.assignee)
-            if target is None:
-                raise ServiceError(f"No agent with the address {change.assignee}")
         ticket_service.assign(session, ticket=ticket, assignee=target, by=agent)
     return ticket_detail(session, ticket)
 

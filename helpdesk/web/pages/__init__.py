@@ -2,8 +2,33 @@
 
 from fastapi import APIRouter
 
-from helpdesk.web.pages import admin, attachments, auth, inbox, ticket
+from helpdesk.web.pages import (
+    admin,
+    attachments,
+    auth,
+    calls,
+    composer,
+    conversations,
+    dashboard,
+    inbox,
+    links,
+    ticket,
+    users,
+)
 
 router = APIRouter()
-for module in (auth, inbox, ticket, attachments, admin):
+# conversations first: its /tickets/new must not be read as /tickets/{ticket_id}.
+for module in (
+    conversations,
+    composer,
+    auth,
+    inbox,
+    ticket,
+    attachments,
+    admin,
+    users,
+    calls,
+    dashboard,
+    links,
+):
     router.include_router(module.router)

@@ -11,6 +11,7 @@ from helpdesk.models import Agent, Role
 from helpdesk.services import agents as agent_service
 from helpdesk.services import mailboxes as mailbox_service
 from helpdesk.services.errors import NotFound
+from helpdesk.web.auth import login_session
 from helpdesk.web.deps import AdminAgent, SessionDep
 from helpdesk.web.templating import render
 
@@ -119,13 +120,18 @@ def agent_update(
     target = session.get(Agent, agent_id)
     if target is None:
         raise NotFound("No such agent")
+    is_self = target.id == agent.id
     agent_service.update_agent(
         session,
         agent=target,
         by=agent,
         name=name.strip(),
-        role=Role(role) if role in Role.__members__ else None,
-        active=active is not None or target.id == agent.id,
+        # Admins cannot lock themselves out (deactivate or demote their own account).
+        role=Role(role) if role in Role.__members__ and not is_self else None,
+        active=active is not None or is_self,
         password=password or None,
     )
+    if is_self and password:
+        # A new password ends the admin's other sessions, but not this one.
+        login_session(request, target)
     return RedirectResponse("/admin/agents", status_code=303)

@@ -19,7 +19,15 @@ router = APIRouter()
 
 def _safe_next(target: str | None) -> str:
     """Only same-site paths; never an open redirect."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    # Browsers drop tabs and newlines from URLs ("/\t/evil" becomes "//evil"), so any
+    # whitespace or control character disqualifies the target.
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
+        and not any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in target)
+    ):
         return target
     return "/tickets"
 

@@ -42,17 +42,18 @@ def inbox(
         me=agent,
     )
     page = list_tickets(session, filters, cursor=cursor)
+    block = None
+    if target == "ticket-rows":
+        block = "ticket_rows"
+    elif target == "ticket-list":
+        block = "ticket_list"
     context = {
         "page": page,
         "filters": filters,
         "cursor": cursor,
         "mailboxes": list(session.exec(select(Mailbox).order_by(Mailbox.address))),
         "agents": agent_service.list_agents(session, active_only=True),
-        "counts": status_counts(session),
+        # The counts sit outside the htmx blocks: only a full page shows them.
+        "counts": status_counts(session) if block is None else {},
     }
-    block = None
-    if target == "ticket-rows":
-        block = "ticket_rows"
-    elif target == "ticket-list":
-        block = "ticket_list"
     return render(request, "inbox.html", context, block=block)

@@ -8,12 +8,17 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
 
+from helpdesk.i18n import N_
 from helpdesk.models import Agent, EtunnusUser, Mailbox
 from helpdesk.plugins import hook
 from helpdesk.services import agents as agent_service
+from helpdesk.services import calls as call_service
+from helpdesk.services import linking
 from helpdesk.services import tickets as ticket_service
+from helpdesk.services.errors import ServiceError
 from helpdesk.web.deps import CurrentAgent, HtmxTarget, SessionDep
 from helpdesk.web.display import show
+from helpdesk.web.pages.composer import reply_context
 from helpdesk.web.templating import render
 
 router = APIRouter()
@@ -41,13 +46,18 @@ def ticket_context(
         "agents": agent_service.list_agents(session, active_only=True),
         "authors": {a.id: a for a in agent_service.list_agents(session)},
         "sidebar_slots": [Markup(s) for s in slots],  # noqa: S704 (plugins render escaped templates)
-    }
+        "links": linking.panel(session, ticket),
+        "calls": call_service.calls_by_message(session, messages),
+    } | reply_context(session, ticket, agent, messages)
 
 
 @router.get("/tickets/{ticket_id}", include_in_schema=False)
 def ticket_page(
     request: Request, ticket_id: int, session: SessionDep, agent: CurrentAgent, target: HtmxTarget
 ) -> Response:
+    if not target:
+        # Tickets from before linking (or with nothing found yet) get a look when opened.
+        linking.link_on_view(session, ticket_service.get_ticket(session, ticket_id))
     context = ticket_context(request, session, ticket_id, agent)
     block = {"thread": "thread", "ticket-meta": "ticket_meta"}.get(target or "")
     return render(request, "ticket.html", context, block=block)
@@ -88,8 +98,11 @@ def change_assignee(
     target = None
     if assignee == "me":
         target = agent
-    elif assignee.isdigit():
-        target = session.get(Agent, int(assignee))
+    elif assignee:
+        # An unknown id must not quietly unassign the ticket.
+        target = session.get(Agent, int(assignee)) if assignee.isdigit() else None
+        if target is None:
+            raise ServiceError(N_("No such agent"))
     ticket_service.assign(session, ticket=ticket, assignee=target, by=agent)
     return _after_change(request, ticket_id, session, agent, "ticket_meta")
 
@@ -100,7 +113,7 @@ def add_note(
     ticket_id: int,
     session: SessionDep,
     agent: CurrentAgent,
-    text: Annotated[str, Form()],
+    text: Annotated[str, Form()] = "",
 ) -> Response:
     ticket = ticket_service.get_ticket(session, ticket_id)
     ticket_service.add_note(session, ticket=ticket, text=text, by=agent)

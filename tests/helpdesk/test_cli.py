@@ -1,0 +1,166 @@
+"""The ``helpdesk`` command line against a real (scratch) database."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer.main
+from fastapi.testclient import TestClient
+from sqlalchemy import func
+from sqlmodel import Session, select
+from typer.testing import CliRunner
+
+from helpdesk.cli import app
+from helpdesk.db import get_engine, reset_engines
+from helpdesk.models import Agent, AuditEvent, EtunnusUser, Mailbox, Message, Ticket
+from helpdesk.settings import get_settings
+from helpdesk.web.app import create_app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def cli_db(tmp_path, monkeypatch) -> str:
+    """A scratch SQLite database the commands use through the settings."""
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setattr(get_settings(), "database_url", url)
+    monkeypatch.setattr(get_settings(), "data_dir", tmp_path / "data")
+    yield url
+    reset_engines()
+
+
+def run(*args: str) -> str:
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == 0, (result.output, result.exception)
+    return result.stdout
+
+
+def _counts(url: str) -> dict[str, int]:
+    with Session(get_engine(url)) as session:
+        return {
+            model.__name__: session.exec(select(func.count()).select_from(model)).one()
+            for model in (Agent, Mailbox, EtunnusUser, Ticket, Message)
+        }
+
+
+def _commands(group: Any, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    # Typer vendors its own click, so groups are recognised by their sub-commands.
+    found = [prefix]
+    for name, command in group.commands.items():
+        if hasattr(command, "commands"):
+            found += _commands(command, (*prefix, name))
+        else:
+            found.append((*prefix, name))
+    return found
+
+
+@pytest.mark.parametrize("command", _commands(typer.main.get_command(app)), ids=" ".join)
+def test_every_command_has_help(command):
+    result = runner.invoke(app, [*command, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage:" in result.output
+
+
+def test_core_commands_exist():
+    names = set(_commands(typer.main.get_command(app)))
+    for command in [
+        ("serve",),
+        ("migrate",),
+        ("demo",),
+        ("agent", "create"),
+        ("agent", "token"),
+        ("mailbox", "add"),
+        ("mailbox", "list"),
+    ]:
+        assert command in names
+
+
+def test_migrate_and_demo_is_idempotent(cli_db):
+    assert "up to date" in run("migrate")
+    run("demo")
+    first = _counts(cli_db)
+    assert first["Mailbox"] >= 2 and first["Ticket"] >= 25 and first["EtunnusUser"] >= 3
+    run("demo")
+    assert _counts(cli_db) == first
+    with Session(get_engine(cli_db)) as session:
+        addresses = set(session.exec(select(Mailbox.address)))
+        assert {"asiakaspalvelu@e-tunnus.fi", "info@e-tunnus.fi"} <= addresses
+        admin = session.exec(select(Agent).where(Agent.role == "admin")).first()
+        assert admin is not None
+
+
+def test_agent_create_and_token_works_on_the_api(cli_db):
+    run("migrate")
+    out = run(
+        "agent", "create", "Liisa@E-tunnus.fi", "--name", "Liisa", "--password", "salasana-123"
+    )
+    assert "liisa@e-tunnus.fi" in out and "salasana-123" not in out
+    duplicate = runner.invoke(
+        app, ["agent", "create", "liisa@e-tunnus.fi", "--name", "L", "--password", "salasana-123"]
+    )
+    assert duplicate.exit_code == 1
+    token_out = run("agent", "token", "liisa@e-tunnus.fi")
+    lines = token_out.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("hd_")
+    with TestClient(create_app()) as client:
+        ok = client.get("/api/v1/tickets", headers={"Authorization": f"Bearer {lines[0]}"})
+        assert ok.status_code == 200
+        assert client.get("/api/v1/tickets").status_code == 401
+    assert runner.invoke(app, ["agent", "token", "nobody@e-tunnus.fi"]).exit_code == 1
+
+
+def test_mailbox_add_and_list_never_print_passwords(cli_db):
+    run("migrate")
+    out = run(
+        "mailbox",
+        "add",
+        "Info@E-tunnus.fi",
+        "--name",
+        "E-tunnus info",
+        "--imap-host",
+        "imap.example.fi",
+        "--imap-port",
+        "993",
+        "--imap-user",
+        "info",
+        "--imap-password",
+        "imap-salaisuus",
+        "--smtp-host",
+        "smtp.example.fi",
+        "--smtp-password",
+        "smtp-salaisuus",
+        "--smtp-security",
+        "ssl",
+    )
+    assert "info@e-tunnus.fi" in out
+    listing = run("mailbox", "list")
+    assert "info@e-tunnus.fi" in listing and "imap.example.fi" in listing
+    for secret in ("imap-salaisuus", "smtp-salaisuus"):
+        assert secret not in out + listing
+    with Session(get_engine(cli_db)) as session:
+        box = session.exec(select(Mailbox)).one()
+        assert (box.imap_password, box.smtp_security) == ("imap-salaisuus", "ssl")
+        audit = session.exec(select(AuditEvent).where(AuditEvent.action == "mailbox.create")).one()
+        assert "salaisuus" not in str(audit.details)
+    bad = runner.invoke(app, ["mailbox", "add", "x@e-tunnus.fi", "--imap-security", "tls"])
+    assert bad.exit_code != 0
+
+
+def test_commands_honour_helpdesk_database_url(tmp_path):
+    # A real process: the URL comes only from the environment.
+    db = tmp_path / "env.db"
+    env = os.environ | {"HELPDESK_DATABASE_URL": f"sqlite:///{db}"}
+    helpdesk = [sys.executable, "-m", "helpdesk"]
+    root = Path(__file__).resolve().parents[2]
+    for args in (["migrate"], ["mailbox", "add", "env@e-tunnus.fi"], ["mailbox", "list"]):
+        done = subprocess.run(
+            [*helpdesk, *args], env=env, cwd=root, capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 0, done.stderr
+    assert "env@e-tunnus.fi" in done.stdout
+    assert db.exists()
