@@ -28,6 +28,15 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _sqlite_begin(conn: Any) -> None:
+    # A deferred transaction that reads and then writes fails at once with "database is
+    # locked" when another process committed in between (WAL snapshots cannot be upgraded),
+    # and no busy timeout helps. Sessions that serve people take the write lock up front
+    # (``BEGIN IMMEDIATE``) and so wait their turn instead; readers are never blocked.
+    mode = conn.get_execution_options().get("sqlite_begin", "")
+    conn.exec_driver_sql(f"BEGIN {mode}".strip())
+
+
 def make_engine(url: str) -> Engine:
     """Create an engine for ``url`` (SQLite gets WAL, foreign keys and a busy timeout)."""
     if url.startswith("sqlite"):
@@ -36,7 +45,7 @@ def make_engine(url: str) -> Engine:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
@@ -56,9 +65,16 @@ def reset_engines() -> None:
     _engines.clear()
 
 
-def new_session() -> Session:
-    """A session on the configured database; the caller closes it."""
-    return Session(get_engine(), expire_on_commit=False)
+def new_session(*, write_lock: bool = False) -> Session:
+    """A session on the configured database; the caller closes it.
+
+    ``write_lock`` makes every transaction of the session start with ``BEGIN IMMEDIATE`` on
+    SQLite (see ``_sqlite_begin``); PostgreSQL needs no such thing and ignores it.
+    """
+    engine = get_engine()
+    if write_lock and engine.dialect.name == "sqlite":
+        return Session(engine.execution_options(sqlite_begin="IMMEDIATE"), expire_on_commit=False)
+    return Session(engine, expire_on_commit=False)
 
 
 @contextmanager

@@ -27,7 +27,10 @@ hookimpl = pluggy.HookimplMarker("helpdesk")
 
 @dataclass(frozen=True)
 class NavEntry:
-    """A link in the top navigation. ``label`` is a msgid translated at render time."""
+    """A link in the top navigation. ``label`` is a msgid translated at render time.
+
+    ``admin_only`` entries are shown to admins only, gathered in the admin menu.
+    """
 
     label: str
     url: str

@@ -110,7 +110,7 @@ def session(
     outer = connection.begin()
     db = Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
     # Code that opens its own sessions (web routes, services) shares this one.
-    monkeypatch.setattr("helpdesk.db.new_session", lambda: _NonClosing(db))
+    monkeypatch.setattr("helpdesk.db.new_session", lambda **_kw: _NonClosing(db))
     yield db
     db.close()
     outer.rollback()

@@ -278,7 +278,7 @@ def seed(session: Session) -> dict[str, Any]:
     admin = agents.get_by_email(session, DEMO_ADMIN_EMAIL) or agents.create_agent(
         session,
         email=DEMO_ADMIN_EMAIL,
-        name="Anna Asiakaspalvelija",
+        name="Anna Aaltonen",
         password=DEMO_ADMIN_PASSWORD,
         admin=True,
     )

@@ -16,7 +16,9 @@ from helpdesk.web.auth import resolve_agent
 
 
 def get_session() -> Iterator[Session]:
-    session = new_session()
+    # Web requests take SQLite's write lock up front so that an agent's click never fails
+    # with "database is locked" because the worker committed meanwhile.
+    session = new_session(write_lock=True)
     try:
         yield session
     finally:

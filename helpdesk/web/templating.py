@@ -89,7 +89,6 @@ def navigation(agent: Any) -> list[NavEntry]:
         NavEntry(label=N_("Inbox"), url="/tickets", order=10),
         NavEntry(label=N_("Users"), url="/users", order=20),
         NavEntry(label=N_("Calls"), url="/calls", order=30),
-        NavEntry(label=N_("New conversation"), url="/tickets/new", order=12),
         NavEntry(label=N_("Mailboxes"), url="/admin/mailboxes", order=80, admin_only=True),
         NavEntry(label=N_("Saved replies"), url="/admin/saved-replies", order=85, admin_only=True),
         NavEntry(label=N_("Agents"), url="/admin/agents", order=90, admin_only=True),
@@ -101,12 +100,14 @@ def navigation(agent: Any) -> list[NavEntry]:
 
 def base_context(request: Request) -> dict[str, Any]:
     agent = getattr(request.state, "agent", None)
+    nav = navigation(agent) if agent else []
     return {
         "request": request,
         "agent": agent,
         "csrf_token": csrf_token(request),
         "lang": i18n.current_language.get(),
-        "nav": navigation(agent) if agent else [],
+        "nav": [e for e in nav if not e.admin_only],
+        "admin_nav": [e for e in nav if e.admin_only],
         "path": request.url.path,
         # Open or closed now, for the top bar of every page.
         "service": service_hours.state(utcnow()) if agent else None,
