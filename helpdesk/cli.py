@@ -45,7 +45,10 @@ def main(
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     if not verbose:
-        logging.getLogger("alembic").setLevel(logging.WARNING)
+        # A line per HTTP request (httpx) or SMTP connection (aiosmtpd's mail.log) is
+        # noise; our own loggers say what matters. --verbose shows them again.
+        for name in ("alembic", "httpx", "httpcore", "mail.log"):
+            logging.getLogger(name).setLevel(logging.WARNING)
 
 
 @app.command()

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Sequence
 
 from helpdesk.services.demo import DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD
@@ -29,20 +32,77 @@ register_background("worker", ["worker"])
 register_background("mail-sink", ["mail-sink", "--port", "8025"])
 
 
+def banner(host: str, port: int) -> str:
+    """The URL and the demo login, as printed by ``helpdesk dev``."""
+    return (
+        "\n"
+        f"  E-tunnus helpdesk: http://{host}:{port}/\n"
+        f"  Log in as {DEMO_ADMIN_EMAIL} with the password {DEMO_ADMIN_PASSWORD}\n"
+        "  (Ctrl-C stops everything)\n"
+    )
+
+
+def service_ports(host: str, port: int) -> list[tuple[str, int]]:
+    """Where the web server and each background service with a ``--port`` listen."""
+    ports = [(host, port)]
+    for _name, args in BACKGROUND:
+        if "--port" in args[:-1]:
+            ports.append(("127.0.0.1", int(args[args.index("--port") + 1])))
+    return ports
+
+
+def wait_for_ports(ports: Sequence[tuple[str, int]], timeout: float = 30.0) -> bool:
+    """True once every (host, port) accepts a connection, False after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    for address in ports:
+        while True:
+            try:
+                socket.create_connection(address, timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    return False
+                time.sleep(0.2)
+    return True
+
+
+def _announce_when_ready(host: str, port: int) -> None:
+    # The services' start-up lines scroll the first banner away; repeat it once all listen.
+    if wait_for_ports(service_ports(host, port)):
+        time.sleep(0.5)  # let the last start-up lines print first
+        print(banner(host, port), flush=True)
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
+    # Linux: the child gets SIGTERM when `helpdesk dev` dies, even by SIGKILL, so no
+    # worker or sandbox is left running without its web server.
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+def _exit_on_sigterm(_signum: int, _frame: object) -> None:
+    # uvicorn shuts down on SIGTERM and then raises the signal again; exiting through
+    # SystemExit (not the default action) lets `run` stop the background services.
+    raise SystemExit(0)
+
+
 def run(host: str, port: int) -> None:
     """Start the background services, then serve until interrupted."""
     children: list[subprocess.Popen[bytes]] = []
     command = [sys.executable, "-m", "helpdesk"]
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    preexec = _die_with_parent if sys.platform.startswith("linux") else None
     for name, args in BACKGROUND:
         print(f"starting {name}: helpdesk {' '.join(args)}", flush=True)
-        children.append(subprocess.Popen([*command, *args], env=os.environ.copy()))
-    print(
-        "\n"
-        f"  E-tunnus helpdesk: http://{host}:{port}/\n"
-        f"  Log in as {DEMO_ADMIN_EMAIL} with the password {DEMO_ADMIN_PASSWORD}\n"
-        "  (Ctrl-C stops everything)\n",
-        flush=True,
-    )
+        children.append(
+            subprocess.Popen([*command, *args], env=os.environ.copy(), preexec_fn=preexec)
+        )
+    print(banner(host, port), flush=True)
+    threading.Thread(target=_announce_when_ready, args=(host, port), daemon=True).start()
     try:
         import uvicorn
 

@@ -82,7 +82,7 @@ def run_due_jobs(
     stop: threading.Event | None = None,
 ) -> list[str]:
     """Run each due job this worker manages to claim; returns the names that ran."""
-    factory = session_factory or db.new_session
+    factory = session_factory or job_session
     ran: list[str] = []
     for job in scheduled_jobs() if jobs is None else jobs:
         if stop is not None and stop.is_set():
@@ -110,18 +110,28 @@ def run_due_jobs(
     return ran
 
 
+def job_session() -> Session:
+    """A session for scheduled jobs: their transactions read, then write (claims, steps).
+
+    On SQLite they take the write lock up front, as web requests do, so a job never fails
+    with "database is locked" because someone else committed between its read and write.
+    """
+    return db.new_session(write_lock=True)
+
+
 class Worker:
     """``helpdesk worker``: mailbox watchers plus the job scheduler, until SIGTERM."""
 
     def __init__(self, *, session_factory: Callable[[], Session] | None = None) -> None:
         self.session_factory = session_factory or db.new_session
+        self.job_session_factory = session_factory or job_session
         self.stop = threading.Event()
         self.watchers: dict[int, MailboxWatcher] = {}
 
     def run_once(self) -> dict[str, Any]:
         """Fetch every mailbox once and run the jobs that are due, then return."""
         fetched = fetch_once(session_factory=self.session_factory)
-        ran = run_due_jobs(session_factory=self.session_factory)
+        ran = run_due_jobs(session_factory=self.job_session_factory)
         return {"mail": fetched.counts.as_dict(), "mailboxes": fetched.mailboxes, "jobs": ran}
 
     def install_signal_handlers(self) -> None:
@@ -162,7 +172,7 @@ class Worker:
                 except Exception:
                     log.exception("could not list mailboxes")
                 next_scan = clock + MAILBOX_RESCAN_SECONDS
-            run_due_jobs(session_factory=self.session_factory, stop=self.stop)
+            run_due_jobs(session_factory=self.job_session_factory, stop=self.stop)
             self.stop.wait(TICK_SECONDS)
         self.stop_all()
         for watcher in self.watchers.values():

@@ -32,6 +32,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from helpdesk.db import is_postgres
 from helpdesk.models import JobLock, utcnow
 
 #: Advisory-lock namespace of mailbox fetchers ("MAIL"); the second key is the mailbox id.
@@ -48,15 +49,21 @@ def owner_id() -> str:
     return _owner_for(os.getpid())
 
 
-def _holder_gone(locked_by: str) -> bool:
-    """True when the holder ran on this host and its process no longer exists."""
-    host, _, rest = locked_by.partition(":")
+def holder_gone(holder: str | None, *, per_call_names: bool = False) -> bool:
+    """True when ``holder`` (host:pid:...) ran on this host and its process no longer exists.
+
+    A holder naming this process's pid is an earlier incarnation from before a fork unless
+    it is :func:`owner_id`. Callers that make a new name per call (the outbox's
+    ``worker_name``) pass ``per_call_names``: for them this pid is always alive, since
+    another thread of this process may hold the claim.
+    """
+    host, _, rest = (holder or "").partition(":")
     pid_text = rest.partition(":")[0]
     if host != socket.gethostname() or not pid_text.isdigit():
         return False
     pid = int(pid_text)
     if pid == os.getpid():
-        return locked_by != owner_id()  # an earlier incarnation before a fork
+        return not per_call_names and holder != owner_id()
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -72,7 +79,25 @@ def is_free(row: JobLock, now: datetime, owner: str) -> bool:
         return True
     if row.locked_until is None or row.locked_until < now:
         return True
-    return _holder_gone(row.locked_by)
+    return holder_gone(row.locked_by)
+
+
+def claim_due(session: Session, due: Any, take: Callable[[int], Any]) -> list[int]:
+    """The ids selected by ``due`` that this worker won, each by the UPDATE ``take(id)``.
+
+    Row claims of work queues (outbox, invoice dispatches): on PostgreSQL the candidates
+    are locked ``FOR UPDATE SKIP LOCKED`` so concurrent workers see different rows; on
+    SQLite the read transaction ends first (a transaction that starts by writing waits
+    for the lock, one that upgrades a read fails at once) and the UPDATE's ``WHERE`` is
+    the lock. ``take`` must match only an unclaimed row. The caller commits.
+    """
+    postgres = is_postgres(session)
+    if postgres:
+        due = due.with_for_update(skip_locked=True)
+    candidates = [int(i) for i in session.exec(due).all() if i is not None]
+    if not postgres:
+        session.commit()
+    return [row_id for row_id in candidates if session.exec(take(row_id)).rowcount == 1]
 
 
 @dataclass(frozen=True)

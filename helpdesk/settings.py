@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     session_max_age_seconds: int = 12 * 3600
     cookie_secure: bool = False
     login_max_failures: int = 5
+    #: Looser limit for one client IP over all addresses (slows guessing many accounts).
+    login_max_failures_per_ip: int = 30
     login_window_seconds: int = 900
 
     # Mail in

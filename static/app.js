@@ -10,7 +10,12 @@
       if (!imgs.length || !button || !button.classList.contains("show-images")) return;
       button.hidden = false;
       button.addEventListener("click", function () {
-        imgs.forEach(function (img) { img.src = img.getAttribute("data-remote-src"); });
+        // https only (the CSP's img-src): over plain http anyone on the way sees and may
+        // alter the image and the request, and an https helpdesk would mix content. Like
+        // browsers' mixed-content upgrade, http: sources are asked over https instead.
+        imgs.forEach(function (img) {
+          img.src = img.getAttribute("data-remote-src").replace(/^\s*http:/i, "https:");
+        });
         button.hidden = true;
       }, { once: true });
     });

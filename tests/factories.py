@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from datetime import datetime
 
+from dovecot_server import MailUser
 from sqlmodel import Session
 
 from helpdesk.models import (
@@ -44,6 +45,13 @@ def mailbox(session: Session, address: str | None = None, **values: object) -> M
         display_name=values.pop("display_name", "E-tunnus"),
         **values,
     )
+
+
+def imap_mailbox(
+    session: Session, user: MailUser, address: str | None = None, **values: object
+) -> Mailbox:
+    """A mailbox that fetches from ``user``'s account on the test Dovecot."""
+    return mailbox(session, address or user.address, **user.imap_fields(), **values)
 
 
 def user(

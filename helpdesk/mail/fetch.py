@@ -24,10 +24,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from helpdesk.mail.bigmail import prepare_fetched
+from helpdesk.mail.group import ingest_group
 from helpdesk.mail.imap import FetchedMessage, ImapSession, ImapSettings
 from helpdesk.mail.ingest import IngestResult, Source, ingest
 from helpdesk.mail.lookup import BatchLookup
@@ -260,41 +260,20 @@ def sync_folder(
     preparer = Preparer(store, expected=len(uids))
     stream = preparer.stream(imap.fetch_raw(uids, batch=min(batch, 50), stream_to=store))
     try:
-        # One group is one transaction; its duplicate and threading lookups are read
-        # once for the group (``BatchLookup``), and last_uid moves once, at its commit.
+        # One group is one transaction, written in a few statements (``group``); its
+        # lookups are read once for it, and last_uid moves once, at its commit.
         for group in _groups(stream, min(COMMIT_EVERY, batch), stop):
-            ready = [(f, p or prepare_fetched(f, store)) for f, p in group]
-            lookup = BatchLookup.load(
+            if stop is not None and stop.is_set():
+                break
+            ready = [(f.uid, p or prepare_fetched(f, store)) for f, p in group]
+            pending += ingest_group(
                 session,
-                mailbox_id=mailbox.id or 0,
+                ready,
+                mailbox=mailbox,
                 folder=folder,
                 uidvalidity=state.uidvalidity,
-                uids=[f.uid for f, _ in ready],
-                mails=[p.mail for _, p in ready],
+                store=store,
             )
-            for fetched, prepared in ready:
-                if stop is not None and stop.is_set():
-                    break
-                source = Source(
-                    mailbox=mailbox, folder=folder, uidvalidity=state.uidvalidity, uid=fetched.uid
-                )
-                try:
-                    result = import_raw(
-                        session,
-                        fetched.raw,
-                        source=source,
-                        store=store,
-                        commit=False,
-                        prepared=prepared,
-                        lookup=lookup,
-                    )
-                except IntegrityError:
-                    # Another fetcher recorded this copy first: it is theirs, skip it.
-                    log.warning(
-                        "%s %s uid %s: imported elsewhere", mailbox.address, folder, fetched.uid
-                    )
-                    continue
-                pending.append((fetched.uid, result))
             commit()
             if len(done) >= batch:
                 after_commit()

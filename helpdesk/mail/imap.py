@@ -8,26 +8,49 @@ log it and decide whether to reconnect.
 from __future__ import annotations
 
 import contextlib
-import imaplib
 import logging
 import re
 import socket
 import ssl
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Literal, NamedTuple, Self
+from typing import Any, Self
 
 from imapclient import IMAPClient, SocketTimeout
-from imapclient import exceptions as imap_exceptions
 
+from helpdesk.mail.imap_fetch import fetch_batches, header_values
+from helpdesk.mail.imap_types import (
+    FetchedMessage,
+    FolderStatus,
+    ImapConnectionError,
+    ImapError,
+    ImapLoginError,
+    ImapSettings,
+    Security,
+    translate_errors,
+)
 from helpdesk.mail.rawstore import BlobStore
 
-log = logging.getLogger(__name__)
+# The values and errors live in imap_types; callers know them from here.
+__all__ = [
+    "DELETED",
+    "IDLE_REISSUE_SECONDS",
+    "SEEN",
+    "STREAM_ABOVE",
+    "STREAM_CHUNK",
+    "FetchedMessage",
+    "FolderStatus",
+    "ImapConnectionError",
+    "ImapError",
+    "ImapLoginError",
+    "ImapSession",
+    "ImapSettings",
+    "Security",
+]
 
-Security = Literal["none", "ssl", "starttls"]
+log = logging.getLogger(__name__)
 
 SEEN = r"\Seen"
 DELETED = r"\Deleted"
@@ -37,54 +60,9 @@ IDLE_REISSUE_SECONDS = 25 * 60
 
 _APPENDUID = re.compile(rb"\[APPENDUID (\d+) (\d+)\]", re.IGNORECASE)
 
-
-@dataclass(frozen=True)
-class ImapSettings:
-    """Where and how to reach one shared mailbox."""
-
-    host: str
-    port: int
-    username: str
-    password: str = field(repr=False)
-    security: Security
-    timeout: float = 30.0
-    verify_tls: bool = True
-
-
-@dataclass(frozen=True)
-class FolderStatus:
-    """What SELECT told us about a folder."""
-
-    uidvalidity: int
-    uidnext: int | None  # servers may omit it (RFC 3501 6.3.1)
-    exists: int
-
-
 #: Messages larger than this are streamed into the blob store instead of fetched whole.
 STREAM_ABOVE = 8 * 1024 * 1024
 STREAM_CHUNK = 1024 * 1024
-
-
-class FetchedMessage(NamedTuple):
-    """One message exactly as the server stores it."""
-
-    uid: int
-    raw: bytes
-    flags: tuple[str, ...]
-    #: (sha256, size) of a large message streamed into a blob store; ``raw`` is then b"".
-    blob: tuple[str, int] | None = None
-
-
-class ImapError(Exception):
-    """An IMAP operation failed; the message is safe to log and show."""
-
-
-class ImapLoginError(ImapError):
-    """The server refused the credentials: retrying will not help."""
-
-
-class ImapConnectionError(ImapError):
-    """The connection failed, dropped or timed out: reconnect and try again later."""
 
 
 class ImapSession:
@@ -262,57 +240,22 @@ class ImapSession:
         blob store and yielded with ``blob`` set instead of its bytes.
         """
         self._require_selected()
-        wanted = sorted(set(uids))
-        for chunk_start in range(0, len(wanted), max(batch * 10, 1)):
-            chunk = wanted[chunk_start : chunk_start + max(batch * 10, 1)]
-            with self._errors("UID FETCH RFC822.SIZE"):
-                sizes = self._imap.fetch(chunk, ["RFC822.SIZE"])
-            present = [uid for uid in chunk if uid in sizes]
-            stream_above = stream_above or STREAM_ABOVE
-            solo = stream_above if stream_to is not None else None
-            for group in _size_batches(present, sizes, batch, max_batch_bytes, solo):
-                size = int(sizes[group[0]].get(b"RFC822.SIZE", 0))
-                if stream_to is not None and len(group) == 1 and size > stream_above:
-                    streamed = self._fetch_to_store(group[0], stream_to)
-                    if streamed is not None:
-                        yield streamed
-                    continue
-                with self._errors("UID FETCH BODY.PEEK[]"):
-                    data = self._imap.fetch(group, ["BODY.PEEK[]", "FLAGS"])
-                for uid in group:
-                    item = data.get(uid)
-                    if item is None or b"BODY[]" not in item:
-                        continue
-                    yield FetchedMessage(uid, bytes(item[b"BODY[]"]), _flags(item))
+        # The module's constants are read per call so tests can make them small.
+        yield from fetch_batches(
+            self._fetch,
+            uids,
+            batch=batch,
+            max_batch_bytes=max_batch_bytes,
+            stream_to=stream_to,
+            stream_above=stream_above or STREAM_ABOVE,
+            chunk=STREAM_CHUNK,
+        )
 
-    def _fetch_to_store(self, uid: int, store: BlobStore) -> FetchedMessage | None:
-        """Copy one message into ``store`` STREAM_CHUNK bytes at a time (BODY.PEEK[]<o.n>)."""
-        flags: tuple[str, ...] = ()
-        found = True
-
-        def pieces() -> Iterator[bytes]:
-            nonlocal flags, found
-            offset = 0
-            while True:
-                with self._errors("UID FETCH BODY.PEEK[]<partial>"):
-                    data = self._imap.fetch(
-                        [uid], [f"BODY.PEEK[]<{offset}.{STREAM_CHUNK}>", "FLAGS"]
-                    )
-                item = data.get(uid)
-                if item is None:
-                    found = False
-                    return
-                flags = _flags(item)
-                piece = next((v for k, v in item.items() if k.startswith(b"BODY[]")), None)
-                if not piece:
-                    return
-                yield bytes(piece)
-                if len(piece) < STREAM_CHUNK:
-                    return
-                offset += len(piece)
-
-        sha, size = store.put_stream(pieces())
-        return FetchedMessage(uid, b"", flags, blob=(sha, size)) if found else None
+    def _fetch(self, uids: list[int], items: list[str], action: str) -> dict[int, Any]:
+        """One ``UID FETCH`` with failures turned into ImapError (for :mod:`imap_fetch`)."""
+        with self._errors(action):
+            answer: dict[int, Any] = self._imap.fetch(uids, items)
+        return answer
 
     def mark_seen(self, uids: Iterable[int]) -> None:
         self._require_selected()
@@ -376,7 +319,7 @@ class ImapSession:
         matches = []
         for uid, item in data.items():
             raw_header = next((v for k, v in item.items() if k.startswith(b"BODY[HEADER")), b"")
-            if value.strip() in _header_values(bytes(raw_header or b""), header):
+            if value.strip() in header_values(bytes(raw_header or b""), header):
                 matches.append(int(uid))
         return sorted(matches)
 
@@ -464,33 +407,9 @@ class ImapSession:
             message = message.replace(s.password, "***")
         return message
 
-    @contextlib.contextmanager
-    def _errors(self, action: str) -> Iterator[None]:
+    def _errors(self, action: str) -> contextlib.AbstractContextManager[None]:
         """Turn imapclient, imaplib and socket failures into ImapError."""
-        try:
-            yield
-        except ImapError:
-            raise
-        except imap_exceptions.LoginError as exc:
-            raise ImapLoginError(self._describe(action, _text(exc))) from None
-        except imaplib.IMAP4.abort as exc:
-            self._drop()
-            raise ImapConnectionError(self._describe(action, _text(exc))) from None
-        except imaplib.IMAP4.error as exc:
-            raise ImapError(self._describe(action, _text(exc))) from None
-        except UnicodeError:
-            raise ImapError(self._describe(action, "text the server cannot take")) from None
-        except TimeoutError:
-            self._drop()
-            raise ImapConnectionError(self._describe(action, "timed out")) from None
-        except ssl.SSLError as exc:
-            self._drop()
-            raise ImapConnectionError(self._describe(action, f"TLS error: {exc}")) from None
-        except OSError as exc:
-            self._drop()
-            raise ImapConnectionError(
-                self._describe(action, exc.strerror or type(exc).__name__)
-            ) from None
+        return translate_errors(action, self._describe, self._drop)
 
     def _drop(self) -> None:
         """Forget a connection that is no longer usable; the next call reconnects."""
@@ -501,18 +420,6 @@ class ImapSession:
                 client.shutdown()
 
 
-def _text(exc: BaseException) -> str:
-    parts = [a.decode(errors="replace") if isinstance(a, bytes) else str(a) for a in exc.args]
-    return " ".join(parts) or type(exc).__name__
-
-
-def _flags(item: dict[bytes, Any]) -> tuple[str, ...]:
-    return tuple(
-        f.decode(errors="replace") if isinstance(f, bytes) else str(f)
-        for f in item.get(b"FLAGS", ())
-    )
-
-
 def _has_new_mail(responses: Sequence[Any]) -> bool:
     for response in responses:
         if not isinstance(response, tuple) or len(response) < 2:
@@ -521,40 +428,3 @@ def _has_new_mail(responses: Sequence[Any]) -> bool:
         if kind == b"EXISTS" or (kind == b"RECENT" and isinstance(count, int) and count > 0):
             return True
     return False
-
-
-def _size_batches(
-    uids: Sequence[int],
-    sizes: dict[int, Any],
-    batch: int,
-    max_bytes: int,
-    solo_above: int | None = None,
-) -> Iterator[list[int]]:
-    group: list[int] = []
-    total = 0
-    for uid in uids:
-        size = int(sizes[uid].get(b"RFC822.SIZE", 0))
-        if solo_above is not None and size > solo_above:
-            if group:
-                yield group
-            yield [uid]
-            group, total = [], 0
-            continue
-        if group and (len(group) >= batch or total + size > max_bytes):
-            yield group
-            group, total = [], 0
-        group.append(uid)
-        total += size
-    if group:
-        yield group
-
-
-def _header_values(raw_header: bytes, name: str) -> list[str]:
-    """Unfolded values of *name* in a header block."""
-    unfolded = re.sub(rb"\r?\n[ \t]+", b" ", raw_header).decode("utf-8", errors="replace")
-    prefix = name.lower() + ":"
-    return [
-        line[len(prefix) :].strip()
-        for line in unfolded.splitlines()
-        if line.lower().startswith(prefix)
-    ]

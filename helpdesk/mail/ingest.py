@@ -14,19 +14,23 @@ from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import text
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from helpdesk.db import is_postgres
 from helpdesk.mail.dedupe import find_duplicate, is_our_message, stored_with_message_id
-from helpdesk.mail.filters.threading_keys import subject_ticket_tag, thread_candidates
 from helpdesk.mail.lookup import IMPORT_LOCK_CLASS, BatchLookup, StoredMessage
 from helpdesk.mail.parsed import ParsedMail
 from helpdesk.mail.rawstore import BlobStore
+from helpdesk.mail.thread import (
+    AUTOMATIC,
+    find_thread,
+    message_flags,
+    refresh_ticket_flags,
+)
 from helpdesk.models import (
     Attachment,
     InboundMail,
@@ -43,11 +47,6 @@ from helpdesk.services import audit
 from helpdesk.services import tickets as ticket_service
 
 log = logging.getLogger(__name__)
-
-#: Flags of machine-written mail: stored and threaded, but never reopen a ticket.
-AUTOMATIC = frozenset({"auto_reply", "bounce", "loop"})
-#: Ticket flags this module keeps up to date; other flags on a ticket are left alone.
-MANAGED_TICKET_FLAGS = AUTOMATIC | {"list", "unparsed"}
 
 
 @dataclass(frozen=True)
@@ -110,71 +109,6 @@ def _serialise(session: Session, mail: ParsedMail) -> None:
     # committed fails on commit (busy snapshot) and is retried, finding the duplicate.
 
 
-def find_thread(
-    session: Session,
-    mail: ParsedMail,
-    *,
-    outgoing: bool = False,
-    lookup: BatchLookup | None = None,
-) -> tuple[Ticket | None, str]:
-    """The ticket this mail continues and how it was found ('headers', 'tag' or '')."""
-    candidates = mail.annotations.get("thread_candidates")
-    if candidates is None:
-        candidates = thread_candidates(mail)
-    candidates = [str(c)[:998] for c in candidates][:100]
-    if candidates and lookup is not None:
-        ticket_id = lookup.thread_ticket_id(candidates)
-        if ticket_id is not None:
-            return session.get(Ticket, ticket_id), "headers"
-    elif candidates:
-        found = dict(
-            session.exec(
-                select(Message.message_id, Message.ticket_id).where(
-                    col(Message.message_id).in_(candidates)
-                )
-            ).all()
-        )
-        for candidate in candidates:
-            if candidate in found:
-                return session.get(Ticket, found[candidate]), "headers"
-    tag = mail.annotations.get("ticket_tag", subject_ticket_tag(mail.subject))
-    if isinstance(tag, int):
-        ticket = ticket_service.get_by_number(session, tag)
-        if ticket is not None:
-            people = ticket_service.participants(session, ticket)
-            if outgoing:
-                trusted = any(a in people for _, a in (*mail.to, *mail.cc))
-            else:
-                trusted = bool(mail.from_address) and mail.from_address in people
-            if trusted:
-                return ticket, "tag"
-            log.info("ignoring tag #%s from %s: not a participant", tag, mail.from_address)
-    return None, ""
-
-
-def refresh_ticket_flags(session: Session, ticket: Ticket, only: Message | None = None) -> None:
-    """Automatic-mail flags while the ticket holds only automatic mail; 'unparsed' while any
-    message is unparsed. Flags set by others are kept. ``only``: the ticket's one message
-    (a new ticket), which spares the query."""
-    rows: Sequence[tuple[str, Sequence[str] | None]] = (
-        [(only.kind, only.flags)]
-        if only is not None
-        else session.exec(
-            select(Message.kind, Message.flags).where(Message.ticket_id == ticket.id)
-        ).all()
-    )
-    incoming = [set(flags or ()) for kind, flags in rows if kind == MessageKind.incoming]
-    flags = set(ticket.flags or ()) - MANAGED_TICKET_FLAGS
-    if incoming and all(f & AUTOMATIC for f in incoming):
-        for f in incoming:
-            flags |= f & (AUTOMATIC | {"list"})
-    if any("unparsed" in (f or ()) for _, f in rows):
-        flags.add("unparsed")
-    if sorted(flags) != sorted(ticket.flags or ()):
-        ticket.flags = sorted(flags)
-        session.add(ticket)
-
-
 def add_attachments(session: Session, message: Message, mail: ParsedMail, store: BlobStore) -> None:
     """Attachment rows for the mail's parts; bytes still in memory are stored first."""
     for att in mail.attachments:
@@ -191,13 +125,6 @@ def add_attachments(session: Session, message: Message, mail: ParsedMail, store:
                 inline=att.inline,
             )
         )
-
-
-def message_flags(mail: ParsedMail) -> set[str]:
-    flags = set(mail.flags)
-    if mail.unparsed:
-        flags.add("unparsed")
-    return flags
 
 
 def _link(session: Session, ticket: Ticket, message: Message) -> None:

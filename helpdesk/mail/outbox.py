@@ -35,7 +35,8 @@ from typing import Any
 from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
-from helpdesk.db import is_postgres, session_scope
+from helpdesk.db import session_scope
+from helpdesk.locks import claim_due, holder_gone
 from helpdesk.mail import sent_folder
 from helpdesk.mail.imap import ImapError
 from helpdesk.mail.rawstore import BlobStore
@@ -84,21 +85,6 @@ def _store() -> BlobStore:
     return BlobStore(get_settings().blob_dir)
 
 
-def _host_process_gone(worker_id: str | None) -> bool:
-    """True when the claim's worker ran on this host and its process no longer exists."""
-    host, _, rest = (worker_id or "").partition(":")
-    pid = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
-
-
 def _write(session: Session, row: OutboundMail, *, only_if: Any = None, **values: Any) -> bool:
     """One write-first transaction: update the row (and its thread message), commit.
 
@@ -136,7 +122,7 @@ def recover_stale(session: Session, now: datetime, summary: FlushSummary) -> Non
     ).all()
     for row in rows:
         stale = row.claimed_at is None or now - row.claimed_at > STALE_CLAIM
-        if not (stale or _host_process_gone(row.claimed_by)):
+        if not (stale or holder_gone(row.claimed_by, per_call_names=True)):
             continue
         dead = row.claimed_by
         values: dict[str, Any] = {"claimed_by": None}
@@ -172,16 +158,11 @@ def claim(session: Session, *, worker_id: str, now: datetime, limit: int) -> lis
         .order_by(col(OutboundMail.id))
         .limit(limit)
     )
-    postgres = is_postgres(session)
-    if postgres:
-        due = due.with_for_update(skip_locked=True)
-    candidates = [int(i) for i in session.exec(due).all() if i is not None]
-    if not postgres:
-        session.commit()  # write-first from here on (see _write)
-    claimed = []
-    for row_id in candidates:
-        # On PostgreSQL the rows are locked already; on SQLite this WHERE is the lock.
-        result = session.exec(
+    # On SQLite the UPDATE's WHERE is the lock; from here on write first (see _write).
+    claimed = claim_due(
+        session,
+        due,
+        lambda row_id: (
             update(OutboundMail)
             .where(
                 col(OutboundMail.id) == row_id, col(OutboundMail.status) == DeliveryStatus.queued
@@ -193,9 +174,8 @@ def claim(session: Session, *, worker_id: str, now: datetime, limit: int) -> lis
                 attempts=OutboundMail.attempts + 1,
                 updated_at=now,
             )
-        )
-        if result.rowcount == 1:
-            claimed.append(row_id)
+        ),
+    )
     if claimed:
         session.exec(
             update(Message)

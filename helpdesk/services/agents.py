@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlmodel import Session, col, func, select
+from sqlalchemy import or_, update
+from sqlmodel import Session, col, select
 
 from helpdesk.i18n import N_
 from helpdesk.models import Agent, ApiToken, AuditEvent, Role, utcnow
@@ -107,25 +108,38 @@ def update_agent(
     return agent
 
 
-def _recent_failures(session: Session, email: str, ip: str | None) -> int:
+def _recent_failures(session: Session, email: str, ip: str | None) -> tuple[int, int]:
+    """Failed logins in the window: for this (address, client IP) pair and from this IP.
+
+    Counting per pair, not per address, keeps a stranger from locking an agent out by
+    guessing from elsewhere; the looser per-IP count still slows one client trying many
+    addresses. Only the window's failures are read (indexed by action and time).
+    """
     settings = get_settings()
     since = utcnow() - timedelta(seconds=settings.login_window_seconds)
-    query = (
-        select(func.count())
-        .select_from(AuditEvent)
-        .where(
-            AuditEvent.action == "login.failed",
-            col(AuditEvent.at) >= since,
-            AuditEvent.object_id == email,
+    rows = session.exec(
+        select(AuditEvent.object_id, AuditEvent.details).where(
+            AuditEvent.action == "login.failed", col(AuditEvent.at) >= since
         )
-    )
-    return int(session.exec(query).one())
+    ).all()
+    pair = by_ip = 0
+    for object_id, details in rows:
+        if (details or {}).get("ip") == ip:
+            by_ip += 1
+            pair += object_id == email
+    return pair, by_ip
 
 
 def authenticate(session: Session, *, email: str, password: str, ip: str | None = None) -> Agent:
-    """Check a login. Failures are audited and throttle further attempts for that address."""
+    """Check a login. Failures are audited and throttle further attempts from that client.
+
+    Throttled per (address, IP) after ``login_max_failures`` and per IP after
+    ``login_max_failures_per_ip`` failures within ``login_window_seconds``.
+    """
     email = normalise_email(email)
-    if _recent_failures(session, email, ip) >= get_settings().login_max_failures:
+    settings = get_settings()
+    pair, by_ip = _recent_failures(session, email, ip)
+    if pair >= settings.login_max_failures or by_ip >= settings.login_max_failures_per_ip:
         audit.record(session, action="login.throttled", object_type="login", object_id=email, ip=ip)
         session.commit()
         raise LoginThrottled()
@@ -176,7 +190,37 @@ def agent_for_token(session: Session, token: str) -> Agent | None:
     if row is None:
         return None
     agent = session.get(Agent, row.agent_id)
-    return agent if agent and agent.active else None
+    if agent is None or not agent.active:
+        return None
+    _touch_token(session, row)
+    return agent
+
+
+#: ``ApiToken.last_used_at`` is written at most this often per token, so a busy script
+#: does not turn every API read into a write.
+TOKEN_TOUCH_INTERVAL = timedelta(seconds=60)
+
+
+def _touch_token(session: Session, row: ApiToken) -> None:
+    """Record that the token was used, at most once per ``TOKEN_TOUCH_INTERVAL``."""
+    now = utcnow()
+    if row.last_used_at is not None and now - row.last_used_at < TOKEN_TOUCH_INTERVAL:
+        return
+    # A conditional UPDATE: of concurrent requests with the same token, one writes.
+    session.execute(
+        update(ApiToken)
+        .where(
+            col(ApiToken.id) == row.id,
+            or_(
+                col(ApiToken.last_used_at).is_(None),
+                col(ApiToken.last_used_at) < now - TOKEN_TOUCH_INTERVAL,
+            ),
+        )
+        .values(last_used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    session.refresh(row)
 
 
 def get_by_email(session: Session, email: str) -> Agent | None:

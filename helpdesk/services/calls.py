@@ -123,9 +123,11 @@ def log_call(
     shown_phone = people_service.format_phone(number) if number else raw_phone
     if ticket is None:
         emails = people_service.emails_of(session, user) if user else []
+        # Outside the f-string, so that message extraction sees it.
+        label = _("Phone call")
         ticket = ticket_service.open_ticket(
             session,
-            subject=topic or f"{_('Phone call')} {shown_phone}".strip(),
+            subject=topic or f"{label} {shown_phone or ''}".strip(),
             channel=Channel.phone,
             customer_name=user.name if user else shown_phone or None,
             customer_email=emails[0] if emails else None,

@@ -76,6 +76,23 @@ def _messages_to_scan(session: Session, ticket: Ticket, message: Message | None)
     return list(session.exec(query))
 
 
+def text_evidence(
+    session: Session, subject: str, body: str
+) -> tuple[list[Evidence], list[FoundLink]]:
+    """Evidence (numbers, plugin finds) in one message's subject and text (reads only)."""
+    text = f"{subject}\n{body}"
+    evidence = [Evidence(n.etunnus, n.kind, n.text) for n in find_numbers(text)]
+    plugin_links: list[FoundLink] = []
+    for found in collect(hook().helpdesk_link_text(session=session, text=text)):
+        if found.kind == USER:
+            evidence.append(Evidence(found.target, USER, found.found_text))
+            continue
+        plugin_links.append(found)
+        if found.etunnus:
+            evidence.append(Evidence(found.etunnus, found.kind, found.found_text))
+    return evidence, plugin_links
+
+
 def gather(
     session: Session, ticket: Ticket, messages: Iterable[Message]
 ) -> tuple[list[Evidence], list[FoundLink]]:
@@ -86,15 +103,9 @@ def gather(
     for message in messages:
         if message.kind == MessageKind.incoming and message.from_address:
             addresses.append(message.from_address)
-        text = f"{message.subject}\n{message.text}"
-        evidence += [Evidence(n.etunnus, n.kind, n.text) for n in find_numbers(text)]
-        for found in collect(hook().helpdesk_link_text(session=session, text=text)):
-            if found.kind == USER:
-                evidence.append(Evidence(found.target, USER, found.found_text))
-                continue
-            plugin_links.append(found)
-            if found.etunnus:
-                evidence.append(Evidence(found.etunnus, found.kind, found.found_text))
+        found_evidence, found_links = text_evidence(session, message.subject, message.text)
+        evidence += found_evidence
+        plugin_links += found_links
     if ticket.customer_email and not addresses:
         addresses.append(ticket.customer_email)
     for address in dict.fromkeys(a.lower() for a in addresses):

@@ -252,15 +252,14 @@ def _transition(
     return result.rowcount == 1
 
 
-def cancel(session: Session, *, outbound: OutboundMail, agent: Agent) -> OutboundMail:
-    """Undo send: stop a mail that has not left yet (still queued, or failed)."""
-    if not _transition(session, outbound, ("queued", "failed"), status="cancelled"):
-        session.rollback()
-        raise Conflict("Too late to undo: the mail is being sent or was sent already")
+def _changed_by_agent(
+    session: Session, outbound: OutboundMail, agent: Agent | None, action: str
+) -> OutboundMail:
+    """After an agent's transition: mirror it on the thread message, audit, commit."""
     sync_message(session, outbound)
     audit.record(
         session,
-        action="outbox.cancel",
+        action=action,
         agent=agent,
         object_type="outbound_mail",
         object_id=outbound.id,
@@ -268,6 +267,14 @@ def cancel(session: Session, *, outbound: OutboundMail, agent: Agent) -> Outboun
     )
     session.commit()
     return outbound
+
+
+def cancel(session: Session, *, outbound: OutboundMail, agent: Agent) -> OutboundMail:
+    """Undo send: stop a mail that has not left yet (still queued, or failed)."""
+    if not _transition(session, outbound, ("queued", "failed"), status="cancelled"):
+        session.rollback()
+        raise Conflict("Too late to undo: the mail is being sent or was sent already")
+    return _changed_by_agent(session, outbound, agent, "outbox.cancel")
 
 
 def retry(session: Session, *, outbound: OutboundMail, agent: Agent | None) -> OutboundMail:
@@ -284,17 +291,7 @@ def retry(session: Session, *, outbound: OutboundMail, agent: Agent | None) -> O
     ):
         session.rollback()
         raise Conflict("Only a failed mail can be sent again")
-    sync_message(session, outbound)
-    audit.record(
-        session,
-        action="outbox.retry",
-        agent=agent,
-        object_type="outbound_mail",
-        object_id=outbound.id,
-        ticket_id=outbound.ticket_id,
-    )
-    session.commit()
-    return outbound
+    return _changed_by_agent(session, outbound, agent, "outbox.retry")
 
 
 def get_outbound(session: Session, outbound_id: int) -> OutboundMail:

@@ -18,7 +18,7 @@ from helpdesk.i18n import N_
 from helpdesk.plugins import collect, hook
 from helpdesk.services.errors import ServiceError
 from helpdesk.settings import get_settings
-from helpdesk.web.auth import CsrfFailed, LoginRequired, check_csrf
+from helpdesk.web.auth import CsrfFailed, LoginRequired, api_language, check_csrf
 
 log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -45,7 +45,7 @@ def create_app() -> FastAPI:
         docs_url=None,
         openapi_url=None,
         redoc_url=None,
-        dependencies=[Depends(check_csrf)],
+        dependencies=[Depends(check_csrf), Depends(api_language)],
     )
 
     @app.middleware("http")
@@ -53,9 +53,11 @@ def create_app() -> FastAPI:
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         lang = request.session.get("lang") if "session" in request.scope else None
-        token = i18n.current_language.set(
-            lang if lang in i18n.LANGUAGES else settings.default_language
-        )
+        if lang not in i18n.LANGUAGES:
+            # Scripts without a browser session get English; api_language then picks
+            # the language of the agent behind a bearer token.
+            lang = "en" if _is_api(request) else settings.default_language
+        token = i18n.current_language.set(lang)
         try:
             response = await call_next(request)
         finally:

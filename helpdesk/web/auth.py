@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from fastapi import Request
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
+from helpdesk import i18n
 from helpdesk.models import Agent
 from helpdesk.security import new_csrf_token, same_token
 from helpdesk.services import agents as agent_service
@@ -57,6 +59,33 @@ def resolve_agent(request: Request, session: Session) -> Agent:
         raise LoginRequired()
     request.state.agent = agent
     return agent
+
+
+async def api_language(request: Request) -> None:
+    """Answer a bearer-token API call in its agent's language (English when unknown).
+
+    The language middleware only sees the cookie session; a script's token names its
+    agent only here. This dependency is async so the language it sets is seen by the
+    route and the error handlers of this request (sync dependencies run in copied
+    contexts).
+    """
+    if not request.url.path.startswith("/api/v1/") or not bearer_token(request):
+        return
+    from helpdesk.db import new_session
+
+    def language() -> str | None:
+        with new_session() as session:
+            try:
+                agent = resolve_agent(request, session)
+            except LoginRequired:
+                return None
+            finally:
+                # Not cached: the route resolves the agent again in its own session.
+                request.state.agent = None
+            return agent.language
+
+    found = await run_in_threadpool(language)
+    i18n.current_language.set(found if found in i18n.LANGUAGES else "en")
 
 
 async def check_csrf(request: Request) -> None:

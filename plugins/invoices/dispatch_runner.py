@@ -10,8 +10,6 @@ safe. The job ``invoices.dispatch`` runs every few seconds and on ``helpdesk wor
 from __future__ import annotations
 
 import logging
-import os
-import socket
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,8 +17,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from helpdesk.db import is_postgres
-from helpdesk.locks import owner_id
+from helpdesk.locks import claim_due, holder_gone, owner_id
 from helpdesk.models import utcnow
 from plugins.invoices import comments
 from plugins.invoices.dispatch_models import Dispatch, DispatchState
@@ -59,22 +56,6 @@ class RunSummary:
         return asdict(self)
 
 
-def _holder_gone(claimed_by: str | None) -> bool:
-    host, _, rest = (claimed_by or "").partition(":")
-    pid = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid.isdigit():
-        return False
-    if int(pid) == os.getpid():
-        return claimed_by != owner_id()
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
-
-
 def release_stale(session: Session, now: datetime) -> int:
     """Free claims whose worker died; returns how many."""
     rows = session.exec(select(Dispatch).where(col(Dispatch.claimed_by).is_not(None))).all()
@@ -82,7 +63,7 @@ def release_stale(session: Session, now: datetime) -> int:
     released = 0
     for row in rows:
         old = row.claimed_at is None or now - row.claimed_at > STALE_CLAIM
-        if not (old or _holder_gone(row.claimed_by)):
+        if not (old or holder_gone(row.claimed_by)):
             continue
         result = session.exec(
             update(Dispatch)
@@ -106,21 +87,15 @@ def claim(session: Session, *, worker_id: str, now: datetime, limit: int = 20) -
         .order_by(col(Dispatch.id))
         .limit(limit)
     )
-    postgres = is_postgres(session)
-    if postgres:
-        due = due.with_for_update(skip_locked=True)
-    candidates = [int(i) for i in session.exec(due).all() if i is not None]
-    if not postgres:
-        session.commit()  # write first from here on: SQLite waits for its write lock
-    claimed = []
-    for dispatch_id in candidates:
-        result = session.exec(
+    claimed = claim_due(
+        session,
+        due,
+        lambda dispatch_id: (
             update(Dispatch)
             .where(col(Dispatch.id) == dispatch_id, col(Dispatch.claimed_by).is_(None))
             .values(claimed_by=worker_id, claimed_at=now)
-        )
-        if result.rowcount == 1:
-            claimed.append(dispatch_id)
+        ),
+    )
     session.commit()
     return claimed
 

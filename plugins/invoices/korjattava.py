@@ -31,7 +31,7 @@ from plugins.invoices.dispatch import active_dispatch
 from plugins.invoices.dispatch_models import Correction
 from plugins.invoices.models import EventKind, Invoice, InvoiceEvent, InvoiceStatus
 from plugins.invoices.netvisor import NetvisorClient, NetvisorError
-from plugins.invoices.notices import invoice_link, linked_ticket, user_and_address
+from plugins.invoices.notices import linked_ticket, open_invoice_ticket, user_and_address
 from plugins.invoices.settings import invoice_settings
 from plugins.invoices.sync import deadline_rules, refresh_invoice
 
@@ -76,16 +76,15 @@ def _ticket_for(session: Session, invoice: Invoice, subject: str) -> tuple[Ticke
         mailbox = mailboxes.by_address(session, box)
         if mailbox is None:
             raise ServiceError(f"The mailbox {box} does not exist")
-        ticket = tickets.open_ticket(
+        ticket = open_invoice_ticket(
             session,
-            subject=subject,
+            invoice,
             mailbox=mailbox,
-            customer_email=address,
-            customer_name=user.name,
+            subject=subject,
             user=user,
+            address=address,
             status=TicketStatus.pending,
         )
-        invoice_link(session, ticket, invoice)
     return ticket, address
 
 

@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 from helpdesk.mail import compose
 from helpdesk.models import (
     EtunnusUser,
+    Mailbox,
     OutboundKind,
     OutboundMail,
     Ticket,
@@ -70,6 +71,30 @@ def linked_ticket(session: Session, invoice: Invoice) -> Ticket | None:
     ).first()
 
 
+def open_invoice_ticket(
+    session: Session,
+    invoice: Invoice,
+    *,
+    mailbox: Mailbox,
+    subject: str,
+    user: EtunnusUser,
+    address: str,
+    status: TicketStatus,
+) -> Ticket:
+    """A new ticket with the invoice's user, linked to the invoice (flushes only)."""
+    ticket = tickets.open_ticket(
+        session,
+        subject=subject,
+        mailbox=mailbox,
+        customer_email=address,
+        customer_name=user.name,
+        user=user,
+        status=status,
+    )
+    invoice_link(session, ticket, invoice)
+    return ticket
+
+
 def user_and_address(session: Session, invoice: Invoice) -> tuple[EtunnusUser, str]:
     """The invoice's E-tunnus user and their first address; ServiceError without them."""
     user = session.get(EtunnusUser, invoice.user_id) if invoice.user_id else None
@@ -96,16 +121,15 @@ def queue_notice(session: Session, *, dispatch: Dispatch, invoice: Invoice) -> O
     subject, body = texts.render_text(session, texts.USER_NOTICE, values)
     ticket = linked_ticket(session, invoice)
     if ticket is None:
-        ticket = tickets.open_ticket(
+        ticket = open_invoice_ticket(
             session,
-            subject=subject,
+            invoice,
             mailbox=mailbox,
-            customer_email=address,
-            customer_name=user.name,
+            subject=subject,
             user=user,
+            address=address,
             status=TicketStatus.closed,
         )
-        invoice_link(session, ticket, invoice)
     outbound = queue_mail(
         session,
         mailbox=mailbox,

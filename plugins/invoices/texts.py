@@ -39,7 +39,7 @@ class TextDefault:
 
 DEFAULTS: dict[str, TextDefault] = {
     INVOICE_EMAIL: TextDefault(
-        title="Lasku sähköpostilla (laskun vastaanottajalle)",
+        title=N_("Invoice by email (to the invoice recipient)"),
         subject="Lasku {numero}",
         body=(
             "Hei,\n\n"
@@ -55,7 +55,7 @@ DEFAULTS: dict[str, TextDefault] = {
         placeholders=("numero", "summa", "erapaiva", "viite", "asiakas", "laskuttaja"),
     ),
     USER_NOTICE: TextDefault(
-        title="Ilmoitus käyttäjälle lähetetystä laskusta",
+        title=N_("Notice to the user that the invoice was sent"),
         subject="Laskusi {numero} on lähetetty",
         body=(
             "Hei {nimi},\n\n"

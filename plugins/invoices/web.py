@@ -170,7 +170,10 @@ def ticket_section(
         return None
     from plugins.invoices.web_actions import actions_panel
 
-    panels = {inv.id: actions_panel(request, session, inv, compact=True) for inv in invoices}
+    panels = {
+        inv.id: actions_panel(request, session, inv, compact=True, in_ticket=True)
+        for inv in invoices
+    }
     return render_partial(
         request,
         "invoices/_ticket_invoices.html",

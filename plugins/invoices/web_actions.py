@@ -59,8 +59,14 @@ def _label(table: dict[str, str], key: Any) -> str:
     return gettext(value) if value else str(key)
 
 
-def actions_context(session: Session, invoice: Invoice, *, compact: bool = False) -> dict[str, Any]:
-    """Everything the action panel shows for one invoice."""
+def actions_context(
+    session: Session, invoice: Invoice, *, compact: bool = False, in_ticket: bool = False
+) -> dict[str, Any]:
+    """Everything the action panel shows for one invoice.
+
+    ``compact`` is the queue row and the ticket sidebar; ``in_ticket`` (the sidebar) keeps
+    the override and Korjattava forms, which a queue row leaves to the invoice page.
+    """
     dispatch = dispatching.latest_dispatch(session, invoice)
     correction = korjattava.open_correction(session, invoice)
     reached: set[str] = set()
@@ -94,6 +100,7 @@ def actions_context(session: Session, invoice: Invoice, *, compact: bool = False
         "state_label": lambda key: _label(STATE_LABELS, key),
         "dispatch_key": uuid.uuid4().hex,
         "compact": compact,
+        "in_ticket": in_ticket,
         "now": now,
         "methods": ("email", "post", "einvoice"),
     }
@@ -101,7 +108,12 @@ def actions_context(session: Session, invoice: Invoice, *, compact: bool = False
 
 def actions_panel(request: Request, session: Session, invoice: Invoice, **extra: Any) -> Markup:
     """The panel as markup, for slots (ticket sidebar, queue rows)."""
-    context = actions_context(session, invoice, compact=bool(extra.pop("compact", False)))
+    context = actions_context(
+        session,
+        invoice,
+        compact=bool(extra.pop("compact", False)),
+        in_ticket=bool(extra.pop("in_ticket", False)),
+    )
     return render_partial(request, "invoices/_actions.html", context | extra)
 
 
@@ -111,7 +123,8 @@ def _answer(
     if request.headers.get("hx-request"):
         session.refresh(invoice)
         compact = request.query_params.get("compact") == "1"
-        context = actions_context(session, invoice, compact=compact) | extra
+        in_ticket = request.query_params.get("ticket") == "1"
+        context = actions_context(session, invoice, compact=compact, in_ticket=in_ticket) | extra
         return render(request, "invoices/_actions.html", context)
     target = (
         back if back.startswith("/") and not back.startswith("//") else f"/invoices/{invoice.id}"

@@ -352,7 +352,8 @@ def run_maventa_sandbox(host: str = "127.0.0.1", port: int = 8099) -> None:
     """Serve a sandbox with the default credentials until interrupted."""
     import uvicorn
 
-    uvicorn.run(create_maventa_sandbox(), host=host, port=port, log_level="info")
+    # Warnings only: an access line per demo request buries the dev server's own output.
+    uvicorn.run(create_maventa_sandbox(), host=host, port=port, log_level="warning")
 
 
 if __name__ == "__main__":

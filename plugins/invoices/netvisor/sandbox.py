@@ -386,7 +386,8 @@ def run_sandbox(
     """Serve the sandbox with uvicorn until interrupted."""
     import uvicorn
 
-    uvicorn.run(create_sandbox_app(state), host=host, port=port, log_level="info")
+    # Warnings only: an access line per demo request buries the dev server's own output.
+    uvicorn.run(create_sandbox_app(state), host=host, port=port, log_level="warning")
 
 
 def main(argv: list[str] | None = None) -> None:

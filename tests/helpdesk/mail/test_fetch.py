@@ -21,19 +21,6 @@ pytestmark = pytest.mark.dovecot
 MakeUser = Callable[..., MailUser]
 
 
-def imap_mailbox(session: Session, user: MailUser, address: str | None = None, **values) -> Mailbox:
-    return factories.mailbox(
-        session,
-        address or user.address,
-        imap_host=user.host,
-        imap_port=user.port,
-        imap_user=user.name,
-        imap_password=user.password,
-        imap_security="none",
-        **values,
-    )
-
-
 def count(session: Session, model: type) -> int:
     return session.exec(select(func.count()).select_from(model)).one()
 
@@ -42,7 +29,7 @@ def test_append_then_fetch_makes_a_ticket_and_marks_seen(
     session: Session, data_dir: Path, dovecot: DovecotServer, mail_user: MakeUser
 ) -> None:
     user = mail_user("asiakaspalvelu")
-    box = imap_mailbox(session, user)
+    box = factories.imap_mailbox(session, user)
     raw = mail(subject="Lasku 100102001 ei lähtenyt", attachment=("lasku.pdf", b"%PDF-1.4 x"))
     dovecot.append(user.name, raw)
 
@@ -50,8 +37,13 @@ def test_append_then_fetch_makes_a_ticket_and_marks_seen(
 
     assert result.mailboxes == {box.address: "ok"}
     assert result.counts.as_dict() | {} == {
-        "read": 1, "imported": 1, "duplicates": 0, "threaded": 0,
-        "auto_replies": 0, "unparsed": 0, "failed": 0,
+        "read": 1,
+        "imported": 1,
+        "duplicates": 0,
+        "threaded": 0,
+        "auto_replies": 0,
+        "unparsed": 0,
+        "failed": 0,
     }
     ticket = session.exec(select(Ticket)).one()
     assert ticket.subject == "Lasku 100102001 ei lähtenyt" and ticket.mailbox_id == box.id
@@ -69,7 +61,7 @@ def test_processed_folder_gets_the_imported_mail(
     session: Session, data_dir: Path, dovecot: DovecotServer, mail_user: MakeUser
 ) -> None:
     user = mail_user()
-    imap_mailbox(session, user, processed_folder="Käsitelty")
+    factories.imap_mailbox(session, user, processed_folder="Käsitelty")
     for raw in mixed(3):
         dovecot.append(user.name, raw)
     assert fetch_once().counts.imported == 3
@@ -81,7 +73,7 @@ def test_uidvalidity_change_resyncs_without_reimporting(
     session: Session, data_dir: Path, dovecot: DovecotServer, mail_user: MakeUser
 ) -> None:
     user = mail_user()
-    imap_mailbox(session, user)
+    factories.imap_mailbox(session, user)
     for raw in mixed(4):
         dovecot.append(user.name, raw)
     assert fetch_once().counts.imported == 4
@@ -103,28 +95,28 @@ def test_connection_dropped_mid_fetch_resumes_exactly_once(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     user = mail_user()
-    box = imap_mailbox(session, user)
+    box = factories.imap_mailbox(session, user)
     raws = mixed(12)
     for raw in raws:
         dovecot.append(user.name, raw)
     monkeypatch.setattr(get_settings(), "mail_fetch_batch", 4)
-    real_import = fetch_module.import_raw
+    real_group = fetch_module.ingest_group
     calls = []
 
     def import_then_drop(*args, **kwargs):
-        result = real_import(*args, **kwargs)
-        calls.append(result)
-        if len(calls) == 6:
+        results = real_group(*args, **kwargs)
+        calls.extend(results)
+        if len(calls) >= 6:
             dovecot.restart()  # every connection dies with the server
-        return result
+        return results
 
-    monkeypatch.setattr(fetch_module, "import_raw", import_then_drop)
+    monkeypatch.setattr(fetch_module, "ingest_group", import_then_drop)
     first = fetch_once()
     assert first.mailboxes[box.address] != "ok" and first.counts.imported < 12
     session.refresh(box)
     assert box.last_error and box.last_error_at
 
-    monkeypatch.setattr(fetch_module, "import_raw", real_import)
+    monkeypatch.setattr(fetch_module, "ingest_group", real_group)
     second = fetch_once()
     assert first.counts.imported + second.counts.imported == 12
     assert count(session, Message) == 12 and count(session, InboundMail) == 12
@@ -139,9 +131,9 @@ def test_one_failing_mailbox_does_not_stop_the_others(
     session: Session, data_dir: Path, dovecot: DovecotServer, mail_user: MakeUser
 ) -> None:
     good, bad = mail_user(), mail_user()
-    imap_mailbox(session, bad, "info@e-tunnus.fi").imap_password = "väärä"
+    factories.imap_mailbox(session, bad, "info@e-tunnus.fi").imap_password = "väärä"
     session.commit()
-    imap_mailbox(session, good, "asiakaspalvelu@e-tunnus.fi")
+    factories.imap_mailbox(session, good, "asiakaspalvelu@e-tunnus.fi")
     dovecot.append(good.name, mail())
     dovecot.append(bad.name, mail())
 
@@ -164,8 +156,8 @@ def test_same_mail_to_both_shared_mailboxes_is_one_ticket(
     import smtplib
 
     asiakaspalvelu, info = mail_user("asiakaspalvelu"), mail_user("info")
-    imap_mailbox(session, asiakaspalvelu)
-    imap_mailbox(session, info)
+    factories.imap_mailbox(session, asiakaspalvelu)
+    factories.imap_mailbox(session, info)
     raw = mail(to=f"{asiakaspalvelu.address}, {info.address}", subject="Kumpaankin laatikkoon")
     with smtplib.SMTP(*smtp_server.address) as smtp:
         smtp.sendmail("matti@example.fi", [asiakaspalvelu.address, info.address], raw)
@@ -182,7 +174,7 @@ def test_sent_folder_copy_of_our_reply_is_recognised(
     session: Session, data_dir: Path, dovecot: DovecotServer, mail_user: MakeUser
 ) -> None:
     user = mail_user()
-    box = imap_mailbox(session, user, sent_folder="Sent")
+    box = factories.imap_mailbox(session, user, sent_folder="Sent")
     first = mail(subject="Kysymys")
     dovecot.append(user.name, first)
     fetch_once()

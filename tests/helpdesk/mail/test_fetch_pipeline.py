@@ -23,18 +23,6 @@ pytestmark = pytest.mark.dovecot
 MakeUser = Callable[..., MailUser]
 
 
-def imap_mailbox(session: Session, user: MailUser) -> None:
-    factories.mailbox(
-        session,
-        user.address,
-        imap_host=user.host,
-        imap_port=user.port,
-        imap_user=user.name,
-        imap_password=user.password,
-        imap_security="none",
-    )
-
-
 def test_worker_process_and_batch_lookups_thread_and_dedupe_within_one_batch(
     session: Session,
     data_dir: Path,
@@ -45,7 +33,7 @@ def test_worker_process_and_batch_lookups_thread_and_dedupe_within_one_batch(
     monkeypatch.setattr(prepare_module, "POOL_THRESHOLD", 1)
     monkeypatch.setattr(prepare_module, "CHUNK", 3)
     user = mail_user()
-    imap_mailbox(session, user)
+    factories.imap_mailbox(session, user)
     first = message_id()
     raws = mixed(5)
     raws.insert(1, mail(subject="Alkuperäinen äö", msgid=first))
@@ -78,7 +66,7 @@ def test_large_mail_is_streamed_into_the_store_in_pieces(
     monkeypatch.setattr(imap_module, "STREAM_ABOVE", 50_000)
     monkeypatch.setattr(imap_module, "STREAM_CHUNK", 8192)
     user = mail_user()
-    imap_mailbox(session, user)
+    factories.imap_mailbox(session, user)
     big = os.urandom(300_000)
     raw = mail(subject="Iso liite äö €", attachment=("liite.pdf", big))
     dovecot.append(user.name, mail(subject="Pieni ennen"))

@@ -51,6 +51,11 @@ def reply(to: str, body: str = "Kiitos viestistäsi.") -> bytes:
     ).encode()
 
 
+def send_reply(server: SmtpServer, to: str) -> SendResult:
+    """Send a reply addressed to ``to`` through ``server``, to that one recipient."""
+    return send_raw(settings_for(server), envelope_from=SENDER, recipients=[to], raw=reply(to))
+
+
 def test_sent_mail_arrives_byte_identical(
     smtp_server: SmtpServer, dovecot: DovecotServer, mail_user: MakeUser
 ) -> None:
@@ -155,12 +160,7 @@ def test_all_recipients_refused_is_permanent(smtp_server: SmtpServer, mail_user:
     customer = mail_user()
     smtp_server.reject_rcpt(customer.address, 550, "5.2.1 Mailbox disabled")
     with pytest.raises(SmtpPermanentError) as caught:
-        send_raw(
-            settings_for(smtp_server),
-            envelope_from=SENDER,
-            recipients=[customer.address],
-            raw=reply(customer.address),
-        )
+        send_reply(smtp_server, customer.address)
     assert caught.value.stage == "rcpt"
     assert caught.value.refused == {customer.address: (550, "5.2.1 Mailbox disabled")}
     assert "Mailbox disabled" in str(caught.value)
@@ -172,12 +172,7 @@ def test_temporarily_refused_recipient_is_temporary(
     customer = mail_user()
     smtp_server.fail_next(450, "4.2.1 Greylisted, come back later", stage="rcpt")
     with pytest.raises(SmtpTemporaryError) as caught:
-        send_raw(
-            settings_for(smtp_server),
-            envelope_from=SENDER,
-            recipients=[customer.address],
-            raw=reply(customer.address),
-        )
+        send_reply(smtp_server, customer.address)
     assert caught.value.refused[customer.address][0] == 450
     assert "Greylisted" in str(caught.value)
 
@@ -186,12 +181,7 @@ def test_sender_refused(smtp_server: SmtpServer, mail_user: MakeUser) -> None:
     customer = mail_user()
     smtp_server.fail_next(553, "5.7.1 Sender address not owned by user", stage="mail")
     with pytest.raises(SmtpPermanentError) as caught:
-        send_raw(
-            settings_for(smtp_server),
-            envelope_from=SENDER,
-            recipients=[customer.address],
-            raw=reply(customer.address),
-        )
+        send_reply(smtp_server, customer.address)
     assert (caught.value.code, caught.value.stage) == (553, "mail")
     assert "not owned" in str(caught.value)
 

@@ -38,15 +38,7 @@ def db(url: str) -> Session:
 
 def add_mailbox(url: str, user: MailUser) -> int:
     with db(url) as session:
-        box = mailboxes.add_mailbox(
-            session,
-            address=user.address,
-            imap_host=user.host,
-            imap_port=user.port,
-            imap_user=user.name,
-            imap_password=user.password,
-            imap_security="none",
-        )
+        box = mailboxes.add_mailbox(session, address=user.address, **user.imap_fields())
         return box.id or 0
 
 

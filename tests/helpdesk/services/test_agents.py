@@ -108,3 +108,63 @@ def test_tokens_are_stored_hashed_and_resolve_to_active_agents(session):
     session.commit()
     assert agent_service.agent_for_token(session, token) is None
     assert "token.create" in _actions(session)
+
+
+def test_token_use_is_recorded_at_most_once_a_minute(session):
+    agent = factories.agent(session)
+    token = agent_service.create_token(session, agent=agent, name="skripti")
+    row = session.exec(select(ApiToken)).one()
+    assert row.last_used_at is None
+    agent_service.agent_for_token(session, token)
+    session.refresh(row)
+    first = row.last_used_at
+    assert first is not None and utcnow() - first < timedelta(seconds=5)
+    # A second use within the minute writes nothing.
+    agent_service.agent_for_token(session, token)
+    session.refresh(row)
+    assert row.last_used_at == first
+    # After a minute the next use moves it forward.
+    row.last_used_at = utcnow() - timedelta(seconds=61)
+    session.add(row)
+    session.commit()
+    agent_service.agent_for_token(session, token)
+    session.refresh(row)
+    assert row.last_used_at is not None and row.last_used_at > first - timedelta(seconds=1)
+    assert utcnow() - row.last_used_at < timedelta(seconds=5)
+
+
+def test_throttle_is_per_address_and_client_ip(session, monkeypatch):
+    """A stranger guessing from elsewhere cannot lock the agent out."""
+    monkeypatch.setattr(get_settings(), "login_max_failures", 2)
+    agent = factories.agent(session)
+    for _ in range(2):
+        with pytest.raises(ServiceError):
+            agent_service.authenticate(
+                session, email=agent.email, password="väärin-123", ip="203.0.113.9"
+            )
+    with pytest.raises(agent_service.LoginThrottled):
+        agent_service.authenticate(
+            session, email=agent.email, password=factories.PASSWORD, ip="203.0.113.9"
+        )
+    # The agent's own machine still logs in.
+    assert agent_service.authenticate(
+        session, email=agent.email, password=factories.PASSWORD, ip="192.0.2.10"
+    )
+
+
+def test_one_ip_trying_many_addresses_is_throttled(session, monkeypatch):
+    monkeypatch.setattr(get_settings(), "login_max_failures", 5)
+    monkeypatch.setattr(get_settings(), "login_max_failures_per_ip", 3)
+    agent = factories.agent(session)
+    for n in range(3):
+        with pytest.raises(ServiceError):
+            agent_service.authenticate(
+                session, email=f"arvaus{n}@e-tunnus.fi", password="väärin-123", ip="203.0.113.9"
+            )
+    with pytest.raises(agent_service.LoginThrottled):
+        agent_service.authenticate(
+            session, email=agent.email, password=factories.PASSWORD, ip="203.0.113.9"
+        )
+    assert agent_service.authenticate(
+        session, email=agent.email, password=factories.PASSWORD, ip="192.0.2.10"
+    )

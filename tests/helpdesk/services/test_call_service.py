@@ -165,3 +165,11 @@ def test_call_to_a_user_without_a_number_uses_theirs(session) -> None:
     user = factories.user(session, phones=("+358501112233",))
     call = calls.log_call(session, by=agent, user=user, direction="outgoing")
     assert call.phone == "+358501112233"
+
+
+def test_call_without_topic_gets_a_finnish_subject(session) -> None:
+    """The subject is written in the UI language, never left in English."""
+    agent = factories.agent(session)
+    call = calls.log_call(session, by=agent, phone="050 111 2222")
+    ticket = ticket_service.get_ticket(session, call.ticket_id)
+    assert ticket.subject == "Puhelu 050 1112222"

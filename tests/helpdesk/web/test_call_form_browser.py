@@ -84,3 +84,16 @@ def test_call_form_with_as_you_type_lookup(live_server, page) -> None:
     call = page.locator("article[data-kind=call]")
     expect(call).to_contain_text("Lasku lähtee tänään postitse.")
     expect(call.get_by_test_id("call-details")).to_contain_text("4:05")
+
+
+def test_a_pasted_number_is_looked_up_without_typing(live_server, page) -> None:
+    """Agents paste the caller's number from the phone system; no key is pressed."""
+    with new_session() as db:
+        agent = factories.agent(db)
+        factories.user(db, "100102", name="Matti Virtanen", phones=("+358401234567",))
+    browser_login(page, live_server, agent)
+    page.keyboard.press("c")
+    page.get_by_test_id("call-phone").fill("040 123 4567")  # an input event, as a paste
+    expect(page.get_by_test_id("picked-user")).to_contain_text("Matti Virtanen")
+    page.get_by_test_id("call-q").fill("Virtanen")
+    expect(page.get_by_test_id("pick-100102")).to_be_visible()

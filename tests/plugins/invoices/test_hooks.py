@@ -12,7 +12,7 @@ from starlette.requests import Request
 from typer.testing import CliRunner
 from webclient import Client
 
-from helpdesk.models import EtunnusUser, TicketLink
+from helpdesk.models import EtunnusUser, Message, TicketLink
 from helpdesk.plugins import collect, hook
 from helpdesk.references import format_reference, to_rf
 from plugins.invoices.demo import seed
@@ -202,3 +202,31 @@ def test_demo_creates_the_sandbox_users_and_survives_a_silent_sandbox(
 def test_demo_syncs_from_a_running_sandbox(session: Session, synced: SandboxServer) -> None:
     assert len(session.exec(select(Invoice)).all()) == 12
     assert sync_unsent(session, synced.client(), datetime.now(UTC) + timedelta(1)).new == 0
+
+
+def test_korjattava_from_the_ticket_sidebar_stays_in_the_sidebar(
+    logged_in: Client, session: Session, synced: SandboxServer
+) -> None:
+    ticket = factories.ticket(session, mailbox=factories.mailbox(session))
+    problem = invoice(session, "1004780021")
+    session.add(TicketLink(ticket_id=ticket.id or 0, kind="invoice", target=str(problem.id)))
+    session.commit()
+    page = logged_in.get(f"/tickets/{ticket.id}").text
+    sidebar = page[page.index('data-testid="ticket-invoices"') :]
+    # The sidebar offers Korjattava, and its form answers with the sidebar's compact panel.
+    assert 'data-testid="korjattava-open"' in sidebar
+    assert f'hx-post="/invoices/{problem.id}/korjattava?compact=1&amp;ticket=1"' in sidebar
+
+    answer = logged_in.form(
+        f"/invoices/{problem.id}/korjattava?compact=1&ticket=1",
+        {"checks": "delivery_data", "message": "Tarkistatko asiakkaan postinumeron?"},
+        headers={"HX-Request": "true"},
+    )
+    assert answer.status_code == 200, answer.text
+    session.refresh(problem)
+    assert problem.status == "korjattava"
+    assert 'data-testid="resolve-button"' in answer.text
+    assert 'data-testid="actions-status"' not in answer.text  # still the compact panel
+    # The question went out in this very ticket.
+    texts = [m.text for m in session.exec(select(Message).where(Message.ticket_id == ticket.id))]
+    assert any("Tarkistatko asiakkaan postinumeron?" in t for t in texts)
