@@ -32,6 +32,7 @@ from helpdesk.mail.decode import (
     msgid_list,
     normalise_msgid,
 )
+from helpdesk.mail.headers import DEFAULT
 from helpdesk.mail.mimewalk import Segment, Walker, pre
 from helpdesk.mail.parsed import ParsedAttachment, ParsedMail
 from helpdesk.mail.rawstore import BlobStore
@@ -128,7 +129,7 @@ def _structure_defects(msg: Message) -> int:
 
 def _read(raw: bytes, policy: email.policy.Policy) -> Message:
     msg = BytesParser(policy=policy).parsebytes(raw)
-    if policy is email.policy.default and _structure_defects(msg):
+    if policy is DEFAULT and _structure_defects(msg):
         # The default policy's header parser mangles some unquoted boundaries
         # (Outlook Express "----=_NextPart_..."), which compat32 reads correctly.
         legacy = BytesParser(policy=email.policy.compat32).parsebytes(raw)
@@ -140,7 +141,8 @@ def _read(raw: bytes, policy: email.policy.Policy) -> Message:
 def parse_mail(raw: bytes, *, store: BlobStore | None = None) -> ParsedMail:
     """Parse raw mail bytes into a ParsedMail; never raises."""
     mail = ParsedMail(raw_sha256=hashlib.sha256(raw).hexdigest(), size=len(raw))
-    for policy in (email.policy.default, email.policy.compat32):
+    # DEFAULT: email.policy.default with cached header classes and values (``headers``).
+    for policy in (DEFAULT, email.policy.compat32):
         attempt = ParsedMail(
             raw_sha256=mail.raw_sha256, size=mail.size, parse_errors=list(mail.parse_errors)
         )
@@ -151,7 +153,7 @@ def parse_mail(raw: bytes, *, store: BlobStore | None = None) -> ParsedMail:
             _fill(attempt, msg, store)
             return attempt
         except Exception as exc:  # never let one mail stop the mailbox
-            name = "default" if policy is email.policy.default else "compat32"
+            name = "default" if policy is DEFAULT else "compat32"
             logger.warning("parse with policy %s failed for %s: %r", name, mail.raw_sha256, exc)
             mail.parse_errors.append(f"policy {name}: {exc!r}")
     mail.unparsed = True
