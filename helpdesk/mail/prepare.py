@@ -17,6 +17,7 @@ import multiprocessing
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -108,7 +109,16 @@ class Preparer:
     def _submit(self, chunk: list[FetchedMessage]) -> Future[list[Prepared | None]]:
         assert self._pool is not None
         raws = [None if m.blob is not None else m.raw for m in chunk]
-        return self._pool.submit(_prepare_chunk, raws, str(self.store.root), self.store.fsync_each)
+        try:
+            return self._pool.submit(
+                _prepare_chunk, raws, str(self.store.root), self.store.fsync_each
+            )
+        except BrokenProcessPool as exc:
+            # The worker died earlier: this chunk, like the failed one, is prepared
+            # in-process by the caller instead of failing the whole sync.
+            failed: Future[list[Prepared | None]] = Future()
+            failed.set_exception(exc)
+            return failed
 
     @staticmethod
     def _emit(
