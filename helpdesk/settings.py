@@ -10,6 +10,8 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from helpdesk.values import parse_wall_time
+
 #: The key shipped for development; refused anywhere else.
 DEVELOPMENT_SECRET_KEY = "development-only-secret-key-change-me"  # noqa: S105
 
@@ -65,10 +67,10 @@ class Settings(BaseSettings):
     @field_validator("service_opens", "service_closes")
     @classmethod
     def _wall_time(cls, value: str) -> str:
-        hours, _, minutes = value.strip().partition(":")
-        if not (hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60):
-            raise ValueError("service hours must be HH:MM")
-        return f"{int(hours):02d}:{int(minutes):02d}"
+        try:
+            return parse_wall_time(value)
+        except ValueError:
+            raise ValueError("service hours must be HH:MM") from None
 
     @field_validator("service_closed_days")
     @classmethod

@@ -25,6 +25,7 @@ from helpdesk.models import (
     TicketStatus,
 )
 from helpdesk.services import search
+from helpdesk.values import as_id
 
 PAGE_SIZE = 50
 _NUMBER = re.compile(r"^#?(\d{1,9})$")
@@ -99,8 +100,8 @@ def _apply_filters(session: Session, query: Select[Any], f: TicketFilter) -> Sel
         query = query.where(col(Ticket.assignee_id) == f.me.id)
     elif f.assignee == "none":
         query = query.where(col(Ticket.assignee_id).is_(None))
-    elif f.assignee and f.assignee.isdigit():
-        query = query.where(col(Ticket.assignee_id) == int(f.assignee))
+    elif (assignee_id := as_id(f.assignee)) is not None:
+        query = query.where(col(Ticket.assignee_id) == assignee_id)
     elif f.assignee:
         return None  # an assignee we cannot resolve matches nothing (never "anyone")
     if f.user:

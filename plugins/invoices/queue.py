@@ -14,6 +14,7 @@ from sqlmodel import Session, col, func, select
 from helpdesk.i18n import N_
 from helpdesk.models import Agent, TicketLink
 from helpdesk.services.errors import NotFound
+from helpdesk.values import as_id
 from plugins.invoices.deadline import InvoiceDeadline
 from plugins.invoices.models import QUEUE_STATUSES, Invoice, InvoiceEvent
 from plugins.invoices.settings import invoice_settings
@@ -153,7 +154,7 @@ def linked_to_ticket(session: Session, ticket_id: int) -> Sequence[Invoice]:
             TicketLink.ticket_id == ticket_id, TicketLink.kind == "invoice"
         )
     ).all()
-    ids = [int(t) for t in targets if t.isdigit()]
+    ids = [i for i in map(as_id, targets) if i is not None]
     if not ids:
         return []
     return session.exec(

@@ -17,6 +17,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from helpdesk.settings import get_settings as core_settings
+from helpdesk.values import parse_wall_time
 from plugins.invoices.netvisor import NetvisorConfig
 from plugins.invoices.netvisor.sandbox import (
     SANDBOX_CUSTOMER_ID,
@@ -129,10 +130,10 @@ class InvoiceSettings(BaseSettings):
     @field_validator("cutoff")
     @classmethod
     def _wall_time(cls, value: str) -> str:
-        hours, _, minutes = value.strip().partition(":")
-        if not (hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60):
-            raise ValueError("HELPDESK_INVOICES_CUTOFF must be HH:MM")
-        return f"{int(hours):02d}:{int(minutes):02d}"
+        try:
+            return parse_wall_time(value)
+        except ValueError:
+            raise ValueError("HELPDESK_INVOICES_CUTOFF must be HH:MM") from None
 
     @field_validator("netvisor_ui_url")
     @classmethod

@@ -15,6 +15,7 @@ from helpdesk.services import mailboxes as mailbox_service
 from helpdesk.services import replies
 from helpdesk.services import tickets as ticket_service
 from helpdesk.services.errors import NotFound, ServiceError
+from helpdesk.values import as_id
 from helpdesk.web.api.tickets import message_out, ticket_detail
 from helpdesk.web.deps import CurrentAgent, SessionDep
 
@@ -151,8 +152,8 @@ def api_start_conversation(
 ) -> dict[str, Any]:
     """Open a ticket by writing to a customer address or an E-tunnus user."""
     mailbox = (
-        mailbox_service.get_mailbox(session, int(change.mailbox))
-        if change.mailbox.isdigit()
+        mailbox_service.get_mailbox(session, mailbox_id)
+        if (mailbox_id := as_id(change.mailbox)) is not None
         else mailbox_service.by_address(session, change.mailbox)
     )
     if mailbox is None:

@@ -11,15 +11,12 @@ from helpdesk.models import Agent, Role
 from helpdesk.services import agents as agent_service
 from helpdesk.services import mailboxes as mailbox_service
 from helpdesk.services.errors import NotFound
+from helpdesk.values import as_id
 from helpdesk.web.auth import login_session
 from helpdesk.web.deps import AdminAgent, SessionDep
 from helpdesk.web.templating import render
 
 router = APIRouter(prefix="/admin")
-
-
-def _opt_int(value: str | None) -> int | None:
-    return int(value) if value and value.strip().isdigit() else None
 
 
 @router.get("/mailboxes", include_in_schema=False)
@@ -65,20 +62,20 @@ def mailbox_save(
         "signature": signature,
         "active": active is not None,
         "imap_host": imap_host.strip() or None,
-        "imap_port": _opt_int(imap_port),
+        "imap_port": as_id(imap_port),
         "imap_user": imap_user.strip() or None,
         "imap_password": imap_password or None,
         "imap_security": imap_security,
         "imap_folder": imap_folder.strip() or "INBOX",
         "sent_folder": sent_folder.strip() or None,
         "smtp_host": smtp_host.strip() or None,
-        "smtp_port": _opt_int(smtp_port),
+        "smtp_port": as_id(smtp_port),
         "smtp_user": smtp_user.strip() or None,
         "smtp_password": smtp_password or None,
         "smtp_security": smtp_security,
     }
-    if mailbox_id.isdigit():
-        mailbox = mailbox_service.get_mailbox(session, int(mailbox_id))
+    if (existing_id := as_id(mailbox_id)) is not None:
+        mailbox = mailbox_service.get_mailbox(session, existing_id)
         mailbox_service.update_mailbox(session, mailbox=mailbox, by=agent, **values)
     else:
         mailbox_service.add_mailbox(session, address=address, by=agent, **values)

@@ -17,6 +17,7 @@ from helpdesk.services import people as people_service
 from helpdesk.services import tickets as ticket_service
 from helpdesk.services.errors import ServiceError
 from helpdesk.settings import get_settings
+from helpdesk.values import as_id
 from helpdesk.web.deps import CurrentAgent, HtmxTarget, SessionDep
 from helpdesk.web.templating import render
 
@@ -140,7 +141,8 @@ def save_call(
     close: Annotated[str | None, Form()] = None,
 ) -> Response:
     caller = people_service.get_user(session, user) if user.strip() else None
-    ticket = ticket_service.get_ticket(session, int(ticket_id)) if ticket_id.isdigit() else None
+    existing_id = as_id(ticket_id)
+    ticket = ticket_service.get_ticket(session, existing_id) if existing_id is not None else None
     call = call_service.log_call(
         session,
         by=agent,

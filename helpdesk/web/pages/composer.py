@@ -22,6 +22,7 @@ from helpdesk.services import presence, replies, saved_replies
 from helpdesk.services import tickets as ticket_service
 from helpdesk.services.errors import ServiceError
 from helpdesk.settings import get_settings
+from helpdesk.values import as_id
 from helpdesk.web.deps import CurrentAgent, SessionDep
 from helpdesk.web.templating import render
 
@@ -116,7 +117,7 @@ async def send_reply(
             bcc=bcc,
             attachments=attachments,
             include_quote=bool(include_quote),
-            saved_reply_id=int(saved_reply_id) if saved_reply_id.isdigit() else None,
+            saved_reply_id=as_id(saved_reply_id),
             expected_last_message_id=last_message_id,
             confirm=bool(confirm),
             idempotency_key=f"web:{ticket_id}:{token}" if token else None,
@@ -194,8 +195,8 @@ def insert_saved_reply(
     """The body textarea with the chosen saved reply filled in and added to the text."""
     ticket = ticket_service.get_ticket(session, ticket_id)
     text = body
-    if saved_reply_id.isdigit():
-        template = saved_replies.get_reply(session, int(saved_reply_id))
+    if (reply_id := as_id(saved_reply_id)) is not None:
+        template = saved_replies.get_reply(session, reply_id)
         filled = saved_replies.render(template.body, ticket=ticket, agent=agent)
         text = f"{body.rstrip()}\n\n{filled}" if body.strip() else filled
     return render(request, "_composer_body.html", {"ticket": ticket, "body": text})

@@ -12,6 +12,7 @@ from sqlmodel import select
 from helpdesk.models import Mailbox
 from helpdesk.services import mailboxes as mailbox_service
 from helpdesk.services import replies, saved_replies
+from helpdesk.values import as_id
 from helpdesk.web.deps import AdminAgent, CurrentAgent, SessionDep
 from helpdesk.web.pages.composer import _attachments
 from helpdesk.web.templating import render
@@ -89,7 +90,8 @@ def saved_reply_save(
     reply_id: Annotated[str, Form()] = "",
     active: Annotated[str | None, Form()] = None,
 ) -> Response:
-    existing = saved_replies.get_reply(session, int(reply_id)) if reply_id.isdigit() else None
+    existing_id = as_id(reply_id)
+    existing = saved_replies.get_reply(session, existing_id) if existing_id is not None else None
     saved_replies.save(
         session, by=agent, title=title, body=body, active=active is not None, reply=existing
     )

@@ -16,6 +16,7 @@ from helpdesk.services import calls as call_service
 from helpdesk.services import linking
 from helpdesk.services import tickets as ticket_service
 from helpdesk.services.errors import ServiceError
+from helpdesk.values import as_id
 from helpdesk.web.deps import CurrentAgent, HtmxTarget, SessionDep
 from helpdesk.web.display import show
 from helpdesk.web.pages.composer import reply_context
@@ -100,7 +101,8 @@ def change_assignee(
         target = agent
     elif assignee:
         # An unknown id must not quietly unassign the ticket.
-        target = session.get(Agent, int(assignee)) if assignee.isdigit() else None
+        agent_id = as_id(assignee)
+        target = session.get(Agent, agent_id) if agent_id is not None else None
         if target is None:
             raise ServiceError(N_("No such agent"))
     ticket_service.assign(session, ticket=ticket, assignee=target, by=agent)

@@ -165,7 +165,7 @@ def test_assign_refuses_inactive_and_unknown_agents(session, logged_in, admin):
     agent_service.update_agent(session, agent=gone, by=admin, active=False)
     response = logged_in.form(f"/tickets/{ticket.id}/assign", {"assignee": str(gone.id)})
     assert response.status_code == 400
-    for unknown in ("999999", "bob"):
+    for unknown in ("999999", "bob", "²"):  # "²".isdigit() is true, int("²") fails
         response = logged_in.form(f"/tickets/{ticket.id}/assign", {"assignee": unknown})
         assert response.status_code == 400
     assert session.get(Ticket, ticket.id).assignee_id is None
