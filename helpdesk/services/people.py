@@ -23,7 +23,7 @@ from helpdesk.services.errors import Conflict, NotFound, ServiceError
 
 DEFAULT_REGION = "FI"
 SEARCH_LIMIT = 20
-_ETUNNUS = re.compile(r"^\d{6}$")
+_ETUNNUS = re.compile(r"[0-9]{6}")  # ASCII only: \d also matches other scripts' digits
 # Deliberately simple: one @, no spaces, a dot in the domain. Real validation is the mail
 # server's; this catches typing mistakes and pasted names.
 _EMAIL = re.compile(r"^[^@\s<>(),;:\"]+@[^@\s<>(),;:\"]+\.[^@\s<>(),;:\".]{2,}$")
@@ -33,7 +33,7 @@ _PHONE_CHARS = re.compile(r"^[+\d(][\d\s()./-]*$")
 def normalise_etunnus(value: str) -> str:
     """Return the 6-digit e-tunnus number, or raise ServiceError."""
     number = value.strip()
-    if not _ETUNNUS.match(number):
+    if not _ETUNNUS.fullmatch(number):
         raise ServiceError(_("An e-tunnus number is six digits: %(value)s") % {"value": value})
     return number
 
