@@ -30,11 +30,11 @@ from sqlalchemy import Connection, Table, bindparam, insert, select, update
 from sqlmodel import Session, col
 from sqlmodel import select as orm_select
 
+from helpdesk.blobs import BlobStore
 from helpdesk.mail.dedupe import is_our_message
 from helpdesk.mail.ingest import IngestResult, Source
 from helpdesk.mail.lookup import BatchLookup, StoredMessage
 from helpdesk.mail.prepare import Prepared
-from helpdesk.mail.rawstore import BlobStore
 from helpdesk.mail.rows import Entry, TicketPlan, count, message_row, new_ticket_row
 from helpdesk.mail.thread import (
     AUTOMATIC,

@@ -19,12 +19,12 @@ from email.parser import BytesHeaderParser
 from email.policy import compat32
 from typing import BinaryIO
 
+from helpdesk.blobs import BlobStore
 from helpdesk.mail.dedupe import content_digest
 from helpdesk.mail.filters import run_filters
 from helpdesk.mail.imap import FetchedMessage
 from helpdesk.mail.parse import parse_mail
 from helpdesk.mail.prepare import Prepared, prepare
-from helpdesk.mail.rawstore import BlobStore
 
 #: Leaf bodies smaller than this stay in the skeleton (parsed the ordinary way).
 INLINE_LIMIT = 256 * 1024

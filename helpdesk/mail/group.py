@@ -14,11 +14,11 @@ import logging
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from helpdesk.blobs import BlobStore
 from helpdesk.mail.batch import write_group
 from helpdesk.mail.ingest import IngestResult, Source, ingest
 from helpdesk.mail.lookup import BatchLookup
 from helpdesk.mail.prepare import Prepared
-from helpdesk.mail.rawstore import BlobStore
 from helpdesk.models import Mailbox
 
 log = logging.getLogger(__name__)

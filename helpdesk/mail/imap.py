@@ -20,6 +20,7 @@ from typing import Any, Self
 
 from imapclient import IMAPClient, SocketTimeout
 
+from helpdesk.blobs import BlobStore
 from helpdesk.mail.imap_fetch import fetch_batches, header_values
 from helpdesk.mail.imap_types import (
     FetchedMessage,
@@ -31,7 +32,6 @@ from helpdesk.mail.imap_types import (
     Security,
     translate_errors,
 )
-from helpdesk.mail.rawstore import BlobStore
 
 # The values and errors live in imap_types; callers know them from here.
 __all__ = [

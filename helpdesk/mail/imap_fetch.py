@@ -11,8 +11,8 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+from helpdesk.blobs import BlobStore
 from helpdesk.mail.imap_types import FetchedMessage
-from helpdesk.mail.rawstore import BlobStore
 
 #: One ``UID FETCH``: (uids, data items, what to name in an error) -> imapclient's answer.
 Fetch = Callable[[list[int], list[str], str], dict[int, Any]]

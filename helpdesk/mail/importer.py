@@ -14,9 +14,9 @@ from pathlib import Path
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
+from helpdesk.blobs import BlobStore
 from helpdesk.mail.fetch import SyncCounts, import_raw
 from helpdesk.mail.ingest import Source
-from helpdesk.mail.rawstore import BlobStore
 from helpdesk.models import Mailbox
 
 log = logging.getLogger(__name__)

@@ -19,9 +19,9 @@ from typing import Any
 
 import tnefparse
 
+from helpdesk.blobs import BlobStore
 from helpdesk.mail.decode import decode_bytes, decode_header_value, normalise_msgid
 from helpdesk.mail.parsed import ParsedAttachment, ParsedMail
-from helpdesk.mail.rawstore import BlobStore
 from helpdesk.mail.sanitize import html_to_text
 
 _TNEF_TYPES = {"application/ms-tnef", "application/vnd.ms-tnef"}

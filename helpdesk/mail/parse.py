@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from email.message import Message
 from email.parser import BytesParser
 
+from helpdesk.blobs import BlobStore
 from helpdesk.mail.decode import (
     Address,
     addresses,
@@ -35,7 +36,6 @@ from helpdesk.mail.decode import (
 from helpdesk.mail.headers import DEFAULT
 from helpdesk.mail.mimewalk import Segment, Walker, pre
 from helpdesk.mail.parsed import ParsedAttachment, ParsedMail
-from helpdesk.mail.rawstore import BlobStore
 from helpdesk.mail.sanitize import html_to_text, sanitize_html
 
 logger = logging.getLogger(__name__)

@@ -21,12 +21,12 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
+from helpdesk.blobs import BlobStore
 from helpdesk.mail.dedupe import content_sha256
 from helpdesk.mail.filters import run_filters
 from helpdesk.mail.imap import FetchedMessage
 from helpdesk.mail.parse import parse_mail
 from helpdesk.mail.parsed import ParsedMail
-from helpdesk.mail.rawstore import BlobStore
 
 log = logging.getLogger(__name__)
 

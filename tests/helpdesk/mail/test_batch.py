@@ -11,13 +11,13 @@ from mailgen import mail, message_id
 from sqlalchemy import event, select
 from sqlmodel import Session
 
+from helpdesk.blobs import BlobStore
 from helpdesk.mail import group as group_module
 from helpdesk.mail.batch import write_group
 from helpdesk.mail.group import ingest_group, ingest_one_by_one
 from helpdesk.mail.ingest import Source
 from helpdesk.mail.lookup import BatchLookup
 from helpdesk.mail.prepare import Prepared, prepare
-from helpdesk.mail.rawstore import BlobStore
 from helpdesk.models import (
     Attachment,
     AuditEvent,

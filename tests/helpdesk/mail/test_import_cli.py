@@ -13,8 +13,8 @@ from mailgen import mail, message_id
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
+from helpdesk.blobs import BlobStore
 from helpdesk.cli import app
-from helpdesk.mail.rawstore import BlobStore
 from helpdesk.models import InboundMail, Message, Ticket
 from helpdesk.settings import get_settings
 

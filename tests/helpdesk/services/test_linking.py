@@ -246,9 +246,9 @@ def test_plugin_links_become_chips_and_link_the_user(session, users, invoice_lin
 def test_mail_arriving_through_ingest_is_linked(session, users, data_dir) -> None:
     from email.message import EmailMessage
 
+    from helpdesk.blobs import BlobStore
     from helpdesk.mail.fetch import import_raw
     from helpdesk.mail.ingest import Source
-    from helpdesk.mail.rawstore import BlobStore
     from helpdesk.settings import get_settings
 
     box = factories.mailbox(session, "asiakaspalvelu@e-tunnus.fi")

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from helpdesk.mail.rawstore import BlobStore
+from helpdesk.blobs import BlobStore
 
 
 def test_put_get_roundtrip_and_layout(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Content-addressed bytes on disk: raw mail and attachments, keyed by SHA-256.
+"""Content-addressed bytes on disk, keyed by SHA-256: raw mail, attachments, invoice PDFs.
 
 A blob lives at ``root/ab/cd/<sha256>``. Writes go to a temporary file in the
 store, are fsynced and then renamed into place, so a crash never leaves a
