@@ -23,7 +23,7 @@ from helpdesk.blobs import BlobStore
 from helpdesk.mail.dedupe import content_digest
 from helpdesk.mail.filters import run_filters
 from helpdesk.mail.imap import FetchedMessage
-from helpdesk.mail.parse import parse_mail
+from helpdesk.mail.parsing.parse import parse_mail
 from helpdesk.mail.prepare import Prepared, prepare
 
 #: Leaf bodies smaller than this stay in the skeleton (parsed the ordinary way).

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 
 from sqlmodel import Session, col, select
 
-from helpdesk.mail.parsed import ParsedMail
+from helpdesk.mail.parsing.parsed import ParsedMail
 from helpdesk.models import InboundMail, Message
 from helpdesk.settings import get_settings
 

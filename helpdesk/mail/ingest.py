@@ -24,7 +24,7 @@ from helpdesk.blobs import BlobStore
 from helpdesk.db import is_postgres
 from helpdesk.mail.dedupe import find_duplicate, is_our_message, stored_with_message_id
 from helpdesk.mail.lookup import IMPORT_LOCK_CLASS, BatchLookup, StoredMessage
-from helpdesk.mail.parsed import ParsedMail
+from helpdesk.mail.parsing.parsed import ParsedMail
 from helpdesk.mail.thread import (
     AUTOMATIC,
     find_thread,

@@ -24,7 +24,7 @@ from sqlmodel import Session, col, select
 
 from helpdesk.db import is_postgres
 from helpdesk.mail.filters.threading_keys import thread_candidates
-from helpdesk.mail.parsed import ParsedMail
+from helpdesk.mail.parsing.parsed import ParsedMail
 from helpdesk.models import InboundMail, Message
 
 #: Advisory-lock namespace shared with ``ingest._serialise`` ("INML").

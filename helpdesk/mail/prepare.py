@@ -25,8 +25,8 @@ from helpdesk.blobs import BlobStore
 from helpdesk.mail.dedupe import content_sha256
 from helpdesk.mail.filters import run_filters
 from helpdesk.mail.imap import FetchedMessage
-from helpdesk.mail.parse import parse_mail
-from helpdesk.mail.parsed import ParsedMail
+from helpdesk.mail.parsing.parse import parse_mail
+from helpdesk.mail.parsing.parsed import ParsedMail
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from helpdesk.mail.ingest import Source
-from helpdesk.mail.parsed import ParsedMail
+from helpdesk.mail.parsing.parsed import ParsedMail
 from helpdesk.models import InboundOutcome, MessageKind, TicketStatus, utcnow
 
 

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from helpdesk.mail.filters.autoreply import detect_auto_reply
 from helpdesk.mail.filters.bounce import detect_bounce
 from helpdesk.mail.filters.threading_keys import annotate_threading
-from helpdesk.mail.parse import ParsedMail
+from helpdesk.mail.parsing.parsed import ParsedMail
 
 logger = logging.getLogger(__name__)
 

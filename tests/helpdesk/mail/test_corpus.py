@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from helpdesk.mail.filters import run_filters
-from helpdesk.mail.parse import parse_mail
+from helpdesk.mail.parsing.parse import parse_mail
 
 CORPUS = (Path(__file__).parents[3] / ".." / "shared" / "mail-corpus").resolve()
 SKIP_NAMES = {"SOURCES.md", "SHA256SUMS"}

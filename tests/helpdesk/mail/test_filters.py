@@ -13,7 +13,7 @@ from helpdesk.mail.filters.threading_keys import (
     subject_ticket_tag,
     thread_candidates,
 )
-from helpdesk.mail.parse import ParsedMail, parse_mail
+from helpdesk.mail.parsing.parse import ParsedMail, parse_mail
 
 SAMPLES = Path(__file__).parent / "samples"
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from mailgen import mixed
 
-from helpdesk.mail import parse as parse_module
 from helpdesk.mail.filters import run_filters
-from helpdesk.mail.headers import DEFAULT, CachingHeaderRegistry
-from helpdesk.mail.parse import parse_mail
+from helpdesk.mail.parsing import parse as parse_module
+from helpdesk.mail.parsing.headers import DEFAULT, CachingHeaderRegistry
+from helpdesk.mail.parsing.parse import parse_mail
 
 SAMPLES = Path(__file__).parent / "samples"
 

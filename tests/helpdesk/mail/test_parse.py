@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from helpdesk.blobs import BlobStore
-from helpdesk.mail import parse as parse_module
-from helpdesk.mail.parse import ParsedMail, decode_header_value, parse_mail
+from helpdesk.mail.parsing import parse as parse_module
+from helpdesk.mail.parsing.parse import ParsedMail, decode_header_value, parse_mail
 
 SAMPLES = Path(__file__).parent / "samples"
 HEAD = (b"From: Matti <matti@example.fi>\nTo: tuki@etunnus.example\n"

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from helpdesk.mail.sanitize import html_to_text, sanitize_html, split_quoted
+from helpdesk.mail.parsing.sanitize import html_to_text, sanitize_html, split_quoted
 
 XSS = [
     "<script>alert(1)</script>",

@@ -20,9 +20,9 @@ from typing import Any
 import tnefparse
 
 from helpdesk.blobs import BlobStore
-from helpdesk.mail.decode import decode_bytes, decode_header_value, normalise_msgid
-from helpdesk.mail.parsed import ParsedAttachment, ParsedMail
-from helpdesk.mail.sanitize import html_to_text
+from helpdesk.mail.parsing.decode import decode_bytes, decode_header_value, normalise_msgid
+from helpdesk.mail.parsing.parsed import ParsedAttachment, ParsedMail
+from helpdesk.mail.parsing.sanitize import html_to_text
 
 _TNEF_TYPES = {"application/ms-tnef", "application/vnd.ms-tnef"}
 _EXTENSIONS = {

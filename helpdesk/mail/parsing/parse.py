@@ -8,7 +8,7 @@ Every MIME leaf ends up either as a body part (its path in ``body_parts``) or as
 an attachment (its path in ``ParsedAttachment.part``); ``message/*`` parts are
 leaves here, kept whole as attachments.
 
-Charset and header decoding live in ``helpdesk.mail.decode``; its public names are
+Charset and header decoding live in ``helpdesk.mail.parsing.decode``; its public names are
 re-exported here for callers that import them from the parser.
 """
 
@@ -25,7 +25,7 @@ from email.message import Message
 from email.parser import BytesParser
 
 from helpdesk.blobs import BlobStore
-from helpdesk.mail.decode import (
+from helpdesk.mail.parsing.decode import (
     Address,
     addresses,
     decode_bytes,
@@ -33,10 +33,10 @@ from helpdesk.mail.decode import (
     msgid_list,
     normalise_msgid,
 )
-from helpdesk.mail.headers import DEFAULT
-from helpdesk.mail.mimewalk import Segment, Walker, pre
-from helpdesk.mail.parsed import ParsedAttachment, ParsedMail
-from helpdesk.mail.sanitize import html_to_text, sanitize_html
+from helpdesk.mail.parsing.headers import DEFAULT
+from helpdesk.mail.parsing.mimewalk import Segment, Walker, pre
+from helpdesk.mail.parsing.parsed import ParsedAttachment, ParsedMail
+from helpdesk.mail.parsing.sanitize import html_to_text, sanitize_html
 
 logger = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from helpdesk.mail.decode import Address
+from helpdesk.mail.parsing.decode import Address
 
 
 @dataclass
