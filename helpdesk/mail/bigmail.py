@@ -22,7 +22,7 @@ from typing import BinaryIO
 from helpdesk.blobs import BlobStore
 from helpdesk.mail.dedupe import content_digest
 from helpdesk.mail.filters import run_filters
-from helpdesk.mail.imap import FetchedMessage
+from helpdesk.mail.imap.values import FetchedMessage
 from helpdesk.mail.parsing.parse import parse_mail
 from helpdesk.mail.prepare import Prepared, prepare
 

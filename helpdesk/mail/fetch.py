@@ -29,7 +29,7 @@ from sqlmodel import Session, select
 from helpdesk.blobs import BlobStore
 from helpdesk.mail.bigmail import prepare_fetched
 from helpdesk.mail.group import ingest_group
-from helpdesk.mail.imap import FetchedMessage, ImapSession, ImapSettings
+from helpdesk.mail.imap.session import FetchedMessage, ImapSession, ImapSettings
 from helpdesk.mail.ingest import IngestResult, Source, ingest
 from helpdesk.mail.lookup import BatchLookup
 from helpdesk.mail.prepare import Prepared, Preparer, prepare

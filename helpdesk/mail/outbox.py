@@ -39,7 +39,7 @@ from helpdesk.blobs import BlobStore
 from helpdesk.db import session_scope
 from helpdesk.locks import claim_due, holder_gone
 from helpdesk.mail import sent_folder
-from helpdesk.mail.imap import ImapError
+from helpdesk.mail.imap.session import ImapError
 from helpdesk.mail.smtp import SmtpError, SmtpPermanentError, SmtpTemporaryError, send_raw
 from helpdesk.models import DeliveryStatus, Mailbox, Message, OutboundMail, utcnow
 from helpdesk.services import audit

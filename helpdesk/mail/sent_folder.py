@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from helpdesk.mail.imap import SEEN, ImapSession, ImapSettings
+from helpdesk.mail.imap.session import SEEN, ImapSession, ImapSettings
 from helpdesk.mail.smtp import SmtpSettings
 from helpdesk.models import Mailbox
 

@@ -27,7 +27,7 @@ from helpdesk.mail.fetch import (
     record_error,
     sync_mailbox,
 )
-from helpdesk.mail.imap import ImapError, ImapLoginError, ImapSession
+from helpdesk.mail.imap.session import ImapError, ImapLoginError, ImapSession
 from helpdesk.models import Mailbox
 from helpdesk.settings import get_settings
 

@@ -1,4 +1,4 @@
-"""helpdesk.mail.imap against a real Dovecot."""
+"""helpdesk.mail.imap.session against a real Dovecot."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 from mailservers import DovecotServer, MailUser, free_port
 
-from helpdesk.mail.imap import (
+from helpdesk.mail.imap.session import (
     FolderStatus,
     ImapConnectionError,
     ImapError,
@@ -189,7 +189,7 @@ def test_idle_times_out_without_mail(mail_user: MakeUser) -> None:
 def test_idle_reissues_before_the_limit(
     dovecot: DovecotServer, mail_user: MakeUser, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import helpdesk.mail.imap as imap
+    import helpdesk.mail.imap.session as imap
 
     monkeypatch.setattr(imap, "IDLE_REISSUE_SECONDS", 0.2)
     user = mail_user()

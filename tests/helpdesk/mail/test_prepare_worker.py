@@ -8,7 +8,7 @@ import signal
 from mailgen import mixed
 
 from helpdesk.blobs import BlobStore
-from helpdesk.mail.imap import FetchedMessage
+from helpdesk.mail.imap.values import FetchedMessage
 from helpdesk.mail.prepare import CHUNK, POOL_THRESHOLD, Preparer
 
 

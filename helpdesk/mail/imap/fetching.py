@@ -1,6 +1,6 @@
 """Reading message bodies in bounded memory: size-capped batches and partial fetches.
 
-:class:`helpdesk.mail.imap.ImapSession` hands these functions a ``fetch(uids, items,
+:class:`helpdesk.mail.imap.session.ImapSession` hands these functions a ``fetch(uids, items,
 action)`` callable that runs one ``UID FETCH`` and turns failures into ``ImapError``;
 everything here only decides what to ask for and how to put the answers together.
 """
@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from helpdesk.blobs import BlobStore
-from helpdesk.mail.imap_types import FetchedMessage
+from helpdesk.mail.imap.values import FetchedMessage
 
 #: One ``UID FETCH``: (uids, data items, what to name in an error) -> imapclient's answer.
 Fetch = Callable[[list[int], list[str], str], dict[int, Any]]

@@ -21,8 +21,8 @@ from typing import Any, Self
 from imapclient import IMAPClient, SocketTimeout
 
 from helpdesk.blobs import BlobStore
-from helpdesk.mail.imap_fetch import fetch_batches, header_values
-from helpdesk.mail.imap_types import (
+from helpdesk.mail.imap.fetching import fetch_batches, header_values
+from helpdesk.mail.imap.values import (
     FetchedMessage,
     FolderStatus,
     ImapConnectionError,
@@ -33,7 +33,7 @@ from helpdesk.mail.imap_types import (
     translate_errors,
 )
 
-# The values and errors live in imap_types; callers know them from here.
+# The values and errors live in ``values``; callers know them from here.
 __all__ = [
     "DELETED",
     "IDLE_REISSUE_SECONDS",
@@ -252,7 +252,7 @@ class ImapSession:
         )
 
     def _fetch(self, uids: list[int], items: list[str], action: str) -> dict[int, Any]:
-        """One ``UID FETCH`` with failures turned into ImapError (for :mod:`imap_fetch`)."""
+        """One ``UID FETCH`` with failures turned into ImapError (for :mod:`fetching`)."""
         with self._errors(action):
             answer: dict[int, Any] = self._imap.fetch(uids, items)
         return answer

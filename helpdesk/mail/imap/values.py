@@ -1,6 +1,6 @@
 """The values and errors of the IMAP layer, and the turning of library failures into them.
 
-:mod:`helpdesk.mail.imap` re-exports the names; callers import them from there.
+:mod:`helpdesk.mail.imap.session` re-exports the names; callers import them from there.
 """
 
 from __future__ import annotations
