@@ -183,7 +183,7 @@ class Worker:
 
 def _register_outbox() -> None:
     # Imported here: the outbox pulls in SMTP/IMAP code the jobs module itself doesn't need.
-    from helpdesk.mail import outbox
+    from helpdesk.mail.outbound import outbox
 
     register_periodic("outbox", outbox.run_job, outbox.FLUSH_SECONDS)
 

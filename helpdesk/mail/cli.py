@@ -136,7 +136,7 @@ def mail_sink(
     """Run a local SMTP server that stores every mail as .eml (the demo's outgoing mail)."""
     from pathlib import Path
 
-    from helpdesk.mail import sink
+    from helpdesk.mail.outbound import sink
 
     typer.echo(f"mail sink on {host}:{port}, storing into {folder}/")
     sink.run(host, port, Path(folder))

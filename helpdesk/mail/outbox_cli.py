@@ -19,7 +19,7 @@ def flush(
     limit: Annotated[int, typer.Option(help="At most this many mails per round.")] = 50,
 ) -> None:
     """Send every mail that is due, then exit; prints a JSON summary."""
-    from helpdesk.mail.outbox import FlushSummary, flush_due
+    from helpdesk.mail.outbound.outbox import FlushSummary, flush_due
 
     total = FlushSummary()
     while True:

@@ -11,7 +11,7 @@ import pytest
 from outbox_helpers import wired_mailbox
 from sqlmodel import Session, select
 
-from helpdesk.mail.outbox import backoff, flush_due
+from helpdesk.mail.outbound.outbox import backoff, flush_due
 from helpdesk.models import DeliveryStatus, Message, MessageKind, OutboundMail, utcnow
 from helpdesk.services import replies
 

@@ -16,7 +16,7 @@ from outbox_helpers import wired_mailbox
 from sqlmodel import select
 
 from helpdesk.db import new_session
-from helpdesk.mail.outbox import CRASH_ENV, flush_due
+from helpdesk.mail.outbound.outbox import CRASH_ENV, flush_due
 from helpdesk.models import OutboundMail
 from helpdesk.services import replies
 

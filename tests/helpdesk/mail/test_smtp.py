@@ -1,4 +1,4 @@
-"""helpdesk.mail.smtp against a real SMTP server that delivers into Dovecot."""
+"""helpdesk.mail.outbound.smtp against a real SMTP server that delivers into Dovecot."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from mailservers import DovecotServer, MailUser, SmtpServer, free_port
 
-from helpdesk.mail.smtp import (
+from helpdesk.mail.outbound.smtp import (
     SendResult,
     SmtpPermanentError,
     SmtpSettings,

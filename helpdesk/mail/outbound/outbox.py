@@ -38,9 +38,9 @@ from sqlmodel import Session, col, select
 from helpdesk.blobs import BlobStore
 from helpdesk.db import session_scope
 from helpdesk.locks import claim_due, holder_gone
-from helpdesk.mail import sent_folder
 from helpdesk.mail.imap.session import ImapError
-from helpdesk.mail.smtp import SmtpError, SmtpPermanentError, SmtpTemporaryError, send_raw
+from helpdesk.mail.outbound import sent_folder
+from helpdesk.mail.outbound.smtp import SmtpError, SmtpPermanentError, SmtpTemporaryError, send_raw
 from helpdesk.models import DeliveryStatus, Mailbox, Message, OutboundMail, utcnow
 from helpdesk.services import audit
 from helpdesk.settings import get_settings

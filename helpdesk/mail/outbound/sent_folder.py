@@ -6,7 +6,7 @@ from __future__ import annotations
 import ipaddress
 
 from helpdesk.mail.imap.session import SEEN, ImapSession, ImapSettings
-from helpdesk.mail.smtp import SmtpSettings
+from helpdesk.mail.outbound.smtp import SmtpSettings
 from helpdesk.models import Mailbox
 
 DEFAULT_SENT = "Sent"
