@@ -26,7 +26,7 @@ from sqlmodel import Session
 from helpdesk import db
 from helpdesk.hookspecs import ScheduledJob
 from helpdesk.locks import release, try_claim
-from helpdesk.mail.watch import MailboxWatcher, fetch_once, fetchable
+from helpdesk.mail.inbound.watch import MailboxWatcher, fetch_once, fetchable
 from helpdesk.plugins import collect, hook
 
 log = logging.getLogger(__name__)

@@ -33,7 +33,7 @@ def fetch(
     Without --once, keeps watching (IDLE where offered, else polling) until SIGTERM.
     """
     from helpdesk.db import session_scope
-    from helpdesk.mail.watch import MailboxWatcher, fetch_once, fetchable
+    from helpdesk.mail.inbound.watch import MailboxWatcher, fetch_once, fetchable
 
     if once:
         result = fetch_once(mailbox)
@@ -73,8 +73,8 @@ def import_files(
 ) -> None:
     """Import mail files into a mailbox; the last line printed is JSON counts."""
     from helpdesk.db import session_scope
-    from helpdesk.mail.fetch import blob_store
-    from helpdesk.mail.importer import import_paths
+    from helpdesk.mail.inbound.fetch import blob_store
+    from helpdesk.mail.inbound.importer import import_paths
     from helpdesk.services.mailboxes import by_address
 
     missing = [str(p) for p in paths if not p.exists()]
@@ -100,9 +100,9 @@ def reprocess(
 ) -> None:
     """Run stored raw sources through the parser and filters again (in place)."""
     from helpdesk.db import session_scope
-    from helpdesk.mail.fetch import blob_store
-    from helpdesk.mail.reprocess import reprocess as run
-    from helpdesk.mail.reprocess import unparsed_message_ids
+    from helpdesk.mail.inbound.fetch import blob_store
+    from helpdesk.mail.inbound.reprocess import reprocess as run
+    from helpdesk.mail.inbound.reprocess import unparsed_message_ids
 
     if (message is None) == (not unparsed):
         _fail("give --message ID or --unparsed")

@@ -12,12 +12,12 @@ from sqlalchemy import event, select
 from sqlmodel import Session
 
 from helpdesk.blobs import BlobStore
-from helpdesk.mail import group as group_module
-from helpdesk.mail.batch import write_group
-from helpdesk.mail.group import ingest_group, ingest_one_by_one
-from helpdesk.mail.ingest import Source
-from helpdesk.mail.lookup import BatchLookup
-from helpdesk.mail.prepare import Prepared, prepare
+from helpdesk.mail.inbound import group as group_module
+from helpdesk.mail.inbound.batch import write_group
+from helpdesk.mail.inbound.group import ingest_group, ingest_one_by_one
+from helpdesk.mail.inbound.ingest import Source
+from helpdesk.mail.inbound.lookup import BatchLookup
+from helpdesk.mail.inbound.prepare import Prepared, prepare
 from helpdesk.models import (
     Attachment,
     AuditEvent,

@@ -9,9 +9,9 @@ import pytest
 from mailgen import mail, mixed
 
 from helpdesk.blobs import BlobStore
-from helpdesk.mail import bigmail
-from helpdesk.mail.bigmail import prepare_stored
-from helpdesk.mail.prepare import Prepared, prepare
+from helpdesk.mail.inbound import bigmail
+from helpdesk.mail.inbound.bigmail import prepare_stored
+from helpdesk.mail.inbound.prepare import Prepared, prepare
 
 SAMPLES = Path(__file__).parent / "samples"
 CORPUS = (Path(__file__).parents[3] / ".." / "shared" / "mail-corpus").resolve()

@@ -11,8 +11,8 @@ from mailgen import mail, mixed
 from mailservers import DovecotServer, MailUser, SmtpServer
 from sqlmodel import Session, col, func, select
 
-from helpdesk.mail import fetch as fetch_module
-from helpdesk.mail.watch import fetch_once
+from helpdesk.mail.inbound import fetch as fetch_module
+from helpdesk.mail.inbound.watch import fetch_once
 from helpdesk.models import InboundMail, Mailbox, Message, Ticket
 from helpdesk.settings import get_settings
 

@@ -12,10 +12,10 @@ from mailgen import mail, message_id, mixed
 from mailservers import DovecotServer, MailUser
 from sqlmodel import Session, col, select
 
-from helpdesk.mail import prepare as prepare_module
-from helpdesk.mail.fetch import blob_store
 from helpdesk.mail.imap import session as imap_module
-from helpdesk.mail.watch import fetch_once
+from helpdesk.mail.inbound import prepare as prepare_module
+from helpdesk.mail.inbound.fetch import blob_store
+from helpdesk.mail.inbound.watch import fetch_once
 from helpdesk.models import Attachment, InboundMail, Message, Ticket
 
 pytestmark = pytest.mark.dovecot

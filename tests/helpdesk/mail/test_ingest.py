@@ -11,10 +11,10 @@ from mailgen import mail, message_id, with_trace
 from sqlmodel import Session, col, select
 
 from helpdesk.blobs import BlobStore
-from helpdesk.mail.fetch import import_raw
-from helpdesk.mail.ingest import IngestResult, Source
+from helpdesk.mail.inbound.fetch import import_raw
+from helpdesk.mail.inbound.ingest import IngestResult, Source
+from helpdesk.mail.inbound.reprocess import reprocess, unparsed_message_ids
 from helpdesk.mail.parsing import parse as parse_module
-from helpdesk.mail.reprocess import reprocess, unparsed_message_ids
 from helpdesk.models import (
     Attachment,
     InboundMail,

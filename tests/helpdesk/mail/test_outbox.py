@@ -66,7 +66,7 @@ def test_reply_arrives_threaded_and_the_answer_comes_back(
 
     # The customer answers the mail they got; the fetcher threads it into the same ticket
     # and knows the Sent copy as our own.
-    watch = pytest.importorskip("helpdesk.mail.watch")
+    watch = pytest.importorskip("helpdesk.mail.inbound.watch")
     answer = (
         f"From: Asiakas <{customer.address}>\r\nTo: {box_user.address}\r\n"
         f"Subject: {mail['Subject']}\r\nMessage-ID: <vastaus-{ticket.number}@example.fi>\r\n"

@@ -9,7 +9,7 @@ from mailgen import mixed
 
 from helpdesk.blobs import BlobStore
 from helpdesk.mail.imap.values import FetchedMessage
-from helpdesk.mail.prepare import CHUNK, POOL_THRESHOLD, Preparer
+from helpdesk.mail.inbound.prepare import CHUNK, POOL_THRESHOLD, Preparer
 
 
 def test_every_message_comes_out_after_the_worker_is_killed(tmp_path):

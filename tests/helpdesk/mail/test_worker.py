@@ -22,7 +22,7 @@ from helpdesk import jobs as jobs_module
 from helpdesk.db import make_engine, reset_engines
 from helpdesk.hookspecs import ScheduledJob
 from helpdesk.jobs import PERIODIC, Worker, register_periodic, run_due_jobs
-from helpdesk.mail.watch import MailboxWatcher
+from helpdesk.mail.inbound.watch import MailboxWatcher
 from helpdesk.models import InboundMail, Mailbox, Message
 from helpdesk.services import mailboxes
 

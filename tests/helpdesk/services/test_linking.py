@@ -247,8 +247,8 @@ def test_mail_arriving_through_ingest_is_linked(session, users, data_dir) -> Non
     from email.message import EmailMessage
 
     from helpdesk.blobs import BlobStore
-    from helpdesk.mail.fetch import import_raw
-    from helpdesk.mail.ingest import Source
+    from helpdesk.mail.inbound.fetch import import_raw
+    from helpdesk.mail.inbound.ingest import Source
     from helpdesk.settings import get_settings
 
     box = factories.mailbox(session, "asiakaspalvelu@e-tunnus.fi")

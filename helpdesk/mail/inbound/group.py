@@ -15,10 +15,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from helpdesk.blobs import BlobStore
-from helpdesk.mail.batch import write_group
-from helpdesk.mail.ingest import IngestResult, Source, ingest
-from helpdesk.mail.lookup import BatchLookup
-from helpdesk.mail.prepare import Prepared
+from helpdesk.mail.inbound.batch import write_group
+from helpdesk.mail.inbound.ingest import IngestResult, Source, ingest
+from helpdesk.mail.inbound.lookup import BatchLookup
+from helpdesk.mail.inbound.prepare import Prepared
 from helpdesk.models import Mailbox
 
 log = logging.getLogger(__name__)

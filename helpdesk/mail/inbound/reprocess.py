@@ -15,10 +15,10 @@ from sqlmodel import Session, col, select
 
 from helpdesk.blobs import BlobStore
 from helpdesk.mail.filters import run_filters
-from helpdesk.mail.ingest import add_attachments
+from helpdesk.mail.inbound.ingest import add_attachments
+from helpdesk.mail.inbound.thread import MANAGED_TICKET_FLAGS, message_flags
+from helpdesk.mail.inbound.thread import refresh_ticket_flags as _refresh_ticket_flags
 from helpdesk.mail.parsing.parse import parse_mail
-from helpdesk.mail.thread import MANAGED_TICKET_FLAGS, message_flags
-from helpdesk.mail.thread import refresh_ticket_flags as _refresh_ticket_flags
 from helpdesk.models import Attachment, Message, Ticket
 
 log = logging.getLogger(__name__)

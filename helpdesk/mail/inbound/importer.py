@@ -15,8 +15,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from helpdesk.blobs import BlobStore
-from helpdesk.mail.fetch import SyncCounts, import_raw
-from helpdesk.mail.ingest import Source
+from helpdesk.mail.inbound.fetch import SyncCounts, import_raw
+from helpdesk.mail.inbound.ingest import Source
 from helpdesk.models import Mailbox
 
 log = logging.getLogger(__name__)

@@ -22,15 +22,15 @@ from sqlmodel import Session, select
 
 from helpdesk.blobs import BlobStore
 from helpdesk.db import is_postgres
-from helpdesk.mail.dedupe import find_duplicate, is_our_message, stored_with_message_id
-from helpdesk.mail.lookup import IMPORT_LOCK_CLASS, BatchLookup, StoredMessage
-from helpdesk.mail.parsing.parsed import ParsedMail
-from helpdesk.mail.thread import (
+from helpdesk.mail.inbound.dedupe import find_duplicate, is_our_message, stored_with_message_id
+from helpdesk.mail.inbound.lookup import IMPORT_LOCK_CLASS, BatchLookup, StoredMessage
+from helpdesk.mail.inbound.thread import (
     AUTOMATIC,
     find_thread,
     message_flags,
     refresh_ticket_flags,
 )
+from helpdesk.mail.parsing.parsed import ParsedMail
 from helpdesk.models import (
     Attachment,
     InboundMail,

@@ -18,7 +18,8 @@ from sqlmodel import Session, col, select
 
 from helpdesk import db
 from helpdesk.locks import MailboxLock
-from helpdesk.mail.fetch import (
+from helpdesk.mail.imap.session import ImapError, ImapLoginError, ImapSession
+from helpdesk.mail.inbound.fetch import (
     SyncCounts,
     blob_store,
     folder_state,
@@ -27,7 +28,6 @@ from helpdesk.mail.fetch import (
     record_error,
     sync_mailbox,
 )
-from helpdesk.mail.imap.session import ImapError, ImapLoginError, ImapSession
 from helpdesk.models import Mailbox
 from helpdesk.settings import get_settings
 

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from helpdesk.blobs import BlobStore
-from helpdesk.mail.dedupe import content_sha256
 from helpdesk.mail.filters import run_filters
 from helpdesk.mail.imap.values import FetchedMessage
+from helpdesk.mail.inbound.dedupe import content_sha256
 from helpdesk.mail.parsing.parse import parse_mail
 from helpdesk.mail.parsing.parsed import ParsedMail
 

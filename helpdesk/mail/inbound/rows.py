@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from helpdesk.mail.ingest import Source
+from helpdesk.mail.inbound.ingest import Source
 from helpdesk.mail.parsing.parsed import ParsedMail
 from helpdesk.models import InboundOutcome, MessageKind, TicketStatus, utcnow
 

@@ -31,12 +31,12 @@ from sqlmodel import Session, col
 from sqlmodel import select as orm_select
 
 from helpdesk.blobs import BlobStore
-from helpdesk.mail.dedupe import is_our_message
-from helpdesk.mail.ingest import IngestResult, Source
-from helpdesk.mail.lookup import BatchLookup, StoredMessage
-from helpdesk.mail.prepare import Prepared
-from helpdesk.mail.rows import Entry, TicketPlan, count, message_row, new_ticket_row
-from helpdesk.mail.thread import (
+from helpdesk.mail.inbound.dedupe import is_our_message
+from helpdesk.mail.inbound.ingest import IngestResult, Source
+from helpdesk.mail.inbound.lookup import BatchLookup, StoredMessage
+from helpdesk.mail.inbound.prepare import Prepared
+from helpdesk.mail.inbound.rows import Entry, TicketPlan, count, message_row, new_ticket_row
+from helpdesk.mail.inbound.thread import (
     AUTOMATIC,
     candidates,
     message_flags,

@@ -27,12 +27,12 @@ from datetime import datetime
 from sqlmodel import Session, select
 
 from helpdesk.blobs import BlobStore
-from helpdesk.mail.bigmail import prepare_fetched
-from helpdesk.mail.group import ingest_group
 from helpdesk.mail.imap.session import FetchedMessage, ImapSession, ImapSettings
-from helpdesk.mail.ingest import IngestResult, Source, ingest
-from helpdesk.mail.lookup import BatchLookup
-from helpdesk.mail.prepare import Prepared, Preparer, prepare
+from helpdesk.mail.inbound.bigmail import prepare_fetched
+from helpdesk.mail.inbound.group import ingest_group
+from helpdesk.mail.inbound.ingest import IngestResult, Source, ingest
+from helpdesk.mail.inbound.lookup import BatchLookup
+from helpdesk.mail.inbound.prepare import Prepared, Preparer, prepare
 from helpdesk.models import InboundMail, InboundOutcome, Mailbox, MailboxFolderState, utcnow
 from helpdesk.settings import get_settings
 

@@ -20,11 +20,11 @@ from email.policy import compat32
 from typing import BinaryIO
 
 from helpdesk.blobs import BlobStore
-from helpdesk.mail.dedupe import content_digest
 from helpdesk.mail.filters import run_filters
 from helpdesk.mail.imap.values import FetchedMessage
+from helpdesk.mail.inbound.dedupe import content_digest
+from helpdesk.mail.inbound.prepare import Prepared, prepare
 from helpdesk.mail.parsing.parse import parse_mail
-from helpdesk.mail.prepare import Prepared, prepare
 
 #: Leaf bodies smaller than this stay in the skeleton (parsed the ordinary way).
 INLINE_LIMIT = 256 * 1024

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from sqlmodel import Session, col, select
 
 from helpdesk.mail.filters.threading_keys import subject_ticket_tag, thread_candidates
-from helpdesk.mail.lookup import BatchLookup
+from helpdesk.mail.inbound.lookup import BatchLookup
 from helpdesk.mail.parsing.parsed import ParsedMail
 from helpdesk.models import Message, MessageKind, Ticket
 from helpdesk.services import tickets as ticket_service
