@@ -9,10 +9,10 @@ from typing import Annotated
 
 import typer
 
+from helpdesk import mail_cli
 from helpdesk.db import session_scope
-from helpdesk.mail import cli as mail_cli
-from helpdesk.mail.outbox_cli import outbox_app
 from helpdesk.models import Security
+from helpdesk.outbox_cli import outbox_app
 from helpdesk.plugins import hook
 from helpdesk.services.errors import ServiceError
 from helpdesk.users_cli import users_app

@@ -7,6 +7,7 @@ invoices and notices really leave the outbox, and each can be opened from
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
 from pathlib import Path
@@ -47,8 +48,6 @@ def start(host: str, port: int, folder: Path) -> Controller:
 
 def run(host: str = "127.0.0.1", port: int = DEFAULT_PORT, folder: Path = DEFAULT_FOLDER) -> None:
     """Serve until interrupted (SIGTERM/Ctrl-C)."""
-    import signal
-
     controller = start(host, port, folder)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -9,7 +9,10 @@ import typer
 from sqlmodel import col, select
 
 from helpdesk.db import session_scope
+from helpdesk.mail.outbound.outbox import FlushSummary, flush_due
 from helpdesk.models import OutboundMail
+from helpdesk.services import outgoing
+from helpdesk.services.errors import ServiceError
 
 outbox_app = typer.Typer(help="The outgoing mail queue.", no_args_is_help=True)
 
@@ -19,8 +22,6 @@ def flush(
     limit: Annotated[int, typer.Option(help="At most this many mails per round.")] = 50,
 ) -> None:
     """Send every mail that is due, then exit; prints a JSON summary."""
-    from helpdesk.mail.outbound.outbox import FlushSummary, flush_due
-
     total = FlushSummary()
     while True:
         summary = flush_due(limit=limit)
@@ -69,9 +70,6 @@ def list_mail(
 @outbox_app.command("retry")
 def retry(outbound_id: int) -> None:
     """Queue a failed mail again (the same Message-ID, so never a different mail)."""
-    from helpdesk.services import outgoing
-    from helpdesk.services.errors import ServiceError
-
     with session_scope() as session:
         try:
             row = outgoing.get_outbound(session, outbound_id)

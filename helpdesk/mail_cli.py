@@ -11,6 +11,16 @@ from typing import Annotated
 
 import typer
 
+from helpdesk.db import session_scope
+from helpdesk.jobs import Worker
+from helpdesk.mail.inbound.fetch import blob_store
+from helpdesk.mail.inbound.importer import import_paths
+from helpdesk.mail.inbound.reprocess import reprocess as run_reprocess
+from helpdesk.mail.inbound.reprocess import unparsed_message_ids
+from helpdesk.mail.inbound.watch import MailboxWatcher, fetch_once, fetchable
+from helpdesk.mail.outbound import sink
+from helpdesk.services.mailboxes import by_address
+
 log = logging.getLogger(__name__)
 
 mail_app = typer.Typer(help="Mail in: fetch, import and reprocess.", no_args_is_help=True)
@@ -32,9 +42,6 @@ def fetch(
 
     Without --once, keeps watching (IDLE where offered, else polling) until SIGTERM.
     """
-    from helpdesk.db import session_scope
-    from helpdesk.mail.inbound.watch import MailboxWatcher, fetch_once, fetchable
-
     if once:
         result = fetch_once(mailbox)
         for address, state in result.mailboxes.items():
@@ -72,11 +79,6 @@ def import_files(
     mailbox: Annotated[str, typer.Option("--mailbox", help="Mailbox address to file them in.")],
 ) -> None:
     """Import mail files into a mailbox; the last line printed is JSON counts."""
-    from helpdesk.db import session_scope
-    from helpdesk.mail.inbound.fetch import blob_store
-    from helpdesk.mail.inbound.importer import import_paths
-    from helpdesk.services.mailboxes import by_address
-
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         _fail(f"no such file: {', '.join(missing)}")
@@ -99,16 +101,11 @@ def reprocess(
     ] = False,
 ) -> None:
     """Run stored raw sources through the parser and filters again (in place)."""
-    from helpdesk.db import session_scope
-    from helpdesk.mail.inbound.fetch import blob_store
-    from helpdesk.mail.inbound.reprocess import reprocess as run
-    from helpdesk.mail.inbound.reprocess import unparsed_message_ids
-
     if (message is None) == (not unparsed):
         _fail("give --message ID or --unparsed")
     with session_scope() as session:
         ids = [message] if message is not None else unparsed_message_ids(session)
-        counts = run(session, ids, blob_store())
+        counts = run_reprocess(session, ids, blob_store())
     typer.echo(json.dumps(counts.as_dict()))
 
 
@@ -118,8 +115,6 @@ def worker(
     ] = False,
 ) -> None:
     """Run the background worker: mailbox IDLE/poll loops and scheduled jobs."""
-    from helpdesk.jobs import Worker
-
     runner = Worker()
     if once:
         typer.echo(json.dumps(runner.run_once()))
@@ -134,10 +129,6 @@ def mail_sink(
     folder: Annotated[str, typer.Option(help="Where the .eml files go.")] = "var/mail-sink",
 ) -> None:
     """Run a local SMTP server that stores every mail as .eml (the demo's outgoing mail)."""
-    from pathlib import Path
-
-    from helpdesk.mail.outbound import sink
-
     typer.echo(f"mail sink on {host}:{port}, storing into {folder}/")
     sink.run(host, port, Path(folder))
 
