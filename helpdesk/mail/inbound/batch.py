@@ -24,6 +24,7 @@ by mail through ``ingest`` (see ``group``).
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam, insert, select, update
@@ -35,7 +36,15 @@ from helpdesk.mail.inbound.dedupe import is_our_message
 from helpdesk.mail.inbound.ingest import IngestResult, Source
 from helpdesk.mail.inbound.lookup import BatchLookup, StoredMessage
 from helpdesk.mail.inbound.prepare import Prepared
-from helpdesk.mail.inbound.rows import Entry, TicketPlan, count, message_row, new_ticket_row
+from helpdesk.mail.inbound.rows import (
+    STATE,
+    Entry,
+    TicketPlan,
+    TicketState,
+    count,
+    message_row,
+    new_ticket_row,
+)
 from helpdesk.mail.inbound.thread import (
     AUTOMATIC,
     candidates,
@@ -61,18 +70,7 @@ TICKETS = Ticket.__table__  # type: ignore[attr-defined]
 MESSAGES = Message.__table__  # type: ignore[attr-defined]
 ATTACHMENTS = Attachment.__table__  # type: ignore[attr-defined]
 INBOUND = InboundMail.__table__  # type: ignore[attr-defined]
-#: The columns of an existing ticket that storing a message reads or changes.
-STATE = (
-    "status",
-    "flags",
-    "message_count",
-    "updated_at",
-    "last_message_at",
-    "last_incoming_at",
-    "last_agent_reply_at",
-    "user_id",
-    "customer_email",
-)
+#: The columns of an existing ticket that storing messages changes.
 _UPDATED = STATE[:7]
 
 
@@ -187,28 +185,32 @@ class GroupWriter:
         self.session.flush()
         conn = self.session.connection()
         existing = [ref for ref in plans if ref > 0]
-        states: dict[int, dict[str, Any]] = {}
+        states: dict[int, TicketState] = {}
         stored_rows: dict[int, list[tuple[str, list[str] | None]]] = {r: [] for r in existing}
         if existing:
             query = select(TICKETS.c.id, *(TICKETS.c[n] for n in STATE))
             for row in conn.execute(query.where(TICKETS.c.id.in_(existing))):
-                states[row.id] = dict(row._mapping)
+                states[row.id] = TicketState.of(row._mapping)
             query = select(MESSAGES.c.ticket_id, MESSAGES.c.kind, MESSAGES.c.flags)
             for tid, kind, flags in conn.execute(query.where(MESSAGES.c.ticket_id.in_(existing))):
                 stored_rows[tid].append((str(kind), flags))
+        planned: dict[int, TicketState] = {}
         for plan in plans.values():
-            state = plan.row if plan.row is not None else states[plan.ref]
+            state = states[plan.ref] if plan.row is None else TicketState.of(plan.row)
             for entry in plan.entries:
                 count(state, entry)
             rows = stored_rows.get(plan.ref, []) + [
                 (e.row["kind"], e.row["flags"]) for e in plan.entries if e.row is not None
             ]
-            state["flags"] = ticket_flags(state["flags"], rows)
+            state.flags = ticket_flags(state.flags, rows)
+            if plan.row is not None:
+                plan.row.update(asdict(state))
+                planned[plan.ref] = state
         new = [p for p in plans.values() if p.row is not None]
         if new:
             ids = insert_ids(conn, TICKETS, [p.row for p in new if p.row is not None])
             self.ticket_ids.update((p.ref, i) for p, i in zip(new, ids, strict=True))
-            states.update((i, p.row) for p, i in zip(new, ids, strict=True) if p.row is not None)
+            states.update((i, planned[p.ref]) for p, i in zip(new, ids, strict=True))
             conn.execute(
                 update(TICKETS)
                 .where(TICKETS.c.id.in_(ids))
@@ -233,7 +235,9 @@ class GroupWriter:
                 .where(TICKETS.c.id == bindparam("b_id"))
                 .values({n: bindparam(f"b_{n}") for n in _UPDATED})
             )
-            params = [{"b_id": r} | {f"b_{n}": states[r][n] for n in _UPDATED} for r in existing]
+            params = [
+                {"b_id": r} | {f"b_{n}": getattr(states[r], n) for n in _UPDATED} for r in existing
+            ]
             conn.execute(stmt, params)
             for ref in existing:  # ORM copies loaded earlier are stale now
                 obj = self.session.identity_map.get(self.session.identity_key(Ticket, ref))
@@ -284,7 +288,7 @@ class GroupWriter:
         if rows:
             conn.execute(insert(INBOUND), rows)
 
-    def _after(self, added: list[Entry], tickets: dict[int, dict[str, Any]]) -> None:
+    def _after(self, added: list[Entry], tickets: dict[int, TicketState]) -> None:
         """Reopen audits, the plugins' hook and linking, in mail order."""
         session = self.session
         ids = [self._message(e.message_ref or 0) for e in added]
@@ -320,8 +324,8 @@ class GroupWriter:
                     subject=e.row["subject"],
                     text=e.row["text"],
                     from_address=e.row["from_address"],
-                    customer_email=tickets[self.ticket_of[mid]]["customer_email"],
-                    ticket_user_id=tickets[self.ticket_of[mid]]["user_id"],
+                    customer_email=tickets[self.ticket_of[mid]].customer_email,
+                    ticket_user_id=tickets[self.ticket_of[mid]].user_id,
                 )
                 for e, mid in zip(added, ids, strict=True)
                 if e.row is not None
