@@ -7,7 +7,7 @@ message there under a temporary negative id, so that deduplication and threading
 the group come out exactly as mail by mail. Then it writes the plan: new tickets (a
 multi-row INSERT ... RETURNING, their numbers in one UPDATE), messages (INSERT ...
 RETURNING), attachments, inbound records, the counters of existing tickets it touched
-(one executemany UPDATE), reopen audits, and the links (``services.bulk_linking``).
+(one executemany UPDATE), reopen audits, and the links (``services.linking.link_new_messages``).
 
 A subject tag (``[#1042]``) is the one question the plan cannot answer in memory (the
 tag may name a ticket this group is creating, and the sender must take part in it), so
@@ -64,7 +64,7 @@ from helpdesk.models import (
 )
 from helpdesk.plugins import hook
 from helpdesk.services import audit
-from helpdesk.services.bulk_linking import NewMessage, link_new_messages
+from helpdesk.services.linking import NewMessage, link_new_messages
 
 TICKETS = Ticket.__table__  # type: ignore[attr-defined]
 MESSAGES = Message.__table__  # type: ignore[attr-defined]
