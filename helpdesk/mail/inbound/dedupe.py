@@ -9,6 +9,9 @@ Rules, in order:
 3. Mail without a Message-ID is the same mail only when its bytes are identical.
 4. The same Message-ID with different content is a different mail (some senders reuse
    ids): it is imported and flagged ``duplicate_message_id``, never silently dropped.
+
+Here are the content hash and what marks our own mail; ``lookup.BatchLookup`` asks the
+database, for a whole group at once.
 """
 
 from __future__ import annotations
@@ -17,14 +20,9 @@ import hashlib
 import re
 from collections.abc import Iterable
 
-from sqlmodel import Session, col, select
-
+from helpdesk.mail.compose import LOOP_HEADER
 from helpdesk.mail.parsing.parsed import ParsedMail
-from helpdesk.models import InboundMail, Message
 from helpdesk.settings import get_settings
-
-#: Our outgoing mail carries this header (the outbox sets it; the auto-reply filter knows it).
-LOOP_HEADER = "X-Helpdesk-Loop"
 
 # Header fields that transport adds on the way into a mailbox; they differ between the
 # copies of one mail delivered to two mailboxes, so the content hash leaves them out.
@@ -89,38 +87,3 @@ def is_our_message(mail: ParsedMail) -> bool:
     if domain and message_id.endswith("@" + domain):
         return True
     return mail.header(LOOP_HEADER) is not None
-
-
-def find_duplicate(session: Session, mail: ParsedMail, content_sha: str) -> int | None:
-    """The id of the stored Message this mail duplicates (rules 2 and 3), or None."""
-    inbound = select(InboundMail.message_id).where(col(InboundMail.message_id).is_not(None))
-    if mail.message_id:
-        found = session.exec(
-            inbound.where(
-                InboundMail.header_message_id == mail.message_id,
-                (InboundMail.raw_sha256 == mail.raw_sha256)
-                | (InboundMail.content_sha256 == content_sha),
-            ).limit(1)
-        ).first()
-        if found is None:
-            found = session.exec(
-                select(Message.id).where(
-                    Message.message_id == mail.message_id, Message.raw_sha256 == mail.raw_sha256
-                )
-            ).first()
-        return found
-    found = session.exec(inbound.where(InboundMail.raw_sha256 == mail.raw_sha256).limit(1)).first()
-    if found is None:
-        found = session.exec(
-            select(Message.id).where(Message.raw_sha256 == mail.raw_sha256)
-        ).first()
-    return found
-
-
-def stored_with_message_id(session: Session, message_id: str | None) -> Message | None:
-    """A stored message carrying ``message_id`` (outgoing first: that is what we sent)."""
-    if not message_id:
-        return None
-    rows = list(session.exec(select(Message).where(Message.message_id == message_id).limit(20)))
-    rows.sort(key=lambda m: (m.kind != "outgoing", m.id or 0))
-    return rows[0] if rows else None

@@ -4,8 +4,8 @@ Why this order never loses or doubles a mail, even under ``kill -9``:
 
 - The raw bytes are stored (fsynced, content-addressed) before anything else, so a
   committed message always has its source.
-- A group of up to ``COMMIT_EVERY`` mails is one transaction (a savepoint per mail) that
-  also records each server copy (unique on mailbox, folder, UIDVALIDITY, UID) and moves
+- A group of up to ``COMMIT_EVERY`` mails is one transaction (``ingest``) that also
+  records each server copy (unique on mailbox, folder, UIDVALIDITY, UID) and moves
   the folder's ``last_uid``. Killed before the commit: nothing happened, the next run
   fetches the UIDs again. Killed after: ``last_uid`` is past them. The unique constraint
   is the last guard if two fetchers ever raced.
@@ -22,17 +22,15 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from sqlmodel import Session, select
 
 from helpdesk.blobs import BlobStore
 from helpdesk.mail.imap.session import FetchedMessage, ImapSession, ImapSettings
 from helpdesk.mail.inbound.bigmail import prepare_fetched
-from helpdesk.mail.inbound.group import ingest_group
-from helpdesk.mail.inbound.ingest import IngestResult, Source, ingest
-from helpdesk.mail.inbound.lookup import BatchLookup
-from helpdesk.mail.inbound.prepare import Prepared, Preparer, prepare
+from helpdesk.mail.inbound.ingest import ingest
+from helpdesk.mail.inbound.prepare import Prepared, Preparer
+from helpdesk.mail.inbound.rows import Arrival, IngestResult, Source
 from helpdesk.models import InboundMail, InboundOutcome, Mailbox, MailboxFolderState, utcnow
 from helpdesk.settings import get_settings
 
@@ -108,42 +106,6 @@ def folders(mailbox: Mailbox) -> list[str]:
     if mailbox.sent_folder and mailbox.sent_folder not in names:
         names.append(mailbox.sent_folder)
     return names
-
-
-def import_raw(
-    session: Session,
-    raw: bytes,
-    *,
-    source: Source,
-    store: BlobStore,
-    state: MailboxFolderState | None = None,
-    received_at: datetime | None = None,
-    date_from_mail: bool = False,
-    commit: bool = True,
-    prepared: Prepared | None = None,
-    lookup: BatchLookup | None = None,
-) -> IngestResult:
-    """Store the bytes, parse, filter and ingest one mail (commits).
-
-    ``date_from_mail`` files the mail at its Date header (imports of old mail) unless that
-    lies in the future; fetched mail is filed at its arrival. ``prepared`` is the result
-    of ``prepare(raw)`` when a worker process did that part already.
-    """
-    prepared = prepared or prepare(raw, store)
-    mail = prepared.mail
-    if date_from_mail and mail.date is not None and mail.date <= utcnow():
-        received_at = mail.date
-    return ingest(
-        session,
-        mail,
-        source=source,
-        content_sha=prepared.content_sha,
-        store=store,
-        state=state,
-        received_at=received_at,
-        commit=commit,
-        lookup=lookup,
-    )
 
 
 def folder_state(
@@ -260,20 +222,16 @@ def sync_folder(
     preparer = Preparer(store, expected=len(uids))
     stream = preparer.stream(imap.fetch_raw(uids, batch=min(batch, 50), stream_to=store))
     try:
-        # One group is one transaction, written in a few statements (``group``); its
+        # One group is one transaction, written in a few statements (``ingest``); its
         # lookups are read once for it, and last_uid moves once, at its commit.
+        source = Source(mailbox=mailbox, folder=folder, uidvalidity=state.uidvalidity)
         for group in _groups(stream, min(COMMIT_EVERY, batch), stop):
             if stop is not None and stop.is_set():
                 break
-            ready = [(f.uid, p or prepare_fetched(f, store)) for f, p in group]
-            pending += ingest_group(
-                session,
-                ready,
-                mailbox=mailbox,
-                folder=folder,
-                uidvalidity=state.uidvalidity,
-                store=store,
-            )
+            ready = [Arrival(f.uid, p or prepare_fetched(f, store)) for f, p in group]
+            for uid, result in ingest(session, ready, source=source, store=store):
+                assert uid is not None  # fetched mail always has one
+                pending.append((uid, result))
             commit()
             if len(done) >= batch:
                 after_commit()

@@ -15,8 +15,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from helpdesk.blobs import BlobStore
-from helpdesk.mail.inbound.fetch import SyncCounts, import_raw
-from helpdesk.mail.inbound.ingest import Source
+from helpdesk.mail.inbound.fetch import SyncCounts
+from helpdesk.mail.inbound.ingest import import_raw
+from helpdesk.mail.inbound.rows import Source
 from helpdesk.models import Mailbox
 
 log = logging.getLogger(__name__)

@@ -23,11 +23,11 @@ from sqlalchemy import text
 from sqlmodel import Session, col, select
 
 from helpdesk.db import is_postgres
-from helpdesk.mail.filters.threading_keys import thread_candidates
+from helpdesk.mail.inbound.thread import candidates
 from helpdesk.mail.parsing.parsed import ParsedMail
 from helpdesk.models import InboundMail, Message
 
-#: Advisory-lock namespace shared with ``ingest._serialise`` ("INML").
+#: Advisory-lock namespace of mail imports ("INML").
 IMPORT_LOCK_CLASS = 0x494E4D4C
 _IN_CHUNK = 500
 
@@ -108,7 +108,7 @@ class BatchLookup:
         bare_raw = {m.raw_sha256 for m in mails if not m.message_id}
         wanted = set(msgids)
         for mail in mails:
-            wanted.update(str(c)[:998] for c in _candidates(mail))
+            wanted.update(candidates(mail))
         inbound = select(
             InboundMail.header_message_id,
             InboundMail.raw_sha256,
@@ -158,7 +158,7 @@ class BatchLookup:
         return uid is not None and uid in self.known_uids
 
     def duplicate(self, mail: ParsedMail, content_sha: str) -> int | None:
-        """As ``dedupe.find_duplicate``."""
+        """The stored message this mail duplicates (``dedupe`` rules 2 and 3), or None."""
         if mail.message_id:
             for row in self.inbound_by_msgid.get(mail.message_id, []):
                 if row.raw_sha256 == mail.raw_sha256 or row.content_sha256 == content_sha:
@@ -174,7 +174,7 @@ class BatchLookup:
         return None
 
     def stored_with_message_id(self, message_id: str | None) -> StoredMessage | None:
-        """As ``dedupe.stored_with_message_id``: outgoing first, then the oldest."""
+        """A stored message with this Message-ID: outgoing first (what we sent), then the oldest."""
         rows = self.messages_by_msgid.get(message_id or "", [])[:20]
         return min(rows, key=lambda m: (m.kind != "outgoing", m.id)) if rows else None
 
@@ -208,11 +208,6 @@ class BatchLookup:
             self.inbound_by_raw.setdefault(mail.raw_sha256, []).append(message_id)
         if stored is not None:
             self._add_message(stored)
-
-
-def _candidates(mail: ParsedMail) -> list[str]:
-    found = mail.annotations.get("thread_candidates")
-    return [str(c) for c in (found if found is not None else thread_candidates(mail))][:100]
 
 
 __all__ = ["BatchLookup", "StoredMessage", "lock_keys"]

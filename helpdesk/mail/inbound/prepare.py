@@ -87,7 +87,7 @@ class Preparer:
         self, fetched: Iterable[FetchedMessage]
     ) -> Iterator[tuple[FetchedMessage, Prepared | None]]:
         """(message, prepared) in fetch order; prepared is None when done in-process
-        (the caller then prepares the raw bytes itself, e.g. through ``import_raw``)."""
+        (the caller then prepares the raw bytes itself: ``bigmail.prepare_fetched``)."""
         if self._pool is None:
             for message in fetched:
                 yield message, None

@@ -15,13 +15,29 @@ from sqlmodel import Session, col, select
 
 from helpdesk.blobs import BlobStore
 from helpdesk.mail.filters import run_filters
-from helpdesk.mail.inbound.ingest import add_attachments
-from helpdesk.mail.inbound.thread import MANAGED_TICKET_FLAGS, message_flags
-from helpdesk.mail.inbound.thread import refresh_ticket_flags as _refresh_ticket_flags
+from helpdesk.mail.inbound.rows import attachment_row, message_fields
+from helpdesk.mail.inbound.thread import MANAGED_TICKET_FLAGS, message_flags, refresh_ticket_flags
 from helpdesk.mail.parsing.parse import parse_mail
 from helpdesk.models import Attachment, Message, Ticket
+from helpdesk.services import tickets as ticket_service
 
 log = logging.getLogger(__name__)
+
+#: The message's columns that follow from its raw mail (all else stays as it is).
+_FROM_MAIL = (
+    "flags",
+    "subject",
+    "text",
+    "html",
+    "from_name",
+    "from_address",
+    "to_addresses",
+    "cc_addresses",
+    "message_id",
+    "in_reply_to",
+    "references",
+    "sent_date",
+)
 
 
 @dataclass
@@ -56,21 +72,21 @@ def reprocess_message(session: Session, message: Message, store: BlobStore) -> b
     raw = store.get(message.raw_sha256)
     mail = run_filters(parse_mail(raw, store=store))
     kept = set(message.flags or ()) - MANAGED_TICKET_FLAGS
-    message.flags = sorted(kept | message_flags(mail))
-    message.subject = mail.subject
-    message.text = mail.text.replace("\x00", "")
-    message.html = mail.html
-    message.from_name = (mail.from_name or "")[:300] or None
-    message.from_address = (mail.from_address or "")[:254] or None
-    message.to_addresses = [a for _, a in mail.to if a]
-    message.cc_addresses = [a for _, a in mail.cc if a]
-    message.message_id = (mail.message_id or "")[:998] or None
-    message.in_reply_to = (mail.in_reply_to or "")[:998] or None
-    message.references = list(mail.references)
-    message.sent_date = mail.date
+    row = ticket_service.message_row(
+        **message_fields(mail),
+        ticket_id=message.ticket_id,
+        kind=message.kind,
+        flags=kept | message_flags(mail),
+        created_at=message.created_at,
+    )
+    for name in _FROM_MAIL:
+        setattr(message, name, row[name])
     session.add(message)
     session.exec(delete(Attachment).where(col(Attachment.message_id) == message.id))
-    add_attachments(session, message, mail, store)
+    for att in mail.attachments:
+        if att.data is not None:
+            store.put(att.data)
+        session.add(Attachment(**attachment_row(message.id or 0, att)))
     ticket = session.get(Ticket, message.ticket_id)
     if ticket is not None:
         if not ticket.subject and mail.subject:
@@ -80,7 +96,7 @@ def reprocess_message(session: Session, message: Message, store: BlobStore) -> b
             ticket.customer_name = (mail.from_name or "")[:200] or None
         session.add(ticket)
         session.flush()
-        _refresh_ticket_flags(session, ticket)
+        refresh_ticket_flags(session, ticket)
     session.commit()
     return True
 

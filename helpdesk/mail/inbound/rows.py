@@ -1,6 +1,6 @@
-"""The rows the group writer (``batch``) inserts: what a mail becomes.
+"""What goes into ingest and what a mail becomes: its source, the plan, the rows.
 
-The rows themselves and the counters come from ``helpdesk.services.tickets``
+The ticket and message rows and the counters come from ``helpdesk.services.tickets``
 (``ticket_row``, ``message_row``, ``count_message``), which ``open_ticket`` and
 ``add_message`` use too; here is only what is particular to mail.
 """
@@ -12,17 +12,57 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
-from helpdesk.mail.inbound.ingest import Source
-from helpdesk.mail.parsing.parsed import ParsedMail
-from helpdesk.models import InboundOutcome, MessageKind, TicketStatus
+from helpdesk.mail.inbound.prepare import Prepared
+from helpdesk.mail.parsing.parsed import ParsedAttachment, ParsedMail
+from helpdesk.models import InboundOutcome, Mailbox, MessageKind, TicketStatus
 from helpdesk.services import tickets as ticket_service
+
+
+@dataclass(frozen=True)
+class Source:
+    """The folder a group of mails came from; ``uidvalidity`` is None for imported files."""
+
+    mailbox: Mailbox
+    folder: str
+    uidvalidity: int | None = None
+
+    @property
+    def outgoing(self) -> bool:
+        """Mail in the Sent folder was written by us (or an agent's own mail client)."""
+        return bool(self.mailbox.sent_folder) and self.folder == self.mailbox.sent_folder
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """One mail to ingest: its server UID (None for a file), and when it is filed (None: now)."""
+
+    uid: int | None
+    prepared: Prepared
+    received_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What ingest did with one mail."""
+
+    outcome: InboundOutcome | None  # None: this server copy was recorded before
+    message_id: int | None = None
+    ticket_id: int | None = None
+    new_ticket: bool = False
+    threaded: bool = False
+    automatic: bool = False
+    reopened: bool = False
+
+    @property
+    def skipped(self) -> bool:
+        return self.outcome is None
 
 
 @dataclass
 class Entry:
     """One mail of the group and what the plan decided for it."""
 
-    uid: int
+    uid: int | None
     mail: ParsedMail
     content_sha: str
     outcome: InboundOutcome | None = None
@@ -40,7 +80,7 @@ class Entry:
 
 @dataclass
 class TicketPlan:
-    """A ticket the segment touches: ``row`` is the full row of a new one, else None."""
+    """A ticket the plan touches: ``row`` is the full row of a new one, else None."""
 
     ref: int
     row: dict[str, Any] | None
@@ -88,27 +128,47 @@ def new_ticket_row(mail: ParsedMail, source: Source, now: datetime) -> dict[str,
     )
 
 
+def message_fields(mail: ParsedMail) -> dict[str, Any]:
+    """The ``tickets.message_row`` arguments that come from the mail itself."""
+    return {
+        "subject": mail.subject,
+        "text": mail.text,
+        "html": mail.html,
+        "from_name": (mail.from_name or "")[:300] or None,
+        "from_address": (mail.from_address or "")[:254] or None,
+        "to": [a for _, a in mail.to if a],
+        "cc": [a for _, a in mail.cc if a],
+        "message_id": (mail.message_id or "")[:998] or None,
+        "in_reply_to": (mail.in_reply_to or "")[:998] or None,
+        "references": mail.references,
+        "raw_sha256": mail.raw_sha256,
+        "sent_date": mail.date,
+    }
+
+
 def message_row(mail: ParsedMail, source: Source, flags: set[str], now: datetime) -> dict[str, Any]:
     """The row of the message this mail becomes (``ticket_id`` set when written)."""
     return ticket_service.message_row(
+        **message_fields(mail),
         ticket_id=None,
         kind=MessageKind.outgoing if source.outgoing else MessageKind.incoming,
-        subject=mail.subject,
-        text=mail.text,
-        html=mail.html,
-        from_name=(mail.from_name or "")[:300] or None,
-        from_address=(mail.from_address or "")[:254] or None,
-        to=[a for _, a in mail.to if a],
-        cc=[a for _, a in mail.cc if a],
-        message_id=(mail.message_id or "")[:998] or None,
-        in_reply_to=(mail.in_reply_to or "")[:998] or None,
-        references=mail.references,
-        raw_sha256=mail.raw_sha256,
         mailbox_id=source.mailbox.id,
         flags=flags,
-        sent_date=mail.date,
         created_at=now,
     )
+
+
+def attachment_row(message_id: int, att: ParsedAttachment) -> dict[str, Any]:
+    """The row of one of a message's attachments (its bytes are in the blob store)."""
+    return {
+        "message_id": message_id,
+        "filename": att.filename[:500],
+        "content_type": att.content_type[:255],
+        "size": att.size,
+        "sha256": att.sha256,
+        "content_id": att.content_id[:998] if att.content_id else None,
+        "inline": att.inline,
+    }
 
 
 def count(state: TicketState, entry: Entry) -> None:

@@ -1,9 +1,9 @@
 """Which ticket a mail continues, and the ticket flags that follow from its messages.
 
-Shared by the per-mail ``ingest`` and the group writer ``batch``, so that both decide
-exactly alike. Threading order: In-Reply-To/References (and a bounce's original
-Message-ID) against stored Message-IDs, ours and theirs; then a ``[#1042]`` subject tag,
-trusted only when the sender already takes part in that ticket; else a new ticket.
+Used by the group writer (``writer``) and by ``reprocess``. Threading order:
+In-Reply-To/References (and a bounce's original Message-ID) against stored Message-IDs,
+ours and theirs (the group's ``BatchLookup`` answers that); then a ``[#1042]`` subject
+tag, trusted only when the sender already takes part in that ticket; else a new ticket.
 """
 
 from __future__ import annotations
@@ -11,10 +11,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from helpdesk.mail.filters.threading_keys import subject_ticket_tag, thread_candidates
-from helpdesk.mail.inbound.lookup import BatchLookup
 from helpdesk.mail.parsing.parsed import ParsedMail
 from helpdesk.models import Message, MessageKind, Ticket
 from helpdesk.services import tickets as ticket_service
@@ -60,34 +59,6 @@ def thread_by_tag(session: Session, mail: ParsedMail, *, outgoing: bool = False)
     return None
 
 
-def find_thread(
-    session: Session,
-    mail: ParsedMail,
-    *,
-    outgoing: bool = False,
-    lookup: BatchLookup | None = None,
-) -> tuple[Ticket | None, str]:
-    """The ticket this mail continues and how it was found ('headers', 'tag' or '')."""
-    wanted = candidates(mail)
-    if wanted and lookup is not None:
-        ticket_id = lookup.thread_ticket_id(wanted)
-        if ticket_id is not None:
-            return session.get(Ticket, ticket_id), "headers"
-    elif wanted:
-        found = dict(
-            session.exec(
-                select(Message.message_id, Message.ticket_id).where(
-                    col(Message.message_id).in_(wanted)
-                )
-            ).all()
-        )
-        for candidate in wanted:
-            if candidate in found:
-                return session.get(Ticket, found[candidate]), "headers"
-    ticket = thread_by_tag(session, mail, outgoing=outgoing)
-    return (ticket, "tag") if ticket is not None else (None, "")
-
-
 def ticket_flags(
     current: Sequence[str] | None, rows: Iterable[tuple[str, Sequence[str] | None]]
 ) -> list[str]:
@@ -104,16 +75,11 @@ def ticket_flags(
     return sorted(flags)
 
 
-def refresh_ticket_flags(session: Session, ticket: Ticket, only: Message | None = None) -> None:
-    """Bring the ticket's managed flags up to date (``ticket_flags``). ``only``: the
-    ticket's one message (a new ticket), which spares the query."""
-    rows: Sequence[tuple[str, Sequence[str] | None]] = (
-        [(only.kind, only.flags)]
-        if only is not None
-        else session.exec(
-            select(Message.kind, Message.flags).where(Message.ticket_id == ticket.id)
-        ).all()
-    )
+def refresh_ticket_flags(session: Session, ticket: Ticket) -> None:
+    """Bring the ticket's managed flags up to date (``ticket_flags``) from its messages."""
+    rows = session.exec(
+        select(Message.kind, Message.flags).where(Message.ticket_id == ticket.id)
+    ).all()
     flags = ticket_flags(ticket.flags, rows)
     if flags != sorted(ticket.flags or ()):
         ticket.flags = flags

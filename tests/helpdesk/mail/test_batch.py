@@ -1,4 +1,5 @@
-"""The group writer stores exactly what mail-by-mail ingest stores, in far fewer statements."""
+"""A group written at once stores exactly what its mails store one by one, in far fewer
+statements; a group that fails is written again mail by mail."""
 
 from __future__ import annotations
 
@@ -12,22 +13,24 @@ from sqlalchemy import event, select
 from sqlmodel import Session
 
 from helpdesk.blobs import BlobStore
-from helpdesk.mail.inbound import group as group_module
-from helpdesk.mail.inbound.batch import write_group
-from helpdesk.mail.inbound.group import ingest_group, ingest_one_by_one
-from helpdesk.mail.inbound.ingest import Source
+from helpdesk.mail.inbound import ingest as ingest_module
+from helpdesk.mail.inbound.ingest import ingest
 from helpdesk.mail.inbound.lookup import BatchLookup
-from helpdesk.mail.inbound.prepare import Prepared, prepare
+from helpdesk.mail.inbound.prepare import prepare
+from helpdesk.mail.inbound.rows import Arrival, IngestResult, Source, message_fields
+from helpdesk.mail.inbound.writer import write_group
 from helpdesk.models import (
     Attachment,
     AuditEvent,
     InboundMail,
     Mailbox,
     Message,
+    MessageKind,
     Ticket,
     TicketLink,
     TicketStatus,
 )
+from helpdesk.services import tickets
 from helpdesk.settings import get_settings
 
 #: Columns that differ between two runs by nature (ids are compared by rank).
@@ -97,24 +100,27 @@ def snapshot(session: Session, marks: dict[str, int]) -> dict[str, list[dict[str
     return found
 
 
-def test_group_writer_stores_what_ingest_stores_mail_by_mail(
-    session: Session, store: BlobStore
-) -> None:
+def one_by_one(
+    session: Session, items: list[Arrival], source: Source, store: BlobStore
+) -> list[tuple[int | None, IngestResult]]:
+    """Each mail as a group of its own, as an import or a failed group's fallback has it."""
+    return [done for item in items for done in ingest(session, [item], source=source, store=store)]
+
+
+def test_a_group_stores_what_its_mails_store_one_by_one(session: Session, store: BlobStore) -> None:
     box = factories.mailbox(session, "asiakaspalvelu@e-tunnus.fi")
     factories.user(session, emails=("liisa@example.fi",))
     existing = message_id()
-    before = [(1, prepare(mail(subject="Vanha asia", msgid=existing), store))]
+    before = [Arrival(1, prepare(mail(subject="Vanha asia", msgid=existing), store))]
     source = Source(mailbox=box, folder="INBOX", uidvalidity=3)
-    old = ingest_one_by_one(
-        session, before, source=source, store=store, lookup=lookup(session, box, before)
-    )
+    old = one_by_one(session, before, source, store)
     ticket = session.get(Ticket, old[0][1].ticket_id)
     assert ticket is not None and ticket.number is not None
     ticket.status = TicketStatus.closed
     session.add(ticket)
     session.commit()
     items = [
-        (uid, prepare(raw, store))
+        Arrival(uid, prepare(raw, store))
         for uid, raw in enumerate(group_mails(existing, ticket.number), 2)
     ]
     marks = {
@@ -131,9 +137,7 @@ def test_group_writer_stores_what_ingest_stores_mail_by_mail(
         marks[name] = max([r["id"] for r in rows(session, model, 0)], default=0)
 
     one = session.begin_nested()
-    by_mail = ingest_one_by_one(
-        session, items, source=source, store=store, lookup=lookup(session, box, items)
-    )
+    by_mail = one_by_one(session, items, source, store)
     expected = snapshot(session, marks)
     one.rollback()
     session.expire_all()
@@ -158,7 +162,7 @@ def test_a_group_of_new_mail_takes_a_fixed_number_of_statements(
     session: Session, store: BlobStore
 ) -> None:
     box = factories.mailbox(session, "asiakaspalvelu@e-tunnus.fi")
-    items = [(uid, prepare(mail(subject=f"Asia {uid} äö"), store)) for uid in range(1, 31)]
+    items = [Arrival(uid, prepare(mail(subject=f"Asia {uid} äö"), store)) for uid in range(1, 31)]
     found = lookup(session, box, items)
     statements: list[str] = []
 
@@ -177,14 +181,14 @@ def test_a_group_of_new_mail_takes_a_fixed_number_of_statements(
     assert len(statements) <= 10, statements
 
 
-def lookup(session: Session, box: Mailbox, items: list[tuple[int, Prepared]]) -> BatchLookup:
+def lookup(session: Session, box: Mailbox, items: list[Arrival]) -> BatchLookup:
     return BatchLookup.load(
         session,
         mailbox_id=box.id or 0,
         folder="INBOX",
         uidvalidity=3,
-        uids=[u for u, _ in items],
-        mails=[p.mail for _, p in items],
+        uids=[a.uid for a in items if a.uid is not None],
+        mails=[a.prepared.mail for a in items],
     )
 
 
@@ -192,16 +196,67 @@ def test_a_failing_group_is_imported_mail_by_mail(
     session: Session, store: BlobStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     box = factories.mailbox(session, "asiakaspalvelu@e-tunnus.fi")
-    items = [(uid, prepare(mail(subject=f"Asia {uid}"), store)) for uid in (1, 2, 3)]
+    items = [Arrival(uid, prepare(mail(subject=f"Asia {uid}"), store)) for uid in (1, 2, 3)]
+    groups: list[int] = []
 
-    def broken(*args: Any, **kwargs: Any) -> Any:
+    def broken(session: Session, arrivals: list[Arrival], **kwargs: Any) -> Any:
+        groups.append(len(arrivals))
+        if len(arrivals) == 1:
+            return write_group(session, arrivals, **kwargs)
         session.add(Ticket(subject="never stored"))
         session.flush()
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(group_module, "write_group", broken)
-    done = ingest_group(session, items, mailbox=box, folder="INBOX", uidvalidity=3, store=store)
+    monkeypatch.setattr(ingest_module, "write_group", broken)
+    source = Source(mailbox=box, folder="INBOX", uidvalidity=3)
+    done = ingest(session, items, source=source, store=store)
     session.commit()
+    assert groups == [3, 1, 1, 1]
     assert [r.new_ticket for _, r in done] == [True, True, True]
     subjects = [t.subject for t in session.exec(select(Ticket)).scalars()]
     assert sorted(subjects) == ["Asia 1", "Asia 2", "Asia 3"]
+
+
+def test_a_mail_becomes_the_rows_the_ticket_service_makes(
+    session: Session, store: BlobStore
+) -> None:
+    """Mail in inserts its rows in bulk; replies, calls and notes build them through the ORM
+    (``tickets.open_ticket``/``add_message``). Both use the same row rules."""
+    box = factories.mailbox(session, "asiakaspalvelu@e-tunnus.fi")
+    raw = mail(subject="  Laskun eräpäivä äö ", sender=("Matti M", "matti@example.fi"))
+    source = Source(mailbox=box, folder="INBOX", uidvalidity=3)
+    [(_, result)] = ingest(session, [Arrival(1, prepare(raw, store))], source=source, store=store)
+    marks = {"ticket": (result.ticket_id or 0) - 1, "message": (result.message_id or 0) - 1}
+    by_mail = {
+        name: rows(session, model, marks[name])
+        for name, model in [("ticket", Ticket), ("message", Message)]
+    }
+    parsed = prepare(raw, store).mail
+    message = session.get(Message, result.message_id)
+    assert message is not None
+    ticket = tickets.open_ticket(
+        session,
+        subject=parsed.subject,
+        mailbox=box,
+        customer_email=parsed.from_address,
+        customer_name=parsed.from_name,
+        created_at=message.created_at,
+    )
+    tickets.add_message(
+        session,
+        ticket=ticket,
+        kind=MessageKind.incoming,
+        mailbox=box,
+        flags=message.flags,
+        created_at=message.created_at,
+        **message_fields(parsed),
+    )
+    session.flush()
+    by_service = {
+        name: rows(session, model, by_mail[name][-1]["id"])
+        for name, model in [("ticket", Ticket), ("message", Message)]
+    }
+    for name in ("ticket", "message"):
+        [a], [b] = by_mail[name], by_service[name]
+        different = {k for k in a if a[k] != b[k]}
+        assert different <= {"id", "number", "ticket_id", "updated_at"}, (name, different)

@@ -100,23 +100,23 @@ def test_connection_dropped_mid_fetch_resumes_exactly_once(
     for raw in raws:
         dovecot.append(user.name, raw)
     monkeypatch.setattr(get_settings(), "mail_fetch_batch", 4)
-    real_group = fetch_module.ingest_group
+    real_ingest = fetch_module.ingest
     calls = []
 
     def import_then_drop(*args, **kwargs):
-        results = real_group(*args, **kwargs)
+        results = real_ingest(*args, **kwargs)
         calls.extend(results)
         if len(calls) >= 6:
             dovecot.restart()  # every connection dies with the server
         return results
 
-    monkeypatch.setattr(fetch_module, "ingest_group", import_then_drop)
+    monkeypatch.setattr(fetch_module, "ingest", import_then_drop)
     first = fetch_once()
     assert first.mailboxes[box.address] != "ok" and first.counts.imported < 12
     session.refresh(box)
     assert box.last_error and box.last_error_at
 
-    monkeypatch.setattr(fetch_module, "ingest_group", real_group)
+    monkeypatch.setattr(fetch_module, "ingest", real_ingest)
     second = fetch_once()
     assert first.counts.imported + second.counts.imported == 12
     assert count(session, Message) == 12 and count(session, InboundMail) == 12

@@ -11,9 +11,9 @@ from mailgen import mail, message_id, with_trace
 from sqlmodel import Session, col, select
 
 from helpdesk.blobs import BlobStore
-from helpdesk.mail.inbound.fetch import import_raw
-from helpdesk.mail.inbound.ingest import IngestResult, Source
+from helpdesk.mail.inbound.ingest import import_raw
 from helpdesk.mail.inbound.reprocess import reprocess, unparsed_message_ids
+from helpdesk.mail.inbound.rows import IngestResult, Source
 from helpdesk.mail.parsing import parse as parse_module
 from helpdesk.models import (
     Attachment,
@@ -44,8 +44,8 @@ def box(session: Session) -> Mailbox:
 def deliver(
     session: Session, mailbox: Mailbox, raw: bytes, store: BlobStore, folder: str = "INBOX"
 ) -> IngestResult:
-    source = Source(mailbox=mailbox, folder=folder, uidvalidity=7, uid=next(_uids))
-    return import_raw(session, raw, source=source, store=store)
+    source = Source(mailbox=mailbox, folder=folder, uidvalidity=7)
+    return import_raw(session, raw, source=source, store=store, uid=next(_uids))
 
 
 def ticket_of(session: Session, result: IngestResult) -> Ticket:
@@ -219,10 +219,10 @@ def test_reused_message_id_with_other_content_is_imported_and_flagged(
 
 
 def test_same_server_copy_is_read_once(session: Session, box: Mailbox, store: BlobStore) -> None:
-    source = Source(mailbox=box, folder="INBOX", uidvalidity=9, uid=5)
+    source = Source(mailbox=box, folder="INBOX", uidvalidity=9)
     raw = mail()
-    assert import_raw(session, raw, source=source, store=store).outcome == "imported"
-    assert import_raw(session, raw, source=source, store=store).skipped
+    assert import_raw(session, raw, source=source, store=store, uid=5).outcome == "imported"
+    assert import_raw(session, raw, source=source, store=store, uid=5).skipped
     assert len(session.exec(select(InboundMail)).all()) == 1
 
 

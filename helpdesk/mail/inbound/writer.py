@@ -1,13 +1,16 @@
-"""A fetch group written in a handful of statements instead of about ten per mail.
+"""A group of mails written in a handful of statements instead of about ten per mail.
 
-``write_group`` decides for every mail of a group, in order, what ``ingest`` would
-decide: a server copy seen before, a duplicate, our own mail, a new ticket or a message
-in an existing one. It asks the group's ``BatchLookup`` and remembers each planned
-message there under a temporary negative id, so that deduplication and threading inside
-the group come out exactly as mail by mail. Then it writes the plan: new tickets (a
-multi-row INSERT ... RETURNING, their numbers in one UPDATE), messages (INSERT ...
-RETURNING), attachments, inbound records, the counters of existing tickets it touched
-(one executemany UPDATE), reopen audits, and the links (``services.linking.link_new_messages``).
+``write_group`` decides for every mail of a group, in order: a server copy seen before,
+a duplicate, our own mail, a new ticket or a message in an existing one (threading
+order: In-Reply-To/References, and a bounce's original Message-ID, against stored
+Message-IDs, ours and theirs; then a ``[#1042]`` subject tag, trusted only when the
+sender already takes part in that ticket; else a new ticket). It asks the group's
+``BatchLookup`` and remembers each planned message there under a temporary negative id,
+so that deduplication and threading inside the group come out exactly as mail by mail.
+Then it writes the plan: new tickets (a multi-row INSERT ... RETURNING, their numbers in
+one UPDATE), messages (INSERT ... RETURNING), attachments, inbound records, the counters
+of existing tickets it touched (one executemany UPDATE), reopen audits, and the links
+(``services.linking.link_new_messages``).
 
 A subject tag (``[#1042]``) is the one question the plan cannot answer in memory (the
 tag may name a ticket this group is creating, and the sender must take part in it), so
@@ -16,14 +19,15 @@ the plan made so far is written first and the tag is resolved against the databa
 ``helpdesk_message_stored``: when a plugin implements it, the written messages and their
 tickets are loaded as ORM objects (two queries) and the hook is called once per message,
 in order, in the same transaction. The ticket it is shown already carries the counters
-of the whole group (mail by mail it saw them as of that message).
+of the whole group.
 
-The caller runs ``write_group`` in a savepoint and, if it fails, retries the group mail
-by mail through ``ingest`` (see ``group``).
+``ingest`` runs ``write_group`` in a savepoint and, if it fails, runs it again for each
+mail alone.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
@@ -33,14 +37,16 @@ from sqlmodel import select as orm_select
 
 from helpdesk.blobs import BlobStore
 from helpdesk.mail.inbound.dedupe import is_our_message
-from helpdesk.mail.inbound.ingest import IngestResult, Source
 from helpdesk.mail.inbound.lookup import BatchLookup, StoredMessage
-from helpdesk.mail.inbound.prepare import Prepared
 from helpdesk.mail.inbound.rows import (
     STATE,
+    Arrival,
     Entry,
+    IngestResult,
+    Source,
     TicketPlan,
     TicketState,
+    attachment_row,
     count,
     message_row,
     new_ticket_row,
@@ -114,9 +120,10 @@ class GroupWriter:
     def _message(self, ref: int) -> int:
         return self.message_ids.get(ref, ref)
 
-    def plan(self, uid: int, prepared: Prepared) -> None:
-        """Decide what this mail becomes, as ``ingest`` would (nothing written yet)."""
-        mail, sha, lookup = prepared.mail, prepared.content_sha, self.lookup
+    def plan(self, arrival: Arrival) -> None:
+        """Decide what this mail becomes (nothing written yet)."""
+        uid, prepared, lookup = arrival.uid, arrival.prepared, self.lookup
+        mail, sha = prepared.mail, prepared.content_sha
         entry = Entry(uid=uid, mail=mail, content_sha=sha)
         if lookup.known_copy(uid):
             self.entries.append(entry)
@@ -149,7 +156,7 @@ class GroupWriter:
             tagged = thread_by_tag(self.session, mail, outgoing=outgoing)
             if tagged is not None and tagged.id is not None:
                 ticket_ref = tagged.id
-        now = utcnow()
+        now = arrival.received_at or utcnow()
         entry.threaded = ticket_ref is not None
         entry.new_ticket = not entry.threaded
         entry.counts_as_activity = not (entry.threaded and entry.automatic)
@@ -249,20 +256,11 @@ class GroupWriter:
     def _attachments(self, conn: Connection, added: list[Entry]) -> None:
         rows = []
         for entry in added:
+            message_id = self._message(entry.message_ref or 0)
             for att in entry.mail.attachments:
                 if att.data is not None:
                     self.store.put(att.data)
-                rows.append(
-                    {
-                        "message_id": self._message(entry.message_ref or 0),
-                        "filename": att.filename[:500],
-                        "content_type": att.content_type[:255],
-                        "size": att.size,
-                        "sha256": att.sha256,
-                        "content_id": att.content_id[:998] if att.content_id else None,
-                        "inline": att.inline,
-                    }
-                )
+                rows.append(attachment_row(message_id, att))
         if rows:
             conn.execute(insert(ATTACHMENTS), rows)
 
@@ -332,7 +330,7 @@ class GroupWriter:
             ],
         )
 
-    def results(self) -> list[tuple[int, IngestResult]]:
+    def results(self) -> list[tuple[int | None, IngestResult]]:
         """(uid, result) of every mail planned, in order; call after the last ``write``."""
         others = {
             self._message(e.message_ref)
@@ -365,15 +363,15 @@ class GroupWriter:
 
 def write_group(
     session: Session,
-    items: list[tuple[int, Prepared]],
+    arrivals: Sequence[Arrival],
     *,
     source: Source,
     store: BlobStore,
     lookup: BatchLookup,
-) -> list[tuple[int, IngestResult]]:
-    """Plan and write a group of fetched mails (``uid``, prepared); flushes, no commit."""
+) -> list[tuple[int | None, IngestResult]]:
+    """Plan and write a group of mails; (uid, result) of each in order. Flushes, no commit."""
     writer = GroupWriter(session, lookup, source, store)
-    for uid, prepared in items:
-        writer.plan(uid, prepared)
+    for arrival in arrivals:
+        writer.plan(arrival)
     writer.write()
     return writer.results()
