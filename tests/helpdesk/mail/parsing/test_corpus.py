@@ -11,7 +11,7 @@ import pytest
 from helpdesk.mail.filters import run_filters
 from helpdesk.mail.parsing.parse import parse_mail
 
-CORPUS = (Path(__file__).parents[3] / ".." / "shared" / "mail-corpus").resolve()
+CORPUS = (Path(__file__).parents[4] / ".." / "shared" / "mail-corpus").resolve()
 SKIP_NAMES = {"SOURCES.md", "SHA256SUMS"}
 
 

@@ -15,7 +15,7 @@ from helpdesk.mail.filters.threading_keys import (
 )
 from helpdesk.mail.parsing.parse import ParsedMail, parse_mail
 
-SAMPLES = Path(__file__).parent / "samples"
+SAMPLES = Path(__file__).parents[1] / "samples"
 
 
 def mail_with(headers: str, body: str = "Hei.\n") -> ParsedMail:

@@ -13,8 +13,8 @@ from helpdesk.mail.inbound import bigmail
 from helpdesk.mail.inbound.bigmail import prepare_stored
 from helpdesk.mail.inbound.prepare import Prepared, prepare
 
-SAMPLES = Path(__file__).parent / "samples"
-CORPUS = (Path(__file__).parents[3] / ".." / "shared" / "mail-corpus").resolve()
+SAMPLES = Path(__file__).parents[1] / "samples"
+CORPUS = (Path(__file__).parents[4] / ".." / "shared" / "mail-corpus").resolve()
 
 
 def all_mails() -> list[Path]:

@@ -18,7 +18,7 @@ from helpdesk.cli import app
 from helpdesk.models import InboundMail, Message, Ticket
 from helpdesk.settings import get_settings
 
-CORPUS = (Path(__file__).parents[3] / ".." / "shared" / "mail-corpus").resolve()
+CORPUS = (Path(__file__).parents[2] / ".." / "shared" / "mail-corpus").resolve()
 runner = CliRunner()
 
 

@@ -29,7 +29,7 @@ from helpdesk.services import mailboxes
 pytestmark = pytest.mark.dovecot
 
 MakeUser = Callable[..., MailUser]
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[4]
 
 
 def db(url: str) -> Session:

@@ -27,7 +27,7 @@ from helpdesk.models import (
 from helpdesk.services import tickets
 from helpdesk.settings import get_settings
 
-SAMPLES = Path(__file__).parent / "samples"
+SAMPLES = Path(__file__).parents[1] / "samples"
 _uids = itertools.count(1)
 
 

@@ -14,7 +14,7 @@ from helpdesk.mail.parsing import parse as parse_module
 from helpdesk.mail.parsing.headers import DEFAULT, CachingHeaderRegistry
 from helpdesk.mail.parsing.parse import parse_mail
 
-SAMPLES = Path(__file__).parent / "samples"
+SAMPLES = Path(__file__).parents[1] / "samples"
 
 
 def parsed(raws: list[bytes]) -> list[dict]:

@@ -15,7 +15,7 @@ from helpdesk.blobs import BlobStore
 from helpdesk.mail.parsing import parse as parse_module
 from helpdesk.mail.parsing.parse import ParsedMail, decode_header_value, parse_mail
 
-SAMPLES = Path(__file__).parent / "samples"
+SAMPLES = Path(__file__).parents[1] / "samples"
 HEAD = (b"From: Matti <matti@example.fi>\nTo: tuki@etunnus.example\n"
         b"Date: Mon, 3 Jun 2024 10:15:00 +0300\nMIME-Version: 1.0\n")
 

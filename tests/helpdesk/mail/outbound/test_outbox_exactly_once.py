@@ -21,7 +21,7 @@ from helpdesk.models import OutboundMail
 from helpdesk.services import replies
 
 pytestmark = [pytest.mark.dovecot, pytest.mark.slow]
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[4]
 
 
 def _queue_replies(smtp_server, customer, count: int) -> list[str]:
