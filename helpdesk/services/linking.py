@@ -1,7 +1,7 @@
 """Linking tickets to E-tunnus users (and, through plugins, to invoices).
 
-Evidence comes from the sender's address, from e-tunnus, invoice and reference numbers
-in the subject and text (``helpdesk.numbers``) and from plugin linkers
+Evidence (``link_evidence``) comes from the sender's address, from e-tunnus, invoice and
+reference numbers in the subject and text (``helpdesk.numbers``) and from plugin linkers
 (``helpdesk_link_text``). One user behind all of it: the ticket is linked to them. Two or
 more: each is only suggested and ``ticket.user_id`` stays as it was; an agent decides.
 Links an agent removed are kept as ``dismissed`` so they are never made again.
@@ -30,27 +30,21 @@ from helpdesk.models import (
     TicketLink,
     utcnow,
 )
-from helpdesk.numbers import find_numbers
-from helpdesk.plugins import collect, hook
 from helpdesk.services import audit
 from helpdesk.services import people as people_service
 from helpdesk.services.errors import NotFound
+from helpdesk.services.link_evidence import (
+    USER,
+    Evidence,
+    NewMessage,
+    gather,
+    message_evidence,
+)
 
 log = logging.getLogger(__name__)
 
-USER = "user"
 LINKED, SUGGESTED, DISMISSED = "linked", "suggested", "dismissed"
 AUTO, MANUAL = "auto", "manual"
-
-
-@dataclass
-class Evidence:
-    """Why a user is thought to be behind a ticket: ``how`` email/etunnus/invoice/reference
-    or a plugin's kind, and the text as found."""
-
-    etunnus: str
-    how: str
-    text: str
 
 
 @dataclass
@@ -75,45 +69,6 @@ def _thread_messages(session: Session, ticket: Ticket) -> list[Message]:
         .order_by(col(Message.created_at), col(Message.id))
     )
     return list(session.exec(query))
-
-
-def text_evidence(
-    session: Session, subject: str, body: str
-) -> tuple[list[Evidence], list[FoundLink]]:
-    """Evidence (numbers, plugin finds) in one message's subject and text (reads only)."""
-    text = f"{subject}\n{body}"
-    evidence = [Evidence(n.etunnus, n.kind, n.text) for n in find_numbers(text)]
-    plugin_links: list[FoundLink] = []
-    for found in collect(hook().helpdesk_link_text(session=session, text=text)):
-        if found.kind == USER:
-            evidence.append(Evidence(found.target, USER, found.found_text))
-            continue
-        plugin_links.append(found)
-        if found.etunnus:
-            evidence.append(Evidence(found.etunnus, found.kind, found.found_text))
-    return evidence, plugin_links
-
-
-def gather(
-    session: Session, ticket: Ticket, messages: Iterable[Message]
-) -> tuple[list[Evidence], list[FoundLink]]:
-    """Evidence for users, and the plugins' other finds, in the messages (reads only)."""
-    evidence: list[Evidence] = []
-    plugin_links: list[FoundLink] = []
-    addresses: list[str] = []
-    for message in messages:
-        if message.kind == MessageKind.incoming and message.from_address:
-            addresses.append(message.from_address)
-        found_evidence, found_links = text_evidence(session, message.subject, message.text)
-        evidence += found_evidence
-        plugin_links += found_links
-    if ticket.customer_email and not addresses:
-        addresses.append(ticket.customer_email)
-    wanted = list(dict.fromkeys(a.lower() for a in addresses))
-    users = people_service.find_by_emails(session, wanted)
-    for address in wanted:
-        evidence += [Evidence(u.etunnus, "email", address) for u in users.get(address.strip(), [])]
-    return evidence, plugin_links
 
 
 def _add_found(row: TicketLink, items: Iterable[Evidence]) -> None:
@@ -151,38 +106,6 @@ def _user_row(
     return row
 
 
-@dataclass(frozen=True)
-class NewMessage:
-    """What linking reads of a message just stored, and of its ticket as it was stored."""
-
-    ticket_id: int
-    kind: str
-    subject: str
-    text: str
-    from_address: str | None
-    customer_email: str | None
-    ticket_user_id: int | None
-
-    @classmethod
-    def of(cls, ticket: Ticket, message: Message) -> NewMessage:
-        return cls(
-            ticket_id=ticket.id or 0,
-            kind=str(message.kind),
-            subject=message.subject,
-            text=message.text,
-            from_address=message.from_address,
-            customer_email=ticket.customer_email,
-            ticket_user_id=ticket.user_id,
-        )
-
-    @property
-    def address(self) -> str | None:
-        """Whose mail it is: an incoming mail's sender, else the ticket's customer."""
-        if self.kind == MessageKind.incoming and self.from_address:
-            return self.from_address.lower()
-        return self.customer_email.lower() if self.customer_email else None
-
-
 def _link_one(
     session: Session,
     message: NewMessage,
@@ -190,10 +113,7 @@ def _link_one(
     tickets: dict[int, Ticket],
 ) -> LinkResult:
     """Link the message's ticket from the message; ``users`` by address, ``tickets`` loaded."""
-    evidence, plugin_links = text_evidence(session, message.subject, message.text)
-    address = message.address
-    if address:
-        evidence += [Evidence(u.etunnus, "email", address) for u in users.get(address.strip(), [])]
+    evidence, plugin_links = message_evidence(session, message, users)
     ticket = tickets.get(message.ticket_id)
     user_id = ticket.user_id if ticket is not None else message.ticket_user_id
     if not evidence and not plugin_links and user_id is None:

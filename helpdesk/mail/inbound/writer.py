@@ -70,7 +70,8 @@ from helpdesk.models import (
 )
 from helpdesk.plugins import hook
 from helpdesk.services import audit
-from helpdesk.services.linking import NewMessage, link_new_messages
+from helpdesk.services.link_evidence import NewMessage
+from helpdesk.services.linking import link_new_messages
 
 TICKETS = Ticket.__table__  # type: ignore[attr-defined]
 MESSAGES = Message.__table__  # type: ignore[attr-defined]
