@@ -8,52 +8,24 @@ until the agent presses Send.
 from __future__ import annotations
 
 import json
-import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
 from helpdesk.i18n import gettext
-from helpdesk.mail import compose
-from helpdesk.models import Agent, Mailbox, Message, MessageKind, PresenceState, Ticket, utcnow
+from helpdesk.models import Agent, Message, PresenceState, utcnow
 from helpdesk.services import presence, replies, saved_replies
 from helpdesk.services import tickets as ticket_service
 from helpdesk.services.errors import ServiceError
 from helpdesk.settings import get_settings
 from helpdesk.values import as_id
 from helpdesk.web.deps import CurrentAgent, SessionDep
+from helpdesk.web.pages.ticket_view import ticket_context
 from helpdesk.web.templating import render
 
 router = APIRouter()
-
-
-def reply_context(
-    session: Session, ticket: Ticket, agent: Agent, messages: list[Message]
-) -> dict[str, Any]:
-    """What the thread's delivery states and the composer need (merged into the ticket page)."""
-    outbound = replies.for_messages(session, [m.id for m in messages if m.id is not None])
-    incoming = [m for m in messages if m.kind == MessageKind.incoming]
-    newest = replies.latest_human_message(session, ticket)
-    mailbox = session.get(Mailbox, ticket.mailbox_id) if ticket.mailbox_id else None
-    return {
-        "outbound": outbound,
-        "now": utcnow(),
-        "composer": {
-            "to": ticket.customer_email or "",
-            "subject": compose.reply_subject(ticket.subject, ticket.number),
-            "from_label": mailbox.label if mailbox else "",
-            "can_reply": mailbox is not None,
-            "signature": replies.signed("", agent, mailbox).strip() if mailbox else "",
-            "quote": incoming[-1] if incoming else None,
-            "saved": saved_replies.list_replies(session),
-            "last_message_id": newest.id if newest and newest.id else 0,
-            "token": uuid.uuid4().hex,
-            "max_mb": get_settings().max_attachment_bytes / 1048576,
-        },
-        "others": presence.others(session, ticket_id=ticket.id or 0, agent=agent),
-    }
 
 
 async def _attachments(files: list[UploadFile]) -> list[replies.AttachmentIn]:
@@ -80,8 +52,6 @@ async def _attachments(files: list[UploadFile]) -> list[replies.AttachmentIn]:
 
 
 def _thread(request: Request, session: Session, ticket_id: int, agent: Agent) -> Response:
-    from helpdesk.web.pages.ticket import ticket_context
-
     context = ticket_context(request, session, ticket_id, agent)
     return render(request, "ticket.html", context, block="thread")
 
