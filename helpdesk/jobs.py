@@ -5,7 +5,7 @@ Safe with N workers on one database: each mailbox is fetched by one worker at a 
 worker (``helpdesk.locks.try_claim``). SIGTERM stops taking new work, wakes the IDLE
 loops and lets the mail being imported finish its transaction.
 
-Core features add their periodic tasks with ``register_periodic`` (the outbox does).
+Core features add their periodic tasks with ``register_periodic`` (the outbox's is below).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from sqlmodel import Session
 from helpdesk import db
 from helpdesk.hookspecs import ScheduledJob
 from helpdesk.locks import release, try_claim
+from helpdesk.mail import outbox
 from helpdesk.mail.watch import MailboxWatcher, fetch_once, fetchable
 from helpdesk.plugins import collect, hook
 
@@ -181,11 +182,4 @@ class Worker:
         log.info("worker stopped")
 
 
-def _register_outbox() -> None:
-    # Imported here: the outbox pulls in SMTP/IMAP code the jobs module itself doesn't need.
-    from helpdesk.mail import outbox
-
-    register_periodic("outbox", outbox.run_job, outbox.FLUSH_SECONDS)
-
-
-_register_outbox()
+register_periodic("outbox", outbox.run_job, outbox.FLUSH_SECONDS)
