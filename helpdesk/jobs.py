@@ -40,12 +40,11 @@ DEFAULT_JOB_LEASE_SECONDS = 15 * 60.0
 
 @dataclass(frozen=True)
 class PeriodicTask:
-    """A core task run every ``interval`` seconds; ``exclusive`` ones by one worker at a time."""
+    """A core task run every ``interval`` seconds, by one worker at a time."""
 
     name: str
     run: Callable[[Session], Any]
     interval: float
-    exclusive: bool = True
 
     def as_job(self) -> ScheduledJob:
         interval = timedelta(seconds=self.interval)
@@ -60,13 +59,11 @@ class PeriodicTask:
 PERIODIC: list[PeriodicTask] = []
 
 
-def register_periodic(
-    name: str, run: Callable[[Session], Any], interval: float, *, exclusive: bool = True
-) -> None:
+def register_periodic(name: str, run: Callable[[Session], Any], interval: float) -> None:
     """Add a periodic core task to every worker (idempotent per name)."""
     if any(task.name == name for task in PERIODIC):
         return
-    PERIODIC.append(PeriodicTask(name=name, run=run, interval=interval, exclusive=exclusive))
+    PERIODIC.append(PeriodicTask(name=name, run=run, interval=interval))
 
 
 def scheduled_jobs() -> list[ScheduledJob]:
