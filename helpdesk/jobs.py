@@ -2,8 +2,11 @@
 
 Safe with N workers on one database: each mailbox is fetched by one worker at a time
 (``helpdesk.locks.MailboxLock``) and each due run of a job is claimed by exactly one
-worker (``helpdesk.locks.try_claim``). SIGTERM stops taking new work, wakes the IDLE
+worker (``helpdesk.locks.claim_unchanged``). SIGTERM stops taking new work, wakes the IDLE
 loops and lets the mail being imported finish its transaction.
+
+Every tick reads the job table once and decides in memory what is due; only a due job
+opens a write session, to claim it.
 
 Core features add their periodic tasks with ``register_periodic`` (the outbox's is below).
 """
@@ -25,9 +28,17 @@ from sqlmodel import Session
 
 from helpdesk import db
 from helpdesk.hookspecs import ScheduledJob
-from helpdesk.locks import release, try_claim
+from helpdesk.locks import (
+    JobState,
+    claim_unchanged,
+    is_free,
+    job_states,
+    owner_id,
+    release,
+)
 from helpdesk.mail import outbox
 from helpdesk.mail.watch import MailboxWatcher, fetch_once, fetchable
+from helpdesk.models import utcnow
 from helpdesk.plugins import collect, hook
 
 log = logging.getLogger(__name__)
@@ -77,35 +88,67 @@ def run_due_jobs(
     jobs: list[ScheduledJob] | None = None,
     *,
     session_factory: Callable[[], Session] | None = None,
+    read_session_factory: Callable[[], Session] | None = None,
     stop: threading.Event | None = None,
 ) -> list[str]:
-    """Run each due job this worker manages to claim; returns the names that ran."""
+    """Run each due job this worker manages to claim; returns the names that ran.
+
+    What is due is decided from one read of the job rows (``read_session_factory``, by
+    default a plain session: no write lock); only a due job gets a ``session_factory``
+    session, to claim and run it.
+    """
     factory = session_factory or job_session
+    read_factory = read_session_factory or session_factory or db.new_session
+    jobs = scheduled_jobs() if jobs is None else jobs
+    if not jobs:
+        return []
+    names = [f"job:{job.name}" for job in jobs]
+    try:
+        with contextlib.closing(read_factory()) as session:
+            seen = job_states(session, names)
+    except Exception:
+        log.exception("could not read the job table")
+        return []
+    owner = owner_id()
     ran: list[str] = []
-    for job in scheduled_jobs() if jobs is None else jobs:
+    for job, name in zip(jobs, names, strict=True):
         if stop is not None and stop.is_set():
             break
-        with contextlib.closing(factory()) as session:
-            lease = float(job.extra.get("lease_seconds", DEFAULT_JOB_LEASE_SECONDS))
-            try:
-                claim = try_claim(session, f"job:{job.name}", lease_seconds=lease, due=job.due)
-            except Exception:
-                log.exception("could not claim job %s", job.name)
+        state = seen.get(name) or JobState(name=name)
+        now = utcnow()
+        try:
+            if not job.due(now, state.last_started_at) or not is_free(state, now, owner):
                 continue
-            if claim is None:
-                continue
-            error: str | None = None
-            try:
-                job.run(session)
-            except Exception as exc:  # one failing job must not stop the others
-                log.exception("job %s failed", job.name)
-                error = f"{type(exc).__name__}: {exc}"
-            finally:
-                with contextlib.suppress(Exception):
-                    session.rollback()
-                    release(session, claim, error=error)
+        except Exception:
+            log.exception("could not tell whether job %s is due", job.name)
+            continue
+        if _claim_and_run(job, state, factory):
             ran.append(job.name)
     return ran
+
+
+def _claim_and_run(job: ScheduledJob, seen: JobState, factory: Callable[[], Session]) -> bool:
+    """Run ``job`` if this worker wins its claim; False when another worker was first."""
+    lease = float(job.extra.get("lease_seconds", DEFAULT_JOB_LEASE_SECONDS))
+    with contextlib.closing(factory()) as session:
+        try:
+            claim = claim_unchanged(session, seen, lease_seconds=lease)
+        except Exception:
+            log.exception("could not claim job %s", job.name)
+            return False
+        if claim is None:
+            return False
+        error: str | None = None
+        try:
+            job.run(session)
+        except Exception as exc:  # one failing job must not stop the others
+            log.exception("job %s failed", job.name)
+            error = f"{type(exc).__name__}: {exc}"
+        finally:
+            with contextlib.suppress(Exception):
+                session.rollback()
+                release(session, claim, error=error)
+    return True
 
 
 def job_session() -> Session:
@@ -129,7 +172,9 @@ class Worker:
     def run_once(self) -> dict[str, Any]:
         """Fetch every mailbox once and run the jobs that are due, then return."""
         fetched = fetch_once(session_factory=self.session_factory)
-        ran = run_due_jobs(session_factory=self.job_session_factory)
+        ran = run_due_jobs(
+            session_factory=self.job_session_factory, read_session_factory=self.session_factory
+        )
         return {"mail": fetched.counts.as_dict(), "mailboxes": fetched.mailboxes, "jobs": ran}
 
     def install_signal_handlers(self) -> None:
@@ -170,7 +215,11 @@ class Worker:
                 except Exception:
                     log.exception("could not list mailboxes")
                 next_scan = clock + MAILBOX_RESCAN_SECONDS
-            run_due_jobs(session_factory=self.job_session_factory, stop=self.stop)
+            run_due_jobs(
+                session_factory=self.job_session_factory,
+                read_session_factory=self.session_factory,
+                stop=self.stop,
+            )
             self.stop.wait(TICK_SECONDS)
         self.stop_all()
         for watcher in self.watchers.values():

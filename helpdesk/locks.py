@@ -4,9 +4,10 @@ Two kinds:
 
 - **Job claims** (``job_lock`` rows): a job runs when a worker wins a compare-and-set
   ``UPDATE`` on the job's row. The ``WHERE`` clause repeats what the worker read
-  (holder and last start), so of N workers that all found a job due, exactly one
+  (holder, lease and last start), so of N workers that all found a job due, exactly one
   update matches; the others see ``rowcount == 0`` and move on. This works the same on
-  SQLite and PostgreSQL and needs no long-held transaction.
+  SQLite and PostgreSQL and needs no long-held transaction. What is due is decided on a
+  plain read (:func:`job_states`), so an idle scheduler never takes SQLite's write lock.
 - **Mailbox locks**: one fetcher per mailbox. On PostgreSQL a session-level advisory lock
   on a dedicated connection (``pg_try_advisory_lock``): the server drops it the moment
   the holder's connection dies, so a killed worker never blocks the others. SQLite has no
@@ -73,7 +74,7 @@ def holder_gone(holder: str | None, *, per_call_names: bool = False) -> bool:
     return False
 
 
-def is_free(row: JobLock, now: datetime, owner: str) -> bool:
+def is_free(row: JobLock | JobState, now: datetime, owner: str) -> bool:
     """Whether ``owner`` may take the row: unheld, lease run out, or its holder is dead."""
     if row.locked_by is None or row.locked_by == owner:
         return True
@@ -101,6 +102,16 @@ def claim_due(session: Session, due: Any, take: Callable[[int], Any]) -> list[in
 
 
 @dataclass(frozen=True)
+class JobState:
+    """A job's row as a worker read it: enough to decide, and to claim only if unchanged."""
+
+    name: str
+    locked_by: str | None = None
+    locked_until: datetime | None = None
+    last_started_at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class Claim:
     """A job claim held by this process."""
 
@@ -110,18 +121,63 @@ class Claim:
     last_run: datetime | None
 
 
-def _row(session: Session, name: str) -> JobLock:
-    row = session.exec(select(JobLock).where(JobLock.name == name)).first()
-    if row is not None:
-        return row
+def job_states(session: Session, names: list[str]) -> dict[str, JobState]:
+    """The rows of ``names`` in one read, then the read transaction ends.
+
+    A job never claimed has no row yet, so no entry. Ending the read matters on SQLite: a
+    transaction that read and then writes fails at once if another worker committed in
+    between, while one that starts by writing waits for the lock.
+    """
+    rows = session.exec(select(JobLock).where(col(JobLock.name).in_(names))).all()
+    states = {
+        row.name: JobState(
+            name=row.name,
+            locked_by=row.locked_by,
+            locked_until=row.locked_until,
+            last_started_at=row.last_started_at,
+        )
+        for row in rows
+    }
+    session.rollback()
+    return states
+
+
+def _ensure_row(session: Session, name: str) -> None:
     try:
         with session.begin_nested():
             session.add(JobLock(name=name))
     except IntegrityError:
         pass  # another worker inserted it first
+
+
+def claim_unchanged(session: Session, seen: JobState, *, lease_seconds: float) -> Claim | None:
+    """Claim the job for ``lease_seconds`` if its row is still as ``seen``; commits.
+
+    The caller has decided from ``seen`` that the job is due and free; the compare-and-set
+    ``UPDATE`` makes sure no other worker claimed it since.
+    """
+    if seen.locked_by is None and seen.last_started_at is None:
+        _ensure_row(session, seen.name)  # first run: the row may not exist yet
+    owner = owner_id()
+    now = utcnow()
+    result = session.exec(
+        update(JobLock)
+        .where(
+            col(JobLock.name) == seen.name,
+            col(JobLock.locked_by).is_not_distinct_from(seen.locked_by),
+            col(JobLock.locked_until).is_not_distinct_from(seen.locked_until),
+            col(JobLock.last_started_at).is_not_distinct_from(seen.last_started_at),
+        )
+        .values(
+            locked_by=owner,
+            locked_until=now + timedelta(seconds=lease_seconds),
+            last_started_at=now,
+        )
+    )
     session.commit()
-    row = session.exec(select(JobLock).where(JobLock.name == name)).one()
-    return row
+    if result.rowcount != 1:
+        return None
+    return Claim(name=seen.name, owner=owner, started_at=now, last_run=seen.last_started_at)
 
 
 def try_claim(
@@ -135,34 +191,13 @@ def try_claim(
 
     ``due(now, last_run)`` gets the start time of the previous run (None before the first).
     """
-    owner = owner_id()
+    seen = job_states(session, [name]).get(name) or JobState(name=name)
     now = utcnow()
-    row = _row(session, name)
-    session.refresh(row)
-    last_run = row.last_started_at
-    if due is not None and not due(now, last_run):
-        session.rollback()
+    if due is not None and not due(now, seen.last_started_at):
         return None
-    if not is_free(row, now, owner):
-        session.rollback()
+    if not is_free(seen, now, owner_id()):
         return None
-    result = session.exec(
-        update(JobLock)
-        .where(
-            col(JobLock.id) == row.id,
-            col(JobLock.locked_by).is_not_distinct_from(row.locked_by),
-            col(JobLock.last_started_at).is_not_distinct_from(last_run),
-        )
-        .values(
-            locked_by=owner,
-            locked_until=now + timedelta(seconds=lease_seconds),
-            last_started_at=now,
-        )
-    )
-    session.commit()
-    if result.rowcount != 1:
-        return None
-    return Claim(name=name, owner=owner, started_at=now, last_run=last_run)
+    return claim_unchanged(session, seen, lease_seconds=lease_seconds)
 
 
 def renew(session: Session, claim: Claim, *, lease_seconds: float) -> bool:
