@@ -6,7 +6,10 @@ worker (``helpdesk.locks.claim_unchanged``). SIGTERM stops taking new work, wake
 loops and lets the mail being imported finish its transaction.
 
 Every tick reads the job table once and decides in memory what is due; only a due job
-opens a write session, to claim it.
+opens a write session, to claim it. While a job runs, its lease is renewed in the
+background (``helpdesk.locks.LeaseKeeper``), so a job may run longer than its lease; a
+long job can call :func:`still_claimed` between steps and stop when another worker has
+taken the job over (which happens only if renewing failed for a whole lease).
 
 Core features add their periodic tasks with ``register_periodic`` (the outbox's is below).
 """
@@ -19,6 +22,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import FrameType
@@ -30,6 +34,7 @@ from helpdesk import db
 from helpdesk.hookspecs import ScheduledJob
 from helpdesk.locks import (
     JobState,
+    LeaseKeeper,
     claim_unchanged,
     is_free,
     job_states,
@@ -69,6 +74,9 @@ class PeriodicTask:
 #: Periodic core tasks, in registration order.
 PERIODIC: list[PeriodicTask] = []
 
+#: The lease of the job this thread is running (see :func:`still_claimed`).
+_running: ContextVar[LeaseKeeper | None] = ContextVar("running_job_lease", default=None)
+
 
 def register_periodic(name: str, run: Callable[[Session], Any], interval: float) -> None:
     """Add a periodic core task to every worker (idempotent per name)."""
@@ -82,6 +90,17 @@ def scheduled_jobs() -> list[ScheduledJob]:
     jobs = [task.as_job() for task in PERIODIC]
     jobs += collect(hook().helpdesk_scheduled_jobs())
     return jobs
+
+
+def still_claimed() -> bool:
+    """Inside a scheduled job: False once another worker has taken the job over.
+
+    The lease is renewed in the background, so this turns False only when renewing
+    failed for longer than the lease. A long job calls it between steps and returns early
+    when it is False; outside a job it is always True.
+    """
+    keeper = _running.get()
+    return keeper is None or not keeper.lost.is_set()
 
 
 def run_due_jobs(
@@ -139,15 +158,23 @@ def _claim_and_run(job: ScheduledJob, seen: JobState, factory: Callable[[], Sess
         if claim is None:
             return False
         error: str | None = None
+        keeper = LeaseKeeper(claim, lease_seconds=lease, session_factory=factory)
+        running = _running.set(keeper)
         try:
-            job.run(session)
+            with keeper:
+                job.run(session)
         except Exception as exc:  # one failing job must not stop the others
             log.exception("job %s failed", job.name)
             error = f"{type(exc).__name__}: {exc}"
         finally:
+            _running.reset(running)
             with contextlib.suppress(Exception):
                 session.rollback()
-                release(session, claim, error=error)
+                if keeper.lost.is_set():
+                    # Another worker holds the job now: its claim is not ours to release.
+                    log.warning("job %s ended after its claim was lost", job.name)
+                else:
+                    release(session, claim, error=error)
     return True
 
 

@@ -8,6 +8,8 @@ Two kinds:
   update matches; the others see ``rowcount == 0`` and move on. This works the same on
   SQLite and PostgreSQL and needs no long-held transaction. What is due is decided on a
   plain read (:func:`job_states`), so an idle scheduler never takes SQLite's write lock.
+  While a job runs, :class:`LeaseKeeper` renews its lease in the background, so a job
+  longer than its lease is not taken over; a keeper that finds the claim gone says so.
 - **Mailbox locks**: one fetcher per mailbox. On PostgreSQL a session-level advisory lock
   on a dedicated connection (``pg_try_advisory_lock``): the server drops it the moment
   the holder's connection dies, so a killed worker never blocks the others. SQLite has no
@@ -19,8 +21,10 @@ Two kinds:
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import socket
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -35,6 +39,8 @@ from sqlmodel import Session, col, select
 
 from helpdesk.db import is_postgres
 from helpdesk.models import JobLock, utcnow
+
+log = logging.getLogger(__name__)
 
 #: Advisory-lock namespace of mailbox fetchers ("MAIL"); the second key is the mailbox id.
 MAILBOX_LOCK_CLASS = 0x4D41494C
@@ -209,6 +215,50 @@ def renew(session: Session, claim: Claim, *, lease_seconds: float) -> bool:
     )
     session.commit()
     return bool(result.rowcount == 1)
+
+
+class LeaseKeeper:
+    """Renews a job claim's lease in a background thread while the job runs.
+
+    Renewing every third of the lease keeps a long job from being taken over by another
+    worker. A renewal that finds the claim no longer ours (the lease ran out, say while
+    the database was unreachable, and another worker took the job) sets :attr:`lost` and
+    stops; the job may look at it and give up, and the worker then leaves the row alone.
+    A renewal that fails for another reason is tried again at the next interval.
+    """
+
+    def __init__(
+        self, claim: Claim, *, lease_seconds: float, session_factory: Callable[[], Session]
+    ) -> None:
+        self.claim = claim
+        self.lease_seconds = lease_seconds
+        self.session_factory = session_factory
+        self.lost = threading.Event()
+        self._done = threading.Event()
+        self._thread = threading.Thread(
+            target=self._renew_until_done, name=f"lease-{claim.name}", daemon=True
+        )
+
+    def __enter__(self) -> LeaseKeeper:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        self._thread.join()
+
+    def _renew_until_done(self) -> None:
+        while not self._done.wait(self.lease_seconds / 3):
+            try:
+                with contextlib.closing(self.session_factory()) as session:
+                    held = renew(session, self.claim, lease_seconds=self.lease_seconds)
+            except Exception:
+                log.exception("could not renew the lease of %s; trying again", self.claim.name)
+                continue
+            if not held:
+                log.warning("%s: the claim was lost while the job ran", self.claim.name)
+                self.lost.set()
+                return
 
 
 def release(session: Session, claim: Claim, *, error: str | None = None) -> None:
