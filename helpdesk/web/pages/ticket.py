@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel
 
 from helpdesk.i18n import N_
 from helpdesk.models import Agent
@@ -18,6 +19,24 @@ from helpdesk.web.pages.ticket_view import ticket_context
 from helpdesk.web.templating import render
 
 router = APIRouter()
+
+
+class StatusForm(BaseModel):
+    """The status buttons of the ticket sidebar."""
+
+    status: str
+
+
+class AssigneeForm(BaseModel):
+    """The assignee menu: ``me``, an agent's id, or empty for nobody."""
+
+    assignee: str = ""
+
+
+class NoteForm(BaseModel):
+    """An internal note under the thread."""
+
+    text: str = ""
 
 
 @router.get("/tickets/{ticket_id}", include_in_schema=False)
@@ -48,10 +67,10 @@ def change_status(
     ticket_id: int,
     session: SessionDep,
     agent: CurrentAgent,
-    status: Annotated[str, Form()],
+    form: Annotated[StatusForm, Form()],
 ) -> Response:
     ticket = ticket_service.get_ticket(session, ticket_id)
-    ticket_service.set_status(session, ticket=ticket, status=status, by=agent)
+    ticket_service.set_status(session, ticket=ticket, status=form.status, by=agent)
     return _after_change(request, ticket_id, session, agent, "ticket_meta")
 
 
@@ -61,15 +80,15 @@ def change_assignee(
     ticket_id: int,
     session: SessionDep,
     agent: CurrentAgent,
-    assignee: Annotated[str, Form()] = "",
+    form: Annotated[AssigneeForm, Form()],
 ) -> Response:
     ticket = ticket_service.get_ticket(session, ticket_id)
     target = None
-    if assignee == "me":
+    if form.assignee == "me":
         target = agent
-    elif assignee:
+    elif form.assignee:
         # An unknown id must not quietly unassign the ticket.
-        agent_id = as_id(assignee)
+        agent_id = as_id(form.assignee)
         target = session.get(Agent, agent_id) if agent_id is not None else None
         if target is None:
             raise ServiceError(N_("No such agent"))
@@ -83,8 +102,8 @@ def add_note(
     ticket_id: int,
     session: SessionDep,
     agent: CurrentAgent,
-    text: Annotated[str, Form()] = "",
+    form: Annotated[NoteForm, Form()],
 ) -> Response:
     ticket = ticket_service.get_ticket(session, ticket_id)
-    ticket_service.add_note(session, ticket=ticket, text=text, by=agent)
+    ticket_service.add_note(session, ticket=ticket, text=form.text, by=agent)
     return _after_change(request, ticket_id, session, agent, "thread")
