@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 from pydantic import BaseModel
+from sqlmodel import select
 
+from helpdesk.models import Mailbox
 from helpdesk.web.forms import Checkbox, OptionalId
 
 
@@ -35,3 +37,26 @@ def test_a_field_that_cannot_be_read_is_the_pages_error(session, logged_in, mail
     flash = logged_in.form("/tickets/new", fields, headers={"HX-Request": "true"})
     assert flash.status_code == 400
     assert flash.headers["HX-Retarget"] == "#flash"
+
+
+def test_a_missing_required_field_is_the_pages_error(session, logged_in):
+    page = logged_in.form("/admin/agents", {"name": "Nimi", "password": "salasana123"})
+    assert page.status_code == 400
+    assert page.headers["content-type"].startswith("text/html")
+
+
+def test_ports_that_are_not_numbers_are_left_unset(session, logged_in):
+    fields = {"address": "uusi@e-tunnus.fi", "imap_port": "²", "smtp_port": "x", "active": ""}
+    assert logged_in.form("/admin/mailboxes", fields, follow_redirects=False).status_code == 303
+    box = session.exec(select(Mailbox).where(Mailbox.address == "uusi@e-tunnus.fi")).one()
+    assert (box.imap_port, box.smtp_port, box.active) == (None, None, False)
+
+
+def test_a_junk_id_in_the_call_form_logs_the_call_without_a_ticket_choice(session, logged_in):
+    saved = logged_in.form(
+        "/calls",
+        {"phone": "0401234567", "ticket_id": "²", "topic": "Soitto"},
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303
+    assert saved.headers["location"].startswith("/tickets/")
