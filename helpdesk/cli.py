@@ -8,12 +8,16 @@ import sys
 from typing import Annotated
 
 import typer
+import uvicorn
 
-from helpdesk import mail_cli
+from helpdesk import devserver, mail_cli
+from helpdesk import migrate as migrations
 from helpdesk.db import session_scope
 from helpdesk.models import Security
 from helpdesk.outbox_cli import outbox_app
 from helpdesk.plugins import hook
+from helpdesk.services import agents, mailboxes
+from helpdesk.services import demo as demo_service
 from helpdesk.services.errors import ServiceError
 from helpdesk.users_cli import users_app
 
@@ -58,8 +62,6 @@ def serve(
     workers: Annotated[int, typer.Option(help="Web worker processes.")] = 1,
 ) -> None:
     """Serve the web UI and the JSON API."""
-    import uvicorn
-
     uvicorn.run(
         "helpdesk.web.main:app",
         host=host,
@@ -76,16 +78,12 @@ def dev(
     port: Annotated[int, typer.Option(envvar="PORT", help="Port to listen on (env PORT).")] = 8000,
 ) -> None:
     """Run the demo: the web server plus the worker and the local sandboxes (make run)."""
-    from helpdesk import devserver
-
     devserver.run(host, port)
 
 
 @app.command()
 def migrate() -> None:
     """Apply every database migration (core and plugins) to HELPDESK_DATABASE_URL."""
-    from helpdesk import migrate as migrations
-
     migrations.upgrade()
     typer.echo("database is up to date")
 
@@ -93,8 +91,6 @@ def migrate() -> None:
 @app.command()
 def demo() -> None:
     """Seed demo data (mailboxes, tickets, users, the admin agent). Safe to run again."""
-    from helpdesk.services import demo as demo_service
-
     with session_scope() as session:
         summary = demo_service.seed(session)
     typer.echo(json.dumps(summary))
@@ -109,8 +105,6 @@ def agent_create(
     language: Annotated[str, typer.Option(help="UI language: fi or en.")] = "fi",
 ) -> None:
     """Create an agent who can log in."""
-    from helpdesk.services import agents
-
     with session_scope() as session:
         try:
             agent = agents.create_agent(
@@ -126,8 +120,6 @@ def agent_token(
     email: str, name: Annotated[str, typer.Option(help="What the token is for.")] = "cli"
 ) -> None:
     """Print a new API token for the agent (only the token, for scripts)."""
-    from helpdesk.services import agents
-
     with session_scope() as session:
         agent = agents.get_by_email(session, email)
         if agent is None or not agent.active:
@@ -152,8 +144,6 @@ def mailbox_add(
     smtp_security: Annotated[Security, typer.Option()] = Security.starttls,
 ) -> None:
     """Add a shared mailbox with its IMAP (mail in) and SMTP (mail out) settings."""
-    from helpdesk.services import mailboxes
-
     with session_scope() as session:
         try:
             mailbox = mailboxes.add_mailbox(
@@ -180,8 +170,6 @@ def mailbox_add(
 @mailbox_app.command("list")
 def mailbox_list() -> None:
     """List mailboxes with their sync state (passwords are never shown)."""
-    from helpdesk.services import mailboxes
-
     with session_scope() as session:
         for s in mailboxes.list_with_stats(session):
             m = s.mailbox

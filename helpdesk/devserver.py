@@ -6,6 +6,8 @@ when the web server stops (Ctrl-C).
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import os
 import signal
 import socket
@@ -14,6 +16,8 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
+
+import uvicorn
 
 from helpdesk.services.demo import DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD
 
@@ -76,12 +80,8 @@ def _announce_when_ready(host: str, port: int) -> None:
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
     # Linux: the child gets SIGTERM when `helpdesk dev` dies, even by SIGKILL, so no
     # worker or sandbox is left running without its web server.
-    try:
-        import ctypes
-
+    with contextlib.suppress(OSError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
 
 
 def _exit_on_sigterm(_signum: int, _frame: object) -> None:
@@ -104,8 +104,6 @@ def run(host: str, port: int) -> None:
     print(banner(host, port), flush=True)
     threading.Thread(target=_announce_when_ready, args=(host, port), daemon=True).start()
     try:
-        import uvicorn
-
         uvicorn.run("helpdesk.web.main:app", host=host, port=port, log_level="info")
     finally:
         for child in children:

@@ -58,8 +58,10 @@ class FoundLink:
 class ScheduledJob:
     """A job the worker runs. ``due(now, last_run)`` decides; ``run(session)`` does the work.
 
-    The worker holds a database lock per job name while it runs, so with several workers
-    each due run happens once.
+    The worker holds a database claim per job name while it runs, so with several workers
+    each due run happens once. The claim's lease (``extra["lease_seconds"]``, 15 minutes
+    by default) is renewed while ``run`` works, so a run may take longer; a long run calls
+    ``helpdesk.jobs.still_claimed()`` between steps and stops when it returns False.
     """
 
     name: str

@@ -4,9 +4,12 @@ Two kinds:
 
 - **Job claims** (``job_lock`` rows): a job runs when a worker wins a compare-and-set
   ``UPDATE`` on the job's row. The ``WHERE`` clause repeats what the worker read
-  (holder and last start), so of N workers that all found a job due, exactly one
+  (holder, lease and last start), so of N workers that all found a job due, exactly one
   update matches; the others see ``rowcount == 0`` and move on. This works the same on
-  SQLite and PostgreSQL and needs no long-held transaction.
+  SQLite and PostgreSQL and needs no long-held transaction. What is due is decided on a
+  plain read (:func:`job_states`), so an idle scheduler never takes SQLite's write lock.
+  While a job runs, :class:`LeaseKeeper` renews its lease in the background, so a job
+  longer than its lease is not taken over; a keeper that finds the claim gone says so.
 - **Mailbox locks**: one fetcher per mailbox. On PostgreSQL a session-level advisory lock
   on a dedicated connection (``pg_try_advisory_lock``): the server drops it the moment
   the holder's connection dies, so a killed worker never blocks the others. SQLite has no
@@ -18,8 +21,10 @@ Two kinds:
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import socket
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -34,6 +39,8 @@ from sqlmodel import Session, col, select
 
 from helpdesk.db import is_postgres
 from helpdesk.models import JobLock, utcnow
+
+log = logging.getLogger(__name__)
 
 #: Advisory-lock namespace of mailbox fetchers ("MAIL"); the second key is the mailbox id.
 MAILBOX_LOCK_CLASS = 0x4D41494C
@@ -73,7 +80,7 @@ def holder_gone(holder: str | None, *, per_call_names: bool = False) -> bool:
     return False
 
 
-def is_free(row: JobLock, now: datetime, owner: str) -> bool:
+def is_free(row: JobLock | JobState, now: datetime, owner: str) -> bool:
     """Whether ``owner`` may take the row: unheld, lease run out, or its holder is dead."""
     if row.locked_by is None or row.locked_by == owner:
         return True
@@ -101,6 +108,16 @@ def claim_due(session: Session, due: Any, take: Callable[[int], Any]) -> list[in
 
 
 @dataclass(frozen=True)
+class JobState:
+    """A job's row as a worker read it: enough to decide, and to claim only if unchanged."""
+
+    name: str
+    locked_by: str | None = None
+    locked_until: datetime | None = None
+    last_started_at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class Claim:
     """A job claim held by this process."""
 
@@ -110,18 +127,63 @@ class Claim:
     last_run: datetime | None
 
 
-def _row(session: Session, name: str) -> JobLock:
-    row = session.exec(select(JobLock).where(JobLock.name == name)).first()
-    if row is not None:
-        return row
+def job_states(session: Session, names: list[str]) -> dict[str, JobState]:
+    """The rows of ``names`` in one read, then the read transaction ends.
+
+    A job never claimed has no row yet, so no entry. Ending the read matters on SQLite: a
+    transaction that read and then writes fails at once if another worker committed in
+    between, while one that starts by writing waits for the lock.
+    """
+    rows = session.exec(select(JobLock).where(col(JobLock.name).in_(names))).all()
+    states = {
+        row.name: JobState(
+            name=row.name,
+            locked_by=row.locked_by,
+            locked_until=row.locked_until,
+            last_started_at=row.last_started_at,
+        )
+        for row in rows
+    }
+    session.rollback()
+    return states
+
+
+def _ensure_row(session: Session, name: str) -> None:
     try:
         with session.begin_nested():
             session.add(JobLock(name=name))
     except IntegrityError:
         pass  # another worker inserted it first
+
+
+def claim_unchanged(session: Session, seen: JobState, *, lease_seconds: float) -> Claim | None:
+    """Claim the job for ``lease_seconds`` if its row is still as ``seen``; commits.
+
+    The caller has decided from ``seen`` that the job is due and free; the compare-and-set
+    ``UPDATE`` makes sure no other worker claimed it since.
+    """
+    if seen.locked_by is None and seen.last_started_at is None:
+        _ensure_row(session, seen.name)  # first run: the row may not exist yet
+    owner = owner_id()
+    now = utcnow()
+    result = session.exec(
+        update(JobLock)
+        .where(
+            col(JobLock.name) == seen.name,
+            col(JobLock.locked_by).is_not_distinct_from(seen.locked_by),
+            col(JobLock.locked_until).is_not_distinct_from(seen.locked_until),
+            col(JobLock.last_started_at).is_not_distinct_from(seen.last_started_at),
+        )
+        .values(
+            locked_by=owner,
+            locked_until=now + timedelta(seconds=lease_seconds),
+            last_started_at=now,
+        )
+    )
     session.commit()
-    row = session.exec(select(JobLock).where(JobLock.name == name)).one()
-    return row
+    if result.rowcount != 1:
+        return None
+    return Claim(name=seen.name, owner=owner, started_at=now, last_run=seen.last_started_at)
 
 
 def try_claim(
@@ -135,34 +197,13 @@ def try_claim(
 
     ``due(now, last_run)`` gets the start time of the previous run (None before the first).
     """
-    owner = owner_id()
+    seen = job_states(session, [name]).get(name) or JobState(name=name)
     now = utcnow()
-    row = _row(session, name)
-    session.refresh(row)
-    last_run = row.last_started_at
-    if due is not None and not due(now, last_run):
-        session.rollback()
+    if due is not None and not due(now, seen.last_started_at):
         return None
-    if not is_free(row, now, owner):
-        session.rollback()
+    if not is_free(seen, now, owner_id()):
         return None
-    result = session.exec(
-        update(JobLock)
-        .where(
-            col(JobLock.id) == row.id,
-            col(JobLock.locked_by).is_not_distinct_from(row.locked_by),
-            col(JobLock.last_started_at).is_not_distinct_from(last_run),
-        )
-        .values(
-            locked_by=owner,
-            locked_until=now + timedelta(seconds=lease_seconds),
-            last_started_at=now,
-        )
-    )
-    session.commit()
-    if result.rowcount != 1:
-        return None
-    return Claim(name=name, owner=owner, started_at=now, last_run=last_run)
+    return claim_unchanged(session, seen, lease_seconds=lease_seconds)
 
 
 def renew(session: Session, claim: Claim, *, lease_seconds: float) -> bool:
@@ -174,6 +215,50 @@ def renew(session: Session, claim: Claim, *, lease_seconds: float) -> bool:
     )
     session.commit()
     return bool(result.rowcount == 1)
+
+
+class LeaseKeeper:
+    """Renews a job claim's lease in a background thread while the job runs.
+
+    Renewing every third of the lease keeps a long job from being taken over by another
+    worker. A renewal that finds the claim no longer ours (the lease ran out, say while
+    the database was unreachable, and another worker took the job) sets :attr:`lost` and
+    stops; the job may look at it and give up, and the worker then leaves the row alone.
+    A renewal that fails for another reason is tried again at the next interval.
+    """
+
+    def __init__(
+        self, claim: Claim, *, lease_seconds: float, session_factory: Callable[[], Session]
+    ) -> None:
+        self.claim = claim
+        self.lease_seconds = lease_seconds
+        self.session_factory = session_factory
+        self.lost = threading.Event()
+        self._done = threading.Event()
+        self._thread = threading.Thread(
+            target=self._renew_until_done, name=f"lease-{claim.name}", daemon=True
+        )
+
+    def __enter__(self) -> LeaseKeeper:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        self._thread.join()
+
+    def _renew_until_done(self) -> None:
+        while not self._done.wait(self.lease_seconds / 3):
+            try:
+                with contextlib.closing(self.session_factory()) as session:
+                    held = renew(session, self.claim, lease_seconds=self.lease_seconds)
+            except Exception:
+                log.exception("could not renew the lease of %s; trying again", self.claim.name)
+                continue
+            if not held:
+                log.warning("%s: the claim was lost while the job ran", self.claim.name)
+                self.lost.set()
+                return
 
 
 def release(session: Session, claim: Claim, *, error: str | None = None) -> None:

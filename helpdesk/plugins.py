@@ -1,8 +1,11 @@
-"""The plugin manager: loads plugins from the ``helpdesk.plugins`` entry point group."""
+"""The plugin manager: loads plugins from the ``helpdesk.plugins`` entry point group.
+
+The core never imports a plugin by name: even the bundled invoice plugin comes in through
+its entry point (``pyproject.toml``), which ``make install`` registers.
+"""
 
 from __future__ import annotations
 
-import importlib
 import logging
 from functools import lru_cache
 from importlib.metadata import entry_points
@@ -16,8 +19,6 @@ from helpdesk.settings import get_settings
 log = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "helpdesk.plugins"
-#: In-tree plugins, loaded from source even when the package metadata is missing.
-BUNDLED_PLUGINS = {"invoices": "plugins.invoices.hooks"}
 
 
 def _load(pm: pluggy.PluginManager, name: str, module: Any) -> None:
@@ -36,9 +37,6 @@ def get_plugin_manager() -> pluggy.PluginManager:
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         if ep.name not in disabled:
             _load(pm, ep.name, ep.load())
-    for name, module_name in BUNDLED_PLUGINS.items():
-        if name not in disabled and not pm.has_plugin(name):
-            _load(pm, name, importlib.import_module(module_name))
     return pm
 
 

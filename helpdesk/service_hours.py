@@ -20,6 +20,9 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
+from helpdesk.settings import get_settings
+from helpdesk.values import parse_closed_day
+
 HELSINKI = "Europe/Helsinki"
 
 ClosedDays = frozenset[tuple[int, int]] | Callable[[date], bool]
@@ -138,18 +141,13 @@ def parse_closed_days(values: Iterable[str]) -> Callable[[date], bool]:
     yearly: set[tuple[int, int]] = set()
     once: set[date] = set()
     for raw in values:
-        text = raw.strip()
-        if not text:
+        if not raw.strip():
             continue
-        try:
-            if text.count("-") == 1:
-                month, day = (int(part) for part in text.split("-"))
-                date(2024, month, day)  # a leap year, so 02-29 is allowed
-                yearly.add((month, day))
-            else:
-                once.add(date.fromisoformat(text))
-        except ValueError as exc:
-            raise ValueError(f"closed day must be MM-DD or YYYY-MM-DD: {raw!r}") from exc
+        parsed = parse_closed_day(raw)
+        if isinstance(parsed, date):
+            once.add(parsed)
+        else:
+            yearly.add(parsed)
 
     def closed(day: date) -> bool:
         return default_extra_closed(day) or (day.month, day.day) in yearly or day in once
@@ -164,8 +162,6 @@ def _parse_wall(value: str) -> time:
 
 def calendar_from_settings() -> ServiceCalendar:
     """The team's calendar as configured (``HELPDESK_SERVICE_*``)."""
-    from helpdesk.settings import get_settings
-
     settings = get_settings()
     return ServiceCalendar(
         opens=_parse_wall(settings.service_opens),

@@ -10,7 +10,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from helpdesk.values import parse_wall_time
+from helpdesk.values import parse_closed_day, parse_wall_time
 
 #: The key shipped for development; refused anywhere else.
 DEVELOPMENT_SECRET_KEY = "development-only-secret-key-change-me"  # noqa: S105
@@ -75,9 +75,9 @@ class Settings(BaseSettings):
     @field_validator("service_closed_days")
     @classmethod
     def _closed_days(cls, value: list[str]) -> list[str]:
-        from helpdesk.service_hours import parse_closed_days
-
-        parse_closed_days(value)
+        for day in value:
+            if day.strip():
+                parse_closed_day(day)
         return value
 
     @model_validator(mode="after")

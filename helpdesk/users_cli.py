@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from helpdesk.db import session_scope
+from helpdesk.services import user_import
 
 users_app = typer.Typer(help="E-tunnus users (the people who invoice).", no_args_is_help=True)
 
@@ -22,8 +23,6 @@ def import_users(
     Bad rows are listed (line: reason) and skipped; the last line is a JSON summary. Exits
     with 1 when a row was refused, so scheduled imports notice.
     """
-    from helpdesk.services import user_import
-
     try:
         data = file.read_bytes()
     except OSError as exc:

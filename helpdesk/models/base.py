@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, TypeDecorator
+from sqlalchemy import JSON, Column, DateTime, TypeDecorator
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field
 
@@ -44,8 +44,6 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 def ts_field(*, index: bool = False, nullable: bool = False, default_now: bool = True) -> Any:
     """A UTC timestamp column."""
-    from sqlalchemy import Column
-
     return Field(
         default_factory=utcnow if default_now else lambda: None,
         sa_column=Column(UTCDateTime(), nullable=nullable, index=index),
@@ -54,8 +52,6 @@ def ts_field(*, index: bool = False, nullable: bool = False, default_now: bool =
 
 def json_field(default: Any) -> Any:
     """A JSON column (lists of flags, details)."""
-    from sqlalchemy import Column
-
     return Field(
         default_factory=lambda: default() if callable(default) else default,
         sa_column=Column(JSON, nullable=False),

@@ -222,8 +222,6 @@ def status_counts(session: Session) -> dict[str, int]:
 
 
 def message_count_since(session: Session, since: datetime, kind: str) -> int:
-    from sqlalchemy import func
-
     query = (
         select(func.count())
         .select_from(Message)

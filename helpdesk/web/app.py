@@ -18,7 +18,11 @@ from helpdesk.i18n import N_
 from helpdesk.plugins import collect, hook
 from helpdesk.services.errors import ServiceError
 from helpdesk.settings import get_settings
+from helpdesk.web.api import router as api_router
 from helpdesk.web.auth import CsrfFailed, LoginRequired, api_language, check_csrf
+from helpdesk.web.docs import docs_router
+from helpdesk.web.pages import router as pages_router
+from helpdesk.web.templating import render
 
 log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -100,8 +104,6 @@ def create_app() -> FastAPI:
         message = i18n.gettext("The form has expired. Reload the page and try again.")
         if _is_api(request):
             return JSONResponse({"detail": message, "code": "csrf"}, status_code=403)
-        from helpdesk.web.templating import render
-
         if request.headers.get("hx-request"):
             return render(
                 request,
@@ -117,8 +119,6 @@ def create_app() -> FastAPI:
         message = i18n.gettext(exc.message)
         if _is_api(request):
             return JSONResponse({"detail": message, "code": exc.code}, status_code=exc.status_code)
-        from helpdesk.web.templating import render
-
         if request.headers.get("hx-request"):
             return render(
                 request,
@@ -143,10 +143,6 @@ def create_app() -> FastAPI:
         return JSONResponse(
             {"detail": "Invalid request", "code": "invalid", "errors": errors}, status_code=422
         )
-
-    from helpdesk.web.api import router as api_router
-    from helpdesk.web.docs import docs_router
-    from helpdesk.web.pages import router as pages_router
 
     app.include_router(pages_router)
     app.include_router(api_router)

@@ -6,7 +6,7 @@ from fastapi import Request
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from helpdesk import i18n
+from helpdesk import db, i18n
 from helpdesk.models import Agent
 from helpdesk.security import new_csrf_token, same_token
 from helpdesk.services import agents as agent_service
@@ -71,10 +71,9 @@ async def api_language(request: Request) -> None:
     """
     if not request.url.path.startswith("/api/v1/") or not bearer_token(request):
         return
-    from helpdesk.db import new_session
 
     def language() -> str | None:
-        with new_session() as session:
+        with db.new_session() as session:
             try:
                 agent = resolve_agent(request, session)
             except LoginRequired:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -23,35 +24,60 @@ def sqlite_engine(tmp_path: Path):
     engine.dispose()
 
 
-def _read_then_write(session: Session, other_writer: threading.Thread) -> None:
+def _read_then_write(session: Session, between: Callable[[], None]) -> None:
     session.execute(text("SELECT n FROM counter")).one()
-    other_writer.start()
-    other_writer.join(timeout=0.5)  # the other process commits between our read and write
+    between()  # another process writes between our read and our write
     session.execute(text("UPDATE counter SET n = n + 1"))
     session.commit()
 
 
-def _writer(engine) -> threading.Thread:
+def _writer(engine, *, attempting: threading.Event | None = None) -> threading.Thread:
+    """A thread adding 10; ``attempting`` is set as its UPDATE starts to run."""
+
+    def trace(statement: str) -> None:
+        if attempting is not None and statement.startswith("UPDATE"):
+            attempting.set()
+
     def run() -> None:
         with engine.begin() as conn:
-            conn.execute(text("UPDATE counter SET n = n + 10"))
+            conn.connection.driver_connection.set_trace_callback(trace)
+            try:
+                conn.execute(text("UPDATE counter SET n = n + 10"))
+            finally:
+                conn.connection.driver_connection.set_trace_callback(None)
 
     return threading.Thread(target=run)
 
 
 def test_deferred_transaction_loses_to_a_concurrent_commit(sqlite_engine):
     session = Session(sqlite_engine)
+    writer = _writer(sqlite_engine)
+
+    def commit_in_between() -> None:
+        # A deferred reader does not block writers: the other write commits first.
+        writer.start()
+        writer.join(timeout=30)
+        assert not writer.is_alive()
+
     with pytest.raises(OperationalError, match="locked"):
-        _read_then_write(session, _writer(sqlite_engine))
+        _read_then_write(session, commit_in_between)
     session.close()
 
 
 def test_write_lock_session_waits_and_both_writes_land(sqlite_engine):
     immediate = sqlite_engine.execution_options(sqlite_begin="IMMEDIATE")
     session = Session(immediate)
-    writer = _writer(sqlite_engine)
-    _read_then_write(session, writer)
-    writer.join(timeout=10)
+    attempting = threading.Event()
+    writer = _writer(sqlite_engine, attempting=attempting)
+
+    def try_to_write_in_between() -> None:
+        # The other write starts while we hold the lock; it must wait for our commit.
+        writer.start()
+        assert attempting.wait(timeout=30)
+
+    _read_then_write(session, try_to_write_in_between)
+    writer.join(timeout=30)
+    assert not writer.is_alive()
     session.close()
     with sqlite_engine.connect() as conn:
         assert conn.execute(text("SELECT n FROM counter")).scalar_one() == 11

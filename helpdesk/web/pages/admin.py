@@ -2,21 +2,82 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel
 
 from helpdesk.models import Agent, Role
 from helpdesk.services import agents as agent_service
 from helpdesk.services import mailboxes as mailbox_service
 from helpdesk.services.errors import NotFound
-from helpdesk.values import as_id
 from helpdesk.web.auth import login_session
 from helpdesk.web.deps import AdminAgent, SessionDep
+from helpdesk.web.forms import Checkbox, OptionalId
 from helpdesk.web.templating import render
 
 router = APIRouter(prefix="/admin")
+
+
+class MailboxForm(BaseModel):
+    """A mailbox's settings, new or (with ``mailbox_id``) existing; blank means not set."""
+
+    address: str
+    mailbox_id: OptionalId = None
+    display_name: str = ""
+    signature: str = ""
+    active: Checkbox = False
+    imap_host: str = ""
+    imap_port: OptionalId = None
+    imap_user: str = ""
+    imap_password: str = ""
+    imap_security: str = "ssl"
+    imap_folder: str = "INBOX"
+    sent_folder: str = ""
+    smtp_host: str = ""
+    smtp_port: OptionalId = None
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_security: str = "starttls"
+
+    def settings(self) -> dict[str, Any]:
+        """The settings as the mailbox service takes them (None where left blank)."""
+        return {
+            "display_name": self.display_name.strip(),
+            "signature": self.signature,
+            "active": self.active,
+            "imap_host": self.imap_host.strip() or None,
+            "imap_port": self.imap_port,
+            "imap_user": self.imap_user.strip() or None,
+            "imap_password": self.imap_password or None,
+            "imap_security": self.imap_security,
+            "imap_folder": self.imap_folder.strip() or "INBOX",
+            "sent_folder": self.sent_folder.strip() or None,
+            "smtp_host": self.smtp_host.strip() or None,
+            "smtp_port": self.smtp_port,
+            "smtp_user": self.smtp_user.strip() or None,
+            "smtp_password": self.smtp_password or None,
+            "smtp_security": self.smtp_security,
+        }
+
+
+class NewAgentForm(BaseModel):
+    """A new agent; ``role`` is ``agent`` or ``admin``."""
+
+    email: str
+    name: str
+    password: str
+    role: str = "agent"
+
+
+class AgentForm(BaseModel):
+    """An agent's row on the agents page; an empty password keeps the old one."""
+
+    name: str
+    role: str = "agent"
+    active: Checkbox = False
+    password: str = ""
 
 
 @router.get("/mailboxes", include_in_schema=False)
@@ -39,46 +100,13 @@ def mailbox_save(
     request: Request,
     session: SessionDep,
     agent: AdminAgent,
-    address: Annotated[str, Form()],
-    mailbox_id: Annotated[str, Form()] = "",
-    display_name: Annotated[str, Form()] = "",
-    signature: Annotated[str, Form()] = "",
-    active: Annotated[str | None, Form()] = None,
-    imap_host: Annotated[str, Form()] = "",
-    imap_port: Annotated[str, Form()] = "",
-    imap_user: Annotated[str, Form()] = "",
-    imap_password: Annotated[str, Form()] = "",
-    imap_security: Annotated[str, Form()] = "ssl",
-    imap_folder: Annotated[str, Form()] = "INBOX",
-    sent_folder: Annotated[str, Form()] = "",
-    smtp_host: Annotated[str, Form()] = "",
-    smtp_port: Annotated[str, Form()] = "",
-    smtp_user: Annotated[str, Form()] = "",
-    smtp_password: Annotated[str, Form()] = "",
-    smtp_security: Annotated[str, Form()] = "starttls",
+    form: Annotated[MailboxForm, Form()],
 ) -> Response:
-    values = {
-        "display_name": display_name.strip(),
-        "signature": signature,
-        "active": active is not None,
-        "imap_host": imap_host.strip() or None,
-        "imap_port": as_id(imap_port),
-        "imap_user": imap_user.strip() or None,
-        "imap_password": imap_password or None,
-        "imap_security": imap_security,
-        "imap_folder": imap_folder.strip() or "INBOX",
-        "sent_folder": sent_folder.strip() or None,
-        "smtp_host": smtp_host.strip() or None,
-        "smtp_port": as_id(smtp_port),
-        "smtp_user": smtp_user.strip() or None,
-        "smtp_password": smtp_password or None,
-        "smtp_security": smtp_security,
-    }
-    if (existing_id := as_id(mailbox_id)) is not None:
-        mailbox = mailbox_service.get_mailbox(session, existing_id)
-        mailbox_service.update_mailbox(session, mailbox=mailbox, by=agent, **values)
+    if form.mailbox_id is not None:
+        mailbox = mailbox_service.get_mailbox(session, form.mailbox_id)
+        mailbox_service.update_mailbox(session, mailbox=mailbox, by=agent, **form.settings())
     else:
-        mailbox_service.add_mailbox(session, address=address, by=agent, **values)
+        mailbox_service.add_mailbox(session, address=form.address, by=agent, **form.settings())
     return RedirectResponse("/admin/mailboxes", status_code=303)
 
 
@@ -92,13 +120,15 @@ def agent_create(
     request: Request,
     session: SessionDep,
     agent: AdminAgent,
-    email: Annotated[str, Form()],
-    name: Annotated[str, Form()],
-    password: Annotated[str, Form()],
-    role: Annotated[str, Form()] = "agent",
+    form: Annotated[NewAgentForm, Form()],
 ) -> Response:
     agent_service.create_agent(
-        session, email=email, name=name, password=password, admin=role == "admin", by=agent
+        session,
+        email=form.email,
+        name=form.name,
+        password=form.password,
+        admin=form.role == "admin",
+        by=agent,
     )
     return RedirectResponse("/admin/agents", status_code=303)
 
@@ -109,10 +139,7 @@ def agent_update(
     agent_id: int,
     session: SessionDep,
     agent: AdminAgent,
-    name: Annotated[str, Form()],
-    role: Annotated[str, Form()] = "agent",
-    active: Annotated[str | None, Form()] = None,
-    password: Annotated[str, Form()] = "",
+    form: Annotated[AgentForm, Form()],
 ) -> Response:
     target = session.get(Agent, agent_id)
     if target is None:
@@ -122,13 +149,13 @@ def agent_update(
         session,
         agent=target,
         by=agent,
-        name=name.strip(),
+        name=form.name.strip(),
         # Admins cannot lock themselves out (deactivate or demote their own account).
-        role=Role(role) if role in Role.__members__ and not is_self else None,
-        active=active is not None or is_self,
-        password=password or None,
+        role=Role(form.role) if form.role in Role.__members__ and not is_self else None,
+        active=form.active or is_self,
+        password=form.password or None,
     )
-    if is_self and password:
+    if is_self and form.password:
         # A new password ends the admin's other sessions, but not this one.
         login_session(request, target)
     return RedirectResponse("/admin/agents", status_code=303)

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel
 
 from helpdesk import i18n
 from helpdesk.services import agents as agent_service
@@ -15,6 +16,21 @@ from helpdesk.web.deps import CurrentAgent, SessionDep
 from helpdesk.web.templating import render
 
 router = APIRouter()
+
+
+class LoginForm(BaseModel):
+    """The login form; ``next`` is where to go after it (same-site paths only)."""
+
+    email: str
+    password: str
+    next: str | None = None
+
+
+class LanguageForm(BaseModel):
+    """The language switch in the top bar."""
+
+    language: str
+    next: str | None = None
 
 
 def _safe_next(target: str | None) -> str:
@@ -41,22 +57,24 @@ def login_form(request: Request, next: str | None = None) -> Response:
 def login(
     request: Request,
     session: SessionDep,
-    email: Annotated[str, Form()],
-    password: Annotated[str, Form()],
-    next: Annotated[str | None, Form()] = None,
+    form: Annotated[LoginForm, Form()],
 ) -> Response:
     ip = request.client.host if request.client else None
     try:
-        agent = agent_service.authenticate(session, email=email, password=password, ip=ip)
+        agent = agent_service.authenticate(session, email=form.email, password=form.password, ip=ip)
     except ServiceError as exc:
         return render(
             request,
             "login.html",
-            {"next": _safe_next(next), "error": i18n.gettext(exc.message), "email": email},
+            {
+                "next": _safe_next(form.next),
+                "error": i18n.gettext(exc.message),
+                "email": form.email,
+            },
             status_code=exc.status_code if exc.status_code == 429 else 400,
         )
     login_session(request, agent)
-    return RedirectResponse(_safe_next(next), status_code=303)
+    return RedirectResponse(_safe_next(form.next), status_code=303)
 
 
 @router.post("/logout", include_in_schema=False)
@@ -71,10 +89,9 @@ def set_language(
     request: Request,
     session: SessionDep,
     agent: CurrentAgent,
-    language: Annotated[str, Form()],
-    next: Annotated[str | None, Form()] = None,
+    form: Annotated[LanguageForm, Form()],
 ) -> Response:
-    if language in i18n.LANGUAGES:
-        agent_service.update_agent(session, agent=agent, by=agent, language=language)
-        request.session["lang"] = language
-    return RedirectResponse(_safe_next(next), status_code=303)
+    if form.language in i18n.LANGUAGES:
+        agent_service.update_agent(session, agent=agent, by=agent, language=form.language)
+        request.session["lang"] = form.language
+    return RedirectResponse(_safe_next(form.next), status_code=303)

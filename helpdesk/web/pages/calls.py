@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Header, Request
 from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel
 
 from helpdesk.i18n import N_
 from helpdesk.models import EtunnusUser, Ticket, utcnow
@@ -17,13 +18,29 @@ from helpdesk.services import people as people_service
 from helpdesk.services import tickets as ticket_service
 from helpdesk.services.errors import ServiceError
 from helpdesk.settings import get_settings
-from helpdesk.values import as_id
 from helpdesk.web.deps import CurrentAgent, HtmxTarget, SessionDep
+from helpdesk.web.forms import Checkbox, OptionalId
 from helpdesk.web.templating import render
 
 router = APIRouter()
 DIALOG = "call-dialog"
 _LOCAL_INPUT = "%Y-%m-%dT%H:%M"
+
+
+class CallForm(BaseModel):
+    """A logged call. ``started_at`` is ``datetime-local`` text in Helsinki time and
+    ``duration`` what the agent typed (both read by the route, which names what is wrong);
+    ``close`` resolves the ticket on the phone."""
+
+    phone: str = ""
+    user: str = ""
+    ticket_id: OptionalId = None
+    direction: str = "incoming"
+    started_at: str = ""
+    duration: str = ""
+    topic: str = ""
+    notes: str = ""
+    close: Checkbox = False
 
 
 def _zone() -> ZoneInfo:
@@ -130,31 +147,24 @@ def save_call(
     session: SessionDep,
     agent: CurrentAgent,
     target: HtmxTarget,
-    phone: Annotated[str, Form()] = "",
-    user: Annotated[str, Form()] = "",
-    ticket_id: Annotated[str, Form()] = "",
-    direction: Annotated[str, Form()] = "incoming",
-    started_at: Annotated[str, Form()] = "",
-    duration: Annotated[str, Form()] = "",
-    topic: Annotated[str, Form()] = "",
-    notes: Annotated[str, Form()] = "",
-    close: Annotated[str | None, Form()] = None,
+    form: Annotated[CallForm, Form()],
 ) -> Response:
-    caller = people_service.get_user(session, user) if user.strip() else None
-    existing_id = as_id(ticket_id)
-    ticket = ticket_service.get_ticket(session, existing_id) if existing_id is not None else None
+    caller = people_service.get_user(session, form.user) if form.user.strip() else None
+    ticket = (
+        ticket_service.get_ticket(session, form.ticket_id) if form.ticket_id is not None else None
+    )
     call = call_service.log_call(
         session,
         by=agent,
-        phone=phone,
-        direction=direction,
-        started_at=parse_local(started_at),
-        duration_seconds=call_service.parse_duration(duration),
-        topic=topic,
-        notes=notes,
+        phone=form.phone,
+        direction=form.direction,
+        started_at=parse_local(form.started_at),
+        duration_seconds=call_service.parse_duration(form.duration),
+        topic=form.topic,
+        notes=form.notes,
         user=caller,
         ticket=ticket,
-        close=close is not None,
+        close=form.close,
     )
     saved = ticket_service.get_ticket(session, call.ticket_id)
     if target == DIALOG:

@@ -8,80 +8,58 @@ until the agent presses Send.
 from __future__ import annotations
 
 import json
-import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel, Field
 from sqlmodel import Session
 
-from helpdesk.i18n import gettext
-from helpdesk.mail import compose
-from helpdesk.models import Agent, Mailbox, Message, MessageKind, PresenceState, Ticket, utcnow
+from helpdesk.models import Agent, Message, PresenceState, utcnow
 from helpdesk.services import presence, replies, saved_replies
 from helpdesk.services import tickets as ticket_service
 from helpdesk.services.errors import ServiceError
-from helpdesk.settings import get_settings
-from helpdesk.values import as_id
 from helpdesk.web.deps import CurrentAgent, SessionDep
+from helpdesk.web.forms import Checkbox, OptionalId, read_attachments
+from helpdesk.web.pages.ticket_view import ticket_context
 from helpdesk.web.templating import render
 
 router = APIRouter()
 
 
-def reply_context(
-    session: Session, ticket: Ticket, agent: Agent, messages: list[Message]
-) -> dict[str, Any]:
-    """What the thread's delivery states and the composer need (merged into the ticket page)."""
-    outbound = replies.for_messages(session, [m.id for m in messages if m.id is not None])
-    incoming = [m for m in messages if m.kind == MessageKind.incoming]
-    newest = replies.latest_human_message(session, ticket)
-    mailbox = session.get(Mailbox, ticket.mailbox_id) if ticket.mailbox_id else None
-    return {
-        "outbound": outbound,
-        "now": utcnow(),
-        "composer": {
-            "to": ticket.customer_email or "",
-            "subject": compose.reply_subject(ticket.subject, ticket.number),
-            "from_label": mailbox.label if mailbox else "",
-            "can_reply": mailbox is not None,
-            "signature": replies.signed("", agent, mailbox).strip() if mailbox else "",
-            "quote": incoming[-1] if incoming else None,
-            "saved": saved_replies.list_replies(session),
-            "last_message_id": newest.id if newest and newest.id else 0,
-            "token": uuid.uuid4().hex,
-            "max_mb": get_settings().max_attachment_bytes / 1048576,
-        },
-        "others": presence.others(session, ticket_id=ticket.id or 0, agent=agent),
-    }
+class ReplyForm(BaseModel):
+    """The composer under the thread.
+
+    ``last_message_id`` is the newest message the agent saw (the traffic cop), ``token``
+    makes a double click send once.
+    """
+
+    body: str = ""
+    to: str = ""
+    cc: str = ""
+    bcc: str = ""
+    files: list[UploadFile] = Field(default_factory=list)
+    last_message_id: int | None = None
+    confirm: Checkbox = False
+    include_quote: Checkbox = False
+    saved_reply_id: OptionalId = None
+    token: str = ""
 
 
-async def _attachments(files: list[UploadFile]) -> list[replies.AttachmentIn]:
-    limit = get_settings().max_attachment_bytes
-    result, total = [], 0
-    for upload in files:
-        if not upload.filename:
-            continue  # the empty file input of a form sent without files
-        data = await upload.read(limit + 1 - total)
-        total += len(data)
-        if total > limit:
-            raise ServiceError(
-                gettext("The attachments are larger than the limit of %(mb).0f MB")
-                % {"mb": limit / 1048576}
-            )
-        result.append(
-            replies.AttachmentIn(
-                filename=upload.filename,
-                content_type=upload.content_type or "application/octet-stream",
-                data=data,
-            )
-        )
-    return result
+class SavedReplyPick(BaseModel):
+    """The saved-reply menu: the reply chosen and the text typed so far."""
+
+    saved_reply_id: OptionalId = None
+    body: str = ""
+
+
+class PresenceForm(BaseModel):
+    """The presence poll: ``composing`` while the agent types, else ``viewing``."""
+
+    state: str = "viewing"
 
 
 def _thread(request: Request, session: Session, ticket_id: int, agent: Agent) -> Response:
-    from helpdesk.web.pages.ticket import ticket_context
-
     context = ticket_context(request, session, ticket_id, agent)
     return render(request, "ticket.html", context, block="thread")
 
@@ -92,35 +70,26 @@ async def send_reply(
     ticket_id: int,
     session: SessionDep,
     agent: CurrentAgent,
-    body: Annotated[str, Form()] = "",
-    to: Annotated[str, Form()] = "",
-    cc: Annotated[str, Form()] = "",
-    bcc: Annotated[str, Form()] = "",
-    files: Annotated[list[UploadFile] | None, Form()] = None,
-    last_message_id: Annotated[int | None, Form()] = None,
-    confirm: Annotated[str, Form()] = "",
-    include_quote: Annotated[str, Form()] = "",
-    saved_reply_id: Annotated[str, Form()] = "",
-    token: Annotated[str, Form()] = "",
+    form: Annotated[ReplyForm, Form()],
 ) -> Response:
     """Send (queue) a reply; a stale view gets the traffic-cop warning instead."""
     ticket = ticket_service.get_ticket(session, ticket_id)
-    attachments = await _attachments(files or [])
+    attachments = await read_attachments(form.files)
     try:
         replies.reply(
             session,
             ticket=ticket,
             agent=agent,
-            body=body,
-            to=to or None,
-            cc=cc,
-            bcc=bcc,
+            body=form.body,
+            to=form.to or None,
+            cc=form.cc,
+            bcc=form.bcc,
             attachments=attachments,
-            include_quote=bool(include_quote),
-            saved_reply_id=as_id(saved_reply_id),
-            expected_last_message_id=last_message_id,
-            confirm=bool(confirm),
-            idempotency_key=f"web:{ticket_id}:{token}" if token else None,
+            include_quote=form.include_quote,
+            saved_reply_id=form.saved_reply_id,
+            expected_last_message_id=form.last_message_id,
+            confirm=form.confirm,
+            idempotency_key=f"web:{ticket_id}:{form.token}" if form.token else None,
         )
     except replies.NewerMessageExists as exc:
         if not request.headers.get("hx-request"):
@@ -189,14 +158,13 @@ def insert_saved_reply(
     ticket_id: int,
     session: SessionDep,
     agent: CurrentAgent,
-    saved_reply_id: Annotated[str, Form()] = "",
-    body: Annotated[str, Form()] = "",
+    form: Annotated[SavedReplyPick, Form()],
 ) -> Response:
     """The body textarea with the chosen saved reply filled in and added to the text."""
     ticket = ticket_service.get_ticket(session, ticket_id)
-    text = body
-    if (reply_id := as_id(saved_reply_id)) is not None:
-        template = saved_replies.get_reply(session, reply_id)
+    body = text = form.body
+    if form.saved_reply_id is not None:
+        template = saved_replies.get_reply(session, form.saved_reply_id)
         filled = saved_replies.render(template.body, ticket=ticket, agent=agent)
         text = f"{body.rstrip()}\n\n{filled}" if body.strip() else filled
     return render(request, "_composer_body.html", {"ticket": ticket, "body": text})
@@ -208,10 +176,10 @@ def ticket_presence(
     ticket_id: int,
     session: SessionDep,
     agent: CurrentAgent,
-    state: Annotated[str, Form()] = "viewing",
+    form: Annotated[PresenceForm, Form()],
 ) -> Response:
     """Note that this agent is here (polled every ~15 s); answer who else is."""
-    mode = PresenceState.composing if state == "composing" else PresenceState.viewing
+    mode = PresenceState.composing if form.state == "composing" else PresenceState.viewing
     presence.touch(session, ticket_id=ticket_id, agent=agent, state=mode)
     others = presence.others(session, ticket_id=ticket_id, agent=agent)
     return render(request, "_presence.html", {"others": others})

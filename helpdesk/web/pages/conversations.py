@@ -7,17 +7,39 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel, Field
 from sqlmodel import select
 
 from helpdesk.models import Mailbox
 from helpdesk.services import mailboxes as mailbox_service
 from helpdesk.services import replies, saved_replies
-from helpdesk.values import as_id
 from helpdesk.web.deps import AdminAgent, CurrentAgent, SessionDep
-from helpdesk.web.pages.composer import _attachments
+from helpdesk.web.forms import Checkbox, OptionalId, read_attachments
 from helpdesk.web.templating import render
 
 router = APIRouter()
+
+
+class ConversationForm(BaseModel):
+    """A new conversation: from which mailbox, to whom, what; ``token`` sends it once."""
+
+    mailbox_id: int
+    to: str
+    subject: str
+    body: str
+    cc: str = ""
+    bcc: str = ""
+    files: list[UploadFile] = Field(default_factory=list)
+    token: str = ""
+
+
+class SavedReplyForm(BaseModel):
+    """A saved reply, new or (with ``reply_id``) edited."""
+
+    title: str
+    body: str
+    reply_id: OptionalId = None
+    active: Checkbox = False
 
 
 @router.get("/tickets/new", include_in_schema=False)
@@ -40,27 +62,20 @@ async def create_conversation(
     request: Request,
     session: SessionDep,
     agent: CurrentAgent,
-    mailbox_id: Annotated[int, Form()],
-    to: Annotated[str, Form()],
-    subject: Annotated[str, Form()],
-    body: Annotated[str, Form()],
-    cc: Annotated[str, Form()] = "",
-    bcc: Annotated[str, Form()] = "",
-    files: Annotated[list[UploadFile] | None, Form()] = None,
-    token: Annotated[str, Form()] = "",
+    form: Annotated[ConversationForm, Form()],
 ) -> Response:
     """Open the ticket and queue the first mail; then show the ticket."""
     ticket = replies.start_conversation(
         session,
-        mailbox=mailbox_service.get_mailbox(session, mailbox_id),
+        mailbox=mailbox_service.get_mailbox(session, form.mailbox_id),
         agent=agent,
-        to=to,
-        subject=subject,
-        body=body,
-        cc=cc,
-        bcc=bcc,
-        attachments=await _attachments(files or []),
-        idempotency_key=f"web:new:{token}" if token else None,
+        to=form.to,
+        subject=form.subject,
+        body=form.body,
+        cc=form.cc,
+        bcc=form.bcc,
+        attachments=await read_attachments(form.files),
+        idempotency_key=f"web:new:{form.token}" if form.token else None,
     )
     target = f"/tickets/{ticket.id}"
     if request.headers.get("hx-request"):
@@ -85,14 +100,12 @@ def saved_reply_save(
     request: Request,
     session: SessionDep,
     agent: AdminAgent,
-    title: Annotated[str, Form()],
-    body: Annotated[str, Form()],
-    reply_id: Annotated[str, Form()] = "",
-    active: Annotated[str | None, Form()] = None,
+    form: Annotated[SavedReplyForm, Form()],
 ) -> Response:
-    existing_id = as_id(reply_id)
-    existing = saved_replies.get_reply(session, existing_id) if existing_id is not None else None
+    existing = (
+        saved_replies.get_reply(session, form.reply_id) if form.reply_id is not None else None
+    )
     saved_replies.save(
-        session, by=agent, title=title, body=body, active=active is not None, reply=existing
+        session, by=agent, title=form.title, body=form.body, active=form.active, reply=existing
     )
     return RedirectResponse("/admin/saved-replies", status_code=303)

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel
 
 from helpdesk.models import Ticket
 from helpdesk.services import linking
@@ -16,6 +17,12 @@ from helpdesk.web.deps import CurrentAgent, SessionDep
 from helpdesk.web.templating import render
 
 router = APIRouter(prefix="/tickets/{ticket_id}/links")
+
+
+class LinkForm(BaseModel):
+    """The user picked in the panel's search."""
+
+    etunnus: str
 
 
 def _panel(request: Request, session: SessionDep, ticket: Ticket) -> Response:
@@ -40,10 +47,10 @@ def link(
     ticket_id: int,
     session: SessionDep,
     agent: CurrentAgent,
-    etunnus: Annotated[str, Form()],
+    form: Annotated[LinkForm, Form()],
 ) -> Response:
     ticket = ticket_service.get_ticket(session, ticket_id)
-    user = people_service.get_user(session, etunnus)
+    user = people_service.get_user(session, form.etunnus)
     linking.link_user(session, ticket=ticket, user=user, by=agent)
     return _panel(request, session, ticket)
 

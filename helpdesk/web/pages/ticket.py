@@ -6,50 +6,37 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
-from markupsafe import Markup
+from pydantic import BaseModel
 
 from helpdesk.i18n import N_
-from helpdesk.models import Agent, EtunnusUser, Mailbox
-from helpdesk.plugins import hook
-from helpdesk.services import agents as agent_service
-from helpdesk.services import calls as call_service
+from helpdesk.models import Agent
 from helpdesk.services import linking
 from helpdesk.services import tickets as ticket_service
 from helpdesk.services.errors import ServiceError
 from helpdesk.values import as_id
 from helpdesk.web.deps import CurrentAgent, HtmxTarget, SessionDep
-from helpdesk.web.display import show
-from helpdesk.web.pages.composer import reply_context
+from helpdesk.web.pages.ticket_view import ticket_context
 from helpdesk.web.templating import render
 
 router = APIRouter()
 
 
-def ticket_context(
-    request: Request, session: SessionDep, ticket_id: int, agent: Agent
-) -> dict[str, object]:
-    ticket = ticket_service.get_ticket(session, ticket_id)
-    messages = ticket_service.thread(session, ticket)
-    files = ticket_service.attachments_by_message(session, messages)
-    slots = [
-        slot
-        for slot in hook().helpdesk_ticket_sidebar(
-            request=request, session=session, ticket=ticket, agent=agent
-        )
-        if slot
-    ]
-    return {
-        "ticket": ticket,
-        "thread": [show(m, files.get(m.id or 0, [])) for m in messages],
-        "mailbox": session.get(Mailbox, ticket.mailbox_id) if ticket.mailbox_id else None,
-        "user": session.get(EtunnusUser, ticket.user_id) if ticket.user_id else None,
-        "assignee": session.get(Agent, ticket.assignee_id) if ticket.assignee_id else None,
-        "agents": agent_service.list_agents(session, active_only=True),
-        "authors": {a.id: a for a in agent_service.list_agents(session)},
-        "sidebar_slots": [Markup(s) for s in slots],  # noqa: S704 (plugins render escaped templates)
-        "links": linking.panel(session, ticket),
-        "calls": call_service.calls_by_message(session, messages),
-    } | reply_context(session, ticket, agent, messages)
+class StatusForm(BaseModel):
+    """The status buttons of the ticket sidebar."""
+
+    status: str
+
+
+class AssigneeForm(BaseModel):
+    """The assignee menu: ``me``, an agent's id, or empty for nobody."""
+
+    assignee: str = ""
+
+
+class NoteForm(BaseModel):
+    """An internal note under the thread."""
+
+    text: str = ""
 
 
 @router.get("/tickets/{ticket_id}", include_in_schema=False)
@@ -80,10 +67,10 @@ def change_status(
     ticket_id: int,
     session: SessionDep,
     agent: CurrentAgent,
-    status: Annotated[str, Form()],
+    form: Annotated[StatusForm, Form()],
 ) -> Response:
     ticket = ticket_service.get_ticket(session, ticket_id)
-    ticket_service.set_status(session, ticket=ticket, status=status, by=agent)
+    ticket_service.set_status(session, ticket=ticket, status=form.status, by=agent)
     return _after_change(request, ticket_id, session, agent, "ticket_meta")
 
 
@@ -93,15 +80,15 @@ def change_assignee(
     ticket_id: int,
     session: SessionDep,
     agent: CurrentAgent,
-    assignee: Annotated[str, Form()] = "",
+    form: Annotated[AssigneeForm, Form()],
 ) -> Response:
     ticket = ticket_service.get_ticket(session, ticket_id)
     target = None
-    if assignee == "me":
+    if form.assignee == "me":
         target = agent
-    elif assignee:
+    elif form.assignee:
         # An unknown id must not quietly unassign the ticket.
-        agent_id = as_id(assignee)
+        agent_id = as_id(form.assignee)
         target = session.get(Agent, agent_id) if agent_id is not None else None
         if target is None:
             raise ServiceError(N_("No such agent"))
@@ -115,8 +102,8 @@ def add_note(
     ticket_id: int,
     session: SessionDep,
     agent: CurrentAgent,
-    text: Annotated[str, Form()] = "",
+    form: Annotated[NoteForm, Form()],
 ) -> Response:
     ticket = ticket_service.get_ticket(session, ticket_id)
-    ticket_service.add_note(session, ticket=ticket, text=text, by=agent)
+    ticket_service.add_note(session, ticket=ticket, text=form.text, by=agent)
     return _after_change(request, ticket_id, session, agent, "thread")

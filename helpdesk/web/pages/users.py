@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
+from pydantic import BaseModel
 
 from helpdesk import i18n
 from helpdesk.models import Agent, EtunnusUser
@@ -26,6 +27,21 @@ from helpdesk.web.templating import render
 
 router = APIRouter()
 _LIST_SEPARATORS = re.compile(r"[;,\n]+")
+
+
+class UserForm(BaseModel):
+    """A user's details as an agent edits them; emails and phones one per line."""
+
+    name: str
+    emails: str = ""
+    phones: str = ""
+    notes: str = ""
+
+
+class NewUserForm(UserForm):
+    """A new user: the details and the E-tunnus number."""
+
+    etunnus: str
 
 
 def split_list(text: str) -> list[str]:
@@ -80,28 +96,23 @@ def create_user(
     request: Request,
     session: SessionDep,
     agent: AdminAgent,
-    etunnus: Annotated[str, Form()],
-    name: Annotated[str, Form()],
-    emails: Annotated[str, Form()] = "",
-    phones: Annotated[str, Form()] = "",
-    notes: Annotated[str, Form()] = "",
+    form: Annotated[NewUserForm, Form()],
 ) -> Response:
-    values = {"etunnus": etunnus, "name": name, "emails": emails, "phones": phones, "notes": notes}
     try:
         user = people_service.create_user(
             session,
-            etunnus=etunnus,
-            name=name,
-            emails=split_list(emails),
-            phones=split_list(phones),
-            notes=notes,
+            etunnus=form.etunnus,
+            name=form.name,
+            emails=split_list(form.emails),
+            phones=split_list(form.phones),
+            notes=form.notes,
             by=agent,
         )
     except ServiceError as exc:
         return _form(
             request,
             user=None,
-            values=values,
+            values=form.model_dump(),
             error=i18n.gettext(exc.message),
             status_code=exc.status_code,
         )
@@ -149,34 +160,24 @@ def save_user(
     etunnus: str,
     session: SessionDep,
     agent: CurrentAgent,
-    name: Annotated[str, Form()],
-    emails: Annotated[str, Form()] = "",
-    phones: Annotated[str, Form()] = "",
-    notes: Annotated[str, Form()] = "",
+    form: Annotated[UserForm, Form()],
 ) -> Response:
     user = people_service.get_user(session, etunnus)
     try:
         people_service.update_user(
             session,
             user=user,
-            name=name,
-            emails=split_list(emails),
-            phones=split_list(phones),
-            notes=notes,
+            name=form.name,
+            emails=split_list(form.emails),
+            phones=split_list(form.phones),
+            notes=form.notes,
             by=agent,
         )
     except ServiceError as exc:
-        values = {
-            "etunnus": etunnus,
-            "name": name,
-            "emails": emails,
-            "phones": phones,
-            "notes": notes,
-        }
         return _form(
             request,
             user=user,
-            values=values,
+            values={"etunnus": etunnus, **form.model_dump()},
             error=i18n.gettext(exc.message),
             status_code=exc.status_code,
         )

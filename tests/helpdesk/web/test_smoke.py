@@ -15,4 +15,8 @@ def test_inbox_lists_a_new_ticket_and_search_finds_it(session, logged_in):
     assert "Lasku hukassa" in found.text
     missing = logged_in.get("/tickets", params={"q": "olematonsana", "status": ""})
     assert "Lasku hukassa" not in missing.text
-    assert t.status == TicketStatus.open
+    # A new ticket is open: the status tabs list it under open, not under closed.
+    opened = logged_in.get("/tickets", params={"status": TicketStatus.open.value})
+    assert "Lasku hukassa" in opened.text
+    closed = logged_in.get("/tickets", params={"status": TicketStatus.closed.value})
+    assert "Lasku hukassa" not in closed.text

@@ -22,9 +22,11 @@ from helpdesk import jobs as jobs_module
 from helpdesk.db import make_engine, reset_engines
 from helpdesk.hookspecs import ScheduledJob
 from helpdesk.jobs import PERIODIC, Worker, register_periodic, run_due_jobs
+from helpdesk.mail.imap.session import ImapSession
 from helpdesk.mail.inbound.watch import MailboxWatcher
-from helpdesk.models import InboundMail, Mailbox, Message
+from helpdesk.models import InboundMail, Message
 from helpdesk.services import mailboxes
+from helpdesk.settings import get_settings
 
 pytestmark = pytest.mark.dovecot
 
@@ -74,28 +76,35 @@ def append_many(dovecot: DovecotServer, user: MailUser, raws: list[bytes]) -> No
             client.append("INBOX", raw)
 
 
-def test_idle_delivers_a_new_mail_within_two_seconds(
-    committed_url: str, data_dir: Path, dovecot: DovecotServer, mail_user: MakeUser
+def test_idle_delivers_new_mail_without_waiting_for_the_poll(
+    committed_url: str,
+    data_dir: Path,
+    dovecot: DovecotServer,
+    mail_user: MakeUser,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # The watcher would look again only after an hour: within the generous timeouts
+    # below, only IDLE can bring the mail in.
+    monkeypatch.setattr(get_settings(), "mail_poll_seconds", 3600.0)
+    monkeypatch.setattr(get_settings(), "mail_idle_seconds", 3600.0)
+    idling = threading.Semaphore(0)  # one permit each time the watcher goes into IDLE
+    idle_wait = ImapSession.idle_wait
+
+    def noted_idle_wait(self: ImapSession, timeout: float) -> bool:
+        idling.release()
+        return idle_wait(self, timeout)
+
+    monkeypatch.setattr(ImapSession, "idle_wait", noted_idle_wait)
     user = mail_user()
     mailbox_id = add_mailbox(committed_url, user)
     stop = threading.Event()
     watcher = MailboxWatcher(mailbox_id, stop)
     watcher.start()
     try:
-
-        def synced() -> bool:
-            with db(committed_url) as session:
-                box = session.get(Mailbox, mailbox_id)
-                return box is not None and box.last_sync_at is not None
-
-        assert wait_for(synced, 10)
-        time.sleep(0.3)  # let the watcher enter IDLE
         for n in range(1, 4):
+            assert idling.acquire(timeout=30), "the watcher did not go into IDLE"
             dovecot.append(user.name, mail(subject=f"IDLE-testi {n} äö"))
-            started = time.monotonic()
-            assert wait_for(lambda n=n: count(committed_url, Message) == n, 5)
-            assert time.monotonic() - started < 2.0
+            assert wait_for(lambda n=n: count(committed_url, Message) == n, 30)
     finally:
         stop.set()
         watcher.interrupt()
