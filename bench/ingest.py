@@ -210,7 +210,7 @@ MEMORY_SCRIPT = r"""
 import json, resource, sys
 from helpdesk import migrate
 from helpdesk.db import new_session
-from helpdesk.mail.watch import fetch_once
+from helpdesk.mail.inbound.watch import fetch_once
 
 def peak_kb():
     # VmHWM starts afresh at exec; ru_maxrss on Linux keeps the peak of the forking

@@ -10,12 +10,11 @@ from typing import Annotated
 import typer
 import uvicorn
 
-from helpdesk import devserver
+from helpdesk import devserver, mail_cli
 from helpdesk import migrate as migrations
 from helpdesk.db import session_scope
-from helpdesk.mail import cli as mail_cli
-from helpdesk.mail.outbox_cli import outbox_app
 from helpdesk.models import Security
+from helpdesk.outbox_cli import outbox_app
 from helpdesk.plugins import hook
 from helpdesk.services import agents, mailboxes
 from helpdesk.services import demo as demo_service

@@ -41,8 +41,8 @@ from helpdesk.locks import (
     owner_id,
     release,
 )
-from helpdesk.mail import outbox
-from helpdesk.mail.watch import MailboxWatcher, fetch_once, fetchable
+from helpdesk.mail.inbound.watch import MailboxWatcher, fetch_once, fetchable
+from helpdesk.mail.outbound import outbox
 from helpdesk.models import utcnow
 from helpdesk.plugins import collect, hook
 

@@ -16,7 +16,7 @@ import pytest
 import uvicorn
 from sqlmodel import Session, select
 
-from helpdesk.mail.outbox import flush_due
+from helpdesk.mail.outbound.outbox import flush_due
 from helpdesk.models import EtunnusUser, utcnow
 from plugins.invoices.dispatch_models import Dispatch
 from plugins.invoices.dispatch_runner import RunSummary, run_due

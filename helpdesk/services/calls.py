@@ -33,6 +33,7 @@ from helpdesk.services import audit, linking
 from helpdesk.services import people as people_service
 from helpdesk.services import tickets as ticket_service
 from helpdesk.services.errors import ServiceError
+from helpdesk.services.link_evidence import Evidence
 
 MAX_DURATION_SECONDS = 24 * 3600
 #: Clocks differ a little between the agent's machine and the server.
@@ -146,9 +147,7 @@ def log_call(
     if user is not None and ticket.user_id is None:
         linking.stage_link_user(session, ticket=ticket, user=user)
     elif len(matches) > 1 and ticket.user_id is None:
-        linking.apply(
-            session, ticket, [linking.Evidence(u.etunnus, "phone", shown_phone) for u in matches]
-        )
+        linking.apply(session, ticket, [Evidence(u.etunnus, "phone", shown_phone) for u in matches])
     call = Call(
         message_id=message.id or 0,
         ticket_id=ticket.id or 0,

@@ -1,18 +1,19 @@
 """Linking tickets to E-tunnus users (and, through plugins, to invoices).
 
-Evidence comes from the sender's address, from e-tunnus, invoice and reference numbers
-in the subject and text (``helpdesk.numbers``) and from plugin linkers
+Evidence (``link_evidence``) comes from the sender's address, from e-tunnus, invoice and
+reference numbers in the subject and text (``helpdesk.numbers``) and from plugin linkers
 (``helpdesk_link_text``). One user behind all of it: the ticket is linked to them. Two or
 more: each is only suggested and ``ticket.user_id`` stays as it was; an agent decides.
 Links an agent removed are kept as ``dismissed`` so they are never made again.
 
-``link_ticket`` only flushes (mail-in calls it inside its own transaction); the other
-public functions commit.
+``link_new_messages`` (mail-in, for a whole group of new messages) and ``link_ticket``
+only flush: their callers commit. The other public functions commit.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import logging
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from sqlmodel import Session, col, select
@@ -29,25 +30,21 @@ from helpdesk.models import (
     TicketLink,
     utcnow,
 )
-from helpdesk.numbers import find_numbers
-from helpdesk.plugins import collect, hook
 from helpdesk.services import audit
 from helpdesk.services import people as people_service
 from helpdesk.services.errors import NotFound
+from helpdesk.services.link_evidence import (
+    USER,
+    Evidence,
+    NewMessage,
+    gather,
+    message_evidence,
+)
 
-USER = "user"
+log = logging.getLogger(__name__)
+
 LINKED, SUGGESTED, DISMISSED = "linked", "suggested", "dismissed"
 AUTO, MANUAL = "auto", "manual"
-
-
-@dataclass
-class Evidence:
-    """Why a user is thought to be behind a ticket: ``how`` email/etunnus/invoice/reference
-    or a plugin's kind, and the text as found."""
-
-    etunnus: str
-    how: str
-    text: str
 
 
 @dataclass
@@ -64,9 +61,7 @@ def _links(session: Session, ticket: Ticket) -> dict[tuple[str, str], TicketLink
     return {(row.kind, row.target): row for row in rows}
 
 
-def _messages_to_scan(session: Session, ticket: Ticket, message: Message | None) -> list[Message]:
-    if message is not None:
-        return [message]
+def _thread_messages(session: Session, ticket: Ticket) -> list[Message]:
     query = (
         select(Message)
         .where(Message.ticket_id == ticket.id)
@@ -74,46 +69,6 @@ def _messages_to_scan(session: Session, ticket: Ticket, message: Message | None)
         .order_by(col(Message.created_at), col(Message.id))
     )
     return list(session.exec(query))
-
-
-def text_evidence(
-    session: Session, subject: str, body: str
-) -> tuple[list[Evidence], list[FoundLink]]:
-    """Evidence (numbers, plugin finds) in one message's subject and text (reads only)."""
-    text = f"{subject}\n{body}"
-    evidence = [Evidence(n.etunnus, n.kind, n.text) for n in find_numbers(text)]
-    plugin_links: list[FoundLink] = []
-    for found in collect(hook().helpdesk_link_text(session=session, text=text)):
-        if found.kind == USER:
-            evidence.append(Evidence(found.target, USER, found.found_text))
-            continue
-        plugin_links.append(found)
-        if found.etunnus:
-            evidence.append(Evidence(found.etunnus, found.kind, found.found_text))
-    return evidence, plugin_links
-
-
-def gather(
-    session: Session, ticket: Ticket, messages: Iterable[Message]
-) -> tuple[list[Evidence], list[FoundLink]]:
-    """Evidence for users, and the plugins' other finds, in the messages (reads only)."""
-    evidence: list[Evidence] = []
-    plugin_links: list[FoundLink] = []
-    addresses: list[str] = []
-    for message in messages:
-        if message.kind == MessageKind.incoming and message.from_address:
-            addresses.append(message.from_address)
-        found_evidence, found_links = text_evidence(session, message.subject, message.text)
-        evidence += found_evidence
-        plugin_links += found_links
-    if ticket.customer_email and not addresses:
-        addresses.append(ticket.customer_email)
-    for address in dict.fromkeys(a.lower() for a in addresses):
-        evidence += [
-            Evidence(u.etunnus, "email", address)
-            for u in people_service.find_by_email(session, address)
-        ]
-    return evidence, plugin_links
 
 
 def _add_found(row: TicketLink, items: Iterable[Evidence]) -> None:
@@ -151,13 +106,67 @@ def _user_row(
     return row
 
 
+def _link_one(
+    session: Session,
+    message: NewMessage,
+    users: dict[str, list[EtunnusUser]],
+    tickets: dict[int, Ticket],
+) -> LinkResult:
+    """Link the message's ticket from the message; ``users`` by address, ``tickets`` loaded."""
+    evidence, plugin_links = message_evidence(session, message, users)
+    ticket = tickets.get(message.ticket_id)
+    user_id = ticket.user_id if ticket is not None else message.ticket_user_id
+    if not evidence and not plugin_links and user_id is None:
+        return LinkResult()  # ``apply`` would change nothing: spare loading the ticket
+    if ticket is None:
+        ticket = session.get(Ticket, message.ticket_id)
+        assert ticket is not None
+        tickets[message.ticket_id] = ticket
+    return apply(session, ticket, evidence, plugin_links)
+
+
+def link_new_messages(session: Session, messages: Sequence[NewMessage]) -> None:
+    """Link each message's ticket from that message, in order (flushes only).
+
+    Mail-in calls it once for a group of just-stored mails. The common case, a mail that
+    mentions no known address, number or plugin object, costs no query beyond one address
+    lookup for the whole group. Linking only annotates: a failure is logged and never
+    blocks the mailbox, and it rolls back only that message's linking (the whole pass runs
+    in one savepoint; when that fails the pass is repeated with a savepoint per message).
+    """
+    if not messages:
+        return
+    addresses = [m.address for m in messages if m.address]
+    users = people_service.find_by_emails(session, addresses)
+    tickets: dict[int, Ticket] = {}
+    try:
+        with session.begin_nested():
+            for message in messages:
+                _link_one(session, message, users, tickets)
+        return
+    except Exception:
+        log.info("linking a group failed; linking its messages one by one", exc_info=True)
+    tickets.clear()
+    for message in messages:
+        try:
+            with session.begin_nested():
+                _link_one(session, message, users, tickets)
+        except Exception:  # linking only annotates; it must never block the mailbox
+            log.exception("linking ticket %s failed", message.ticket_id)
+            tickets.pop(message.ticket_id, None)
+
+
 def link_ticket(session: Session, ticket: Ticket, message: Message | None = None) -> LinkResult:
     """Link the ticket from one new message (or, without one, from its whole thread).
 
     Flushes only; the caller commits. Never overrides an agent's choice: a linked user
     stays linked, dismissed links are not made again.
     """
-    evidence, plugin_links = gather(session, ticket, _messages_to_scan(session, ticket, message))
+    if message is not None:
+        new = NewMessage.of(ticket, message)
+        users = people_service.find_by_emails(session, [new.address] if new.address else [])
+        return _link_one(session, new, users, {new.ticket_id: ticket})
+    evidence, plugin_links = gather(session, ticket, _thread_messages(session, ticket))
     return apply(session, ticket, evidence, plugin_links)
 
 

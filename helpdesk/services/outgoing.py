@@ -15,8 +15,8 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from helpdesk.blobs import BlobStore
 from helpdesk.mail import compose
-from helpdesk.mail.rawstore import BlobStore
 from helpdesk.models import (
     Agent,
     Attachment,

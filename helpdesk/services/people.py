@@ -139,16 +139,26 @@ def user_read(session: Session, user: EtunnusUser) -> UserRead:
 
 def find_by_email(session: Session, address: str) -> list[EtunnusUser]:
     """Users who have this address (several when people share one)."""
-    email = address.strip().lower()
-    if not email:
-        return []
-    query = (
-        select(EtunnusUser)
-        .join(UserEmail, col(UserEmail.user_id) == col(EtunnusUser.id))
-        .where(UserEmail.email == email)
+    return find_by_emails(session, [address]).get(address.strip().lower(), [])
+
+
+def find_by_emails(session: Session, addresses: Iterable[str]) -> dict[str, list[EtunnusUser]]:
+    """``find_by_email`` for many addresses in one query: lowercased address -> users."""
+    wanted = sorted({a.strip().lower() for a in addresses if a and a.strip()})
+    found: dict[str, list[EtunnusUser]] = {}
+    if not wanted:
+        return found
+    rows = session.exec(
+        select(UserEmail.email, EtunnusUser)
+        .join(EtunnusUser, col(UserEmail.user_id) == col(EtunnusUser.id))
+        .where(col(UserEmail.email).in_(wanted))
         .order_by(col(EtunnusUser.etunnus))
     )
-    return list(session.exec(query).unique())
+    for email, user in rows:
+        users = found.setdefault(email, [])
+        if user not in users:
+            users.append(user)
+    return found
 
 
 def find_by_phone(session: Session, phone: str) -> list[EtunnusUser]:

@@ -3,7 +3,7 @@
 ``reply`` answers a ticket, ``start_conversation`` opens a ticket by writing first, and
 ``queue_mail`` is the public way for plugins to send any mail (an invoice PDF from
 ``laskut@``, a notice to a user) through the same outbox, exactly once per idempotency key.
-The worker (``helpdesk.mail.outbox``) does the sending.
+The worker (``helpdesk.mail.outbound.outbox``) does the sending.
 """
 
 from __future__ import annotations

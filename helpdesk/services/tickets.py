@@ -1,13 +1,20 @@
 """Tickets: creating them, adding to their thread, status, assignment, notes.
 
 Functions that end in a commit are the public actions. ``open_ticket`` and ``add_message``
-only flush: other services (mail in, replies, calls) combine them into one transaction.
+only flush: other services (replies, calls, notes) combine them into one transaction.
+
+What a new ticket row and a new message row hold, and what a message does to its
+ticket's counters, is said once, by ``ticket_row``, ``message_row`` and
+``count_message``: ``open_ticket`` and ``add_message`` build their ORM objects with them,
+and mail-in's group writer (``helpdesk.mail.inbound.writer``) inserts the same rows in
+bulk, so a rule added here holds for both.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any, Protocol
 
 from sqlmodel import Session, col, select
 
@@ -30,6 +37,114 @@ from helpdesk.services import audit
 from helpdesk.services.errors import NotFound, ServiceError
 
 
+class Counters(Protocol):
+    """The columns of a ticket that ``count_message`` keeps (a ``Ticket`` has them)."""
+
+    message_count: int
+    updated_at: datetime
+    last_message_at: datetime
+    last_incoming_at: datetime | None
+    last_agent_reply_at: datetime | None
+
+
+def ticket_row(
+    *,
+    subject: str,
+    mailbox_id: int | None = None,
+    channel: Channel = Channel.email,
+    customer_email: str | None = None,
+    customer_name: str | None = None,
+    user_id: int | None = None,
+    status: TicketStatus = TicketStatus.open,
+    created_at: datetime,
+) -> dict[str, Any]:
+    """Every column of a new ticket but its id (``number`` is set from the id once known)."""
+    return {
+        "number": None,
+        "subject": subject.strip()[:998],
+        "status": status,
+        "channel": channel,
+        "customer_email": customer_email.lower() if customer_email else None,
+        "customer_name": customer_name,
+        "mailbox_id": mailbox_id,
+        "user_id": user_id,
+        "assignee_id": None,
+        "message_count": 0,
+        "flags": [],
+        "created_at": created_at,
+        "updated_at": created_at,
+        "last_message_at": created_at,
+        "last_incoming_at": None,
+        "last_agent_reply_at": None,
+    }
+
+
+def message_row(
+    *,
+    ticket_id: int | None,
+    kind: MessageKind,
+    subject: str,
+    text: str = "",
+    html: str | None = None,
+    author_id: int | None = None,
+    from_name: str | None = None,
+    from_address: str | None = None,
+    to: Sequence[str] = (),
+    cc: Sequence[str] = (),
+    bcc: Sequence[str] = (),
+    message_id: str | None = None,
+    in_reply_to: str | None = None,
+    references: Sequence[str] = (),
+    raw_sha256: str | None = None,
+    mailbox_id: int | None = None,
+    flags: Iterable[str] = (),
+    sent_date: datetime | None = None,
+    created_at: datetime,
+) -> dict[str, Any]:
+    """Every column of a new message but its id."""
+    return {
+        "ticket_id": ticket_id,
+        "kind": kind,
+        "subject": subject,
+        "text": text.replace("\x00", ""),
+        "html": html,
+        "author_id": author_id,
+        "from_name": from_name,
+        "from_address": from_address.lower() if from_address else None,
+        "to_addresses": list(to),
+        "cc_addresses": list(cc),
+        "bcc_addresses": list(bcc),
+        "message_id": message_id,
+        "in_reply_to": in_reply_to,
+        "references": list(references),
+        "raw_sha256": raw_sha256,
+        "mailbox_id": mailbox_id,
+        "flags": sorted(set(flags)),
+        "sent_date": sent_date,
+        "created_at": created_at,
+        "delivery_status": None,
+        "delivery_error": None,
+    }
+
+
+def count_message(
+    ticket: Counters, *, kind: str, created_at: datetime, counts_as_activity: bool = True
+) -> None:
+    """What a new message does to its ticket's counters.
+
+    ``counts_as_activity`` False (automatic mail in a thread) leaves the ticket where it
+    is in the inbox: neither its last message nor its last incoming time moves.
+    """
+    ticket.message_count += 1
+    ticket.updated_at = utcnow()
+    if counts_as_activity and created_at >= ticket.last_message_at:
+        ticket.last_message_at = created_at
+    if kind == MessageKind.incoming and counts_as_activity:
+        ticket.last_incoming_at = max(created_at, ticket.last_incoming_at or created_at)
+    if kind == MessageKind.outgoing:
+        ticket.last_agent_reply_at = created_at
+
+
 def open_ticket(
     session: Session,
     *,
@@ -43,19 +158,17 @@ def open_ticket(
     created_at: datetime | None = None,
 ) -> Ticket:
     """Add a new ticket to the session and give it its number (flushes, no commit)."""
-    now = created_at or utcnow()
-    ticket = Ticket(
-        subject=subject.strip()[:998],
+    row = ticket_row(
+        subject=subject,
         mailbox_id=mailbox.id if mailbox else None,
         channel=channel,
-        customer_email=customer_email.lower() if customer_email else None,
+        customer_email=customer_email,
         customer_name=customer_name,
         user_id=user.id if user else None,
         status=status,
-        created_at=now,
-        updated_at=now,
-        last_message_at=now,
+        created_at=created_at or utcnow(),
     )
+    ticket = Ticket(**row)
     session.add(ticket)
     session.flush()
     assert ticket.id is not None
@@ -93,36 +206,30 @@ def add_message(
     Plugins see the message through ``helpdesk_message_stored`` in the same transaction.
     """
     now = created_at or utcnow()
-    message = Message(
+    row = message_row(
         ticket_id=ticket.id or 0,
         kind=kind,
         subject=subject if subject is not None else ticket.subject,
-        text=text.replace("\x00", ""),
+        text=text,
         html=html,
         author_id=author.id if author else None,
         from_name=from_name if from_name is not None else (author.name if author else None),
-        from_address=from_address.lower() if from_address else None,
-        to_addresses=list(to),
-        cc_addresses=list(cc),
-        bcc_addresses=list(bcc),
+        from_address=from_address,
+        to=to,
+        cc=cc,
+        bcc=bcc,
         message_id=message_id,
         in_reply_to=in_reply_to,
-        references=list(references),
+        references=references,
         raw_sha256=raw_sha256,
         mailbox_id=mailbox.id if mailbox else ticket.mailbox_id,
-        flags=sorted(set(flags)),
+        flags=flags,
         sent_date=sent_date,
         created_at=now,
     )
+    message = Message(**row)
     session.add(message)
-    ticket.message_count += 1
-    ticket.updated_at = utcnow()
-    if counts_as_activity and now >= ticket.last_message_at:
-        ticket.last_message_at = now
-    if kind == MessageKind.incoming and counts_as_activity:
-        ticket.last_incoming_at = max(now, ticket.last_incoming_at or now)
-    if kind == MessageKind.outgoing:
-        ticket.last_agent_reply_at = now
+    count_message(ticket, kind=kind, created_at=now, counts_as_activity=counts_as_activity)
     session.add(ticket)
     session.flush()
     hook().helpdesk_message_stored(session=session, ticket=ticket, message=message)

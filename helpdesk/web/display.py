@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from markupsafe import Markup
 
-from helpdesk.mail.sanitize import split_quoted
+from helpdesk.mail.parsing.sanitize import split_quoted
 from helpdesk.models import Attachment, Message
 
 _CID_SRC = re.compile(r'src="cid:([^"]+)"', re.IGNORECASE)

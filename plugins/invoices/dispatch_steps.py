@@ -16,7 +16,7 @@ from datetime import timedelta
 
 from sqlmodel import Session
 
-from helpdesk.mail.rawstore import BlobStore
+from helpdesk.blobs import BlobStore
 from helpdesk.models import OutboundKind, OutboundMail, utcnow
 from helpdesk.services import mailboxes
 from helpdesk.services.errors import ServiceError

@@ -16,8 +16,8 @@ from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
 from sqlmodel import Session, col, select
 
+from helpdesk.blobs import BlobStore
 from helpdesk.i18n import N_, gettext
-from helpdesk.mail.rawstore import BlobStore
 from helpdesk.models import Agent, Ticket, utcnow
 from helpdesk.services.errors import NotFound, ServiceError
 from helpdesk.settings import get_settings

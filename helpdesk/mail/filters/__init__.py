@@ -1,4 +1,12 @@
-"""Small steps that only annotate a ParsedMail; a failing filter never blocks the mailbox."""
+"""Small steps that only annotate a ParsedMail; a failing filter never blocks the mailbox.
+
+``autoreply`` (auto-replies, lists, loops), ``bounce`` (delivery reports and the mail
+they bounce) and ``threading_keys`` (the Message-IDs and ``[#1042]`` tag a mail may
+continue), run in that order by ``run_filters``.
+
+A pure format package: it may import ``helpdesk.mail.parsing`` and the standard library;
+no database, no network, nothing else of helpdesk.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +16,7 @@ from collections.abc import Callable, Sequence
 from helpdesk.mail.filters.autoreply import detect_auto_reply
 from helpdesk.mail.filters.bounce import detect_bounce
 from helpdesk.mail.filters.threading_keys import annotate_threading
-from helpdesk.mail.parse import ParsedMail
+from helpdesk.mail.parsing.parsed import ParsedMail
 
 logger = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from helpdesk.mail.parse import ParsedMail
+from helpdesk.mail.parsing.parsed import ParsedMail
 
 _PRECEDENCE_AUTO = {"bulk", "junk", "list", "auto_reply"}
 _AUTO_HEADERS = (

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from helpdesk.mail.parse import ParsedMail, normalise_msgid
+from helpdesk.mail.parsing.decode import normalise_msgid
+from helpdesk.mail.parsing.parsed import ParsedMail
 
 BOUNCE_SUBJECT = re.compile(
     r"^\s*(?:undeliver(?:ed|able)\b|delivery status notification \((?:failure|delay)\)"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from helpdesk.mail.parse import ParsedMail
+from helpdesk.mail.parsing.parsed import ParsedMail
 
 _TICKET_TAG = re.compile(r"\[[^\[\]]*?#(\d{1,9})\s*\]")
 _PREFIX = re.compile(

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 from starlette.responses import FileResponse
 
-from helpdesk.mail.rawstore import BlobStore
+from helpdesk.blobs import BlobStore
 from helpdesk.models import Attachment, Message
 from helpdesk.services.errors import NotFound
 from helpdesk.settings import get_settings

@@ -246,9 +246,9 @@ def test_plugin_links_become_chips_and_link_the_user(session, users, invoice_lin
 def test_mail_arriving_through_ingest_is_linked(session, users, data_dir) -> None:
     from email.message import EmailMessage
 
-    from helpdesk.mail.fetch import import_raw
-    from helpdesk.mail.ingest import Source
-    from helpdesk.mail.rawstore import BlobStore
+    from helpdesk.blobs import BlobStore
+    from helpdesk.mail.inbound.ingest import import_raw
+    from helpdesk.mail.inbound.rows import Source
     from helpdesk.settings import get_settings
 
     box = factories.mailbox(session, "asiakaspalvelu@e-tunnus.fi")
@@ -267,7 +267,8 @@ def test_mail_arriving_through_ingest_is_linked(session, users, data_dir) -> Non
     result = import_raw(
         session,
         mail.as_bytes(),
-        source=Source(mailbox=box, folder="INBOX", uidvalidity=7, uid=1),
+        source=Source(mailbox=box, folder="INBOX", uidvalidity=7),
+        uid=1,
         store=BlobStore(get_settings().blob_dir),
     )
     ticket = ticket_service.get_ticket(session, result.ticket_id)

@@ -10,7 +10,7 @@ import pytest
 from sqlmodel import select
 
 from helpdesk.mail import compose
-from helpdesk.mail.outbox import claim
+from helpdesk.mail.outbound.outbox import claim
 from helpdesk.models import AuditEvent, Message, OutboundMail, PresenceState, utcnow
 from helpdesk.services import presence, replies, saved_replies, tickets
 from helpdesk.services.errors import Conflict, ServiceError

@@ -13,7 +13,7 @@ from outbox_helpers import wired_mailbox
 from playwright.sync_api import expect
 
 from helpdesk.db import new_session
-from helpdesk.mail.outbox import flush_due
+from helpdesk.mail.outbound.outbox import flush_due
 from helpdesk.models import SavedReply
 
 pytestmark = [pytest.mark.browser, pytest.mark.dovecot, pytest.mark.slow]

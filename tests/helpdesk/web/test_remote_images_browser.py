@@ -8,7 +8,7 @@ from browser import browser_login
 from playwright.sync_api import expect
 
 from helpdesk.db import new_session
-from helpdesk.mail.sanitize import sanitize_html
+from helpdesk.mail.parsing.sanitize import sanitize_html
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -6,7 +6,7 @@ import factories
 import pytest
 from sqlmodel import Session
 
-from helpdesk.mail.rawstore import BlobStore
+from helpdesk.blobs import BlobStore
 from helpdesk.models import Attachment, Message
 from helpdesk.settings import get_settings
 

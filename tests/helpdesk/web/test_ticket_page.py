@@ -6,7 +6,7 @@ import factories
 import lxml.html
 from sqlmodel import select
 
-from helpdesk.mail.sanitize import sanitize_html
+from helpdesk.mail.parsing.sanitize import sanitize_html
 from helpdesk.models import AuditEvent, Message, MessageKind, Ticket, TicketStatus
 from helpdesk.services import agents as agent_service
 

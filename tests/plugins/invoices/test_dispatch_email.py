@@ -25,7 +25,7 @@ from outbox_helpers import wired_mailbox
 from sqlmodel import Session, select
 
 from helpdesk.db import new_session
-from helpdesk.mail.outbox import CRASH_ENV, flush_due
+from helpdesk.mail.outbound.outbox import CRASH_ENV, flush_due
 from helpdesk.models import AuditEvent, OutboundMail, Ticket, TicketLink, utcnow
 from plugins.invoices.dispatch import start_dispatch
 from plugins.invoices.dispatch_models import CommentState, NetvisorComment

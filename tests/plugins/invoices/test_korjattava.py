@@ -12,8 +12,8 @@ from invoice_dispatch import ETUNNUS, clients, etunnus_user, run_steps, synced
 from outbox_helpers import wired_mailbox
 from sqlmodel import select
 
-from helpdesk.mail.outbox import flush_due
-from helpdesk.mail.watch import fetch_once
+from helpdesk.mail.inbound.watch import fetch_once
+from helpdesk.mail.outbound.outbox import flush_due
 from helpdesk.models import AuditEvent, Message, Ticket, TicketLink
 from plugins.invoices.dispatch_models import Correction
 from plugins.invoices.models import InvoiceEvent

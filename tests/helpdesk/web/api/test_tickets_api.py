@@ -8,7 +8,7 @@ import factories
 import pytest
 from sqlmodel import select
 
-from helpdesk.mail.rawstore import BlobStore
+from helpdesk.blobs import BlobStore
 from helpdesk.models import Attachment, AuditEvent, Ticket, TicketStatus, utcnow
 from helpdesk.services import agents as agent_service
 from helpdesk.services import tickets as ticket_service
