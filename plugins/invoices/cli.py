@@ -79,7 +79,7 @@ def _sync_when_up(url: str, wait_seconds: float = 20.0) -> None:
 
 
 def _register_dev_sandbox() -> None:
-    from helpdesk import devserver
+    from helpdesk.cli import devserver
     from helpdesk.settings import get_settings
     from plugins.invoices.settings import (
         SANDBOX_PORT,
@@ -125,7 +125,7 @@ def dispatch_steps_command() -> None:
 
 
 def _register_dev_maventa() -> None:
-    from helpdesk import devserver
+    from helpdesk.cli import devserver
     from helpdesk.settings import get_settings
     from plugins.invoices.dispatch_settings import (
         MAVENTA_SANDBOX_PORT,

@@ -51,7 +51,9 @@ def test_put_stream_failure_cleans_up(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "bad", ["", "../../etc/passwd", "A" * 64, "g" * 64, "a" * 63, "a" * 65, "ab/cd", "a" * 63 + "\n"])
+    "bad",
+    ["", "../../etc/passwd", "A" * 64, "g" * 64, "a" * 63, "a" * 65, "ab/cd", "a" * 63 + "\n"],
+)
 def test_rejects_bad_sha(tmp_path: Path, bad: str) -> None:
     store = BlobStore(tmp_path)
     with pytest.raises(ValueError):

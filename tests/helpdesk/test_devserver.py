@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import socket
 
-from helpdesk import devserver
+from helpdesk.cli import devserver
 from helpdesk.cli import main as cli_main
 
 

@@ -56,8 +56,13 @@ def test_eml_mbox_and_maildir_with_counts(session: Session, box: str, tmp_path: 
 
     counts = run_import(str(emls), str(mbox_path), str(maildir_path), "--mailbox", box)
     assert counts == {
-        "read": 7, "imported": 6, "duplicates": 1, "threaded": 1,
-        "auto_replies": 1, "unparsed": 0, "failed": 0,
+        "read": 7,
+        "imported": 6,
+        "duplicates": 1,
+        "threaded": 1,
+        "auto_replies": 1,
+        "unparsed": 0,
+        "failed": 0,
     }
     assert counts["read"] == counts["imported"] + counts["duplicates"] + counts["failed"]
     assert len(session.exec(select(Ticket)).all()) == 5
@@ -76,7 +81,9 @@ def test_import_files_mail_at_its_date(session: Session, box: str, tmp_path: Pat
     assert message.created_at.year == 2025
 
 
-def test_import_refuses_an_unknown_mailbox(session: Session, data_dir: Path, tmp_path: Path) -> None:
+def test_import_refuses_an_unknown_mailbox(
+    session: Session, data_dir: Path, tmp_path: Path
+) -> None:
     path = tmp_path / "a.eml"
     path.write_bytes(mail())
     result = runner.invoke(app, ["mail", "import", str(path), "--mailbox", "ei@ole.fi"])

@@ -169,8 +169,7 @@ def test_cli_sync(session: Session, netvisor_env: SandboxServer) -> None:
 
 
 def test_cli_registers_the_sandbox_for_make_run(monkeypatch: pytest.MonkeyPatch) -> None:
-    from helpdesk import devserver
-    from helpdesk.cli import app
+    from helpdesk.cli import app, devserver
     from helpdesk.settings import get_settings
     from plugins.invoices.cli import _register_dev_sandbox
 

@@ -19,8 +19,12 @@ SAMPLES = Path(__file__).parents[1] / "samples"
 
 
 def mail_with(headers: str, body: str = "Hei.\n") -> ParsedMail:
-    raw = ("From: Matti <matti@example.fi>\nTo: tuki@etunnus.example\n" + headers
-           + "Content-Type: text/plain; charset=utf-8\n\n" + body)
+    raw = (
+        "From: Matti <matti@example.fi>\nTo: tuki@etunnus.example\n"
+        + headers
+        + "Content-Type: text/plain; charset=utf-8\n\n"
+        + body
+    )
     return parse_mail(raw.encode())
 
 
@@ -49,8 +53,10 @@ def sample(name: str) -> ParsedMail:
         ("X-Loop: tuki@etunnus.example\n", {"loop"}),
         ("X-Helpdesk-Loop: 1\n", {"loop"}),
         ("X-Auto-Response-Suppress: All\nSubject: Lasku\n", set()),
-        ("X-Auto-Response-Suppress: OOF, AutoReply\nSubject: Out of Office: Lasku\n",
-         {"auto_reply"}),
+        (
+            "X-Auto-Response-Suppress: OOF, AutoReply\nSubject: Out of Office: Lasku\n",
+            {"auto_reply"},
+        ),
         ("X-Auto-Response-Suppress: All\nSubject: Poissa: Lasku\n", {"auto_reply"}),
         ("X-Auto-Response-Suppress: All\nSubject: Lomavastaaja\n", {"auto_reply"}),
         ("Subject: Automatic reply: Lasku\n", set()),  # a subject alone is not enough
@@ -92,9 +98,14 @@ def test_dsn_bounce() -> None:
 
 @pytest.mark.parametrize(
     "subject",
-    ["Undelivered Mail Returned to Sender", "Delivery Status Notification (Failure)",
-     "Mail delivery failed: returning message to sender", "Toimitus epäonnistui: Lasku",
-     "Returned mail: see transcript for details", "Undeliverable: Lasku"],
+    [
+        "Undelivered Mail Returned to Sender",
+        "Delivery Status Notification (Failure)",
+        "Mail delivery failed: returning message to sender",
+        "Toimitus epäonnistui: Lasku",
+        "Returned mail: see transcript for details",
+        "Undeliverable: Lasku",
+    ],
 )
 def test_bounce_subjects(subject: str) -> None:
     mail = mail_with(f"Subject: {subject}\n")
@@ -103,15 +114,19 @@ def test_bounce_subjects(subject: str) -> None:
 
 
 def test_plain_text_bounce_from_mailer_daemon() -> None:
-    body = ("This message was created automatically by mail delivery software.\n\n"
-            "A message that you sent could not be delivered to one or more of its\n"
-            "recipients. This is a permanent error. The following address(es) failed:\n\n"
-            "  nobody@example.com\n    SMTP error from remote mail server after RCPT TO:\n"
-            "    550 5.1.1 User unknown\n\n------ This is a copy of the message, including "
-            "all the headers. ------\n\nMessage-ID: <orig-5@etunnus.example>\nSubject: Lasku\n")
-    raw = ("From: Mail Delivery System <Mailer-Daemon@mx.example.com>\nTo: tuki@etunnus.example\n"
-           "Subject: Hei\nMessage-ID: <bounce-9@mx.example.com>\n"
-           "X-Failed-Recipients: nobody@example.com\n\n" + body)
+    body = (
+        "This message was created automatically by mail delivery software.\n\n"
+        "A message that you sent could not be delivered to one or more of its\n"
+        "recipients. This is a permanent error. The following address(es) failed:\n\n"
+        "  nobody@example.com\n    SMTP error from remote mail server after RCPT TO:\n"
+        "    550 5.1.1 User unknown\n\n------ This is a copy of the message, including "
+        "all the headers. ------\n\nMessage-ID: <orig-5@etunnus.example>\nSubject: Lasku\n"
+    )
+    raw = (
+        "From: Mail Delivery System <Mailer-Daemon@mx.example.com>\nTo: tuki@etunnus.example\n"
+        "Subject: Hei\nMessage-ID: <bounce-9@mx.example.com>\n"
+        "X-Failed-Recipients: nobody@example.com\n\n" + body
+    )
     mail = run_filters(parse_mail(raw.encode()))
     assert "bounce" in mail.flags
     assert mail.annotations["bounce_recipient"] == "nobody@example.com"
@@ -130,8 +145,9 @@ def test_ordinary_mail_is_not_a_bounce() -> None:
 
 
 def test_thread_candidates_order() -> None:
-    mail = mail_with("Message-ID: <self@x>\nIn-Reply-To: <c@x>\n"
-                     "References: <a@x> <b@x> <c@x> <self@x>\n")
+    mail = mail_with(
+        "Message-ID: <self@x>\nIn-Reply-To: <c@x>\nReferences: <a@x> <b@x> <c@x> <self@x>\n"
+    )
     mail.annotations["bounce_original_message_id"] = "orig@x"
     assert thread_candidates(mail) == ["c@x", "b@x", "a@x", "orig@x"]
     assert thread_candidates(mail_with("Subject: x\n")) == []
@@ -139,8 +155,15 @@ def test_thread_candidates_order() -> None:
 
 @pytest.mark.parametrize(
     ("subject", "tag"),
-    [("[#1042] Lasku", 1042), ("Re: [E-tunnus #1042] Lasku", 1042), ("VS: [E-tunnus #7]", 7),
-     ("Lasku #1042", None), ("[E-tunnus] Lasku", None), ("", None), ("[#12a] x", None)],
+    [
+        ("[#1042] Lasku", 1042),
+        ("Re: [E-tunnus #1042] Lasku", 1042),
+        ("VS: [E-tunnus #7]", 7),
+        ("Lasku #1042", None),
+        ("[E-tunnus] Lasku", None),
+        ("", None),
+        ("[#12a] x", None),
+    ],
 )
 def test_subject_ticket_tag(subject: str, tag: int | None) -> None:
     assert subject_ticket_tag(subject) == tag
@@ -148,10 +171,18 @@ def test_subject_ticket_tag(subject: str, tag: int | None) -> None:
 
 @pytest.mark.parametrize(
     ("subject", "normal"),
-    [("Re: Lasku", "Lasku"), ("RE: re: Fwd: Lasku", "Lasku"), ("VS: VL: Vast: Lasku", "Lasku"),
-     ("SV: AW: WG: Antw: Lasku", "Lasku"), ("Re: [E-tunnus #1042] VS: Lasku ä", "Lasku ä"),
-     ("Fw: Re[2]: Lasku", "Lasku"), ("  Lasku   2024  ", "Lasku 2024"),
-     ("Reskontra", "Reskontra"), ("Vastaus tulossa", "Vastaus tulossa"), ("[SPAM]", "[SPAM]")],
+    [
+        ("Re: Lasku", "Lasku"),
+        ("RE: re: Fwd: Lasku", "Lasku"),
+        ("VS: VL: Vast: Lasku", "Lasku"),
+        ("SV: AW: WG: Antw: Lasku", "Lasku"),
+        ("Re: [E-tunnus #1042] VS: Lasku ä", "Lasku ä"),
+        ("Fw: Re[2]: Lasku", "Lasku"),
+        ("  Lasku   2024  ", "Lasku 2024"),
+        ("Reskontra", "Reskontra"),
+        ("Vastaus tulossa", "Vastaus tulossa"),
+        ("[SPAM]", "[SPAM]"),
+    ],
 )
 def test_normalise_subject(subject: str, normal: str) -> None:
     assert normalise_subject(subject) == normal

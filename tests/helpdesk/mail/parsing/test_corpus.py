@@ -18,8 +18,13 @@ SKIP_NAMES = {"SOURCES.md", "SHA256SUMS"}
 def corpus_files() -> list[Path]:
     if not CORPUS.is_dir():
         return []
-    return sorted(p for p in CORPUS.rglob("*") if p.is_file() and p.name not in SKIP_NAMES
-                  and "LICENSES" not in p.relative_to(CORPUS).parts)
+    return sorted(
+        p
+        for p in CORPUS.rglob("*")
+        if p.is_file()
+        and p.name not in SKIP_NAMES
+        and "LICENSES" not in p.relative_to(CORPUS).parts
+    )
 
 
 def leaves(part, path: str) -> list[tuple[str, email.message.Message]]:
@@ -52,17 +57,21 @@ def test_corpus() -> None:
             problems.append(f"{name}: raw hash/size")
         # Leaves counted independently; the parser may have read the structure with either
         # policy, so take the count from the policy that saw more of it.
-        counted = [leaves(email.message_from_bytes(raw, policy=p), "")
-                   for p in (email.policy.default, email.policy.compat32)]
+        counted = [
+            leaves(email.message_from_bytes(raw, policy=p), "")
+            for p in (email.policy.default, email.policy.compat32)
+        ]
         expected = max(counted, key=len)
         accounted = sorted(mail.body_parts + list(dict.fromkeys(a.part for a in mail.attachments)))
         if accounted != sorted(p for p, _ in expected):
             problems.append(f"{name}: leaves {sorted(p for p, _ in expected)} vs {accounted}")
         has_text = any(
-            part.get_content_type() == "text/plain" and not part.get_filename()
+            part.get_content_type() == "text/plain"
+            and not part.get_filename()
             and part.get_content_disposition() != "attachment"
             and (part.get_payload(decode=True) or b"").strip()
-            for _, part in expected)
+            for _, part in expected
+        )
         if has_text and not mail.text.strip():
             problems.append(f"{name}: text part but empty text")
         if "\x00" in mail.text:

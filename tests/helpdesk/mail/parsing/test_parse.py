@@ -16,8 +16,10 @@ from helpdesk.mail.parsing import parse as parse_module
 from helpdesk.mail.parsing.parse import ParsedMail, decode_header_value, parse_mail
 
 SAMPLES = Path(__file__).parents[1] / "samples"
-HEAD = (b"From: Matti <matti@example.fi>\nTo: tuki@etunnus.example\n"
-        b"Date: Mon, 3 Jun 2024 10:15:00 +0300\nMIME-Version: 1.0\n")
+HEAD = (
+    b"From: Matti <matti@example.fi>\nTo: tuki@etunnus.example\n"
+    b"Date: Mon, 3 Jun 2024 10:15:00 +0300\nMIME-Version: 1.0\n"
+)
 
 
 def sample(name: str) -> bytes:
@@ -124,7 +126,10 @@ def test_cid_inline_image(tmp_path: Path) -> None:
     assert mail.html is not None and 'src="cid:kuva1@example.fi"' in mail.html
     [image] = mail.attachments
     assert (image.content_type, image.content_id, image.inline) == (
-        "image/png", "kuva1@example.fi", True)
+        "image/png",
+        "kuva1@example.fi",
+        True,
+    )
     assert image.filename == "attachment-1.png"
     assert image.data is None
     assert store.get(image.sha256)[:8] == b"\x89PNG\r\n\x1a\n"
@@ -149,8 +154,10 @@ def test_dsn_report_kept_and_annotated() -> None:
     assert mail.text.startswith("I'm sorry to have to inform you")
     assert "\r" not in mail.text
     names = [(a.filename, a.content_type) for a in mail.attachments]
-    assert names == [("delivery-status.txt", "message/delivery-status"),
-                     ("rfc822-headers.txt", "text/rfc822-headers")]
+    assert names == [
+        ("delivery-status.txt", "message/delivery-status"),
+        ("rfc822-headers.txt", "text/rfc822-headers"),
+    ]
     report = mail.annotations["report"]
     assert report["report_type"] == "delivery-status"
     assert "Status: 5.1.1" in report["delivery_status"]
@@ -189,8 +196,20 @@ def test_nul_bytes_removed_from_text_but_not_from_raw_hash() -> None:
 def test_xss_sample_is_inert() -> None:
     mail = parse("xss.eml")
     html = (mail.html or "").lower()
-    for bad in ("<script", "onerror", "onload", "onclick", "javascript:", "<iframe", "<form",
-                "<meta", "expression(", "<svg", "<style", "data:text"):
+    for bad in (
+        "<script",
+        "onerror",
+        "onload",
+        "onclick",
+        "javascript:",
+        "<iframe",
+        "<form",
+        "<meta",
+        "expression(",
+        "<svg",
+        "<style",
+        "data:text",
+    ):
         assert bad not in html
     assert 'data-remote-src="https://tracker.example/pixel.gif?id=42"' in html
     assert ' src="https://tracker' not in html
@@ -198,8 +217,11 @@ def test_xss_sample_is_inert() -> None:
 
 def test_one_megabyte_single_line() -> None:
     line = ("äö€ " * 300_000)[:1_000_000]
-    raw = HEAD + b"Subject: pitk\xc3\xa4\nContent-Type: text/plain; charset=utf-8\n\n" + (
-        line.encode())
+    raw = (
+        HEAD
+        + b"Subject: pitk\xc3\xa4\nContent-Type: text/plain; charset=utf-8\n\n"
+        + (line.encode())
+    )
     start = time.monotonic()
     mail = parse_mail(raw)
     assert time.monotonic() - start < 10
@@ -215,12 +237,15 @@ def test_multipart_mixed_concatenates_inline_text_in_order() -> None:
         b"--B\nContent-Type: image/jpeg\nContent-Disposition: inline\n\n\xff\xd8\xff\n"
         b"--B\nContent-Type: text/plain; charset=iso-8859-1\n\nSitten \xe4.\n"
         b"--B\nContent-Type: text/plain; charset=utf-8\nContent-Disposition: attachment; filename=a.txt\n\n"
-        b"Liite.\n--B--\n")
+        b"Liite.\n--B--\n"
+    )
     mail = parse_mail(raw)
     assert mail.text.index("Ensin.") < mail.text.index("Sitten ä.")
     assert "Liite." not in mail.text
     assert [(a.filename, a.inline) for a in mail.attachments] == [
-        ("attachment-1.jpg", True), ("a.txt", False)]
+        ("attachment-1.jpg", True),
+        ("a.txt", False),
+    ]
     assert_nothing_lost(raw, mail)
 
 
@@ -231,12 +256,12 @@ def test_alternative_picks_best_and_keeps_the_rest() -> None:
         b"--A\nContent-Type: text/html; charset=utf-8\n\n<p>Ensimm\xc3\xa4inen HTML</p>\n"
         b"--A\nContent-Type: text/html; charset=utf-8\n\n<p>Paras HTML</p>\n"
         b"--A\nContent-Type: text/calendar; method=REQUEST\n\nBEGIN:VCALENDAR\nEND:VCALENDAR\n"
-        b"--A--\n")
+        b"--A--\n"
+    )
     mail = parse_mail(raw)
     assert mail.text == "Teksti."
     assert mail.html == "<p>Paras HTML</p>"
-    assert sorted(a.filename for a in mail.attachments) == [
-        "attachment-1.html", "attachment-2.ics"]
+    assert sorted(a.filename for a in mail.attachments) == ["attachment-1.html", "attachment-2.ics"]
     assert_nothing_lost(raw, mail)
 
 
@@ -245,7 +270,8 @@ def test_outlook_express_boundary_read_with_compat32() -> None:
         b"Content-Type: multipart/alternative; boundary=----=_NextPart_000_0093_01C8\n\n"
         b"------=_NextPart_000_0093_01C8\nContent-Type: text/plain; charset=iso-8859-1\n\n"
         b"Hyv\xe4\n------=_NextPart_000_0093_01C8\nContent-Type: text/html\n\n<b>Hyv&auml;</b>\n"
-        b"------=_NextPart_000_0093_01C8--\n")
+        b"------=_NextPart_000_0093_01C8--\n"
+    )
     mail = parse_mail(raw)
     assert mail.text == "Hyvä"
     assert mail.html == "<b>Hyvä</b>"
@@ -287,8 +313,11 @@ def build_tnef(body: bytes | None) -> bytes:
     """A minimal TNEF stream: version, one attachment (title + data), optionally a body."""
 
     def attr(level: int, attr_id: int, attr_type: int, data: bytes) -> bytes:
-        return (struct.pack("<BHHI", level, attr_id, attr_type, len(data)) + data
-                + struct.pack("<H", sum(data) & 0xFFFF))
+        return (
+            struct.pack("<BHHI", level, attr_id, attr_type, len(data))
+            + data
+            + struct.pack("<H", sum(data) & 0xFFFF)
+        )
 
     out = struct.pack("<IH", 0x223E9F78, 1)
     out += attr(1, 0x9006, 0x0008, struct.pack("<I", 0x10000))
@@ -303,18 +332,23 @@ def build_tnef(body: bytes | None) -> bytes:
 def tnef_mail(tnef: bytes, with_text: bool) -> bytes:
     text = b"--T\nContent-Type: text/plain; charset=utf-8\n\nViesti.\n" if with_text else b""
     return HEAD + (
-        b"Content-Type: multipart/mixed; boundary=T\n\n" + text +
-        b"--T\nContent-Type: application/ms-tnef; name=winmail.dat\n"
+        b"Content-Type: multipart/mixed; boundary=T\n\n"
+        + text
+        + b"--T\nContent-Type: application/ms-tnef; name=winmail.dat\n"
         b"Content-Disposition: attachment; filename=winmail.dat\n"
-        b"Content-Transfer-Encoding: base64\n\n" + base64.encodebytes(tnef) + b"--T--\n")
+        b"Content-Transfer-Encoding: base64\n\n" + base64.encodebytes(tnef) + b"--T--\n"
+    )
 
 
 def test_tnef_unpacked_with_body() -> None:
     raw = tnef_mail(build_tnef(b"Hyv\xe4\xe4 p\xe4iv\xe4\xe4 TNEF:st\xe4.\x00"), with_text=False)
     mail = parse_mail(raw)
     [pdf] = mail.attachments
-    assert (pdf.filename, pdf.container, pdf.data) == ("Lasku.pdf", "winmail.dat",
-                                                      b"%PDF-1.4 lasku")
+    assert (pdf.filename, pdf.container, pdf.data) == (
+        "Lasku.pdf",
+        "winmail.dat",
+        b"%PDF-1.4 lasku",
+    )
     assert mail.text == "Hyvää päivää TNEF:stä."
     assert_nothing_lost(raw, mail)
 
@@ -351,10 +385,17 @@ def test_parser_crash_gives_unparsed_mail_with_salvage(monkeypatch: pytest.Monke
 
 def test_never_raises_on_garbage() -> None:
     rng = random.Random(1042)
-    blobs = [b"", b"\n", b"\r\n\r\n", b"\x00" * 100, b":" * 1000, b"Content-Type: multipart/mixed\n\n",
-             b"Content-Type: multipart/mixed; boundary=\"\"\n\n--\n--\n",
-             b"Content-Transfer-Encoding: base64\n\n====\x00\xff",
-             b"Content-Type: message/rfc822\n\n" + b"X" * 100]
+    blobs = [
+        b"",
+        b"\n",
+        b"\r\n\r\n",
+        b"\x00" * 100,
+        b":" * 1000,
+        b"Content-Type: multipart/mixed\n\n",
+        b'Content-Type: multipart/mixed; boundary=""\n\n--\n--\n',
+        b"Content-Transfer-Encoding: base64\n\n====\x00\xff",
+        b"Content-Type: message/rfc822\n\n" + b"X" * 100,
+    ]
     blobs += [bytes(rng.randrange(256) for _ in range(rng.randrange(2000))) for _ in range(30)]
     whole = [p.read_bytes() for p in sorted(SAMPLES.glob("*.eml"))]
     blobs += [w[: rng.randrange(len(w))] for w in whole]

@@ -10,16 +10,17 @@ from typing import Annotated
 import typer
 import uvicorn
 
-from helpdesk import devserver, mail_cli
 from helpdesk import migrate as migrations
+from helpdesk.cli import devserver
+from helpdesk.cli import mail as mail_cli
+from helpdesk.cli.outbox import outbox_app
+from helpdesk.cli.users import users_app
 from helpdesk.db import session_scope
 from helpdesk.models import Security
-from helpdesk.outbox_cli import outbox_app
 from helpdesk.plugins import hook
 from helpdesk.services import agents, mailboxes
 from helpdesk.services import demo as demo_service
 from helpdesk.services.errors import ServiceError
-from helpdesk.users_cli import users_app
 
 app = typer.Typer(
     help="E-tunnus helpdesk: shared mailboxes, tickets, calls and invoices.",
