@@ -82,8 +82,8 @@ def _register_dev_sandbox() -> None:
     from helpdesk import devserver
     from helpdesk.settings import get_settings
     from plugins.invoices.settings import (
-        SANDBOX_PORT,
-        SANDBOX_URL,
+        NETVISOR_SANDBOX_PORT,
+        NETVISOR_SANDBOX_URL,
         NetvisorNotConfigured,
         netvisor_settings,
     )
@@ -91,14 +91,14 @@ def _register_dev_sandbox() -> None:
     if get_settings().environment != "development":
         return
     try:
-        if netvisor_settings().url != SANDBOX_URL:
+        if netvisor_settings().url != NETVISOR_SANDBOX_URL:
             return
     except NetvisorNotConfigured:
         return
     if any(name == "netvisor-sandbox" for name, _ in devserver.BACKGROUND):
         return
     devserver.register_background(
-        "netvisor-sandbox", ["netvisor-sandbox", "--port", str(SANDBOX_PORT), "--sync"]
+        "netvisor-sandbox", ["netvisor-sandbox", "--port", str(NETVISOR_SANDBOX_PORT), "--sync"]
     )
 
 
@@ -127,7 +127,7 @@ def dispatch_steps_command() -> None:
 def _register_dev_maventa() -> None:
     from helpdesk import devserver
     from helpdesk.settings import get_settings
-    from plugins.invoices.dispatch_settings import (
+    from plugins.invoices.settings import (
         MAVENTA_SANDBOX_PORT,
         MAVENTA_SANDBOX_URL,
         maventa_settings,

@@ -40,9 +40,8 @@ from plugins.invoices.dispatch_models import (
     DispatchMode,
     DispatchState,
 )
-from plugins.invoices.dispatch_settings import maventa_settings
 from plugins.invoices.models import DeliveryMethod, EventKind, Invoice, InvoiceEvent, InvoiceStatus
-from plugins.invoices.settings import invoice_settings
+from plugins.invoices.settings import invoice_settings, maventa_settings
 
 METHODS = tuple(m.value for m in DeliveryMethod)
 #: The state a failed step resumes from.

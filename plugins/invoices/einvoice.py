@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from plugins.invoices.dispatch_settings import SellerSettings
 from plugins.invoices.finvoice import (
     FinvoiceBuyer,
     FinvoiceInvoice,
@@ -14,6 +13,7 @@ from plugins.invoices.finvoice import (
     build_finvoice,
 )
 from plugins.invoices.models import Invoice
+from plugins.invoices.settings import SellerSettings
 
 
 def finvoice_input(invoice: Invoice, *, message_id: str = "") -> FinvoiceInvoice:
