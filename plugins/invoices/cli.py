@@ -45,7 +45,7 @@ def netvisor_sandbox(
     ] = False,
 ) -> None:
     """Run the local Netvisor sandbox with the Finnish demo invoices (development only)."""
-    from plugins.invoices.netvisor.sandbox import run_sandbox
+    from plugins.invoices.sandboxes.netvisor.app import run_sandbox
 
     if sync:
         threading.Thread(target=_sync_when_up, args=(f"http://{host}:{port}",), daemon=True).start()
@@ -107,7 +107,7 @@ def maventa_sandbox(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8099,
 ) -> None:
     """Run the local Maventa AutoXChange sandbox (print service and e-invoices; development)."""
-    from plugins.invoices.maventa.sandbox import run_maventa_sandbox
+    from plugins.invoices.sandboxes.maventa import run_maventa_sandbox
 
     typer.echo(f"Maventa sandbox on http://{host}:{port}")
     run_maventa_sandbox(host, port)

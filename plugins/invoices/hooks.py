@@ -107,6 +107,6 @@ def helpdesk_cli(app: typer.Typer) -> None:
 
 @hookimpl
 def helpdesk_demo_data(session: Session) -> None:
-    from plugins.invoices.demo import seed
+    from plugins.invoices.sandboxes.demo import seed
 
     seed(session)

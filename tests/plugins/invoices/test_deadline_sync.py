@@ -11,9 +11,9 @@ import pytest
 from sqlmodel import Session, select
 
 from plugins.invoices.models import Invoice
-from plugins.invoices.netvisor.sandbox_data import SandboxCustomer, SandboxRow
-from plugins.invoices.netvisor.sandbox_server import SandboxServer, serve_in_thread
-from plugins.invoices.netvisor.sandbox_state import SandboxState
+from plugins.invoices.sandboxes.netvisor.data import SandboxCustomer, SandboxRow
+from plugins.invoices.sandboxes.netvisor.server import SandboxServer, serve_in_thread
+from plugins.invoices.sandboxes.netvisor.state import SandboxState
 from plugins.invoices.settings import invoice_settings
 from plugins.invoices.sync import sync_unsent
 

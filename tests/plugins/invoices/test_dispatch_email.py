@@ -31,7 +31,7 @@ from plugins.invoices.dispatch import start_dispatch
 from plugins.invoices.dispatch_models import CommentState, NetvisorComment
 from plugins.invoices.dispatch_runner import run_due
 from plugins.invoices.models import InvoiceEvent
-from plugins.invoices.netvisor.sandbox_xml import invoice_pdf
+from plugins.invoices.sandboxes.netvisor.answers import invoice_pdf
 
 pytestmark = pytest.mark.dovecot
 ROOT = Path(__file__).resolve().parents[3]

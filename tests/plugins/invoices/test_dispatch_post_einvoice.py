@@ -23,7 +23,7 @@ from sqlmodel import Session
 from helpdesk.db import new_session
 from plugins.invoices.dispatch import confirm_sent, start_dispatch
 from plugins.invoices.finvoice import validate_finvoice
-from plugins.invoices.netvisor.sandbox_xml import invoice_pdf
+from plugins.invoices.sandboxes.netvisor.answers import invoice_pdf
 from plugins.invoices.sync import sync_unsent
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -15,11 +15,11 @@ from webclient import Client
 from helpdesk.models import EtunnusUser, Message, TicketLink
 from helpdesk.plugins import collect, hook
 from helpdesk.references import format_reference, to_rf
-from plugins.invoices.demo import seed
 from plugins.invoices.jobs import JOB_NAME, sync_due
 from plugins.invoices.models import Invoice
-from plugins.invoices.netvisor.sandbox_data import DEMO_USERS
-from plugins.invoices.netvisor.sandbox_server import SandboxServer
+from plugins.invoices.sandboxes.demo import seed
+from plugins.invoices.sandboxes.netvisor.data import DEMO_USERS
+from plugins.invoices.sandboxes.netvisor.server import SandboxServer
 from plugins.invoices.sync import sync_unsent
 
 HELSINKI = ZoneInfo("Europe/Helsinki")

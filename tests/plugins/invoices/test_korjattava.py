@@ -17,7 +17,7 @@ from helpdesk.mail.watch import fetch_once
 from helpdesk.models import AuditEvent, Message, Ticket, TicketLink
 from plugins.invoices.dispatch_models import Correction
 from plugins.invoices.models import InvoiceEvent
-from plugins.invoices.netvisor.sandbox_data import SandboxCustomer, SandboxRow
+from plugins.invoices.sandboxes.netvisor.data import SandboxCustomer, SandboxRow
 
 pytestmark = pytest.mark.dovecot
 

@@ -17,7 +17,7 @@ from plugins.invoices.maventa.errors import (
     MaventaNotFoundError,
     MaventaUnavailableError,
 )
-from plugins.invoices.maventa.sandbox import (
+from plugins.invoices.sandboxes.maventa import (
     SANDBOX_API_KEY,
     SANDBOX_CLIENT_ID,
     SANDBOX_VENDOR_API_KEY,

@@ -18,8 +18,8 @@ from plugins.invoices.netvisor.errors import (
     NetvisorTransportError,
     TechnicalError,
 )
-from plugins.invoices.netvisor.sandbox_data import DEMO_PROBLEMS, SandboxRow
-from plugins.invoices.netvisor.sandbox_server import SandboxServer
+from plugins.invoices.sandboxes.netvisor.data import DEMO_PROBLEMS, SandboxRow
+from plugins.invoices.sandboxes.netvisor.server import SandboxServer
 
 TODAY = date.today()
 

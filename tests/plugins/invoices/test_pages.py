@@ -9,9 +9,9 @@ import pytest
 from sqlmodel import Session, select
 from webclient import Client
 
-from plugins.invoices.demo import ensure_demo_users
 from plugins.invoices.models import Invoice
-from plugins.invoices.netvisor.sandbox_server import SandboxServer
+from plugins.invoices.sandboxes.demo import ensure_demo_users
+from plugins.invoices.sandboxes.netvisor.server import SandboxServer
 from plugins.invoices.sync import sync_unsent
 
 HELSINKI = ZoneInfo("Europe/Helsinki")

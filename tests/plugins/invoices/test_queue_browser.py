@@ -11,10 +11,10 @@ from browser import LiveServer, browser_login
 from sqlmodel import Session, select
 
 from helpdesk.db import new_session
-from plugins.invoices.demo import ensure_demo_users
 from plugins.invoices.models import Invoice
-from plugins.invoices.netvisor.sandbox_data import SandboxRow
-from plugins.invoices.netvisor.sandbox_server import SandboxServer
+from plugins.invoices.sandboxes.demo import ensure_demo_users
+from plugins.invoices.sandboxes.netvisor.data import SandboxRow
+from plugins.invoices.sandboxes.netvisor.server import SandboxServer
 from plugins.invoices.sync import sync_unsent
 
 pytestmark = pytest.mark.browser

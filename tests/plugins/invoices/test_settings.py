@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from helpdesk.settings import get_settings
-from plugins.invoices.maventa import sandbox as maventa_sandbox
-from plugins.invoices.netvisor.sandbox import sandbox_config
+from plugins.invoices.sandboxes import maventa as maventa_sandbox
+from plugins.invoices.sandboxes.netvisor.app import sandbox_config
 from plugins.invoices.settings import (
     MaventaSettings,
     NetvisorNotConfigured,

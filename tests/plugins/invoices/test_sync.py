@@ -11,10 +11,10 @@ import pytest
 from sqlmodel import Session, func, select
 
 from helpdesk.db import new_session
-from plugins.invoices.demo import ensure_demo_users
 from plugins.invoices.models import Invoice, InvoiceEvent, InvoiceStatus, SyncState
-from plugins.invoices.netvisor.sandbox_data import DEMO_PROBLEMS, SandboxRow
-from plugins.invoices.netvisor.sandbox_server import SandboxServer
+from plugins.invoices.sandboxes.demo import ensure_demo_users
+from plugins.invoices.sandboxes.netvisor.data import DEMO_PROBLEMS, SandboxRow
+from plugins.invoices.sandboxes.netvisor.server import SandboxServer
 from plugins.invoices.sync import SYNC_NAME, sync_unsent
 
 HELSINKI = ZoneInfo("Europe/Helsinki")

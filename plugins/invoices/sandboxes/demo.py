@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 
 from helpdesk.models import EtunnusUser, UserEmail
 from plugins.invoices.netvisor import NetvisorClient
-from plugins.invoices.netvisor.sandbox_data import DEMO_USERS
+from plugins.invoices.sandboxes.netvisor.data import DEMO_USERS
 from plugins.invoices.settings import NetvisorNotConfigured, netvisor_settings
 from plugins.invoices.sync import sync_unsent
 

@@ -5,7 +5,7 @@ Serves the five resources the invoice plugin uses, keeps what clients change
 and broken XML. Debug endpoints: ``GET /_sandbox/state`` (JSON) and
 ``POST /_sandbox/invoices`` (JSON body) to make a new unsent invoice appear.
 
-Run it with ``python -m plugins.invoices.netvisor.sandbox``.
+Run it with ``python -m plugins.invoices.sandboxes.netvisor.app``.
 """
 
 from __future__ import annotations
@@ -17,14 +17,14 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import uvicorn
 from lxml import etree
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from . import sandbox_xml
-from .auth import (
+from plugins.invoices.netvisor.auth import (
     CUSTOMER_ID,
     ORGANISATION_ID,
     PARTNER_ID,
@@ -33,9 +33,10 @@ from .auth import (
     missing_headers,
     verify_mac,
 )
-from .config import NetvisorConfig
-from .sandbox_data import SandboxCustomer, SandboxInvoice, SandboxRow
-from .sandbox_state import RESOURCES, RecordedRequest, SandboxState
+from plugins.invoices.netvisor.config import NetvisorConfig
+from plugins.invoices.sandboxes.netvisor import answers
+from plugins.invoices.sandboxes.netvisor.data import SandboxCustomer, SandboxInvoice, SandboxRow
+from plugins.invoices.sandboxes.netvisor.state import RESOURCES, RecordedRequest, SandboxState
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +143,7 @@ def create_sandbox_app(
         status = 200
         if request.headers.get(USE_HTTP_STATUS_CODES) == "1":
             status = HTTP_STATUS_FOR_CODE.get(code, 400)
-        return answer(sandbox_xml.failed(code, message, sandbox.response_encoding), status)
+        return answer(answers.failed(code, message, sandbox.response_encoding), status)
 
     def full_url(request: Request) -> str:
         # What the client hashed: scheme, Host header, path and the raw query string.
@@ -184,7 +185,7 @@ def create_sandbox_app(
                 fault = sandbox.take_fault(name)
                 if fault is not None and fault.kind == "malformed":
                     outcome = "malformed"
-                    return answer(sandbox_xml.MALFORMED)
+                    return answer(answers.MALFORMED)
                 if fault is not None:
                     raise _Failure(fault.code, fault.message)
                 return await _dispatch(name, request)
@@ -207,7 +208,7 @@ def create_sandbox_app(
         encoding = sandbox.response_encoding
         base_url = f"{request.url.scheme}://{request.headers.get('host', '')}"
         if name == "salesinvoicelist":
-            return answer(sandbox_xml.sales_invoice_list(_filtered(request), base_url, encoding))
+            return answer(answers.sales_invoice_list(_filtered(request), base_url, encoding))
         if name == "getsalesinvoice":
             pdf = query.get("pdfimage", "").lower() == "pdf"
             history = query.get("showprocesshistory") == "1"
@@ -216,11 +217,11 @@ def create_sandbox_app(
                 if len(keys) > 500:
                     raise _Failure("INVALID_DATA_SIZE", "Enintään 500 tunnistetta")
                 found = [sandbox.invoices[k] for k in keys if k in sandbox.invoices]
-                body = sandbox_xml.sales_invoices(
+                body = answers.sales_invoices(
                     found, pdf=pdf, process_history=history, encoding=encoding
                 )
             else:
-                body = sandbox_xml.sales_invoice(
+                body = answers.sales_invoice(
                     sandbox.invoices.get(keys[0]),
                     pdf=pdf,
                     process_history=history,
@@ -232,7 +233,7 @@ def create_sandbox_app(
                 key = int(query.get("id", ""))
             except ValueError as exc:
                 raise _Failure("INVALID_DATA", "id puuttuu tai on virheellinen") from exc
-            return answer(sandbox_xml.customer(sandbox.customers.get(key), encoding))
+            return answer(answers.customer(sandbox.customers.get(key), encoding))
         if request.method != "POST":
             raise _Failure("INVALID_DATA", f"{name}.nv vaatii POST-pyynnön")
         if name == "updatesalesinvoicestatus":
@@ -245,7 +246,7 @@ def create_sandbox_app(
             unknown = sandbox.set_status(keys, status)
             if unknown:
                 raise _Failure("INVALID_DATA", f"Tuntemattomat laskut: {unknown}")
-            return answer(sandbox_xml.ok(encoding))
+            return answer(answers.ok(encoding))
         return await _comment(request, encoding)
 
     async def _comment(request: Request, encoding: str) -> Response:
@@ -274,7 +275,7 @@ def create_sandbox_app(
             raise _Failure("INVALID_DATA", "Kommentin pituus 1–500 merkkiä")
         if not sandbox.add_comment(key, comment):
             raise _Failure("INVALID_DATA", f"Laskua {key} ei löydy")
-        return answer(sandbox_xml.ok(encoding))
+        return answer(answers.ok(encoding))
 
     def _filtered(request: Request) -> list[SandboxInvoice]:
         query = {k.lower(): v for k, v in request.query_params.items()}
@@ -384,8 +385,6 @@ def run_sandbox(
     host: str = "127.0.0.1", port: int = 8765, state: SandboxState | None = None
 ) -> None:
     """Serve the sandbox with uvicorn until interrupted."""
-    import uvicorn
-
     # Warnings only: an access line per demo request buries the dev server's own output.
     uvicorn.run(create_sandbox_app(state), host=host, port=port, log_level="warning")
 
@@ -397,7 +396,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     print(f"Netvisor sandbox on http://{args.host}:{args.port}")
     print(f"  customer id {SANDBOX_CUSTOMER_ID}, partner id {SANDBOX_PARTNER_ID}")
-    print(f"  organisation {SANDBOX_ORGANISATION_ID}; keys: see sandbox.py (test values only)")
+    print(f"  organisation {SANDBOX_ORGANISATION_ID}; keys: see app.py (test values only)")
     run_sandbox(args.host, args.port)
 
 

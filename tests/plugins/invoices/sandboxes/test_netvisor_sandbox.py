@@ -10,16 +10,16 @@ import httpx
 from stdnum.fi import ytunnus
 
 from plugins.invoices.netvisor.auth import build_headers
-from plugins.invoices.netvisor.sandbox_data import (
+from plugins.invoices.sandboxes.netvisor.data import (
     DEMO_PROBLEMS,
     DEMO_USERS,
     UNKNOWN_ETUNNUS_NUMBER,
     reference_check_digit,
     reference_for,
 )
-from plugins.invoices.netvisor.sandbox_pdf import render_text_pdf
-from plugins.invoices.netvisor.sandbox_server import SandboxServer
-from plugins.invoices.netvisor.sandbox_state import SandboxState
+from plugins.invoices.sandboxes.netvisor.pdf import render_text_pdf
+from plugins.invoices.sandboxes.netvisor.server import SandboxServer
+from plugins.invoices.sandboxes.netvisor.state import SandboxState
 
 
 def status_of(body: bytes) -> list[str]:

@@ -4,7 +4,7 @@ It speaks the same shapes as the parts of AX the client uses (token, upload, lis
 details, actions, reroute), keeps everything in memory, records each request it receives, and can
 be told to fail the next request(s) with :meth:`MaventaSandboxState.fail_next`.
 
-Run it alone with ``python -m plugins.invoices.maventa.sandbox`` (127.0.0.1:8099).
+Run it alone with ``python -m plugins.invoices.sandboxes.maventa`` (127.0.0.1:8099).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import uvicorn
 from starlette.applications import Starlette
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
@@ -350,8 +351,6 @@ def create_maventa_sandbox(
 
 def run_maventa_sandbox(host: str = "127.0.0.1", port: int = 8099) -> None:
     """Serve a sandbox with the default credentials until interrupted."""
-    import uvicorn
-
     # Warnings only: an access line per demo request buries the dev server's own output.
     uvicorn.run(create_maventa_sandbox(), host=host, port=port, log_level="warning")
 

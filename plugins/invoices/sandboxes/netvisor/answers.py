@@ -8,8 +8,8 @@ from decimal import Decimal
 
 from lxml import etree
 
-from .sandbox_data import SandboxCustomer, SandboxInvoice, SandboxRow
-from .sandbox_pdf import render_text_pdf
+from plugins.invoices.sandboxes.netvisor.data import SandboxCustomer, SandboxInvoice, SandboxRow
+from plugins.invoices.sandboxes.netvisor.pdf import render_text_pdf
 
 Element = etree._Element
 

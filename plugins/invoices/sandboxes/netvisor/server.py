@@ -12,10 +12,10 @@ from typing import Any
 
 import uvicorn
 
-from .client import NetvisorClient
-from .config import NetvisorConfig
-from .sandbox import create_sandbox_app, sandbox_config
-from .sandbox_state import SandboxState
+from plugins.invoices.netvisor.client import NetvisorClient
+from plugins.invoices.netvisor.config import NetvisorConfig
+from plugins.invoices.sandboxes.netvisor.app import create_sandbox_app, sandbox_config
+from plugins.invoices.sandboxes.netvisor.state import SandboxState
 
 
 @dataclass

@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from .sandbox_data import (
+from plugins.invoices.sandboxes.netvisor.data import (
     SandboxCustomer,
     SandboxHistoryEvent,
     SandboxInvoice,
