@@ -1,18 +1,15 @@
-"""Finvoice 3.0 invoices: write one from plain data (and, re-exported, check one).
+"""Write a Finvoice 3.0 message from plain data (:mod:`plugins.invoices.finvoice.invoice`).
 
 Element names and their order follow the Finvoice 3.0 example message published by Visma
 Solutions (the Maventa operator) and the Finvoice 3.0 implementation guidelines of Finance
 Finland. Messages are encoded in ISO-8859-15 as the guidelines (9.3, character set) ask;
 OP's network started rejecting UTF-8 content in 2024. Amounts use a decimal comma and two
-decimals, dates the CCYYMMDD format (:mod:`plugins.invoices.finvoice_format`). The
-structure check lives in :mod:`plugins.invoices.finvoice_validate`.
+decimals, dates the CCYYMMDD format (:mod:`plugins.invoices.finvoice.format`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -21,156 +18,16 @@ from stdnum import iban as stdnum_iban
 from stdnum.fi import ytunnus
 
 from helpdesk.references import normalise_reference, virtual_barcode
-from plugins.invoices.finvoice_format import (
-    CENT,
-    format_amount,
-    format_date,
-    format_number,
-    parse_amount,
+from plugins.invoices.finvoice.format import format_amount, format_date, format_number
+from plugins.invoices.finvoice.invoice import (
+    FinvoiceBuyer,
+    FinvoiceInvoice,
+    FinvoiceSeller,
+    PostalAddress,
 )
-from plugins.invoices.finvoice_validate import (
-    REQUIRED_PATHS,
-    REQUIRED_TOP_LEVEL,
-    TOP_LEVEL_ORDER,
-    validate_finvoice,
-)
-
-__all__ = [
-    "CENT",
-    "CURRENCY",
-    "ENCODING",
-    "MAVENTA_OPERATOR",
-    "REQUIRED_PATHS",
-    "REQUIRED_TOP_LEVEL",
-    "TOP_LEVEL_ORDER",
-    "FinvoiceBuyer",
-    "FinvoiceInvoice",
-    "FinvoiceRow",
-    "FinvoiceSeller",
-    "PostalAddress",
-    "VatBreakdown",
-    "build_finvoice",
-    "format_amount",
-    "format_date",
-    "format_number",
-    "parse_amount",
-    "validate_finvoice",
-]
 
 ENCODING = "ISO-8859-15"
 CURRENCY = "EUR"
-MAVENTA_OPERATOR = "003721291126"
-
-# --- the plain input -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PostalAddress:
-    """A street address."""
-
-    street: str
-    postcode: str
-    town: str
-    country_code: str = "FI"
-
-
-@dataclass(frozen=True)
-class FinvoiceSeller:
-    """The invoicing party: E-tunnus itself, which invoices in its own name."""
-
-    name: str
-    business_id: str
-    address: PostalAddress
-    iban: str
-    bic: str
-    ovt: str
-    intermediator: str = MAVENTA_OPERATOR
-    email: str = ""
-
-    @property
-    def vat_number(self) -> str:
-        """The EU VAT number derived from the business ID (FI + 8 digits)."""
-        return "FI" + ytunnus.compact(self.business_id).replace("-", "")
-
-
-@dataclass(frozen=True)
-class FinvoiceBuyer:
-    """The invoicee."""
-
-    name: str
-    address: PostalAddress
-    business_id: str = ""
-    einvoice_address: str = ""
-    einvoice_operator: str = ""
-    email: str = ""
-
-
-@dataclass(frozen=True)
-class FinvoiceRow:
-    """One invoice row; amounts are in euros, the VAT percent e.g. Decimal('25.5')."""
-
-    description: str
-    quantity: Decimal
-    unit_price: Decimal
-    vat_percent: Decimal
-    net: Decimal
-    vat: Decimal
-    gross: Decimal
-    unit: str = "kpl"
-
-
-@dataclass(frozen=True)
-class VatBreakdown:
-    """The VAT base and amount for one rate."""
-
-    rate: Decimal
-    base: Decimal
-    vat: Decimal
-
-
-@dataclass(frozen=True)
-class FinvoiceInvoice:
-    """Everything one Finvoice invoice carries."""
-
-    seller: FinvoiceSeller
-    buyer: FinvoiceBuyer
-    number: str
-    invoice_date: date
-    due_date: date
-    reference: str
-    rows: Sequence[FinvoiceRow]
-    message_id: str = ""
-    timestamp: datetime | None = None
-    payment_terms: str = ""
-
-    @property
-    def total_net(self) -> Decimal:
-        """Sum of the rows without VAT."""
-        return sum((row.net for row in self.rows), Decimal(0))
-
-    @property
-    def total_vat(self) -> Decimal:
-        """Sum of the rows' VAT."""
-        return sum((row.vat for row in self.rows), Decimal(0))
-
-    @property
-    def total_gross(self) -> Decimal:
-        """Sum of the rows with VAT: the amount to pay."""
-        return sum((row.gross for row in self.rows), Decimal(0))
-
-    def vat_breakdown(self) -> list[VatBreakdown]:
-        """VAT base and amount per rate, highest rate first."""
-        by_rate: dict[Decimal, tuple[Decimal, Decimal]] = {}
-        for row in self.rows:
-            base, vat = by_rate.get(row.vat_percent, (Decimal(0), Decimal(0)))
-            by_rate[row.vat_percent] = (base + row.net, vat + row.vat)
-        return [
-            VatBreakdown(rate, base, vat)
-            for rate, (base, vat) in sorted(by_rate.items(), reverse=True)
-        ]
-
-
-# --- the writer ------------------------------------------------------------------------
 
 
 def _sub(
