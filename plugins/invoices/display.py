@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from helpdesk.i18n import N_, gettext
+from plugins.invoices.rules.formats import eur
 
 DELIVERY_LABELS = {
     "post": N_("Post"),
@@ -44,14 +44,6 @@ EVENT_LABELS = {
     "resolved": N_("Corrected, back in the queue"),
     "netvisor_comment": N_("Comment line in Netvisor"),
 }
-
-
-def eur(amount: Decimal | str | None) -> str:
-    """``1234.5`` -> ``1 234,50 €`` (Finnish grouping and decimal comma)."""
-    if amount is None:
-        return ""
-    value = Decimal(amount).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    return f"{value:,.2f}".replace(",", "\u00a0").replace(".", ",") + "\u00a0€"
 
 
 def time_left(left: timedelta) -> str:

@@ -6,14 +6,10 @@ from decimal import Decimal
 from typing import Any
 
 from helpdesk.references import invoice_number_parts
-from plugins.invoices.checks import (
-    InvoiceForCheck,
-    OtherInvoice,
-    RowForCheck,
-    parse_delivery_method,
-)
 from plugins.invoices.models import DeliveryMethod, Invoice
 from plugins.invoices.netvisor import Customer, SalesInvoice
+from plugins.invoices.rules.checks import InvoiceForCheck, OtherInvoice, RowForCheck
+from plugins.invoices.rules.validators import parse_delivery_method
 
 
 def for_check(invoice: Invoice, etunnus_known: bool, others: list[OtherInvoice]) -> InvoiceForCheck:

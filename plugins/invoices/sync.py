@@ -25,8 +25,6 @@ from sqlmodel import Session, col, select
 from helpdesk.db import is_postgres
 from helpdesk.models import EtunnusUser, utcnow
 from helpdesk.service_hours import calendar_from_settings
-from plugins.invoices.checks import OtherInvoice, run_checks
-from plugins.invoices.deadline import InvoiceDeadline
 from plugins.invoices.dispatch import on_left_unsent
 from plugins.invoices.mapping import for_check, invoice_values, plain
 from plugins.invoices.models import (
@@ -37,6 +35,8 @@ from plugins.invoices.models import (
     SyncState,
 )
 from plugins.invoices.netvisor import Customer, NetvisorClient, NetvisorError, SalesInvoice
+from plugins.invoices.rules.checks import OtherInvoice, run_checks
+from plugins.invoices.rules.deadline import InvoiceDeadline
 from plugins.invoices.settings import invoice_settings
 
 log = logging.getLogger(__name__)

@@ -20,8 +20,8 @@ from helpdesk.services import audit
 from helpdesk.services.errors import NotFound, ServiceError
 from helpdesk.settings import get_settings
 from plugins.invoices.dispatch_models import InvoiceText
-from plugins.invoices.display import eur
 from plugins.invoices.models import Invoice
+from plugins.invoices.rules.formats import eur
 
 INVOICE_EMAIL = "invoice_email"
 USER_NOTICE = "user_notice"

@@ -1,6 +1,6 @@
 """Pure validators of invoice values: delivery-method words, VAT rates, address syntax.
 
-The invoice checks (:mod:`plugins.invoices.checks`) build their Finnish reasons on these;
+The invoice checks (:mod:`plugins.invoices.rules.checks`) build their Finnish reasons on these;
 they know nothing of invoices themselves, so other code may use them on any value.
 """
 

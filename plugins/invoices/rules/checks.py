@@ -22,40 +22,17 @@ from helpdesk.references import (
     is_valid_reference,
     make_reference,
 )
-
-# The validators live in their own module; they are re-exported here because callers
-# and tests know them as part of the checks.
-from plugins.invoices.validation import (
+from plugins.invoices.rules.formats import eur
+from plugins.invoices.rules.validators import (
     METHOD_NAMES_FI,
-    VAT_RATES,
     DeliveryMethod,
-    VatRatePeriod,
     fold,
     is_valid_einvoice_address,
     is_valid_email,
     is_valid_operator,
-    is_valid_ovt,
     parse_delivery_method,
     valid_vat_rates,
 )
-
-__all__ = [
-    "CHECKS",
-    "VAT_RATES",
-    "CheckResult",
-    "DeliveryMethod",
-    "InvoiceForCheck",
-    "OtherInvoice",
-    "RowForCheck",
-    "VatRatePeriod",
-    "is_valid_einvoice_address",
-    "is_valid_email",
-    "is_valid_operator",
-    "is_valid_ovt",
-    "parse_delivery_method",
-    "run_checks",
-    "valid_vat_rates",
-]
 
 CENT = Decimal("0.01")
 DUPLICATE_WINDOW = timedelta(days=7)
@@ -133,11 +110,6 @@ class CheckResult:
 
 
 # --- formatting helpers for reasons -----------------------------------------------------
-
-
-def _eur(amount: Decimal) -> str:
-    quantized = amount.quantize(CENT, rounding=ROUND_HALF_UP)
-    return f"{quantized:,.2f}".replace(",", "\u00a0").replace(".", ",") + "\u00a0€"
 
 
 def _pct(rate: Decimal) -> str:
@@ -274,14 +246,14 @@ def check_sums(inv: InvoiceForCheck) -> CheckResult:
     for index, row in enumerate(inv.rows, start=1):
         if not _close(row.net + row.vat, row.gross):
             problems.append(
-                f"rivi {index}: veroton {_eur(row.net)} + ALV {_eur(row.vat)} "
-                f"ei ole verollinen {_eur(row.gross)}"
+                f"rivi {index}: veroton {eur(row.net)} + ALV {eur(row.vat)} "
+                f"ei ole verollinen {eur(row.gross)}"
             )
         expected_vat = (row.net * row.vat_percent / 100).quantize(CENT, rounding=ROUND_HALF_UP)
         if not _close(expected_vat, row.vat):
             problems.append(
-                f"rivi {index}: ALV {_eur(row.vat)} ei vastaa verokantaa {_pct(row.vat_percent)} "
-                f"(odotettu {_eur(expected_vat)})"
+                f"rivi {index}: ALV {eur(row.vat)} ei vastaa verokantaa {_pct(row.vat_percent)} "
+                f"(odotettu {eur(expected_vat)})"
             )
     totals = (
         ("veroton summa", sum((row.net for row in inv.rows), Decimal(0)), inv.total_net),
@@ -290,15 +262,15 @@ def check_sums(inv: InvoiceForCheck) -> CheckResult:
     )
     for label, rows_sum, total in totals:
         if not _close(rows_sum, total):
-            problems.append(f"{label} {_eur(total)} ei vastaa rivien summaa {_eur(rows_sum)}")
+            problems.append(f"{label} {eur(total)} ei vastaa rivien summaa {eur(rows_sum)}")
     if not _close(inv.total_net + inv.total_vat, inv.total_gross):
         problems.append(
-            f"veroton {_eur(inv.total_net)} + ALV {_eur(inv.total_vat)} "
-            f"ei ole verollinen {_eur(inv.total_gross)}"
+            f"veroton {eur(inv.total_net)} + ALV {eur(inv.total_vat)} "
+            f"ei ole verollinen {eur(inv.total_gross)}"
         )
     if problems:
         return CheckResult(name, False, "Summat eivät täsmää: " + "; ".join(problems) + ".")
-    return CheckResult(name, True, f"Summat täsmäävät ({_eur(inv.total_gross)}).")
+    return CheckResult(name, True, f"Summat täsmäävät ({eur(inv.total_gross)}).")
 
 
 def check_vat_rates(inv: InvoiceForCheck) -> CheckResult:
@@ -372,7 +344,7 @@ def check_duplicate(inv: InvoiceForCheck) -> CheckResult:
             name,
             False,
             f"Mahdollinen tuplalasku: lasku {other.number} samalle asiakkaalle "
-            f"{other.customer_name}, {_eur(other.gross)}, päivätty {_day(other.invoice_date)}.",
+            f"{other.customer_name}, {eur(other.gross)}, päivätty {_day(other.invoice_date)}.",
         )
     return CheckResult(
         name, True, "Samalle asiakkaalle ei ole samansuuruista laskua viikon sisällä."

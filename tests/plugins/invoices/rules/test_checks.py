@@ -4,16 +4,13 @@ from decimal import Decimal
 
 import pytest
 
-from plugins.invoices.checks import (
+from plugins.invoices.rules.checks import InvoiceForCheck, OtherInvoice, RowForCheck, run_checks
+from plugins.invoices.rules.validators import (
     VAT_RATES,
-    InvoiceForCheck,
-    OtherInvoice,
-    RowForCheck,
     is_valid_einvoice_address,
     is_valid_email,
     is_valid_operator,
     parse_delivery_method,
-    run_checks,
     valid_vat_rates,
 )
 

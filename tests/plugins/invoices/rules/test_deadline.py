@@ -4,7 +4,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from helpdesk.service_hours import ServiceCalendar
-from plugins.invoices.deadline import InvoiceDeadline
+from plugins.invoices.rules.deadline import InvoiceDeadline
 
 HKI = ZoneInfo("Europe/Helsinki")
 CAL = InvoiceDeadline()
