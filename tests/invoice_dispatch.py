@@ -18,11 +18,10 @@ from sqlmodel import Session, select
 
 from helpdesk.mail.outbox import flush_due
 from helpdesk.models import EtunnusUser, utcnow
-from plugins.invoices.dispatch_models import Dispatch
 from plugins.invoices.dispatch_runner import RunSummary, run_due
 from plugins.invoices.dispatch_steps import Clients
 from plugins.invoices.maventa.client import MaventaClient, MaventaConfig
-from plugins.invoices.models import Invoice
+from plugins.invoices.models import Dispatch, Invoice
 from plugins.invoices.sandboxes.maventa import (
     SANDBOX_API_KEY,
     SANDBOX_CLIENT_ID,

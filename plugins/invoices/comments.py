@@ -17,8 +17,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from helpdesk.models import utcnow
-from plugins.invoices.dispatch_models import CommentState, NetvisorComment
-from plugins.invoices.models import EventKind, Invoice, InvoiceEvent
+from plugins.invoices.models import CommentState, EventKind, Invoice, InvoiceEvent, NetvisorComment
 from plugins.invoices.netvisor import NetvisorClient, NetvisorError, NetvisorTransportError
 from plugins.invoices.netvisor.client import COMMENT_MAX_LENGTH
 

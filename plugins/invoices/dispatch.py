@@ -34,13 +34,17 @@ from helpdesk.models import Agent, OutboundMail, utcnow
 from helpdesk.services import audit
 from helpdesk.services.errors import Conflict, ServiceError
 from helpdesk.services.outgoing import retry as retry_outbound
-from plugins.invoices.dispatch_models import (
+from plugins.invoices.models import (
     INACTIVE_STATES,
+    DeliveryMethod,
     Dispatch,
     DispatchMode,
     DispatchState,
+    EventKind,
+    Invoice,
+    InvoiceEvent,
+    InvoiceStatus,
 )
-from plugins.invoices.models import DeliveryMethod, EventKind, Invoice, InvoiceEvent, InvoiceStatus
 from plugins.invoices.settings import invoice_settings, maventa_settings
 
 METHODS = tuple(m.value for m in DeliveryMethod)

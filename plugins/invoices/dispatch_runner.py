@@ -20,10 +20,9 @@ from sqlmodel import Session, col, select
 from helpdesk.locks import claim_due, holder_gone, owner_id
 from helpdesk.models import utcnow
 from plugins.invoices import comments
-from plugins.invoices.dispatch_models import Dispatch, DispatchState
 from plugins.invoices.dispatch_steps import Clients, run_step
 from plugins.invoices.maventa.client import MaventaClient
-from plugins.invoices.models import Invoice
+from plugins.invoices.models import Dispatch, DispatchState, Invoice
 from plugins.invoices.settings import maventa_settings
 
 log = logging.getLogger(__name__)

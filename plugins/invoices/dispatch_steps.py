@@ -25,11 +25,10 @@ from helpdesk.settings import get_settings
 from plugins.invoices import texts
 from plugins.invoices.comments import queue_comment
 from plugins.invoices.dispatch import mark_sent, record
-from plugins.invoices.dispatch_models import Dispatch, DispatchMode, DispatchState
 from plugins.invoices.einvoice import finvoice_for
 from plugins.invoices.maventa.client import MaventaClient
 from plugins.invoices.maventa.errors import MaventaError, MaventaUnavailableError
-from plugins.invoices.models import Invoice, InvoiceStatus
+from plugins.invoices.models import Dispatch, DispatchMode, DispatchState, Invoice, InvoiceStatus
 from plugins.invoices.netvisor import NetvisorClient, NetvisorError
 from plugins.invoices.notices import queue_notice
 from plugins.invoices.settings import invoice_settings

@@ -28,8 +28,7 @@ from helpdesk.services.errors import Conflict, ServiceError
 from plugins.invoices import texts
 from plugins.invoices.comments import queue_comment
 from plugins.invoices.dispatch import active_dispatch
-from plugins.invoices.dispatch_models import Correction
-from plugins.invoices.models import EventKind, Invoice, InvoiceEvent, InvoiceStatus
+from plugins.invoices.models import Correction, EventKind, Invoice, InvoiceEvent, InvoiceStatus
 from plugins.invoices.netvisor import NetvisorClient, NetvisorError
 from plugins.invoices.notices import linked_ticket, open_invoice_ticket, user_and_address
 from plugins.invoices.settings import invoice_settings

@@ -26,8 +26,7 @@ from helpdesk.services import mailboxes, people, tickets
 from helpdesk.services.errors import ServiceError
 from helpdesk.services.outgoing import queue_mail
 from plugins.invoices import texts
-from plugins.invoices.dispatch_models import Dispatch
-from plugins.invoices.models import Invoice
+from plugins.invoices.models import Dispatch, Invoice
 from plugins.invoices.settings import invoice_settings
 
 

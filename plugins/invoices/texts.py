@@ -19,8 +19,7 @@ from helpdesk.models import Agent, utcnow
 from helpdesk.services import audit
 from helpdesk.services.errors import NotFound, ServiceError
 from helpdesk.settings import get_settings
-from plugins.invoices.dispatch_models import InvoiceText
-from plugins.invoices.models import Invoice
+from plugins.invoices.models import Invoice, InvoiceText
 from plugins.invoices.rules.formats import eur
 
 INVOICE_EMAIL = "invoice_email"

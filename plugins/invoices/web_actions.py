@@ -26,11 +26,10 @@ from helpdesk.web.templating import render, render_partial
 from plugins.invoices import dispatch as dispatching
 from plugins.invoices import korjattava, texts
 from plugins.invoices import queue as queries
-from plugins.invoices.dispatch_models import PATH, Dispatch, DispatchState
 from plugins.invoices.display import template_helpers
 from plugins.invoices.einvoice import finvoice_for
 from plugins.invoices.jobs import make_client
-from plugins.invoices.models import Invoice, InvoiceStatus
+from plugins.invoices.models import PATH, Dispatch, DispatchState, Invoice, InvoiceStatus
 from plugins.invoices.settings import NetvisorNotConfigured, invoice_settings
 
 router = APIRouter(include_in_schema=False)

@@ -12,9 +12,8 @@ from sqlmodel import Session, select
 from helpdesk.db import new_session
 from helpdesk.models import Agent
 from plugins.invoices.dispatch import ActiveDispatch, start_dispatch
-from plugins.invoices.dispatch_models import Dispatch
 from plugins.invoices.dispatch_runner import run_due
-from plugins.invoices.models import Invoice
+from plugins.invoices.models import Dispatch, Invoice
 
 
 @pytest.fixture

@@ -15,8 +15,7 @@ from sqlmodel import select
 from helpdesk.mail.outbox import flush_due
 from helpdesk.mail.watch import fetch_once
 from helpdesk.models import AuditEvent, Message, Ticket, TicketLink
-from plugins.invoices.dispatch_models import Correction
-from plugins.invoices.models import InvoiceEvent
+from plugins.invoices.models import Correction, InvoiceEvent
 from plugins.invoices.sandboxes.netvisor.data import SandboxCustomer, SandboxRow
 
 pytestmark = pytest.mark.dovecot

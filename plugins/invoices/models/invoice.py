@@ -1,11 +1,10 @@
-"""The invoice plugin's tables: invoices seen in Netvisor, their history, and the sync state.
+"""Invoices seen in Netvisor, their history, and the sync state.
 
 ``Invoice.status`` is ours, not Netvisor's: ``unsent`` is the queue; ``left_netvisor``
 means the invoice left Netvisor's unsent list by other means (someone sent it in Netvisor
 itself); ``korjattava`` waits for the user's corrections (the deadline paused);
 ``dispatching`` has an active dispatch, ``sent`` went out and ``finalised`` is open in
-Netvisor. Dispatches, Netvisor comments, Korjattava rounds and the notice templates live
-in ``dispatch_models.py``.
+Netvisor.
 """
 
 from __future__ import annotations
@@ -151,33 +150,3 @@ class SyncState(SQLModel, table=True):
     #: The highest Netvisor key seen so far.
     last_key: int | None = None
     last_counts: dict[str, Any] = json_field(dict)
-
-
-# The dispatch tables join the metadata whenever the plugin's models are imported
-# (Alembic imports only ``models``).
-from plugins.invoices.dispatch_models import (  # noqa: E402
-    CommentState,
-    Correction,
-    Dispatch,
-    DispatchMode,
-    DispatchState,
-    InvoiceText,
-    NetvisorComment,
-)
-
-__all__ = [
-    "QUEUE_STATUSES",
-    "CommentState",
-    "Correction",
-    "DeliveryMethod",
-    "Dispatch",
-    "DispatchMode",
-    "DispatchState",
-    "EventKind",
-    "Invoice",
-    "InvoiceEvent",
-    "InvoiceStatus",
-    "InvoiceText",
-    "NetvisorComment",
-    "SyncState",
-]

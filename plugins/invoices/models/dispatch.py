@@ -1,4 +1,4 @@
-"""Tables of sending invoices on: dispatches, Netvisor comment lines, Korjattava rounds, texts.
+"""Sending invoices on: dispatches, Netvisor comment lines, Korjattava rounds, the texts.
 
 A ``Dispatch`` is one attempt to send one invoice by one method. Its ``state`` moves
 queued → (waiting) → sending → sent → finalised → user_notified, or to ``failed`` with
