@@ -25,7 +25,7 @@ invoices_app = typer.Typer(help="Netvisor's unsent invoices.", no_args_is_help=T
 def sync_command() -> None:
     """Sync the unsent-invoice queue from Netvisor once (what the worker does every 5 min)."""
     from helpdesk.db import session_scope
-    from plugins.invoices.jobs import run_sync
+    from plugins.invoices.sync import run_sync
 
     with session_scope() as session:
         result = run_sync(session)
@@ -58,7 +58,7 @@ def _sync_when_up(url: str, wait_seconds: float = 20.0) -> None:
     import httpx
 
     from helpdesk.db import session_scope
-    from plugins.invoices.jobs import run_sync
+    from plugins.invoices.sync import run_sync
 
     deadline = time.monotonic() + wait_seconds
     while time.monotonic() < deadline:

@@ -21,9 +21,8 @@ from helpdesk.locks import claim_due, holder_gone, owner_id
 from helpdesk.models import utcnow
 from plugins.invoices import comments
 from plugins.invoices.dispatch_steps import Clients, run_step
-from plugins.invoices.maventa.client import MaventaClient
 from plugins.invoices.models import Dispatch, DispatchState, Invoice
-from plugins.invoices.settings import maventa_settings
+from plugins.invoices.settings import maventa_client, netvisor_client
 
 log = logging.getLogger(__name__)
 
@@ -135,12 +134,7 @@ def _work(session: Session, dispatch_id: int, worker_id: str, clients: Clients) 
 
 def default_clients() -> Clients:
     """Clients from the settings (made only when a step needs them)."""
-    from plugins.invoices.jobs import make_client
-
-    return Clients(
-        netvisor_factory=make_client,
-        maventa_factory=lambda: MaventaClient(maventa_settings().client_config()),
-    )
+    return Clients(netvisor_factory=netvisor_client, maventa_factory=maventa_client)
 
 
 def run_due(

@@ -31,8 +31,8 @@ from plugins.invoices.dispatch import active_dispatch
 from plugins.invoices.models import Correction, EventKind, Invoice, InvoiceEvent, InvoiceStatus
 from plugins.invoices.netvisor import NetvisorClient, NetvisorError
 from plugins.invoices.notices import linked_ticket, open_invoice_ticket, user_and_address
-from plugins.invoices.settings import invoice_settings
-from plugins.invoices.sync import deadline_rules, refresh_invoice
+from plugins.invoices.settings import deadline_rules, invoice_settings
+from plugins.invoices.sync import refresh_invoice
 
 
 def open_correction(session: Session, invoice: Invoice) -> Correction | None:

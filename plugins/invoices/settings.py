@@ -24,11 +24,13 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from helpdesk.service_hours import calendar_from_settings
 from helpdesk.settings import get_settings as core_settings
 from helpdesk.values import parse_wall_time
 from plugins.invoices.finvoice import FinvoiceSeller, PostalAddress
-from plugins.invoices.maventa.client import DEFAULT_SCOPE, MaventaConfig
-from plugins.invoices.netvisor import NetvisorConfig
+from plugins.invoices.maventa import DEFAULT_SCOPE, MaventaClient, MaventaConfig
+from plugins.invoices.netvisor import NetvisorClient, NetvisorConfig
+from plugins.invoices.rules.deadline import InvoiceDeadline
 
 # The local sandboxes and the test credentials they accept (development defaults only).
 NETVISOR_SANDBOX_PORT = 8765
@@ -294,3 +296,21 @@ def netvisor_settings() -> NetvisorSettings:
 def maventa_settings(**overrides: Any) -> MaventaSettings:
     """The Maventa settings as the environment gives them now."""
     return MaventaSettings(**overrides)
+
+
+def deadline_rules() -> InvoiceDeadline:
+    """The same-day rule from the team's calendar and the plugin's cutoff and margin."""
+    settings = invoice_settings()
+    return InvoiceDeadline(
+        calendar=calendar_from_settings(), cutoff=settings.cutoff_time, margin=settings.margin
+    )
+
+
+def netvisor_client() -> NetvisorClient:
+    """A client for the configured Netvisor (NetvisorNotConfigured if it is not)."""
+    return NetvisorClient(netvisor_settings().client_config())
+
+
+def maventa_client() -> MaventaClient:
+    """A client for the configured Maventa (ValueError if it is not)."""
+    return MaventaClient(maventa_settings().client_config())

@@ -17,12 +17,16 @@ from helpdesk.web.deps import CurrentAgent, HtmxTarget, SessionDep
 from helpdesk.web.templating import render, render_partial
 from plugins.invoices import queue as queries
 from plugins.invoices.display import template_helpers
-from plugins.invoices.jobs import make_client, run_sync
 from plugins.invoices.models import Invoice, InvoiceStatus
 from plugins.invoices.netvisor import NetvisorError
 from plugins.invoices.search import search_invoices
-from plugins.invoices.settings import NetvisorNotConfigured, invoice_settings
-from plugins.invoices.sync import SyncResult, deadline_rules, last_state
+from plugins.invoices.settings import (
+    NetvisorNotConfigured,
+    deadline_rules,
+    invoice_settings,
+    netvisor_client,
+)
+from plugins.invoices.sync import SyncResult, last_state, run_sync
 
 router = APIRouter()
 
@@ -132,7 +136,7 @@ def invoice_page(
 def invoice_pdf(invoice_id: int, session: SessionDep, agent: CurrentAgent) -> Response:
     invoice = queries.get_invoice(session, invoice_id)
     try:
-        with make_client() as client:
+        with netvisor_client() as client:
             pdf = client.get_sales_invoice_pdf(invoice.netvisor_key)
     except NetvisorNotConfigured as exc:
         raise ServiceError(str(exc), code="netvisor") from None

@@ -28,9 +28,8 @@ from plugins.invoices import korjattava, texts
 from plugins.invoices import queue as queries
 from plugins.invoices.display import template_helpers
 from plugins.invoices.einvoice import finvoice_for
-from plugins.invoices.jobs import make_client
 from plugins.invoices.models import PATH, Dispatch, DispatchState, Invoice, InvoiceStatus
-from plugins.invoices.settings import NetvisorNotConfigured, invoice_settings
+from plugins.invoices.settings import NetvisorNotConfigured, invoice_settings, netvisor_client
 
 router = APIRouter(include_in_schema=False)
 
@@ -235,7 +234,7 @@ def korjattava_action(
 def resolve_invoice(session: Session, invoice: Invoice, agent: Agent) -> None:
     """Resolve with a client from the settings."""
     try:
-        client = make_client()
+        client = netvisor_client()
     except NetvisorNotConfigured as exc:
         raise ServiceError(str(exc)) from None
     with client:

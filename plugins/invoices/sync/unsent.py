@@ -24,9 +24,7 @@ from sqlmodel import Session, col, select
 
 from helpdesk.db import is_postgres
 from helpdesk.models import EtunnusUser, utcnow
-from helpdesk.service_hours import calendar_from_settings
 from plugins.invoices.dispatch import on_left_unsent
-from plugins.invoices.mapping import for_check, invoice_values, plain
 from plugins.invoices.models import (
     EventKind,
     Invoice,
@@ -37,7 +35,8 @@ from plugins.invoices.models import (
 from plugins.invoices.netvisor import Customer, NetvisorClient, NetvisorError, SalesInvoice
 from plugins.invoices.rules.checks import OtherInvoice, run_checks
 from plugins.invoices.rules.deadline import InvoiceDeadline
-from plugins.invoices.settings import invoice_settings
+from plugins.invoices.settings import NetvisorNotConfigured, deadline_rules, netvisor_client
+from plugins.invoices.sync.mapping import for_check, invoice_values, plain
 
 log = logging.getLogger(__name__)
 
@@ -93,14 +92,6 @@ class _Fetched:
     customers: dict[int, Customer | None]
 
 
-def deadline_rules() -> InvoiceDeadline:
-    """The same-day rule from the team's calendar and the plugin's cutoff and margin."""
-    settings = invoice_settings()
-    return InvoiceDeadline(
-        calendar=calendar_from_settings(), cutoff=settings.cutoff_time, margin=settings.margin
-    )
-
-
 def _fetch(client: NetvisorClient, tracked: set[int]) -> _Fetched:
     listed = client.list_sales_invoices(status="unsent")
     listed_keys = {item.netvisor_key for item in listed}
@@ -142,6 +133,25 @@ def sync_unsent(
         raise
     log.info("invoice sync: %s", result.counts())
     return result
+
+
+def run_sync(session: Session, now: datetime | None = None) -> SyncResult:
+    """One sync against the configured Netvisor; failures end up in the result and SyncState.
+
+    ``helpdesk invoices sync``, the "Sync now" button and the worker all come here.
+    """
+    now = now or utcnow()
+    try:
+        client = netvisor_client()
+    except NetvisorNotConfigured as exc:
+        state = _state(session)
+        state.last_started_at = state.last_error_at = now
+        state.last_error = str(exc)
+        session.add(state)
+        session.commit()
+        return SyncResult(ok=False, error=str(exc))
+    with client:
+        return sync_unsent(session, client, now)
 
 
 def _record_failure(session: Session, now: datetime, exc: NetvisorError) -> None:
