@@ -18,8 +18,8 @@ from sqlmodel import Session, select
 
 from helpdesk.mail.outbox import flush_due
 from helpdesk.models import EtunnusUser, utcnow
-from plugins.invoices.dispatch_runner import RunSummary, run_due
-from plugins.invoices.dispatch_steps import Clients
+from plugins.invoices.dispatch.runner import RunSummary, run_due
+from plugins.invoices.dispatch.steps import Clients
 from plugins.invoices.maventa.client import MaventaClient, MaventaConfig
 from plugins.invoices.models import Dispatch, Invoice
 from plugins.invoices.sandboxes.maventa import (

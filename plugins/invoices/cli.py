@@ -117,7 +117,7 @@ def maventa_sandbox(
 def dispatch_steps_command() -> None:
     """Run the due dispatch steps once (what the worker does every 2 s); prints a summary."""
     from helpdesk.db import session_scope
-    from plugins.invoices.dispatch_runner import run_due
+    from plugins.invoices.dispatch.runner import run_due
 
     with session_scope() as session:
         summary = run_due(session)

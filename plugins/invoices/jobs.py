@@ -1,7 +1,7 @@
 """The plugin's jobs for the worker: the sync and the dispatch steps, and when each is due.
 
 The sync runs every few minutes in service hours, and always at the 15:00 last check;
-the dispatch steps every couple of seconds (``dispatch_runner``).
+the dispatch steps every couple of seconds (``dispatch/runner.py``).
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from datetime import datetime
 from sqlmodel import Session
 
 from helpdesk.hookspecs import ScheduledJob
-from plugins.invoices.dispatch_runner import INTERVAL
-from plugins.invoices.dispatch_runner import run_job as run_dispatch_job
+from plugins.invoices.dispatch.runner import INTERVAL
+from plugins.invoices.dispatch.runner import run_job as run_dispatch_job
 from plugins.invoices.settings import deadline_rules, invoice_settings
 from plugins.invoices.sync import SyncResult, run_sync
 

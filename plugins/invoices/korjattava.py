@@ -25,12 +25,12 @@ from helpdesk.i18n import N_
 from helpdesk.models import Agent, Message, Ticket, TicketStatus, utcnow
 from helpdesk.services import audit, mailboxes, replies, tickets
 from helpdesk.services.errors import Conflict, ServiceError
-from plugins.invoices import texts
-from plugins.invoices.comments import queue_comment
-from plugins.invoices.dispatch import active_dispatch
+from plugins.invoices.dispatch import texts
+from plugins.invoices.dispatch.comments import queue_comment
+from plugins.invoices.dispatch.notices import linked_ticket, open_invoice_ticket, user_and_address
+from plugins.invoices.dispatch.service import active_dispatch
 from plugins.invoices.models import Correction, EventKind, Invoice, InvoiceEvent, InvoiceStatus
 from plugins.invoices.netvisor import NetvisorClient, NetvisorError
-from plugins.invoices.notices import linked_ticket, open_invoice_ticket, user_and_address
 from plugins.invoices.settings import deadline_rules, invoice_settings
 from plugins.invoices.sync import refresh_invoice
 

@@ -24,10 +24,11 @@ from helpdesk.settings import get_settings
 from helpdesk.web.deps import AdminAgent, CurrentAgent, SessionDep
 from helpdesk.web.templating import render, render_partial
 from plugins.invoices import dispatch as dispatching
-from plugins.invoices import korjattava, texts
+from plugins.invoices import korjattava
 from plugins.invoices import queue as queries
+from plugins.invoices.dispatch import texts
+from plugins.invoices.dispatch.einvoice import finvoice_for
 from plugins.invoices.display import template_helpers
-from plugins.invoices.einvoice import finvoice_for
 from plugins.invoices.models import PATH, Dispatch, DispatchState, Invoice, InvoiceStatus
 from plugins.invoices.settings import NetvisorNotConfigured, invoice_settings, netvisor_client
 

@@ -24,7 +24,7 @@ from sqlmodel import Session, col, select
 
 from helpdesk.db import is_postgres
 from helpdesk.models import EtunnusUser, utcnow
-from plugins.invoices.dispatch import on_left_unsent
+from plugins.invoices.dispatch.service import on_left_unsent
 from plugins.invoices.models import (
     EventKind,
     Invoice,

@@ -9,7 +9,7 @@ from invoice_dispatch import add_invoice, clients, etunnus_user, run_steps, sync
 from sqlmodel import Session
 
 from helpdesk.db import new_session
-from plugins.invoices.notices import invoice_link
+from plugins.invoices.dispatch.notices import invoice_link
 
 pytestmark = pytest.mark.browser
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import factories
 from webclient import login
 
-from plugins.invoices import texts
+from plugins.invoices.dispatch import texts
 
 
 def test_admin_edits_the_notice_and_it_is_used(session, logged_in, client):

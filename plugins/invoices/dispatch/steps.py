@@ -1,8 +1,8 @@
 """One step of a dispatch at a time; each is idempotent and committed before the next.
 
-See ``dispatch.py`` for the whole path. A step returns an ``Outcome``: go on with the
-next step, try again later (with backoff), or fail with the step's name. The runner
-(``dispatch_runner``) holds the claim while a step runs.
+See the package docstring for the whole path. A step returns an ``Outcome``: go on with
+the next step, try again later (with backoff), or fail with the step's name. The runner
+(``runner``) holds the claim while a step runs.
 """
 
 from __future__ import annotations
@@ -17,20 +17,20 @@ from datetime import timedelta
 from sqlmodel import Session
 
 from helpdesk.mail.rawstore import BlobStore
-from helpdesk.models import OutboundKind, OutboundMail, utcnow
+from helpdesk.models import Agent, OutboundKind, OutboundMail, utcnow
 from helpdesk.services import mailboxes
 from helpdesk.services.errors import ServiceError
 from helpdesk.services.outgoing import AttachmentIn, queue_mail
 from helpdesk.settings import get_settings
-from plugins.invoices import texts
-from plugins.invoices.comments import queue_comment
-from plugins.invoices.dispatch import mark_sent, record
-from plugins.invoices.einvoice import finvoice_for
+from plugins.invoices.dispatch import texts
+from plugins.invoices.dispatch.comments import queue_comment
+from plugins.invoices.dispatch.einvoice import finvoice_for
+from plugins.invoices.dispatch.notices import queue_notice
+from plugins.invoices.dispatch.service import mark_sent, record
 from plugins.invoices.maventa.client import MaventaClient
 from plugins.invoices.maventa.errors import MaventaError, MaventaUnavailableError
 from plugins.invoices.models import Dispatch, DispatchMode, DispatchState, Invoice, InvoiceStatus
 from plugins.invoices.netvisor import NetvisorClient, NetvisorError
-from plugins.invoices.notices import queue_notice
 from plugins.invoices.settings import invoice_settings
 
 log = logging.getLogger(__name__)
@@ -285,8 +285,6 @@ def _upload(session: Session, dispatch: Dispatch, invoice: Invoice, clients: Cli
 
 def comment_text(session: Session, dispatch: Dispatch) -> str:
     """``Lähetetty sähköpostilla x 26.11.2026 klo 14.05 / Anna (E-tunnus helpdesk)``."""
-    from helpdesk.models import Agent
-
     who = session.get(Agent, dispatch.sent_by or dispatch.agent_id or 0)
     words = MODE_WORDS.get(dispatch.mode, dispatch.method)
     target = f" {dispatch.recipient}" if dispatch.method != "post" else ""

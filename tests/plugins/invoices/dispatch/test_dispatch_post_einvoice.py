@@ -26,7 +26,7 @@ from plugins.invoices.finvoice import validate_finvoice
 from plugins.invoices.sandboxes.netvisor.answers import invoice_pdf
 from plugins.invoices.sync import sync_unsent
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[4]
 
 
 @pytest.fixture

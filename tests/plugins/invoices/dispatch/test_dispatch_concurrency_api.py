@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 from helpdesk.db import new_session
 from helpdesk.models import Agent
 from plugins.invoices.dispatch import ActiveDispatch, start_dispatch
-from plugins.invoices.dispatch_runner import run_due
+from plugins.invoices.dispatch.runner import run_due
 from plugins.invoices.models import Dispatch, Invoice
 
 

@@ -28,12 +28,12 @@ from helpdesk.db import new_session
 from helpdesk.mail.outbox import CRASH_ENV, flush_due
 from helpdesk.models import AuditEvent, OutboundMail, Ticket, TicketLink, utcnow
 from plugins.invoices.dispatch import start_dispatch
-from plugins.invoices.dispatch_runner import run_due
+from plugins.invoices.dispatch.runner import run_due
 from plugins.invoices.models import CommentState, InvoiceEvent, NetvisorComment
 from plugins.invoices.sandboxes.netvisor.answers import invoice_pdf
 
 pytestmark = pytest.mark.dovecot
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[4]
 
 
 @pytest.fixture

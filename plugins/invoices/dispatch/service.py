@@ -1,24 +1,9 @@
-"""Sending an invoice on, exactly once: starting a dispatch, confirming, retrying.
+"""What agents and the sync do to a dispatch, and the transitions the steps share.
 
-A dispatch is a persisted state machine (``dispatch_models.Dispatch``); the worker moves
-it one step at a time (``dispatch_runner``), every step recorded before and after, so a
-worker killed between any two steps resumes where it stopped and never sends twice:
-
-- email: the PDF (fetched once from Netvisor, kept in the blob store) is queued in the
-  outbox with the idempotency key ``invoice-dispatch-<id>`` in the same commit that moves
-  the dispatch to ``sending``; the outbox sends it exactly once; then finalise.
-- post, ``netvisor`` mode: the agent sends it with Netvisor's print service (deep link)
-  and confirms here, or the next sync sees it leave ``unsent``; then finalise.
-- post, ``maventa`` mode, and e-invoice with Maventa: the file is uploaded; the upload's
-  start is committed first and the Maventa id right after, and a retry looks for the
-  earlier upload (by its file name, unique per dispatch) before uploading again.
-- e-invoice without Maventa: the Finvoice file is offered for download, the agent sends
-  it and confirms.
-- finalise: Netvisor status ``open`` (retried with backoff, never resending anything) and
-  a comment line; then the E-tunnus user is told (``notices``).
-
-The database allows one active dispatch per invoice (a partial unique index), so double
-clicks, two agents and API retries end up with the same dispatch or a 409.
+Agents start one (by the invoice's own method, or another with a reason), confirm a
+manual send, retry a failed one from the step that failed, or cancel one that has sent
+nothing; the sync reports an invoice that left Netvisor's unsent list. ``mark_sent`` and
+``record`` are shared with the worker's steps. See the package docstring for the path.
 """
 
 from __future__ import annotations

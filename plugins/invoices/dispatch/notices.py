@@ -25,7 +25,7 @@ from helpdesk.models import (
 from helpdesk.services import mailboxes, people, tickets
 from helpdesk.services.errors import ServiceError
 from helpdesk.services.outgoing import queue_mail
-from plugins.invoices import texts
+from plugins.invoices.dispatch import texts
 from plugins.invoices.models import Dispatch, Invoice
 from plugins.invoices.settings import invoice_settings
 

@@ -19,8 +19,8 @@ from sqlmodel import Session, col, select
 
 from helpdesk.locks import claim_due, holder_gone, owner_id
 from helpdesk.models import utcnow
-from plugins.invoices import comments
-from plugins.invoices.dispatch_steps import Clients, run_step
+from plugins.invoices.dispatch import comments
+from plugins.invoices.dispatch.steps import Clients, run_step
 from plugins.invoices.models import Dispatch, DispatchState, Invoice
 from plugins.invoices.settings import maventa_client, netvisor_client
 
