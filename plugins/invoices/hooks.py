@@ -24,12 +24,12 @@ HERE = Path(__file__).parent
 
 @hookimpl
 def helpdesk_template_dirs() -> list[Path]:
-    return [HERE / "templates"]
+    return [HERE / "web" / "templates"]
 
 
 @hookimpl
 def helpdesk_static_dirs() -> list[tuple[str, Path]]:
-    return [("invoices", HERE / "static")]
+    return [("invoices", HERE / "web" / "static")]
 
 
 @hookimpl
@@ -39,10 +39,10 @@ def helpdesk_alembic_version_locations() -> list[str]:
 
 @hookimpl
 def helpdesk_routers() -> list[APIRouter]:
-    from plugins.invoices.api import router as api_router
-    from plugins.invoices.api_actions import router as api_actions_router
-    from plugins.invoices.web import router as page_router
-    from plugins.invoices.web_actions import router as actions_router
+    from plugins.invoices.web.actions import router as actions_router
+    from plugins.invoices.web.api import router as api_router
+    from plugins.invoices.web.api_actions import router as api_actions_router
+    from plugins.invoices.web.pages import router as page_router
 
     # The actions' fixed paths (/invoices/korjattavat) come before /invoices/{invoice_id}.
     return [actions_router, page_router, api_actions_router, api_router]
@@ -61,7 +61,7 @@ def helpdesk_navigation(agent: Agent) -> list[NavEntry]:
 
 @hookimpl
 def helpdesk_page_notices(request: Request, agent: Agent) -> Markup | None:
-    from plugins.invoices.web import alert_notice
+    from plugins.invoices.web.slots import alert_notice
 
     return alert_notice(request, agent)
 
@@ -70,7 +70,7 @@ def helpdesk_page_notices(request: Request, agent: Agent) -> Markup | None:
 def helpdesk_user_page(
     request: Request, session: Session, user: EtunnusUser, agent: Agent
 ) -> Markup | None:
-    from plugins.invoices.web import user_section
+    from plugins.invoices.web.slots import user_section
 
     return user_section(request, session, user, agent)
 
@@ -79,7 +79,7 @@ def helpdesk_user_page(
 def helpdesk_ticket_sidebar(
     request: Request, session: Session, ticket: Ticket, agent: Agent
 ) -> Markup | None:
-    from plugins.invoices.web import ticket_section
+    from plugins.invoices.web.slots import ticket_section
 
     return ticket_section(request, session, ticket, agent)
 

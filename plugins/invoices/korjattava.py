@@ -31,7 +31,12 @@ from plugins.invoices.dispatch.notices import linked_ticket, open_invoice_ticket
 from plugins.invoices.dispatch.service import active_dispatch
 from plugins.invoices.models import Correction, EventKind, Invoice, InvoiceEvent, InvoiceStatus
 from plugins.invoices.netvisor import NetvisorClient, NetvisorError
-from plugins.invoices.settings import deadline_rules, invoice_settings
+from plugins.invoices.settings import (
+    NetvisorNotConfigured,
+    deadline_rules,
+    invoice_settings,
+    netvisor_client,
+)
 from plugins.invoices.sync import refresh_invoice
 
 
@@ -218,6 +223,16 @@ def resolve(
     )
     session.commit()
     return correction
+
+
+def resolve_invoice(session: Session, *, invoice: Invoice, agent: Agent) -> Correction:
+    """:func:`resolve` with a client for the configured Netvisor (pages and the API)."""
+    try:
+        client = netvisor_client()
+    except NetvisorNotConfigured as exc:
+        raise ServiceError(str(exc)) from None
+    with client:
+        return resolve(session, invoice=invoice, agent=agent, client=client)
 
 
 def user_answers(session: Session, correction: Correction) -> list[Message]:

@@ -29,7 +29,8 @@ def synced(session: Session, netvisor_env: SandboxServer) -> SandboxServer:
 
 
 def freeze(monkeypatch: pytest.MonkeyPatch, when: datetime) -> None:
-    monkeypatch.setattr("plugins.invoices.web.utcnow", lambda: when)
+    for module in ("pages", "slots"):
+        monkeypatch.setattr(f"plugins.invoices.web.{module}.utcnow", lambda: when)
 
 
 def by_number(session: Session, number: str) -> Invoice:

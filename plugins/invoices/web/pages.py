@@ -7,16 +7,15 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
-from markupsafe import Markup
 from sqlmodel import col, select
 
 from helpdesk.i18n import gettext
-from helpdesk.models import Agent, EtunnusUser, Ticket, utcnow
+from helpdesk.models import EtunnusUser, utcnow
 from helpdesk.services.errors import NotFound, ServiceError
 from helpdesk.web.deps import CurrentAgent, HtmxTarget, SessionDep
-from helpdesk.web.templating import render, render_partial
+from helpdesk.web.templating import render
 from plugins.invoices import queue as queries
-from plugins.invoices.display import template_helpers
+from plugins.invoices.dispatch import dispatches_of
 from plugins.invoices.models import Invoice, InvoiceStatus
 from plugins.invoices.netvisor import NetvisorError
 from plugins.invoices.search import search_invoices
@@ -27,12 +26,10 @@ from plugins.invoices.settings import (
     netvisor_client,
 )
 from plugins.invoices.sync import SyncResult, last_state, run_sync
+from plugins.invoices.web.actions import actions_panel
+from plugins.invoices.web.display import page_context
 
 router = APIRouter()
-
-
-def _context(**values: Any) -> dict[str, Any]:
-    return template_helpers() | {"settings": invoice_settings()} | values
 
 
 def queue_context(
@@ -41,8 +38,6 @@ def queue_context(
     result: SyncResult | None = None,
     request: Request | None = None,
 ) -> dict[str, Any]:
-    from plugins.invoices.web_actions import actions_panel
-
     now = utcnow()
     rows = queries.queue(session, now)
     in_progress = session.exec(
@@ -54,7 +49,7 @@ def queue_context(
     if request is not None:
         for inv in [row.invoice for row in rows] + list(in_progress):
             panels[inv.id] = actions_panel(request, session, inv, compact=True)
-    return _context(
+    return page_context(
         panels=panels,
         in_progress=in_progress,
         now=now,
@@ -105,7 +100,7 @@ def end_of_day_page(
     if chosen is None:
         chosen = deadline_rules().calendar.local(utcnow()).date()
     summary = queries.end_of_day(session, chosen)
-    return render(request, "invoices/end_of_day.html", _context(summary=summary, now=utcnow()))
+    return render(request, "invoices/end_of_day.html", page_context(summary=summary, now=utcnow()))
 
 
 @router.get("/invoices/{invoice_id}", include_in_schema=False)
@@ -113,14 +108,11 @@ def invoice_page(
     request: Request, invoice_id: int, session: SessionDep, agent: CurrentAgent
 ) -> Response:
     invoice = queries.get_invoice(session, invoice_id)
-    from plugins.invoices.dispatch import dispatches_of
-    from plugins.invoices.web_actions import actions_panel
-
     user = session.get(EtunnusUser, invoice.user_id) if invoice.user_id else None
     return render(
         request,
         "invoices/invoice.html",
-        _context(
+        page_context(
             invoice=invoice,
             actions=actions_panel(request, session, invoice),
             dispatches=dispatches_of(session, invoice),
@@ -153,48 +145,3 @@ def invoice_pdf(invoice_id: int, session: SessionDep, agent: CurrentAgent) -> Re
             "X-Content-Type-Options": "nosniff",
         },
     )
-
-
-def user_section(request: Request, session: SessionDep, user: EtunnusUser, agent: Agent) -> Markup:
-    """The user page's invoice section."""
-    invoices = queries.invoices_of_user(session, user.etunnus, user.id)
-    return render_partial(
-        request,
-        "invoices/_user_invoices.html",
-        _context(invoices=invoices, user=user, now=utcnow()),
-    )
-
-
-def ticket_section(
-    request: Request, session: SessionDep, ticket: Ticket, agent: Agent
-) -> Markup | None:
-    """The ticket sidebar's linked invoices, or None when there are none."""
-    invoices = queries.linked_to_ticket(session, ticket.id or 0)
-    if not invoices:
-        return None
-    from plugins.invoices.web_actions import actions_panel
-
-    panels = {
-        inv.id: actions_panel(request, session, inv, compact=True, in_ticket=True)
-        for inv in invoices
-    }
-    return render_partial(
-        request,
-        "invoices/_ticket_invoices.html",
-        _context(invoices=invoices, now=utcnow(), panels=panels),
-    )
-
-
-def alert_notice(request: Request, agent: Agent) -> Markup | None:
-    """The small alert on every page, only inside the window before the cutoff."""
-    from helpdesk.db import new_session
-
-    now = utcnow()
-    session = new_session()
-    try:
-        count = queries.alert_count(session, now)
-    finally:
-        session.close()
-    if not count:
-        return None
-    return render_partial(request, "invoices/_alert.html", _context(alert=count, compact=True))

@@ -7,6 +7,7 @@ from typing import Any
 
 from helpdesk.i18n import N_, gettext
 from plugins.invoices.rules.formats import eur
+from plugins.invoices.settings import invoice_settings
 
 DELIVERY_LABELS = {
     "post": N_("Post"),
@@ -76,3 +77,8 @@ def template_helpers() -> dict[str, Any]:
         "status_label": lambda key: labels(STATUS_LABELS, key),
         "event_label": lambda key: labels(EVENT_LABELS, key),
     }
+
+
+def page_context(**values: Any) -> dict[str, Any]:
+    """What every invoice template gets: the helpers above and the settings."""
+    return template_helpers() | {"settings": invoice_settings()} | values

@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 
 from helpdesk.i18n import N_, gettext
 from helpdesk.mail.rawstore import BlobStore
-from helpdesk.models import Agent, Ticket, utcnow
+from helpdesk.models import Ticket, utcnow
 from helpdesk.services.errors import NotFound, ServiceError
 from helpdesk.settings import get_settings
 from helpdesk.web.deps import AdminAgent, CurrentAgent, SessionDep
@@ -28,9 +28,9 @@ from plugins.invoices import korjattava
 from plugins.invoices import queue as queries
 from plugins.invoices.dispatch import texts
 from plugins.invoices.dispatch.einvoice import finvoice_for
-from plugins.invoices.display import template_helpers
 from plugins.invoices.models import PATH, Dispatch, DispatchState, Invoice, InvoiceStatus
-from plugins.invoices.settings import NetvisorNotConfigured, invoice_settings, netvisor_client
+from plugins.invoices.settings import invoice_settings
+from plugins.invoices.web.display import template_helpers
 
 router = APIRouter(include_in_schema=False)
 
@@ -232,16 +232,6 @@ def korjattava_action(
     return _answer(request, session, invoice, back)
 
 
-def resolve_invoice(session: Session, invoice: Invoice, agent: Agent) -> None:
-    """Resolve with a client from the settings."""
-    try:
-        client = netvisor_client()
-    except NetvisorNotConfigured as exc:
-        raise ServiceError(str(exc)) from None
-    with client:
-        korjattava.resolve(session, invoice=invoice, agent=agent, client=client)
-
-
 @router.post("/invoices/{invoice_id}/resolve")
 def resolve_action(
     request: Request,
@@ -251,7 +241,7 @@ def resolve_action(
     back: Annotated[str, Form()] = "",
 ) -> Response:
     invoice = queries.get_invoice(session, invoice_id)
-    resolve_invoice(session, invoice, agent)
+    korjattava.resolve_invoice(session, invoice=invoice, agent=agent)
     return _answer(request, session, invoice, back)
 
 

@@ -17,8 +17,7 @@ from helpdesk.web.deps import CurrentAgent, SessionDep
 from plugins.invoices import dispatch as dispatching
 from plugins.invoices import korjattava
 from plugins.invoices import queue as queries
-from plugins.invoices.api import InvoiceDetail, dispatch_out, invoice_detail
-from plugins.invoices.web_actions import resolve_invoice
+from plugins.invoices.web.api import InvoiceDetail, dispatch_out, invoice_detail
 
 router = APIRouter(prefix="/api/v1", tags=["invoices"])
 
@@ -93,6 +92,6 @@ def api_korjattava(
 def api_resolve(invoice_id: int, session: SessionDep, agent: CurrentAgent) -> InvoiceDetail:
     """Re-read the invoice from Netvisor, re-run the checks and put it back in the queue."""
     invoice = queries.get_invoice(session, invoice_id)
-    resolve_invoice(session, invoice, agent)
+    korjattava.resolve_invoice(session, invoice=invoice, agent=agent)
     session.refresh(invoice)
     return invoice_detail(session, invoice)
