@@ -16,5 +16,5 @@ The parts in layers, highest first; each imports only lower ones:
 
 ``sandboxes`` (development and tests) may import any of them; production code never
 imports it. ``migrations`` is the plugin's own Alembic branch. Each package's docstring says
-what it may import; ``tests/plugins/invoices/test_structure.py`` holds the layers to it.
+what it may import; ``tests/plugins/invoices/test_invoice_layout.py`` holds the layers to it.
 """
