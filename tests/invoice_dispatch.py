@@ -18,11 +18,11 @@ from sqlmodel import Session, select
 
 from helpdesk.mail.outbound.outbox import flush_due
 from helpdesk.models import EtunnusUser, utcnow
-from plugins.invoices.dispatch_models import Dispatch
-from plugins.invoices.dispatch_runner import RunSummary, run_due
-from plugins.invoices.dispatch_steps import Clients
+from plugins.invoices.dispatch.runner import RunSummary, run_due
+from plugins.invoices.dispatch.steps import Clients
 from plugins.invoices.maventa.client import MaventaClient, MaventaConfig
-from plugins.invoices.maventa.sandbox import (
+from plugins.invoices.models import Dispatch, Invoice
+from plugins.invoices.sandboxes.maventa import (
     SANDBOX_API_KEY,
     SANDBOX_CLIENT_ID,
     SANDBOX_VENDOR_API_KEY,
@@ -30,9 +30,8 @@ from plugins.invoices.maventa.sandbox import (
     create_maventa_sandbox,
     get_sandbox_state,
 )
-from plugins.invoices.models import Invoice
-from plugins.invoices.netvisor.sandbox_data import SandboxCustomer, SandboxInvoice, SandboxRow
-from plugins.invoices.netvisor.sandbox_server import SandboxServer
+from plugins.invoices.sandboxes.netvisor.data import SandboxCustomer, SandboxInvoice, SandboxRow
+from plugins.invoices.sandboxes.netvisor.server import SandboxServer
 from plugins.invoices.sync import sync_unsent
 
 ETUNNUS = "100777"

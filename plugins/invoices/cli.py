@@ -4,6 +4,9 @@ netvisor-sandbox`` and ``helpdesk maventa-sandbox``.
 In development, with the Netvisor and Maventa settings at their sandbox defaults,
 ``helpdesk dev`` (``make run``) also starts both sandboxes and fills the queue from
 Netvisor's once it answers.
+
+The core registers these commands at the start of every ``helpdesk`` command, so each
+command imports the sync, the dispatch or a sandbox only when it runs (see ``hooks.py``).
 """
 
 from __future__ import annotations
@@ -14,7 +17,21 @@ import threading
 import time
 from typing import Annotated
 
+import httpx
 import typer
+
+from helpdesk.cli import devserver
+from helpdesk.db import session_scope
+from helpdesk.settings import get_settings
+from plugins.invoices.settings import (
+    MAVENTA_SANDBOX_PORT,
+    MAVENTA_SANDBOX_URL,
+    NETVISOR_SANDBOX_PORT,
+    NETVISOR_SANDBOX_URL,
+    NetvisorNotConfigured,
+    maventa_settings,
+    netvisor_settings,
+)
 
 log = logging.getLogger(__name__)
 
@@ -24,8 +41,7 @@ invoices_app = typer.Typer(help="Netvisor's unsent invoices.", no_args_is_help=T
 @invoices_app.command("sync")
 def sync_command() -> None:
     """Sync the unsent-invoice queue from Netvisor once (what the worker does every 5 min)."""
-    from helpdesk.db import session_scope
-    from plugins.invoices.jobs import run_sync
+    from plugins.invoices.sync import run_sync  # when it runs (module docstring)
 
     with session_scope() as session:
         result = run_sync(session)
@@ -45,7 +61,8 @@ def netvisor_sandbox(
     ] = False,
 ) -> None:
     """Run the local Netvisor sandbox with the Finnish demo invoices (development only)."""
-    from plugins.invoices.netvisor.sandbox import run_sandbox
+    # Development only: a production process never loads the sandboxes.
+    from plugins.invoices.sandboxes.netvisor.app import run_sandbox
 
     if sync:
         threading.Thread(target=_sync_when_up, args=(f"http://{host}:{port}",), daemon=True).start()
@@ -55,10 +72,7 @@ def netvisor_sandbox(
 
 def _sync_when_up(url: str, wait_seconds: float = 20.0) -> None:
     """Fill the demo queue from the sandbox that is starting in this process."""
-    import httpx
-
-    from helpdesk.db import session_scope
-    from plugins.invoices.jobs import run_sync
+    from plugins.invoices.sync import run_sync  # when it runs (module docstring)
 
     deadline = time.monotonic() + wait_seconds
     while time.monotonic() < deadline:
@@ -79,26 +93,17 @@ def _sync_when_up(url: str, wait_seconds: float = 20.0) -> None:
 
 
 def _register_dev_sandbox() -> None:
-    from helpdesk.cli import devserver
-    from helpdesk.settings import get_settings
-    from plugins.invoices.settings import (
-        SANDBOX_PORT,
-        SANDBOX_URL,
-        NetvisorNotConfigured,
-        netvisor_settings,
-    )
-
     if get_settings().environment != "development":
         return
     try:
-        if netvisor_settings().url != SANDBOX_URL:
+        if netvisor_settings().url != NETVISOR_SANDBOX_URL:
             return
     except NetvisorNotConfigured:
         return
     if any(name == "netvisor-sandbox" for name, _ in devserver.BACKGROUND):
         return
     devserver.register_background(
-        "netvisor-sandbox", ["netvisor-sandbox", "--port", str(SANDBOX_PORT), "--sync"]
+        "netvisor-sandbox", ["netvisor-sandbox", "--port", str(NETVISOR_SANDBOX_PORT), "--sync"]
     )
 
 
@@ -107,7 +112,8 @@ def maventa_sandbox(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8099,
 ) -> None:
     """Run the local Maventa AutoXChange sandbox (print service and e-invoices; development)."""
-    from plugins.invoices.maventa.sandbox import run_maventa_sandbox
+    # Development only, as for netvisor-sandbox above.
+    from plugins.invoices.sandboxes.maventa import run_maventa_sandbox
 
     typer.echo(f"Maventa sandbox on http://{host}:{port}")
     run_maventa_sandbox(host, port)
@@ -116,8 +122,7 @@ def maventa_sandbox(
 @invoices_app.command("dispatch-steps")
 def dispatch_steps_command() -> None:
     """Run the due dispatch steps once (what the worker does every 2 s); prints a summary."""
-    from helpdesk.db import session_scope
-    from plugins.invoices.dispatch_runner import run_due
+    from plugins.invoices.dispatch.runner import run_due  # when it runs (module docstring)
 
     with session_scope() as session:
         summary = run_due(session)
@@ -125,14 +130,6 @@ def dispatch_steps_command() -> None:
 
 
 def _register_dev_maventa() -> None:
-    from helpdesk.cli import devserver
-    from helpdesk.settings import get_settings
-    from plugins.invoices.dispatch_settings import (
-        MAVENTA_SANDBOX_PORT,
-        MAVENTA_SANDBOX_URL,
-        maventa_settings,
-    )
-
     if get_settings().environment != "development":
         return
     try:

@@ -1,7 +1,10 @@
 """The invoice plugin's hook implementations: everything it adds to the core goes through here.
 
-The imports sit inside the hooks: the plugin manager loads this module while the core is
-still starting (settings, templating), before the plugin's web and database modules may be.
+Only wiring: each hook hands over to the part of the plugin that does the work, and imports
+that part when the core first calls it. The core loads this module at the start of every
+``helpdesk`` command, to collect the plugin's commands; loading the pages, the clients and
+the dispatch on first use keeps each command's start about a third shorter (measured with
+``python -X importtime``), and the sandboxes, development code, out of production processes.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from helpdesk.hookspecs import FoundLink, NavEntry, ScheduledJob, hookimpl
+from helpdesk.i18n import N_
 
 if TYPE_CHECKING:
     import typer
@@ -19,39 +23,35 @@ if TYPE_CHECKING:
 
     from helpdesk.models import Agent, EtunnusUser, Ticket
 
-HERE = Path(__file__).parent
+WEB = Path(__file__).parent / "web"
+MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 @hookimpl
 def helpdesk_template_dirs() -> list[Path]:
-    return [HERE / "templates"]
+    return [WEB / "templates"]
 
 
 @hookimpl
 def helpdesk_static_dirs() -> list[tuple[str, Path]]:
-    return [("invoices", HERE / "static")]
+    return [("invoices", WEB / "static")]
 
 
 @hookimpl
 def helpdesk_alembic_version_locations() -> list[str]:
-    return [str(HERE / "migrations" / "versions")]
+    return [str(MIGRATIONS / "versions")]
 
 
 @hookimpl
 def helpdesk_routers() -> list[APIRouter]:
-    from plugins.invoices.api import router as api_router
-    from plugins.invoices.api_actions import router as api_actions_router
-    from plugins.invoices.web import router as page_router
-    from plugins.invoices.web_actions import router as actions_router
+    from plugins.invoices.web import actions, api, api_actions, pages  # on first use (above)
 
     # The actions' fixed paths (/invoices/korjattavat) come before /invoices/{invoice_id}.
-    return [actions_router, page_router, api_actions_router, api_router]
+    return [actions.router, pages.router, api_actions.router, api.router]
 
 
 @hookimpl
 def helpdesk_navigation(agent: Agent) -> list[NavEntry]:
-    from helpdesk.i18n import N_
-
     return [
         NavEntry(label=N_("Unsent invoices"), url="/invoices", order=40),
         NavEntry(label=N_("Korjattavat"), url="/invoices/korjattavat", order=41),
@@ -61,52 +61,53 @@ def helpdesk_navigation(agent: Agent) -> list[NavEntry]:
 
 @hookimpl
 def helpdesk_page_notices(request: Request, agent: Agent) -> Markup | None:
-    from plugins.invoices.web import alert_notice
+    from plugins.invoices.web import slots  # on first use (above)
 
-    return alert_notice(request, agent)
+    return slots.alert_notice(request, agent)
 
 
 @hookimpl
 def helpdesk_user_page(
     request: Request, session: Session, user: EtunnusUser, agent: Agent
 ) -> Markup | None:
-    from plugins.invoices.web import user_section
+    from plugins.invoices.web import slots  # on first use (above)
 
-    return user_section(request, session, user, agent)
+    return slots.user_section(request, session, user, agent)
 
 
 @hookimpl
 def helpdesk_ticket_sidebar(
     request: Request, session: Session, ticket: Ticket, agent: Agent
 ) -> Markup | None:
-    from plugins.invoices.web import ticket_section
+    from plugins.invoices.web import slots  # on first use (above)
 
-    return ticket_section(request, session, ticket, agent)
+    return slots.ticket_section(request, session, ticket, agent)
 
 
 @hookimpl
 def helpdesk_link_text(session: Session, text: str) -> list[FoundLink]:
-    from plugins.invoices.linker import link_text
+    from plugins.invoices import linker  # on first use (above)
 
-    return link_text(session, text)
+    return linker.link_text(session, text)
 
 
 @hookimpl
 def helpdesk_scheduled_jobs() -> list[ScheduledJob]:
-    from plugins.invoices.jobs import scheduled_jobs
+    from plugins.invoices import jobs  # on first use (above)
 
-    return scheduled_jobs()
+    return jobs.scheduled_jobs()
 
 
 @hookimpl
 def helpdesk_cli(app: typer.Typer) -> None:
-    from plugins.invoices.cli import register
+    from plugins.invoices import cli  # light: its commands load their work when they run
 
-    register(app)
+    cli.register(app)
 
 
 @hookimpl
 def helpdesk_demo_data(session: Session) -> None:
-    from plugins.invoices.demo import seed
+    # The demo lives with the sandboxes, development code a production process never loads.
+    from plugins.invoices.sandboxes.demo import seed
 
     seed(session)

@@ -1,8 +1,7 @@
-"""When the worker syncs: every few minutes in service hours, and always the 15:00 last check.
+"""The plugin's jobs for the worker: the sync and the dispatch steps, and when each is due.
 
-``helpdesk invoices sync`` from the CLI, the "Sync now" button and the worker all go through
-:func:`run_sync`, which builds the client from the settings and records a
-configuration problem like any other failure.
+The sync runs every few minutes in service hours, and always at the 15:00 last check;
+the dispatch steps every couple of seconds (``dispatch/runner.py``).
 """
 
 from __future__ import annotations
@@ -13,11 +12,10 @@ from datetime import datetime
 from sqlmodel import Session
 
 from helpdesk.hookspecs import ScheduledJob
-from helpdesk.models import utcnow
-from plugins.invoices.models import SyncState
-from plugins.invoices.netvisor import NetvisorClient
-from plugins.invoices.settings import NetvisorNotConfigured, invoice_settings, netvisor_settings
-from plugins.invoices.sync import SYNC_NAME, SyncResult, deadline_rules, sync_unsent
+from plugins.invoices.dispatch.runner import INTERVAL
+from plugins.invoices.dispatch.runner import run_job as run_dispatch_job
+from plugins.invoices.settings import deadline_rules, invoice_settings
+from plugins.invoices.sync import SyncResult, run_sync
 
 log = logging.getLogger(__name__)
 
@@ -48,27 +46,6 @@ def sync_due(now: datetime, last_run: datetime | None) -> bool:
     return last_run is None or now - last_run >= invoice_settings().sync_interval
 
 
-def make_client() -> NetvisorClient:
-    """A client for the configured Netvisor (NetvisorNotConfigured if it is not)."""
-    return NetvisorClient(netvisor_settings().client_config())
-
-
-def run_sync(session: Session, now: datetime | None = None) -> SyncResult:
-    """One sync against the configured Netvisor; failures end up in the result and SyncState."""
-    now = now or utcnow()
-    try:
-        client = make_client()
-    except NetvisorNotConfigured as exc:
-        state = session.get(SyncState, SYNC_NAME) or SyncState(name=SYNC_NAME)
-        state.last_started_at = state.last_error_at = now
-        state.last_error = str(exc)
-        session.add(state)
-        session.commit()
-        return SyncResult(ok=False, error=str(exc))
-    with client:
-        return sync_unsent(session, client, now)
-
-
 def _run_job(session: Session) -> SyncResult:
     result = run_sync(session)
     if not result.ok:
@@ -78,15 +55,7 @@ def _run_job(session: Session) -> SyncResult:
 
 def dispatch_due(now: datetime, last_run: datetime | None) -> bool:
     """Dispatch steps run every couple of seconds, whatever the hour."""
-    from plugins.invoices.dispatch_runner import INTERVAL
-
     return last_run is None or now - last_run >= INTERVAL
-
-
-def _run_dispatch(session: Session) -> object:
-    from plugins.invoices.dispatch_runner import run_job
-
-    return run_job(session)
 
 
 def scheduled_jobs() -> list[ScheduledJob]:
@@ -94,6 +63,6 @@ def scheduled_jobs() -> list[ScheduledJob]:
     return [
         ScheduledJob(name=JOB_NAME, due=sync_due, run=_run_job),
         ScheduledJob(
-            name=DISPATCH_JOB, due=dispatch_due, run=_run_dispatch, extra={"lease_seconds": 600}
+            name=DISPATCH_JOB, due=dispatch_due, run=run_dispatch_job, extra={"lease_seconds": 600}
         ),
     ]

@@ -25,15 +25,19 @@ from helpdesk.i18n import N_
 from helpdesk.models import Agent, Message, Ticket, TicketStatus, utcnow
 from helpdesk.services import audit, mailboxes, replies, tickets
 from helpdesk.services.errors import Conflict, ServiceError
-from plugins.invoices import texts
-from plugins.invoices.comments import queue_comment
-from plugins.invoices.dispatch import active_dispatch
-from plugins.invoices.dispatch_models import Correction
-from plugins.invoices.models import EventKind, Invoice, InvoiceEvent, InvoiceStatus
+from plugins.invoices.dispatch import texts
+from plugins.invoices.dispatch.comments import queue_comment
+from plugins.invoices.dispatch.notices import linked_ticket, open_invoice_ticket, user_and_address
+from plugins.invoices.dispatch.service import active_dispatch
+from plugins.invoices.models import Correction, EventKind, Invoice, InvoiceEvent, InvoiceStatus
 from plugins.invoices.netvisor import NetvisorClient, NetvisorError
-from plugins.invoices.notices import linked_ticket, open_invoice_ticket, user_and_address
-from plugins.invoices.settings import invoice_settings
-from plugins.invoices.sync import deadline_rules, refresh_invoice
+from plugins.invoices.settings import (
+    NetvisorNotConfigured,
+    deadline_rules,
+    invoice_settings,
+    netvisor_client,
+)
+from plugins.invoices.sync import refresh_invoice
 
 
 def open_correction(session: Session, invoice: Invoice) -> Correction | None:
@@ -219,6 +223,16 @@ def resolve(
     )
     session.commit()
     return correction
+
+
+def resolve_invoice(session: Session, *, invoice: Invoice, agent: Agent) -> Correction:
+    """:func:`resolve` with a client for the configured Netvisor (pages and the API)."""
+    try:
+        client = netvisor_client()
+    except NetvisorNotConfigured as exc:
+        raise ServiceError(str(exc)) from None
+    with client:
+        return resolve(session, invoice=invoice, agent=agent, client=client)
 
 
 def user_answers(session: Session, correction: Correction) -> list[Message]:

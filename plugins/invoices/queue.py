@@ -15,10 +15,9 @@ from helpdesk.i18n import N_
 from helpdesk.models import Agent, TicketLink
 from helpdesk.services.errors import NotFound
 from helpdesk.values import as_id
-from plugins.invoices.deadline import InvoiceDeadline
 from plugins.invoices.models import QUEUE_STATUSES, Invoice, InvoiceEvent
-from plugins.invoices.settings import invoice_settings
-from plugins.invoices.sync import deadline_rules
+from plugins.invoices.rules.deadline import InvoiceDeadline
+from plugins.invoices.settings import deadline_rules, invoice_settings
 
 
 @dataclass(frozen=True)

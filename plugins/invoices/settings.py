@@ -1,35 +1,51 @@
-"""The invoice plugin's settings: Netvisor credentials and the queue's timing.
+"""The invoice plugin's settings: Netvisor, Maventa, the seller and the queue's timing.
 
-``HELPDESK_NETVISOR_*`` name the Netvisor environment; ``HELPDESK_INVOICES_*`` tune the
-sync, the same-day deadline and the links to Netvisor's own UI. In development the
-Netvisor settings default to the local sandbox (``helpdesk netvisor-sandbox``) and its
-test credentials; production refuses those defaults. Keys are ``SecretStr``: they never
-appear in a repr, a log line or a page.
+- ``HELPDESK_NETVISOR_*`` name the Netvisor environment.
+- ``HELPDESK_MAVENTA_*`` name Maventa AutoXChange, which is optional: empty settings mean
+  "not configured", and post then goes through Netvisor's own print service while
+  e-invoices are offered as a Finvoice file to download.
+- ``HELPDESK_INVOICES_*`` tune the sync, the same-day deadline and the links to Netvisor's
+  own UI; ``HELPDESK_INVOICES_SELLER_*`` describe E-tunnus, which invoices in its own name,
+  so its details go into every Finvoice message.
+
+In development Netvisor and Maventa default to the local sandboxes (``helpdesk
+netvisor-sandbox`` and ``helpdesk maventa-sandbox``, started by ``make run``) and the test
+credentials they accept. Those defaults are plain values below, not imports: production
+code never loads the sandboxes, and production refuses these values. Keys are
+``SecretStr``: they never appear in a repr, a log line or a page.
 """
 
 from __future__ import annotations
 
 from datetime import time, timedelta
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from helpdesk.service_hours import calendar_from_settings
 from helpdesk.settings import get_settings as core_settings
 from helpdesk.values import parse_wall_time
-from plugins.invoices.netvisor import NetvisorConfig
-from plugins.invoices.netvisor.sandbox import (
-    SANDBOX_CUSTOMER_ID,
-    SANDBOX_CUSTOMER_KEY,
-    SANDBOX_ORGANISATION_ID,
-    SANDBOX_PARTNER_ID,
-    SANDBOX_PARTNER_KEY,
-    SANDBOX_SENDER,
-)
+from plugins.invoices.finvoice import FinvoiceSeller, PostalAddress
+from plugins.invoices.maventa import DEFAULT_SCOPE, MaventaClient, MaventaConfig
+from plugins.invoices.netvisor import NetvisorClient, NetvisorConfig
+from plugins.invoices.rules.deadline import InvoiceDeadline
 
-SANDBOX_PORT = 8765
-SANDBOX_URL = f"http://127.0.0.1:{SANDBOX_PORT}"
+# The local sandboxes and the test credentials they accept (development defaults only).
+NETVISOR_SANDBOX_PORT = 8765
+NETVISOR_SANDBOX_URL = f"http://127.0.0.1:{NETVISOR_SANDBOX_PORT}"
+NETVISOR_SANDBOX_SENDER = "E-tunnus helpdesk (sandbox)"
+NETVISOR_SANDBOX_CUSTOMER_ID = "SANDBOX_CUSTOMER"
+NETVISOR_SANDBOX_CUSTOMER_KEY = "sandbox-customer-key"
+NETVISOR_SANDBOX_PARTNER_ID = "SANDBOX_PARTNER"
+NETVISOR_SANDBOX_PARTNER_KEY = "sandbox-partner-key"
+NETVISOR_SANDBOX_ORGANISATION_ID = "1957204-1"
+MAVENTA_SANDBOX_PORT = 8099
+MAVENTA_SANDBOX_URL = f"http://127.0.0.1:{MAVENTA_SANDBOX_PORT}"
+MAVENTA_SANDBOX_CLIENT_ID = "00000000-0000-4000-8000-000000000001"
+MAVENTA_SANDBOX_API_KEY = "sandbox-api-key"
+MAVENTA_SANDBOX_VENDOR_API_KEY = "sandbox-vendor-api-key"
 
 
 class NetvisorNotConfigured(Exception):
@@ -43,13 +59,13 @@ class NetvisorSettings(BaseSettings):
         env_prefix="HELPDESK_NETVISOR_", env_file=None, extra="ignore"
     )
 
-    url: str = SANDBOX_URL
-    sender: str = SANDBOX_SENDER
-    customer_id: str = SANDBOX_CUSTOMER_ID
-    customer_key: SecretStr = SecretStr(SANDBOX_CUSTOMER_KEY)
-    partner_id: str = SANDBOX_PARTNER_ID
-    partner_key: SecretStr = SecretStr(SANDBOX_PARTNER_KEY)
-    organisation_id: str = SANDBOX_ORGANISATION_ID
+    url: str = NETVISOR_SANDBOX_URL
+    sender: str = NETVISOR_SANDBOX_SENDER
+    customer_id: str = NETVISOR_SANDBOX_CUSTOMER_ID
+    customer_key: SecretStr = SecretStr(NETVISOR_SANDBOX_CUSTOMER_KEY)
+    partner_id: str = NETVISOR_SANDBOX_PARTNER_ID
+    partner_key: SecretStr = SecretStr(NETVISOR_SANDBOX_PARTNER_KEY)
+    organisation_id: str = NETVISOR_SANDBOX_ORGANISATION_ID
     language: str = "FI"
     timeout_seconds: float = 120.0
 
@@ -81,9 +97,9 @@ class NetvisorSettings(BaseSettings):
     def uses_sandbox_defaults(self) -> bool:
         """True when any part of the configuration is the sandbox's test value."""
         return (
-            self.url == SANDBOX_URL
-            or self.customer_key.get_secret_value() == SANDBOX_CUSTOMER_KEY
-            or self.partner_key.get_secret_value() == SANDBOX_PARTNER_KEY
+            self.url == NETVISOR_SANDBOX_URL
+            or self.customer_key.get_secret_value() == NETVISOR_SANDBOX_CUSTOMER_KEY
+            or self.partner_key.get_secret_value() == NETVISOR_SANDBOX_PARTNER_KEY
         )
 
     def client_config(self) -> NetvisorConfig:
@@ -175,6 +191,90 @@ class InvoiceSettings(BaseSettings):
         return self.netvisor_ui_url.format(netvisor_key=netvisor_key, number=number)
 
 
+class MaventaSettings(BaseSettings):
+    """Maventa AutoXChange credentials; all empty means not configured."""
+
+    model_config = SettingsConfigDict(env_prefix="HELPDESK_MAVENTA_", env_file=None, extra="ignore")
+
+    url: str | None = None
+    client_id: str | None = None
+    api_key: SecretStr | None = None
+    vendor_api_key: SecretStr | None = None
+    scope: str = DEFAULT_SCOPE
+    timeout_seconds: float = 60.0
+
+    @model_validator(mode="after")
+    def _defaults(self) -> MaventaSettings:
+        environment = core_settings().environment
+        untouched = self.url is None and self.client_id is None and self.api_key is None
+        if untouched and environment == "development":
+            self.url = MAVENTA_SANDBOX_URL
+            self.client_id = MAVENTA_SANDBOX_CLIENT_ID
+            self.api_key = SecretStr(MAVENTA_SANDBOX_API_KEY)
+            self.vendor_api_key = SecretStr(MAVENTA_SANDBOX_VENDOR_API_KEY)
+        if self.url and not self.url.startswith(("http://", "https://")):
+            raise ValueError("HELPDESK_MAVENTA_URL must be an http(s) URL")
+        if environment == "production" and self.uses_sandbox:
+            raise ValueError("Maventa settings still hold the sandbox's test keys")
+        return self
+
+    @property
+    def uses_sandbox(self) -> bool:
+        """True when the URL or the key is the local sandbox's."""
+        key = self.api_key.get_secret_value() if self.api_key else ""
+        return self.url == MAVENTA_SANDBOX_URL or key == MAVENTA_SANDBOX_API_KEY
+
+    @property
+    def configured(self) -> bool:
+        """Whether the helpdesk can send through Maventa at all."""
+        return bool(self.url and self.client_id and self.api_key and self.vendor_api_key)
+
+    def client_config(self) -> MaventaConfig:
+        """The client's configuration (the only place the keys are revealed)."""
+        if not self.configured:
+            raise ValueError("Maventa is not configured")
+        return MaventaConfig(
+            base_url=(self.url or "").rstrip("/"),
+            client_id=self.client_id or "",
+            api_key=self.api_key.get_secret_value() if self.api_key else "",
+            vendor_api_key=self.vendor_api_key.get_secret_value() if self.vendor_api_key else "",
+            scope=self.scope,
+            timeout=self.timeout_seconds,
+        )
+
+
+class SellerSettings(BaseSettings):
+    """E-tunnus as the seller of a Finvoice message (``HELPDESK_INVOICES_SELLER_*``)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="HELPDESK_INVOICES_SELLER_", env_file=None, extra="ignore"
+    )
+
+    name: str = "E-tunnus Oy"
+    business_id: str = "1957204-1"
+    street: str = "Esimerkkikatu 1"
+    postcode: str = "00100"
+    town: str = "Helsinki"
+    iban: str = "FI2112345600000785"
+    bic: str = "NDEAFIHH"
+    #: Our e-invoice address; empty derives it from the business ID (0037 + digits).
+    ovt: str = ""
+    email: str = "laskut@e-tunnus.fi"
+
+    def seller(self) -> FinvoiceSeller:
+        """The seller block of our Finvoice messages."""
+        digits = self.business_id.replace("-", "")
+        return FinvoiceSeller(
+            name=self.name,
+            business_id=self.business_id,
+            address=PostalAddress(street=self.street, postcode=self.postcode, town=self.town),
+            iban=self.iban.replace(" ", ""),
+            bic=self.bic,
+            ovt=self.ovt or f"0037{digits}",
+            email=self.email,
+        )
+
+
 @lru_cache(maxsize=1)
 def invoice_settings() -> InvoiceSettings:
     """The process-wide invoice settings (tests clear the cache after changing them)."""
@@ -191,3 +291,26 @@ def netvisor_settings() -> NetvisorSettings:
         raise NetvisorNotConfigured(
             "Netvisor-yhteyttä ei ole määritetty oikein: " + (reasons or type(exc).__name__)
         ) from None
+
+
+def maventa_settings(**overrides: Any) -> MaventaSettings:
+    """The Maventa settings as the environment gives them now."""
+    return MaventaSettings(**overrides)
+
+
+def deadline_rules() -> InvoiceDeadline:
+    """The same-day rule from the team's calendar and the plugin's cutoff and margin."""
+    settings = invoice_settings()
+    return InvoiceDeadline(
+        calendar=calendar_from_settings(), cutoff=settings.cutoff_time, margin=settings.margin
+    )
+
+
+def netvisor_client() -> NetvisorClient:
+    """A client for the configured Netvisor (NetvisorNotConfigured if it is not)."""
+    return NetvisorClient(netvisor_settings().client_config())
+
+
+def maventa_client() -> MaventaClient:
+    """A client for the configured Maventa (ValueError if it is not)."""
+    return MaventaClient(maventa_settings().client_config())

@@ -72,7 +72,8 @@ def test_plugin_template_dirs_come_before_the_core():
     assert isinstance(loader, ChoiceLoader)
     searched = [Path(p) for sub in loader.loaders for p in sub.searchpath]  # type: ignore[attr-defined]
     assert searched[-1] == CORE_TEMPLATES
-    invoices = Path(get_plugin_manager().get_plugin("invoices").__file__).parent / "templates"
+    # Asked of the plugin itself, so that this test does not depend on its layout.
+    invoices = get_plugin_manager().get_plugin("invoices").helpdesk_template_dirs()[0]
     assert invoices in searched
     assert searched.index(invoices) < searched.index(CORE_TEMPLATES)
 

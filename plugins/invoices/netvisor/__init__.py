@@ -1,7 +1,13 @@
-"""Netvisor API client (and a local sandbox that speaks the same protocol).
+"""The Netvisor API client: the sales-invoice and customer resources the plugin uses.
 
-The sandbox modules (``sandbox*``) are for tests and demos; production code needs
-only what is exported here.
+``client`` calls the resources (one call at a time per environment, retries only where
+repeating is harmless), ``auth`` signs each request (headers and HMAC-SHA256 MAC),
+``config`` holds one environment's credentials, ``xml`` reads and writes Netvisor's XML
+and its response status, ``parsing`` turns Netvisor's documented answer shapes into the
+plain values of ``models``, and ``errors`` are the typed failures an agent can act on.
+
+May import: the standard library, httpx and lxml; nothing of the core or of the rest of
+the plugin. Everything others need is exported here.
 """
 
 from .auth import build_headers, compute_mac, verify_mac

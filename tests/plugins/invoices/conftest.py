@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from invoice_dispatch import MaventaServer, serve_maventa
 
-from plugins.invoices.netvisor.sandbox_server import SandboxServer, serve_in_thread
-from plugins.invoices.netvisor.sandbox_state import SandboxState
+from plugins.invoices.sandboxes.netvisor.server import SandboxServer, serve_in_thread
+from plugins.invoices.sandboxes.netvisor.state import SandboxState
 from plugins.invoices.settings import invoice_settings
 
 

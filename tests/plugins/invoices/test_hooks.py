@@ -15,12 +15,11 @@ from webclient import Client
 from helpdesk.models import EtunnusUser, Message, TicketLink
 from helpdesk.plugins import collect, hook
 from helpdesk.references import format_reference, to_rf
-from plugins.invoices.demo import seed
 from plugins.invoices.jobs import JOB_NAME, sync_due
 from plugins.invoices.models import Invoice
-from plugins.invoices.netvisor.sandbox_data import DEMO_USERS
-from plugins.invoices.netvisor.sandbox_server import SandboxServer
-from plugins.invoices.settings import NetvisorNotConfigured, NetvisorSettings, netvisor_settings
+from plugins.invoices.sandboxes.demo import seed
+from plugins.invoices.sandboxes.netvisor.data import DEMO_USERS
+from plugins.invoices.sandboxes.netvisor.server import SandboxServer
 from plugins.invoices.sync import sync_unsent
 
 HELSINKI = ZoneInfo("Europe/Helsinki")
@@ -135,25 +134,6 @@ def test_scheduled_job_is_registered() -> None:
 )
 def test_sync_due(now: str, last: str | None, due: bool) -> None:
     assert sync_due(at(now), at(last) if last else None) is due
-
-
-def test_settings_refuse_sandbox_in_production(monkeypatch: pytest.MonkeyPatch) -> None:
-    from helpdesk.settings import get_settings
-
-    monkeypatch.setattr(get_settings(), "environment", "production")
-    with pytest.raises(NetvisorNotConfigured, match="sandbox"):
-        netvisor_settings()
-    monkeypatch.setenv("HELPDESK_NETVISOR_URL", "https://isvapi.netvisor.fi")
-    monkeypatch.setenv("HELPDESK_NETVISOR_CUSTOMER_KEY", "real-customer-key")
-    monkeypatch.setenv("HELPDESK_NETVISOR_PARTNER_KEY", "real-partner-key")
-    settings = netvisor_settings()
-    assert "real-customer-key" not in repr(settings) and "real-partner-key" not in str(settings)
-    assert settings.client_config().customer_key == "real-customer-key"
-
-
-def test_settings_in_development_default_to_the_sandbox() -> None:
-    settings = NetvisorSettings()
-    assert settings.url == "http://127.0.0.1:8765" and settings.uses_sandbox_defaults
 
 
 def test_cli_sync(session: Session, netvisor_env: SandboxServer) -> None:

@@ -15,9 +15,8 @@ from sqlmodel import select
 from helpdesk.mail.inbound.watch import fetch_once
 from helpdesk.mail.outbound.outbox import flush_due
 from helpdesk.models import AuditEvent, Message, Ticket, TicketLink
-from plugins.invoices.dispatch_models import Correction
-from plugins.invoices.models import InvoiceEvent
-from plugins.invoices.netvisor.sandbox_data import SandboxCustomer, SandboxRow
+from plugins.invoices.models import Correction, InvoiceEvent
+from plugins.invoices.sandboxes.netvisor.data import SandboxCustomer, SandboxRow
 
 pytestmark = pytest.mark.dovecot
 

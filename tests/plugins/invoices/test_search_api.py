@@ -10,9 +10,9 @@ from sqlmodel import Session
 from webclient import Client
 
 from helpdesk.references import format_reference, to_rf
-from plugins.invoices.demo import ensure_demo_users
-from plugins.invoices.netvisor.sandbox_data import SandboxCustomer, SandboxRow
-from plugins.invoices.netvisor.sandbox_server import SandboxServer
+from plugins.invoices.sandboxes.demo import ensure_demo_users
+from plugins.invoices.sandboxes.netvisor.data import SandboxCustomer, SandboxRow
+from plugins.invoices.sandboxes.netvisor.server import SandboxServer
 from plugins.invoices.search import escape_like, parse_amount, search_invoices
 from plugins.invoices.sync import sync_unsent
 

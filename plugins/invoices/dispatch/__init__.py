@@ -1,0 +1,52 @@
+"""Sending an invoice on, exactly once, and the user told that it went.
+
+A dispatch is a persisted state machine (``models.dispatch.Dispatch``); the worker moves
+it one step at a time (``runner`` claims due dispatches, ``steps`` holds one function per
+step), every step recorded before and after, so a worker killed between any two steps
+resumes where it stopped and never sends twice:
+
+- email: the PDF (fetched once from Netvisor, kept in the blob store) is queued in the
+  outbox with the idempotency key ``invoice-dispatch-<id>`` in the same commit that moves
+  the dispatch to ``sending``; the outbox sends it exactly once; then finalise.
+- post, ``netvisor`` mode: the agent sends it with Netvisor's print service (deep link)
+  and confirms here, or the next sync sees it leave ``unsent``; then finalise.
+- post, ``maventa`` mode, and e-invoice with Maventa: the file is uploaded; the upload's
+  start is committed first and the Maventa id right after, and a retry looks for the
+  earlier upload (by its file name, unique per dispatch) before uploading again.
+- e-invoice without Maventa: the Finvoice file (``einvoice``) is offered for download,
+  the agent sends it and confirms.
+- finalise: Netvisor status ``open`` (retried with backoff, never resending anything) and
+  a comment line (``comments``); then the E-tunnus user is told (``notices``, with the
+  texts of ``texts``).
+
+The database allows one active dispatch per invoice (a partial unique index), so double
+clicks, two agents and API retries end up with the same dispatch or a 409. ``service``
+holds what agents (and the sync) do to a dispatch; it is exported here.
+
+May import: the models, the settings, the rules' formats, the netvisor, maventa and
+finvoice packages, and the core (models, services, outbox, blob store, locks); never the
+sync, the web or the sandboxes. Korjattava (``korjattava.py``) shares the comments, the
+invoice's ticket (``notices``) and the texts.
+"""
+
+from plugins.invoices.dispatch.service import (
+    ActiveDispatch,
+    active_dispatch,
+    cancel_dispatch,
+    confirm_sent,
+    dispatches_of,
+    latest_dispatch,
+    retry_dispatch,
+    start_dispatch,
+)
+
+__all__ = [
+    "ActiveDispatch",
+    "active_dispatch",
+    "cancel_dispatch",
+    "confirm_sent",
+    "dispatches_of",
+    "latest_dispatch",
+    "retry_dispatch",
+    "start_dispatch",
+]

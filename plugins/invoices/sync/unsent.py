@@ -1,0 +1,392 @@
+"""Pull Netvisor's unsent invoices into the queue: idempotent, all or nothing, one at a time.
+
+A run has two phases. First everything is read from Netvisor (the unsent list, the
+details of those and of the invoices that left the list, their customers) without
+touching the database, so a Netvisor failure leaves the queue exactly as it was and
+only ``SyncState.last_error`` records it. Then one transaction upserts the invoices,
+re-runs the checks and writes the history. Two syncs at once (two workers, a button
+and the worker) serialise on a PostgreSQL advisory lock or SQLite's write lock, and
+``netvisor_key`` is unique, so an invoice is never stored twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from helpdesk.db import is_postgres
+from helpdesk.models import EtunnusUser, utcnow
+from plugins.invoices.dispatch.service import on_left_unsent
+from plugins.invoices.models import (
+    EventKind,
+    Invoice,
+    InvoiceEvent,
+    InvoiceStatus,
+    SyncState,
+)
+from plugins.invoices.netvisor import Customer, NetvisorClient, NetvisorError, SalesInvoice
+from plugins.invoices.rules.checks import OtherInvoice, run_checks
+from plugins.invoices.rules.deadline import InvoiceDeadline
+from plugins.invoices.settings import NetvisorNotConfigured, deadline_rules, netvisor_client
+from plugins.invoices.sync.mapping import for_check, invoice_values, plain
+
+log = logging.getLogger(__name__)
+
+SYNC_NAME = "unsent"
+#: Any constant works; it only has to be the same in every process of this database.
+ADVISORY_LOCK_KEY = 0x1A7015  # "invoices"
+#: Statuses that follow Netvisor's unsent list: they leave the queue when Netvisor does.
+FOLLOWS_NETVISOR = (InvoiceStatus.unsent, InvoiceStatus.korjattava)
+#: Statuses the sync reads from Netvisor: also invoices being dispatched, since a post
+#: dispatch by Netvisor's own print service is recorded when the invoice leaves ``unsent``.
+TRACKED = (*FOLLOWS_NETVISOR, InvoiceStatus.dispatching)
+#: Fields whose change is worth a line in the history.
+TRACKED_FIELDS = (
+    "number",
+    "reference",
+    "customer_name",
+    "customer_address",
+    "customer_postcode",
+    "customer_town",
+    "email",
+    "einvoice_address",
+    "einvoice_operator",
+    "delivery_method_text",
+    "invoice_date",
+    "due_date",
+    "gross_sum",
+)
+
+
+@dataclass
+class SyncResult:
+    """What one run did; ``error`` is a Finnish message for the agent when it failed."""
+
+    ok: bool = True
+    new: int = 0
+    updated: int = 0
+    left: int = 0
+    unsent: int = 0
+    error: str | None = None
+    detail: str | None = None
+    new_ids: list[int] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        return {"new": self.new, "updated": self.updated, "left": self.left, "unsent": self.unsent}
+
+
+@dataclass(frozen=True)
+class _Fetched:
+    """Everything one run read from Netvisor."""
+
+    unsent: list[SalesInvoice]
+    gone: dict[int, SalesInvoice | None]
+    customers: dict[int, Customer | None]
+
+
+def _fetch(client: NetvisorClient, tracked: set[int]) -> _Fetched:
+    listed = client.list_sales_invoices(status="unsent")
+    listed_keys = {item.netvisor_key for item in listed}
+    gone_keys = tracked - listed_keys
+    details = client.get_sales_invoices(sorted(listed_keys | gone_keys))
+    by_key = {d.netvisor_key: d for d in details if d.netvisor_key is not None}
+    # An invoice listed as unsent whose details vanished meanwhile is left for the next run.
+    unsent = [by_key[key] for key in sorted(listed_keys) if key in by_key]
+    customers: dict[int, Customer | None] = {}
+    for invoice in unsent:
+        key = invoice.customer_netvisor_key
+        if key is not None and key not in customers:
+            customers[key] = client.get_customer(key)
+    return _Fetched(unsent, {key: by_key.get(key) for key in gone_keys}, customers)
+
+
+def sync_unsent(
+    session: Session, client: NetvisorClient, now: datetime | None = None
+) -> SyncResult:
+    """Bring the queue in line with Netvisor's unsent invoices; commits. Never raises
+    for a Netvisor failure: the result (and ``SyncState``) carries the error instead."""
+    now = now or utcnow()
+    tracked = set(
+        session.exec(select(Invoice.netvisor_key).where(col(Invoice.status).in_(TRACKED))).all()
+    )
+    # End the read before the network calls, so no transaction stays open meanwhile.
+    session.commit()
+    try:
+        fetched = _fetch(client, tracked)
+    except NetvisorError as exc:
+        log.warning("invoice sync failed: %s", exc)
+        _record_failure(session, now, exc)
+        return SyncResult(ok=False, error=str(exc), detail=exc.detail)
+    try:
+        result = _apply(session, fetched, now)
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
+    log.info("invoice sync: %s", result.counts())
+    return result
+
+
+def run_sync(session: Session, now: datetime | None = None) -> SyncResult:
+    """One sync against the configured Netvisor; failures end up in the result and SyncState.
+
+    ``helpdesk invoices sync``, the "Sync now" button and the worker all come here.
+    """
+    now = now or utcnow()
+    try:
+        client = netvisor_client()
+    except NetvisorNotConfigured as exc:
+        state = _state(session)
+        state.last_started_at = state.last_error_at = now
+        state.last_error = str(exc)
+        session.add(state)
+        session.commit()
+        return SyncResult(ok=False, error=str(exc))
+    with client:
+        return sync_unsent(session, client, now)
+
+
+def _record_failure(session: Session, now: datetime, exc: NetvisorError) -> None:
+    session.rollback()
+    state = _state(session)
+    state.last_started_at = now
+    state.last_error_at = now
+    state.last_error = f"{exc} — {exc.detail}"
+    session.add(state)
+    session.commit()
+
+
+def _state(session: Session) -> SyncState:
+    return session.get(SyncState, SYNC_NAME) or SyncState(name=SYNC_NAME)
+
+
+def _take_lock(session: Session, now: datetime) -> SyncState:
+    """Serialise writers: an advisory lock on PostgreSQL, the write lock on SQLite."""
+    if is_postgres(session):
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
+    else:
+        # A write as the transaction's first statement takes SQLite's write lock (waiting
+        # on busy_timeout) before we read, so a second sync reads what the first wrote.
+        session.execute(
+            text("UPDATE invoice_sync_state SET name = name WHERE name = :name"),
+            {"name": SYNC_NAME},
+        )
+    state = _state(session)
+    state.last_started_at = now
+    return state
+
+
+def _apply(session: Session, fetched: _Fetched, now: datetime) -> SyncResult:
+    state = _take_lock(session, now)
+    result = SyncResult()
+    keys = [d.netvisor_key for d in fetched.unsent if d.netvisor_key is not None]
+    existing = _by_key(session, [*keys, *fetched.gone])
+    prefixes = {d.invoice_number[:6] for d in fetched.unsent}
+    users = {
+        u.etunnus: u
+        for u in session.exec(select(EtunnusUser).where(col(EtunnusUser.etunnus).in_(prefixes)))
+    }
+    rules = deadline_rules()
+    touched: list[Invoice] = []
+    for detail in fetched.unsent:
+        if existing.get(detail.netvisor_key or -1) is not None and (
+            existing[detail.netvisor_key or -1].status not in FOLLOWS_NETVISOR
+            and existing[detail.netvisor_key or -1].status != InvoiceStatus.left_netvisor
+        ):
+            continue  # being dispatched: its details stay as the dispatch read them
+        customer = fetched.customers.get(detail.customer_netvisor_key or -1)
+        values = invoice_values(detail, customer)
+        user = users.get(str(values["etunnus"]))
+        values["user_id"] = user.id if user else None
+        invoice = existing.get(int(values["netvisor_key"]))
+        if invoice is None:
+            invoice = _insert(session, values, now, rules)
+            result.new += 1
+            result.new_ids.append(invoice.id or 0)
+        else:
+            if _update(session, invoice, values, now):
+                result.updated += 1
+        invoice.last_synced_at = now
+        touched.append(invoice)
+    for key, gone in fetched.gone.items():
+        invoice = existing.get(key)
+        if invoice is None or invoice.status not in TRACKED:
+            continue
+        if gone is not None and gone.status == "unsent":
+            continue  # missing from this list only; still unsent in Netvisor
+        new_status = (gone.status if gone else None) or "poistettu"
+        if invoice.status == InvoiceStatus.dispatching:
+            on_left_unsent(session, invoice, new_status)
+            continue
+        invoice.netvisor_status = new_status
+        invoice.status = InvoiceStatus.left_netvisor
+        invoice.left_unsent_at = now
+        invoice.last_synced_at = now
+        session.add(invoice)
+        _event(session, invoice, EventKind.left_netvisor, now, netvisor_status=new_status)
+        result.left += 1
+    session.flush()
+    _recheck(session, touched, users, now)
+    result.unsent = len(touched)
+    state.last_success_at = now
+    state.last_error = None
+    state.last_key = max([state.last_key or 0, *keys]) or None
+    state.last_counts = result.counts()
+    session.add(state)
+    return result
+
+
+def _by_key(session: Session, keys: Iterable[int]) -> dict[int, Invoice]:
+    wanted = list(set(keys))
+    if not wanted:
+        return {}
+    rows = session.exec(select(Invoice).where(col(Invoice.netvisor_key).in_(wanted)))
+    return {row.netvisor_key: row for row in rows}
+
+
+def _insert(
+    session: Session, values: dict[str, Any], now: datetime, rules: InvoiceDeadline
+) -> Invoice:
+    invoice = Invoice(
+        **values,
+        status=InvoiceStatus.unsent,
+        first_seen_at=now,
+        deadline_at=rules.deadline_for(now),
+        last_synced_at=now,
+    )
+    try:
+        # A savepoint, so that a row another writer inserted meanwhile costs only this row.
+        with session.begin_nested():
+            session.add(invoice)
+            session.flush()
+    except IntegrityError:
+        found = session.exec(
+            select(Invoice).where(Invoice.netvisor_key == values["netvisor_key"])
+        ).one()
+        _update(session, found, values, now)
+        return found
+    _event(
+        session,
+        invoice,
+        EventKind.seen,
+        now,
+        number=invoice.number,
+        deadline=invoice.deadline_at.isoformat(),
+    )
+    return invoice
+
+
+def _update(session: Session, invoice: Invoice, values: dict[str, Any], now: datetime) -> bool:
+    changed = {
+        name: [plain(getattr(invoice, name)), plain(values[name])]
+        for name in TRACKED_FIELDS
+        if getattr(invoice, name) != values[name]
+    }
+    for name, value in values.items():
+        setattr(invoice, name, value)
+    if invoice.status == InvoiceStatus.left_netvisor:
+        # Back in Netvisor's unsent list (e.g. the status was reverted): back in the queue.
+        invoice.status = InvoiceStatus.unsent
+        invoice.left_unsent_at = None
+        _event(session, invoice, EventKind.returned, now)
+    session.add(invoice)
+    if changed:
+        _event(session, invoice, EventKind.updated, now, changes=changed)
+    return bool(changed)
+
+
+def _recheck(
+    session: Session, invoices: list[Invoice], users: dict[str, EtunnusUser], now: datetime
+) -> None:
+    prefixes = {inv.etunnus for inv in invoices}
+    siblings: dict[str, list[Invoice]] = defaultdict(list)
+    if prefixes:
+        for other in session.exec(select(Invoice).where(col(Invoice.etunnus).in_(prefixes))):
+            siblings[other.etunnus].append(other)
+    for invoice in invoices:
+        others = [
+            OtherInvoice(o.number, o.customer_name, o.gross_sum, o.invoice_date)
+            for o in siblings[invoice.etunnus]
+            # Only earlier invoices: the later one of a pair is the possible duplicate.
+            if o.netvisor_key < invoice.netvisor_key and o.invoice_date is not None
+        ]
+        results = [
+            {"name": r.name, "ok": r.ok, "reason": r.reason}
+            for r in run_checks(for_check(invoice, invoice.etunnus in users, others))
+        ]
+        if results != invoice.checks:
+            before = {c["name"] for c in invoice.failed_checks}
+            after = {c["name"] for c in results if not c["ok"]}
+            if invoice.checks and before != after:
+                _event(
+                    session,
+                    invoice,
+                    EventKind.checks,
+                    now,
+                    failed=sorted(after),
+                    fixed=sorted(before - after),
+                )
+            invoice.checks = results
+            invoice.checks_ok = not after
+            session.add(invoice)
+
+
+def _event(
+    session: Session,
+    invoice: Invoice,
+    kind: EventKind,
+    now: datetime,
+    *,
+    agent_id: int | None = None,
+    **details: Any,
+) -> InvoiceEvent:
+    if invoice.id is None:
+        session.flush()
+    event = InvoiceEvent(
+        invoice_id=invoice.id or 0, at=now, kind=kind.value, agent_id=agent_id, details=details
+    )
+    session.add(event)
+    return event
+
+
+def refresh_invoice(
+    session: Session, client: NetvisorClient, invoice: Invoice, now: datetime | None = None
+) -> bool:
+    """Re-read one invoice from Netvisor and re-run its checks (flushes; the caller commits).
+
+    Returns whether Netvisor still has it unsent. Raises NetvisorError on failure.
+    """
+    now = now or utcnow()
+    detail = client.get_sales_invoice(invoice.netvisor_key)
+    if detail is None or detail.status not in (None, "unsent"):
+        invoice.netvisor_status = (detail.status if detail else None) or "poistettu"
+        invoice.last_synced_at = now
+        session.add(invoice)
+        return False
+    key = detail.customer_netvisor_key
+    customer = client.get_customer(key) if key is not None else None
+    values = invoice_values(detail, customer)
+    user = session.exec(
+        select(EtunnusUser).where(EtunnusUser.etunnus == str(values["etunnus"]))
+    ).first()
+    values["user_id"] = user.id if user else None
+    status = invoice.status
+    _update(session, invoice, values, now)
+    invoice.status = status
+    invoice.last_synced_at = now
+    session.flush()
+    _recheck(session, [invoice], {user.etunnus: user} if user else {}, now)
+    return True
+
+
+def last_state(session: Session) -> SyncState | None:
+    """How the last sync went, for the queue page."""
+    return session.get(SyncState, SYNC_NAME)

@@ -1,0 +1,58 @@
+"""What the plugin shows inside the core's pages: the ticket sidebar, the user page, the alert.
+
+The hooks (``hooks.py``) call these; each renders a partial with the invoice templates.
+"""
+
+from __future__ import annotations
+
+from fastapi import Request
+from markupsafe import Markup
+
+from helpdesk import db
+from helpdesk.models import Agent, EtunnusUser, Ticket, utcnow
+from helpdesk.web.deps import SessionDep
+from helpdesk.web.templating import render_partial
+from plugins.invoices import queue as queries
+from plugins.invoices.web.actions import actions_panel
+from plugins.invoices.web.display import page_context
+
+
+def user_section(request: Request, session: SessionDep, user: EtunnusUser, agent: Agent) -> Markup:
+    """The user page's invoice section."""
+    invoices = queries.invoices_of_user(session, user.etunnus, user.id)
+    return render_partial(
+        request,
+        "invoices/_user_invoices.html",
+        page_context(invoices=invoices, user=user, now=utcnow()),
+    )
+
+
+def ticket_section(
+    request: Request, session: SessionDep, ticket: Ticket, agent: Agent
+) -> Markup | None:
+    """The ticket sidebar's linked invoices, or None when there are none."""
+    invoices = queries.linked_to_ticket(session, ticket.id or 0)
+    if not invoices:
+        return None
+    panels = {
+        inv.id: actions_panel(request, session, inv, compact=True, in_ticket=True)
+        for inv in invoices
+    }
+    return render_partial(
+        request,
+        "invoices/_ticket_invoices.html",
+        page_context(invoices=invoices, now=utcnow(), panels=panels),
+    )
+
+
+def alert_notice(request: Request, agent: Agent) -> Markup | None:
+    """The small alert on every page, only inside the window before the cutoff."""
+    now = utcnow()
+    session = db.new_session()
+    try:
+        count = queries.alert_count(session, now)
+    finally:
+        session.close()
+    if not count:
+        return None
+    return render_partial(request, "invoices/_alert.html", page_context(alert=count, compact=True))

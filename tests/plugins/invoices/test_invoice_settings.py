@@ -1,0 +1,46 @@
+"""The plugin's settings: development defaults, and what production refuses."""
+
+from __future__ import annotations
+
+import pytest
+
+from helpdesk.settings import get_settings
+from plugins.invoices.sandboxes import maventa as maventa_sandbox
+from plugins.invoices.sandboxes.netvisor.app import sandbox_config
+from plugins.invoices.settings import (
+    MaventaSettings,
+    NetvisorNotConfigured,
+    NetvisorSettings,
+    netvisor_settings,
+)
+
+
+def test_settings_refuse_sandbox_in_production(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(get_settings(), "environment", "production")
+    with pytest.raises(NetvisorNotConfigured, match="sandbox"):
+        netvisor_settings()
+    monkeypatch.setenv("HELPDESK_NETVISOR_URL", "https://isvapi.netvisor.fi")
+    monkeypatch.setenv("HELPDESK_NETVISOR_CUSTOMER_KEY", "real-customer-key")
+    monkeypatch.setenv("HELPDESK_NETVISOR_PARTNER_KEY", "real-partner-key")
+    settings = netvisor_settings()
+    assert "real-customer-key" not in repr(settings) and "real-partner-key" not in str(settings)
+    assert settings.client_config().customer_key == "real-customer-key"
+
+
+def test_settings_in_development_default_to_the_sandbox() -> None:
+    settings = NetvisorSettings()
+    assert settings.url == "http://127.0.0.1:8765" and settings.uses_sandbox_defaults
+
+
+def test_development_defaults_are_what_the_sandboxes_accept(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The settings spell the sandboxes' test credentials out rather than import them.
+    netvisor = NetvisorSettings()
+    assert netvisor.client_config() == sandbox_config(netvisor.url)
+
+    monkeypatch.setattr(get_settings(), "environment", "development")
+    maventa = MaventaSettings().client_config()
+    assert maventa.client_id == maventa_sandbox.SANDBOX_CLIENT_ID
+    assert maventa.api_key == maventa_sandbox.SANDBOX_API_KEY
+    assert maventa.vendor_api_key == maventa_sandbox.SANDBOX_VENDOR_API_KEY

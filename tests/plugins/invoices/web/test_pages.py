@@ -1,0 +1,173 @@
+"""The invoice pages: queue, alert, search, end of day, invoice page, PDF, Sync now."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlmodel import Session, select
+from webclient import Client
+
+from plugins.invoices.models import Invoice
+from plugins.invoices.sandboxes.demo import ensure_demo_users
+from plugins.invoices.sandboxes.netvisor.server import SandboxServer
+from plugins.invoices.sync import sync_unsent
+
+HELSINKI = ZoneInfo("Europe/Helsinki")
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=HELSINKI).astimezone(UTC)
+
+
+@pytest.fixture
+def synced(session: Session, netvisor_env: SandboxServer) -> SandboxServer:
+    ensure_demo_users(session)
+    assert sync_unsent(session, netvisor_env.client(), at("2026-11-26 10:30")).ok
+    return netvisor_env
+
+
+def freeze(monkeypatch: pytest.MonkeyPatch, when: datetime) -> None:
+    for module in ("pages", "slots"):
+        monkeypatch.setattr(f"plugins.invoices.web.{module}.utcnow", lambda: when)
+
+
+def by_number(session: Session, number: str) -> Invoice:
+    return session.exec(select(Invoice).where(Invoice.number == number)).one()
+
+
+def test_pages_need_login(client: Client) -> None:
+    for url in ("/invoices", "/invoices/end-of-day", "/invoices/1", "/invoices/1/pdf"):
+        response = client.get(url, follow_redirects=False)
+        assert response.status_code == 303 and "/login" in response.headers["location"]
+
+
+def test_queue_lists_by_deadline_with_time_left_and_failed_checks(
+    logged_in: Client, session: Session, synced: SandboxServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An invoice seen later today is due tomorrow; put an overdue one first.
+    late = by_number(session, "1002330013")
+    late.deadline_at = at("2026-11-25 15:00")
+    session.add(late)
+    session.commit()
+    freeze(monkeypatch, at("2026-11-26 13:00"))
+
+    page = logged_in.get("/invoices").text
+
+    assert "Lähettämättömät laskut" in page  # the navigation entry, in Finnish
+    order = [page.index(n) for n in ("1002330013", "1001020007")]
+    assert order == sorted(order)
+    overdue_row = page[page.rindex("<tr", 0, page.index("1002330013")) :]
+    assert overdue_row.startswith('<tr class="overdue"')
+    assert "myöhässä 22 h 00 min" in page
+    assert "2 h 00 min" in page  # today's at 15:00
+    assert "Posti" in page and "Sähköposti" in page and "Verkkolasku" in page
+    assert "Viitenumeron 10034500030 tarkiste on väärä." in page
+    assert "Postinumero 3310 ei ole viisinumeroinen." in page
+    assert "Mahdollinen tuplalasku" in page
+    assert "e-tunnus 999901 ei ole tunnettu käyttäjä" in page
+    assert "invoice-alert" not in page  # 13:00 is before the alert window
+
+
+def test_alert_from_1430_on_the_queue_and_every_page(
+    logged_in: Client, synced: SandboxServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    freeze(monkeypatch, at("2026-11-26 14:29"))
+    assert 'data-testid="invoice-alert"' not in logged_in.get("/tickets").text
+
+    freeze(monkeypatch, at("2026-11-26 14:30"))
+    queue = logged_in.get("/invoices").text
+    inbox = logged_in.get("/tickets").text
+
+    assert queue.count('data-testid="invoice-alert"') == 2  # banner + the small page notice
+    assert "Tänään erääntyviä lähettämättömiä laskuja: 12" in queue
+    assert 'class="invoice-alert compact"' in inbox
+
+    freeze(monkeypatch, at("2026-11-26 15:01"))
+    assert 'data-testid="invoice-alert"' not in logged_in.get("/tickets").text
+
+
+def test_queue_fragment_for_htmx_refresh(logged_in: Client, synced: SandboxServer) -> None:
+    response = logged_in.get(
+        "/invoices", headers={"HX-Request": "true", "HX-Target": "invoice-queue"}
+    )
+    assert response.text.lstrip().startswith('<div id="invoice-queue"')
+    assert 'hx-trigger="every 60s"' in response.text
+    assert "<html" not in response.text
+
+
+def test_search_box(logged_in: Client, synced: SandboxServer) -> None:
+    page = logged_in.get("/invoices", params={"q": "100102%"}).text
+    results = page[page.index('id="invoice-results"') : page.index('id="invoice-queue"')]
+    assert all(n in results for n in ("1001020007", "1001020008", "1001020009"))
+    assert "1002330012" not in results
+
+
+def test_invoice_page_shows_details_checks_and_history(
+    logged_in: Client, session: Session, synced: SandboxServer
+) -> None:
+    invoice = by_number(session, "1004780022")
+    page = logged_in.get(f"/invoices/{invoice.id}").text
+
+    assert "Metsä-Pirkka Ky" in page and "Toimistosiivous, marraskuu" in page
+    assert "välittäjätunnus puuttuu" in page
+    assert 'data-check="delivery_data"' in page
+    assert "Nähty ensimmäisen kerran Netvisorissa" in page
+    assert f"/invoices/{invoice.id}/pdf" in page
+
+
+def test_pdf_streams_from_netvisor(
+    logged_in: Client, session: Session, synced: SandboxServer
+) -> None:
+    invoice = by_number(session, "1002330012")
+    response = logged_in.get(f"/invoices/{invoice.id}/pdf")
+
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/pdf"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["content-disposition"] == 'inline; filename="lasku-1002330012.pdf"'
+    assert response.content.startswith(b"%PDF") and b"LASKU 1002330012" in response.content
+
+
+def test_sync_now_button(logged_in: Client, session: Session, netvisor_env: SandboxServer) -> None:
+    assert logged_in.post("/invoices/sync").status_code == 403  # no CSRF token
+
+    response = logged_in.form("/invoices/sync", {}, follow_redirects=False)
+
+    assert response.status_code == 303  # type: ignore[attr-defined]
+    assert len(session.exec(select(Invoice)).all()) == 12
+    htmx = logged_in.post(
+        "/invoices/sync", headers={"HX-Request": "true", "X-CSRF-Token": logged_in.csrf}
+    )
+    assert "Synkronoitu: 0 uutta" in htmx.text
+
+
+def test_sync_error_is_shown(
+    logged_in: Client, session: Session, netvisor_env: SandboxServer
+) -> None:
+    netvisor_env.state.fail_next("salesinvoicelist", "AUTHENTICATION_FAILED", "Väärä avain")
+    htmx = logged_in.post(
+        "/invoices/sync", headers={"HX-Request": "true", "X-CSRF-Token": logged_in.csrf}
+    )
+    assert "Netvisor hylkäsi tunnistautumisen" in htmx.text and "Väärä avain" in htmx.text
+    page = logged_in.get("/invoices").text
+    assert "Viimeisin synkronointi epäonnistui" in page
+    assert "sandbox-customer-key" not in page
+
+
+def test_end_of_day(
+    logged_in: Client, session: Session, synced: SandboxServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent = by_number(session, "1002330013")
+    synced.state.set_status([sent.netvisor_key], "open")
+    assert sync_unsent(session, synced.client(), at("2026-11-26 14:00")).left == 1
+    freeze(monkeypatch, at("2026-11-26 15:30"))
+
+    page = logged_in.get("/invoices/end-of-day", params={"day": "2026-11-26"}).text
+
+    gone = page[page.index('data-testid="eod-gone"') :]
+    waiting = page[page.index('data-testid="eod-waiting"') : page.index('data-testid="eod-gone"')]
+    assert "1002330013" in gone and "1002330013" not in waiting
+    assert "1001020007" in waiting
+    assert "Ennen katkaisuaikaa saapuneita" in page
