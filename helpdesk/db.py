@@ -87,6 +87,57 @@ def session_scope() -> Iterator[Session]:
         session.close()
 
 
+#: ``session.info`` key: how deep this session is inside ``transaction`` blocks.
+_UNIT_DEPTH = "helpdesk.unit_depth"
+
+
+class PendingChanges(RuntimeError):
+    """A unit of work began while the session held changes made outside any unit."""
+
+
+def in_unit_of_work(session: Session) -> bool:
+    """True inside a ``transaction`` block of ``session``."""
+    return bool(session.info.get(_UNIT_DEPTH))
+
+
+@contextmanager
+def transaction(session: Session) -> Iterator[Session]:
+    """The write phase of one unit of work: the only place the product commits.
+
+    On entry the session's read transaction (if any) ends, and a new transaction begins
+    that takes SQLite's write lock up front (``BEGIN IMMEDIATE``: it waits its turn under
+    the busy timeout instead of failing when another process committed after our read).
+    On a normal exit it commits; on an exception it rolls back and re-raises.
+
+    A ``transaction`` inside another one of the same session joins it: the outer block
+    commits once, so services compose into a larger unit without a ``commit=`` flag.
+    Keep the block short and free of network I/O (IMAP, SMTP, Netvisor, Maventa): read
+    and call the outside world before it, write inside it.
+    """
+    depth = session.info.get(_UNIT_DEPTH, 0)
+    if depth:
+        session.info[_UNIT_DEPTH] = depth + 1
+        try:
+            yield session
+        finally:
+            session.info[_UNIT_DEPTH] = depth
+        return
+    if session.new or session.dirty or session.deleted:
+        raise PendingChanges("changes made outside a unit of work: do them inside it")
+    if session.in_transaction():
+        session.commit()  # ends a read-only transaction: nothing is pending (checked above)
+    session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+    session.info[_UNIT_DEPTH] = 1
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.info[_UNIT_DEPTH] = 0
+
+
 def is_postgres(session: Session) -> bool:
     """True when the session talks to PostgreSQL (row locks, advisory locks, tsvector)."""
     bind = session.get_bind()

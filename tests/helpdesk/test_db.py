@@ -7,11 +7,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.exc import OperationalError
-from sqlmodel import Session
+from sqlmodel import Session, select
 
-from helpdesk.db import make_engine
+from helpdesk.db import PendingChanges, in_unit_of_work, make_engine, transaction
+from helpdesk.models import Mailbox
 
 
 @pytest.fixture
@@ -81,3 +82,54 @@ def test_write_lock_session_waits_and_both_writes_land(sqlite_engine):
     session.close()
     with sqlite_engine.connect() as conn:
         assert conn.execute(text("SELECT n FROM counter")).scalar_one() == 11
+
+
+def test_a_unit_of_work_after_a_read_waits_its_turn_and_both_writes_land(sqlite_engine):
+    session = Session(sqlite_engine, expire_on_commit=False)  # a plain, deferred session
+    session.execute(text("SELECT n FROM counter")).one()
+    with sqlite_engine.begin() as conn:  # another process commits after our read
+        conn.execute(text("UPDATE counter SET n = n + 10"))
+    with transaction(session):
+        session.execute(text("UPDATE counter SET n = n + 1"))
+    assert session.execute(text("SELECT n FROM counter")).scalar_one() == 11
+    session.close()
+
+
+def test_a_unit_of_work_takes_the_sqlite_write_lock_up_front(sqlite_engine):
+    statements: list[str] = []
+    event.listen(
+        sqlite_engine, "before_cursor_execute", lambda *a: statements.append(a[2]), named=False
+    )
+    session = Session(sqlite_engine, expire_on_commit=False)
+    session.execute(text("SELECT n FROM counter")).one()
+    with transaction(session):
+        session.execute(text("UPDATE counter SET n = 5"))
+    session.execute(text("SELECT n FROM counter")).one()
+    session.close()
+    begins = [s for s in statements if s.startswith("BEGIN")]
+    assert begins == ["BEGIN", "BEGIN IMMEDIATE", "BEGIN"]
+
+
+def test_nested_units_join_the_outer_one_and_an_error_undoes_all(session):
+
+    with pytest.raises(RuntimeError), transaction(session):
+        session.add(Mailbox(address="outer@e-tunnus.fi", display_name="Outer"))
+        with transaction(session):
+            session.add(Mailbox(address="inner@e-tunnus.fi", display_name="Inner"))
+        assert in_unit_of_work(session)
+        raise RuntimeError("the outer unit fails after the inner one finished")
+    assert not in_unit_of_work(session)
+    addresses = {m.address for m in session.exec(select(Mailbox))}
+    assert not addresses & {"outer@e-tunnus.fi", "inner@e-tunnus.fi"}
+    with transaction(session):
+        session.add(Mailbox(address="kept@e-tunnus.fi", display_name="Kept"))
+    session.expunge_all()
+    assert session.exec(select(Mailbox).where(Mailbox.address == "kept@e-tunnus.fi")).one()
+
+
+def test_changes_made_outside_a_unit_are_refused(session):
+
+    session.add(Mailbox(address="stray@e-tunnus.fi", display_name="Stray"))
+    with pytest.raises(PendingChanges), transaction(session):
+        pass
+    session.rollback()
