@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 export PORT
 
-.PHONY: run test install lint typecheck pytest system-deps bench-inbox bench-ingest clean messages
+.PHONY: run test install lint lint-imports typecheck pytest system-deps bench-inbox bench-ingest clean messages
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -39,6 +39,11 @@ lint: install
 	$(VENV)/bin/ruff check helpdesk plugins tests bench
 	$(VENV)/bin/ruff format --check helpdesk plugins
 
+## make lint-imports: the import contracts in pyproject.toml ([tool.importlinter]): the core's
+## layers and the plugin boundary.
+lint-imports: install
+	$(VENV)/bin/lint-imports --no-cache
+
 typecheck: install
 	$(VENV)/bin/mypy
 
@@ -46,7 +51,7 @@ pytest: install system-deps
 	$(PY) -m pytest
 
 ## make test: everything CI runs.
-test: install system-deps lint typecheck pytest
+test: install system-deps lint lint-imports typecheck pytest
 
 ## make messages: re-extract the UI strings (templates, Python, N_() keys) into
 ## helpdesk/i18n/messages.pot and merge new ids into the fi and en catalogs (existing
