@@ -70,6 +70,18 @@ class ScheduledJob:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class DevService:
+    """A background process of ``helpdesk dev`` (``make run``): ``helpdesk <args>``.
+
+    It runs as a child process beside the web server and stops with it. A ``--port N`` in
+    ``args`` tells ``helpdesk dev`` where it listens, so that the banner waits for it.
+    """
+
+    name: str
+    args: tuple[str, ...]
+
+
 @hookspec
 def helpdesk_routers() -> list[APIRouter]:  # type: ignore[empty-body]
     """FastAPI routers to mount. Page routes and ``/api/v1`` routes both go here."""
@@ -107,7 +119,9 @@ def helpdesk_user_page(
 @hookspec
 def helpdesk_page_notices(request: Request, agent: Agent) -> Markup | None:
     """A small notice shown under the top bar of every page (e.g. the 15:00 invoice alert),
-    or None. Called on every full page render: return None fast when there is nothing."""
+    or None. Called on every full page render: return None fast when there is nothing.
+    Templates call it, so there is no request session: read through a short session of
+    your own (``new_session()``) and write nothing."""
 
 
 @hookspec
@@ -139,3 +153,10 @@ def helpdesk_cli(app: typer.Typer) -> None:
 @hookspec
 def helpdesk_demo_data(session: Session) -> None:
     """Seed the plugin's demo data (``helpdesk demo``); must be idempotent."""
+
+
+@hookspec
+def helpdesk_dev_services() -> list[DevService]:  # type: ignore[empty-body]
+    """Background processes for ``helpdesk dev`` (``make run``) to start beside the web
+    server, e.g. a sandbox standing in for an outside service. Asked once, when
+    ``helpdesk dev`` starts; return none outside development."""

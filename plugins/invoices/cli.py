@@ -20,8 +20,8 @@ from typing import Annotated
 import httpx
 import typer
 
-from helpdesk.cli import devserver
 from helpdesk.db import session_scope
+from helpdesk.hookspecs import DevService
 from helpdesk.settings import get_settings
 from plugins.invoices.settings import (
     MAVENTA_SANDBOX_PORT,
@@ -92,21 +92,6 @@ def _sync_when_up(url: str, wait_seconds: float = 20.0) -> None:
         log.exception("demo invoice sync failed")
 
 
-def _register_dev_sandbox() -> None:
-    if get_settings().environment != "development":
-        return
-    try:
-        if netvisor_settings().url != NETVISOR_SANDBOX_URL:
-            return
-    except NetvisorNotConfigured:
-        return
-    if any(name == "netvisor-sandbox" for name, _ in devserver.BACKGROUND):
-        return
-    devserver.register_background(
-        "netvisor-sandbox", ["netvisor-sandbox", "--port", str(NETVISOR_SANDBOX_PORT), "--sync"]
-    )
-
-
 def maventa_sandbox(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8099,
@@ -129,19 +114,25 @@ def dispatch_steps_command() -> None:
     typer.echo(json.dumps(summary.as_dict()))
 
 
-def _register_dev_maventa() -> None:
+def dev_services() -> list[DevService]:
+    """The sandboxes ``helpdesk dev`` starts: in development, where the settings name them."""
     if get_settings().environment != "development":
-        return
+        return []
+    services = []
     try:
-        if maventa_settings().url != MAVENTA_SANDBOX_URL:
-            return
+        if netvisor_settings().url == NETVISOR_SANDBOX_URL:
+            port = str(NETVISOR_SANDBOX_PORT)
+            args = ("netvisor-sandbox", "--port", port, "--sync")
+            services.append(DevService("netvisor-sandbox", args))
+    except NetvisorNotConfigured:
+        pass
+    try:
+        if maventa_settings().url == MAVENTA_SANDBOX_URL:
+            port = str(MAVENTA_SANDBOX_PORT)
+            services.append(DevService("maventa-sandbox", ("maventa-sandbox", "--port", port)))
     except ValueError:
-        return
-    if any(name == "maventa-sandbox" for name, _ in devserver.BACKGROUND):
-        return
-    devserver.register_background(
-        "maventa-sandbox", ["maventa-sandbox", "--port", str(MAVENTA_SANDBOX_PORT)]
-    )
+        pass
+    return services
 
 
 def register(app: typer.Typer) -> None:
@@ -149,5 +140,3 @@ def register(app: typer.Typer) -> None:
     app.add_typer(invoices_app, name="invoices")
     app.command("netvisor-sandbox")(netvisor_sandbox)
     app.command("maventa-sandbox")(maventa_sandbox)
-    _register_dev_sandbox()
-    _register_dev_maventa()

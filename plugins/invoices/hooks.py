@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from helpdesk.hookspecs import FoundLink, NavEntry, ScheduledJob, hookimpl
+from helpdesk.hookspecs import DevService, FoundLink, NavEntry, ScheduledJob, hookimpl
 from helpdesk.i18n import N_
 
 if TYPE_CHECKING:
@@ -103,6 +103,13 @@ def helpdesk_cli(app: typer.Typer) -> None:
     from plugins.invoices import cli  # light: its commands load their work when they run
 
     cli.register(app)
+
+
+@hookimpl
+def helpdesk_dev_services() -> list[DevService]:
+    from plugins.invoices import cli  # light: its commands load their work when they run
+
+    return cli.dev_services()
 
 
 @hookimpl
