@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -143,6 +144,17 @@ def helpdesk_scheduled_jobs() -> list[ScheduledJob]:  # type: ignore[empty-body]
 @hookspec
 def helpdesk_alembic_version_locations() -> list[str]:  # type: ignore[empty-body]
     """Folders of the plugin's own Alembic branch (one branch label per plugin)."""
+
+
+@hookspec
+def helpdesk_model_modules() -> list[ModuleType]:  # type: ignore[empty-body]
+    """The modules that define the plugin's tables, imported.
+
+    A table joins SQLModel's metadata when its class is imported; Alembic compares that
+    metadata with the database (``alembic check``, autogenerate), so the migration
+    environment asks for these before it looks. Returning the modules, rather than their
+    names, keeps the core from importing a plugin by name.
+    """
 
 
 @hookspec

@@ -10,6 +10,7 @@ the dispatch on first use keeps each command's start about a third shorter (meas
 from __future__ import annotations
 
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 from helpdesk.hookspecs import DevService, FoundLink, NavEntry, ScheduledJob, hookimpl
@@ -40,6 +41,13 @@ def helpdesk_static_dirs() -> list[tuple[str, Path]]:
 @hookimpl
 def helpdesk_alembic_version_locations() -> list[str]:
     return [str(MIGRATIONS / "versions")]
+
+
+@hookimpl
+def helpdesk_model_modules() -> list[ModuleType]:
+    from plugins.invoices import models  # on first use (above)
+
+    return [models]
 
 
 @hookimpl
