@@ -158,6 +158,16 @@ def helpdesk_model_modules() -> list[ModuleType]:  # type: ignore[empty-body]
 
 
 @hookspec
+def helpdesk_translation_dirs() -> list[Path]:  # type: ignore[empty-body]
+    """Folders of the plugin's own catalogs: ``<language>/LC_MESSAGES/messages.po``.
+
+    The core merges them into its own when the plugins load, so ``gettext``, ``N_`` keys
+    and ``{{ _("...") }}`` in the plugin's templates find the plugin's strings. A msgid the
+    core's catalog has keeps the core's text.
+    """
+
+
+@hookspec
 def helpdesk_cli(app: typer.Typer) -> None:
     """Add commands to the ``helpdesk`` command line."""
 

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 WEB = Path(__file__).parent / "web"
 MIGRATIONS = Path(__file__).parent / "migrations"
+CATALOGS = Path(__file__).parent / "i18n"
 
 
 @hookimpl
@@ -41,6 +42,11 @@ def helpdesk_static_dirs() -> list[tuple[str, Path]]:
 @hookimpl
 def helpdesk_alembic_version_locations() -> list[str]:
     return [str(MIGRATIONS / "versions")]
+
+
+@hookimpl
+def helpdesk_translation_dirs() -> list[Path]:
+    return [CATALOGS]
 
 
 @hookimpl
