@@ -2,6 +2,9 @@
 
 Plugins register through the ``helpdesk.plugins`` entry point and implement these with
 ``@hookimpl``. Hooks that return lists are collected from every plugin in load order.
+Hooks are the core asking plugins; what a plugin asks of the core is in
+``helpdesk.plugin_api``, the one module of the core a plugin imports, which also re-exports
+``hookimpl`` and the value types below.
 """
 
 from __future__ import annotations
@@ -62,7 +65,8 @@ class ScheduledJob:
     The worker holds a database claim per job name while it runs, so with several workers
     each due run happens once. The claim's lease (``extra["lease_seconds"]``, 15 minutes
     by default) is renewed while ``run`` works, so a run may take longer; a long run calls
-    ``helpdesk.jobs.still_claimed()`` between steps and stops when it returns False.
+    ``still_claimed()`` (``helpdesk.plugin_api``) between steps and stops when it returns
+    False.
     """
 
     name: str
