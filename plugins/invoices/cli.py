@@ -20,9 +20,7 @@ from typing import Annotated
 import httpx
 import typer
 
-from helpdesk.db import session_scope
-from helpdesk.hookspecs import DevService
-from helpdesk.settings import get_settings
+from helpdesk.plugin_api import DevService, get_settings, session_scope
 from plugins.invoices.settings import (
     MAVENTA_SANDBOX_PORT,
     MAVENTA_SANDBOX_URL,

@@ -13,8 +13,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING
 
-from helpdesk.hookspecs import DevService, FoundLink, NavEntry, ScheduledJob, hookimpl
-from helpdesk.i18n import N_
+from helpdesk.plugin_api import N_, DevService, FoundLink, NavEntry, ScheduledJob, hookimpl
 
 if TYPE_CHECKING:
     import typer
@@ -22,7 +21,7 @@ if TYPE_CHECKING:
     from markupsafe import Markup
     from sqlmodel import Session
 
-    from helpdesk.models import Agent, EtunnusUser, Ticket
+    from helpdesk.plugin_api import Agent, EtunnusUser, Ticket
 
 WEB = Path(__file__).parent / "web"
 MIGRATIONS = Path(__file__).parent / "migrations"
