@@ -4,7 +4,8 @@ Only wiring: each hook hands over to the part of the plugin that does the work, 
 that part when the core first calls it. The core loads this module at the start of every
 ``helpdesk`` command, to collect the plugin's commands; loading the pages, the clients and
 the dispatch on first use keeps each command's start about a third shorter (measured with
-``python -X importtime``), and the sandboxes, development code, out of production processes.
+``python -X importtime``). The sandboxes, development code, are a plugin of their own
+(``sandboxes/hooks.py``): nothing here imports them.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING
 
-from helpdesk.plugin_api import N_, DevService, FoundLink, NavEntry, ScheduledJob, hookimpl
+from helpdesk.plugin_api import N_, FoundLink, NavEntry, ScheduledJob, hookimpl
 
 if TYPE_CHECKING:
     import typer
@@ -116,18 +117,3 @@ def helpdesk_cli(app: typer.Typer) -> None:
     from plugins.invoices import cli  # light: its commands load their work when they run
 
     cli.register(app)
-
-
-@hookimpl
-def helpdesk_dev_services() -> list[DevService]:
-    from plugins.invoices import cli  # light: its commands load their work when they run
-
-    return cli.dev_services()
-
-
-@hookimpl
-def helpdesk_demo_data(session: Session) -> None:
-    # The demo lives with the sandboxes, development code a production process never loads.
-    from plugins.invoices.sandboxes.demo import seed
-
-    seed(session)

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from webclient import Client
 
 from helpdesk.models import EtunnusUser, Message, TicketLink
-from helpdesk.plugins import collect, hook
+from helpdesk.plugins import collect, get_plugin_manager, hook
 from helpdesk.references import format_reference, to_rf
 from plugins.invoices.jobs import JOB_NAME, sync_due
 from plugins.invoices.models import Invoice
@@ -165,6 +165,15 @@ def test_make_run_starts_the_sandboxes_in_development(monkeypatch: pytest.Monkey
     ]
     ports = devserver.service_ports("127.0.0.1", 8000)
     assert ("127.0.0.1", 8765) in ports and ("127.0.0.1", 8099) in ports
+
+
+def test_the_sandboxes_are_a_development_plugin_of_their_own() -> None:
+    pm = get_plugin_manager()
+    sandboxes = pm.get_plugin("invoices-sandboxes")
+    assert sandboxes is not None and sandboxes.__name__ == "plugins.invoices.sandboxes.hooks"
+    # The invoice plugin itself has no development hooks: it never imports the sandboxes.
+    assert not hasattr(pm.get_plugin("invoices"), "helpdesk_demo_data")
+    assert not hasattr(pm.get_plugin("invoices"), "helpdesk_dev_services")
 
 
 def test_demo_creates_the_sandbox_users_and_survives_a_silent_sandbox(

@@ -28,7 +28,12 @@ LAYERS = (
 )
 #: The entry points the core loads at every command's start import the rest on first use
 #: (hooks.py says why); nothing else imports inside a function.
-ENTRY_POINTS = {"plugins.invoices.hooks", "plugins.invoices.cli"}
+ENTRY_POINTS = {
+    "plugins.invoices.hooks",
+    "plugins.invoices.cli",
+    "plugins.invoices.sandboxes.hooks",
+    "plugins.invoices.sandboxes.cli",
+}
 
 
 def _name(path: Path) -> str:
