@@ -22,6 +22,11 @@ REQUIRED_HOOKS = {
     "helpdesk_link_text",
     "helpdesk_scheduled_jobs",
     "helpdesk_alembic_version_locations",
+    # Issue 13: what the invoice plugin used to reach into the core for.
+    "helpdesk_dev_services",
+    "helpdesk_translation_dirs",
+    "helpdesk_page_notices",
+    "helpdesk_model_modules",
 }
 
 
