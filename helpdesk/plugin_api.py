@@ -38,9 +38,10 @@ The rules that keep the core and the plugins sound together:
 
 - A plugin imports from the core only this module; its Alembic revisions too (autogenerate
   writes ``helpdesk.models.base.UTCDateTime``: import ``UTCDateTime`` from here instead).
-- The core commits: write inside ``with transaction(session):`` (a nested block joins the
-  outer one). A hook never commits unless its docstring says it may, and
-  ``helpdesk_message_stored`` runs inside the core's own transaction.
+- Writes happen in a unit of work: ``with transaction(session):`` commits on leaving the
+  block and rolls back on an error; a nested block joins the outer one, so an action called
+  inside the plugin's block commits with it. A hook never commits unless its docstring
+  says it may; ``helpdesk_message_stored`` runs inside the core's own transaction.
 - No network I/O (HTTP, SMTP, IMAP) while a transaction is open: read and commit first,
   call out, then write what came back in a new transaction. Every outside call has a
   timeout, and its failure marks the one item it concerns.
