@@ -6,7 +6,8 @@ structure and bank details. The format knows nothing of where an invoice came fr
 dispatch turns a stored invoice into this input (``dispatch/einvoice.py``).
 
 May import: the standard library, lxml, python-stdnum and the core's pure reference-number
-helpers (``helpdesk.references``); nothing else of the core or of the rest of the plugin.
+helpers (through ``helpdesk.plugin_api``); nothing else of the core or of the rest of the
+plugin.
 """
 
 from plugins.invoices.finvoice.format import (

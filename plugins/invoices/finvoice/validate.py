@@ -15,7 +15,7 @@ from decimal import Decimal
 from lxml import etree
 from stdnum import iban as stdnum_iban
 
-from helpdesk.references import is_valid_reference, is_valid_rf
+from helpdesk.plugin_api import is_valid_reference, is_valid_rf
 from plugins.invoices.finvoice.format import CENT, parse_amount
 
 # Top-level elements in the order the schema wants them (the subset this module knows).

@@ -17,7 +17,7 @@ from lxml import etree
 from stdnum import iban as stdnum_iban
 from stdnum.fi import ytunnus
 
-from helpdesk.references import normalise_reference, virtual_barcode
+from helpdesk.plugin_api import normalise_reference, virtual_barcode
 from plugins.invoices.finvoice.format import format_amount, format_date, format_number
 from plugins.invoices.finvoice.invoice import (
     FinvoiceBuyer,

@@ -22,8 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from helpdesk.db import is_postgres
-from helpdesk.models import EtunnusUser, utcnow
+from helpdesk.plugin_api import EtunnusUser, is_postgres, utcnow
 from plugins.invoices.dispatch.service import on_left_unsent
 from plugins.invoices.models import (
     EventKind,
