@@ -12,7 +12,7 @@ the plugin. Everything others need is exported here.
 
 from .auth import build_headers, compute_mac, verify_mac
 from .client import INVOICE_STATUSES, NetvisorClient
-from .config import NetvisorConfig
+from .config import NetvisorConfig, unsafe_characters
 from .errors import (
     AuthenticationFailed,
     DuplicateData,
@@ -54,5 +54,6 @@ __all__ = [
     "TechnicalError",
     "build_headers",
     "compute_mac",
+    "unsafe_characters",
     "verify_mac",
 ]

@@ -23,8 +23,8 @@ import httpx
 from lxml import etree
 
 from . import parsing
-from .auth import build_headers
-from .config import NetvisorConfig
+from .auth import build_headers, wire_headers
+from .config import HEADER_ENCODING, NetvisorConfig
 from .errors import NetvisorError, NetvisorProtocolError, NetvisorTransportError
 from .models import Customer, SalesInvoice, SalesInvoiceListItem
 from .xml import Element, check_response_status, parse_document, serialise_request
@@ -294,14 +294,19 @@ class NetvisorClient:
             request = self._http.build_request(method, url, content=body)
             if body:
                 request.headers["Content-Type"] = "text/xml; charset=ISO-8859-15"
-            # The MAC covers the URL exactly as it goes on the wire.
+            # The MAC covers the URL exactly as it goes on the wire, and the header values
+            # as the ISO-8859-1 bytes they are sent as.
             request.headers.update(
-                build_headers(
-                    self.config,
-                    str(request.url),
-                    use_http_status_codes=self._use_http_status_codes,
+                wire_headers(
+                    build_headers(
+                        self.config,
+                        str(request.url),
+                        use_http_status_codes=self._use_http_status_codes,
+                    )
                 )
             )
+            # httpx reads headers back as text (cookies): in the encoding they were sent in.
+            request.headers.encoding = HEADER_ENCODING
             started = time.monotonic()
             try:
                 response = self._http.send(request)

@@ -367,3 +367,8 @@ def test_no_keys_in_logs(sandbox: SandboxServer, caplog: pytest.LogCaptureFixtur
 def test_problem_invoices_are_all_in_the_unsent_list(sandbox: SandboxServer) -> None:
     numbers = {i.invoice_number for i in sandbox.client().list_sales_invoices()}
     assert set(DEMO_PROBLEMS) <= numbers
+
+
+def test_a_scandinavian_sender_passes_the_mac_check(sandbox: SandboxServer) -> None:
+    client = sandbox.client(sender="E-tunnus asiakaspalvelu, Vähäkyrö")
+    assert len(client.list_sales_invoices()) == 12

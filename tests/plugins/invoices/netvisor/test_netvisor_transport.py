@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -188,3 +189,21 @@ def test_unexpected_shape_is_protocol_error() -> None:
     client, _ = make_client(sequence(httpx.Response(200, content=OK)))
     with pytest.raises(NetvisorProtocolError):
         client.list_sales_invoices()  # OK but no <SalesInvoiceList>
+
+
+def test_a_scandinavian_sender_is_sent_as_the_bytes_the_mac_covers() -> None:
+    config = replace(CONFIG, sender="Äijälä Öljy -integraatio")
+    seen: list[httpx.Request] = []
+
+    def record(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, content=LIST)
+
+    with NetvisorClient(config, transport=httpx.MockTransport(record)) as client:
+        assert client.list_sales_invoices() == []
+
+    raw = dict(seen[0].headers.raw)
+    assert raw[b"X-Netvisor-Authentication-Sender"] == "Äijälä Öljy -integraatio".encode("latin-1")
+    # What a server reading the header bytes as ISO-8859-1 gets back verifies.
+    received = {k.decode(): v.decode("latin-1") for k, v in seen[0].headers.raw}
+    assert verify_mac(str(seen[0].url), received, "ck", "pk")
