@@ -23,7 +23,9 @@ from .errors import (
     PeriodLock,
     RequestNotUnique,
     ServiceAccessError,
+    SystemMaintenance,
     TechnicalError,
+    concerns_one_record,
 )
 from .models import (
     Customer,
@@ -51,9 +53,11 @@ __all__ = [
     "SalesInvoiceListItem",
     "SalesInvoiceRow",
     "ServiceAccessError",
+    "SystemMaintenance",
     "TechnicalError",
     "build_headers",
     "compute_mac",
+    "concerns_one_record",
     "unsafe_characters",
     "verify_mac",
 ]

@@ -15,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 
 from lxml import etree
 
-from .errors import NetvisorProtocolError, error_for_code
+from .errors import UNREADABLE_DATA, NetvisorProtocolError, error_for_code
 
 REQUEST_ENCODING = "ISO-8859-15"
 
@@ -122,10 +122,10 @@ def parse_decimal(value: str | None) -> Decimal | None:
         number = Decimal(cleaned)
     except InvalidOperation as exc:
         raise NetvisorProtocolError(
-            f"luku {value!r} ei ole kelvollinen", code="UNEXPECTED_SHAPE"
+            f"luku {value!r} ei ole kelvollinen", code=UNREADABLE_DATA
         ) from exc
     if not number.is_finite():
-        raise NetvisorProtocolError(f"luku {value!r} ei ole kelvollinen", code="UNEXPECTED_SHAPE")
+        raise NetvisorProtocolError(f"luku {value!r} ei ole kelvollinen", code=UNREADABLE_DATA)
     return number
 
 
@@ -138,7 +138,7 @@ def parse_date(value: str | None) -> date | None:
             return datetime.strptime(value.strip()[:10], fmt).date()
         except ValueError:
             continue
-    raise NetvisorProtocolError(f"päivämäärä {value!r} ei ole kelvollinen", code="UNEXPECTED_SHAPE")
+    raise NetvisorProtocolError(f"päivämäärä {value!r} ei ole kelvollinen", code=UNREADABLE_DATA)
 
 
 def parse_int(value: str | None) -> int | None:
@@ -149,7 +149,7 @@ def parse_int(value: str | None) -> int | None:
         return int(value.strip())
     except ValueError as exc:
         raise NetvisorProtocolError(
-            f"kokonaisluku {value!r} ei ole kelvollinen", code="UNEXPECTED_SHAPE"
+            f"kokonaisluku {value!r} ei ole kelvollinen", code=UNREADABLE_DATA
         ) from exc
 
 
