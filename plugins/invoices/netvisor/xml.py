@@ -141,6 +141,36 @@ def parse_date(value: str | None) -> date | None:
     raise NetvisorProtocolError(f"päivämäärä {value!r} ei ole kelvollinen", code=UNREADABLE_DATA)
 
 
+_TIMESTAMP_FORMATS = (
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%d.%m.%Y %H:%M:%S",
+)
+
+
+def parse_timestamp(value: str | None) -> datetime | None:
+    """A ``format="ansi"`` date and time as a naive wall time; None when unreadable.
+
+    Netvisor does not document the text of its ``ProcessedTimeStamp``; ANSI dates are
+    ``2026-11-24``, so ``2026-11-24 13:05:09`` (fractions dropped) and a bare date are read,
+    and so is the Finnish ``24.11.2026 13:05:09`` of the ``ResponseStatus``. Only shown to
+    people, so an unknown form is kept as text rather than failing the invoice.
+    """
+    if value is None:
+        return None
+    text = value.strip().split(".")[0] if value.strip()[:4].isdigit() else value.strip()
+    for fmt in _TIMESTAMP_FORMATS:
+        try:
+            return datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+    try:
+        return datetime.strptime(text[:10], "%Y-%m-%d")
+    except ValueError:
+        return None
+
+
 def parse_int(value: str | None) -> int | None:
     """An integer field; missing gives None, garbage is a protocol error."""
     if value is None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+from stdnum.eu import vat as eu_vat
 from stdnum.fi import ytunnus
 
 from helpdesk.plugin_api import from_rf, invoice_number_parts, is_valid_reference, make_reference
@@ -74,7 +75,9 @@ class InvoiceForCheck:
     recipient_street: str = ""
     recipient_postcode: str = ""
     recipient_town: str = ""
+    #: The country's name as Netvisor shows it, and its ISO 3166 code (may be empty).
     recipient_country: str = ""
+    recipient_country_code: str = ""
     email: str = ""
     einvoice_address: str = ""
     einvoice_operator: str = ""
@@ -178,8 +181,12 @@ def check_delivery_method(inv: InvoiceForCheck) -> CheckResult:
     )
 
 
-def _is_finland(country: str) -> bool:
-    return fold(country) in {"", "fi", "fin", "finland", "suomi"}
+def _is_finland(inv: InvoiceForCheck) -> bool:
+    """The ISO code decides; without one, the name (Netvisor's customers are Finnish by default)."""
+    code = inv.recipient_country_code.strip().upper()
+    if code:
+        return code == "FI"
+    return fold(inv.recipient_country) in {"", "fi", "fin", "finland", "suomi"}
 
 
 def check_delivery_data(inv: InvoiceForCheck) -> CheckResult:
@@ -204,7 +211,7 @@ def check_delivery_data(inv: InvoiceForCheck) -> CheckResult:
         if missing:
             return CheckResult(name, False, f"Postiosoitteesta puuttuu: {', '.join(missing)}.")
         postcode = inv.recipient_postcode.strip()
-        if _is_finland(inv.recipient_country) and not re.fullmatch(r"\d{5}", postcode):
+        if _is_finland(inv) and not re.fullmatch(r"\d{5}", postcode):
             return CheckResult(name, False, f"Postinumero {postcode} ei ole viisinumeroinen.")
         return CheckResult(name, True, "Postiosoite on täydellinen.")
     if method == "email":
@@ -307,14 +314,21 @@ def check_due_date(inv: InvoiceForCheck) -> CheckResult:
 
 
 def check_business_id(inv: InvoiceForCheck) -> CheckResult:
-    """A business ID, where given, is a valid Y-tunnus."""
+    """A business ID, where given, is a valid Y-tunnus; a foreign customer's an EU VAT number."""
     name = "business_id"
     business_id = inv.business_id.strip()
     if not business_id:
         return CheckResult(name, True, "Y-tunnusta ei ole annettu.")
-    if not ytunnus.is_valid(business_id):
-        return CheckResult(name, False, f"Y-tunnus {business_id} ei ole kelvollinen.")
-    return CheckResult(name, True, f"Y-tunnus {ytunnus.format(business_id)} on kelvollinen.")
+    if ytunnus.is_valid(business_id):
+        return CheckResult(name, True, f"Y-tunnus {ytunnus.format(business_id)} on kelvollinen.")
+    if not _is_finland(inv) and eu_vat.is_valid(business_id):
+        # Netvisor's one identifier field holds a foreign customer's VAT number.
+        return CheckResult(name, True, f"ALV-numero {eu_vat.compact(business_id)} on kelvollinen.")
+    if not _is_finland(inv):
+        return CheckResult(
+            name, False, f"Tunnus {business_id} ei ole kelvollinen Y-tunnus eikä EU-ALV-numero."
+        )
+    return CheckResult(name, False, f"Y-tunnus {business_id} ei ole kelvollinen.")
 
 
 def _same_customer(a: str, b: str) -> bool:

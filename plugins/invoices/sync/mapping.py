@@ -7,7 +7,7 @@ from typing import Any
 
 from helpdesk.plugin_api import invoice_number_parts
 from plugins.invoices.models import DeliveryMethod, Invoice
-from plugins.invoices.netvisor import Customer, SalesInvoice
+from plugins.invoices.netvisor import Customer, ProcessHistoryEntry, SalesInvoice
 from plugins.invoices.rules.checks import InvoiceForCheck, OtherInvoice, RowForCheck
 from plugins.invoices.rules.validators import parse_delivery_method
 
@@ -26,6 +26,7 @@ def for_check(invoice: Invoice, etunnus_known: bool, others: list[OtherInvoice])
         recipient_postcode=invoice.customer_postcode,
         recipient_town=invoice.customer_town,
         recipient_country=invoice.customer_country,
+        recipient_country_code=invoice.customer_country_code,
         email=invoice.email,
         einvoice_address=invoice.einvoice_address,
         einvoice_operator=invoice.einvoice_operator,
@@ -57,7 +58,11 @@ def _cents(value: Decimal | None) -> Decimal:
 
 
 def invoice_values(detail: SalesInvoice, customer: Customer | None) -> dict[str, Any]:
-    """The columns of an Invoice as Netvisor's details and the customer register give them."""
+    """The columns of an Invoice as Netvisor's details and the customer register give them.
+
+    Includes ``sync_error`` as empty: an invoice read whole has no read error (the sync
+    sets one for an invoice whose customer Netvisor refused to give).
+    """
     number = detail.invoice_number.strip()
     parts = invoice_number_parts(number)
     rows = [
@@ -68,6 +73,9 @@ def invoice_values(detail: SalesInvoice, customer: Customer | None) -> dict[str,
             "unit": _text(row.unit),
             "unit_price": str(row.unit_price or 0),
             "vat_percent": str(row.vat_percent or 0),
+            # Netvisor's VAT code (KOMY, EUMY, MUUL, ...): what makes a 0 % row's grounds
+            # known to the Finvoice writer (dispatch/einvoice.py maps it).
+            "vat_code": _text(row.vat_code),
             "net": str(_cents(row.net_sum)),
             "vat": str(_cents(row.vat_sum)),
             "gross": str(_cents(row.gross_sum)),
@@ -75,10 +83,6 @@ def invoice_values(detail: SalesInvoice, customer: Customer | None) -> dict[str,
         }
         for row in detail.rows
     ]
-    net = detail.net_sum
-    if net is None:
-        net = sum((row.net_sum or Decimal(0) for row in detail.rows), Decimal(0))
-    vat = detail.vat_sum if detail.vat_sum is not None else detail.rows_vat_total
     gross = detail.amount if detail.amount is not None else detail.rows_gross_total
     method = parse_delivery_method(detail.delivery_method)
     return {
@@ -94,6 +98,7 @@ def invoice_values(detail: SalesInvoice, customer: Customer | None) -> dict[str,
         "customer_postcode": _text(detail.customer_post_number),
         "customer_town": _text(detail.customer_town),
         "customer_country": _text(detail.customer_country),
+        "customer_country_code": _text(detail.customer_country_code),
         "business_id": _text(detail.customer_business_id)
         or _text(customer.business_id if customer else None),
         "email": _text(customer.invoice_email if customer else None),
@@ -104,11 +109,25 @@ def invoice_values(detail: SalesInvoice, customer: Customer | None) -> dict[str,
         "invoice_date": detail.invoice_date,
         "due_date": detail.due_date,
         "currency": (detail.currency or "EUR")[:3],
-        "net_sum": _cents(net),
-        "vat_sum": _cents(vat),
+        # Netvisor's answer has the gross total only; net and VAT are the rows' sums.
+        "net_sum": _cents(detail.rows_net_total),
+        "vat_sum": _cents(detail.rows_vat_total),
         "gross_sum": _cents(gross),
         "rows": rows,
         "netvisor_status": detail.status or "unsent",
+        "netvisor_history": [history_line(entry) for entry in detail.process_history],
+        "sync_error": "",
+    }
+
+
+def history_line(entry: ProcessHistoryEntry) -> dict[str, str]:
+    """One line of Netvisor's process history as stored (texts as Netvisor wrote them)."""
+    return {
+        "timestamp": _text(entry.timestamp),
+        "material_type": _text(entry.material_type),
+        "user": _text(entry.user),
+        "channel": _text(entry.channel),
+        "status": _text(entry.status),
     }
 
 

@@ -95,7 +95,7 @@ def _fetch(client: NetvisorClient, tracked: set[int]) -> _Fetched:
     listed = client.list_sales_invoices(status="unsent")
     listed_keys = {item.netvisor_key for item in listed}
     gone_keys = tracked - listed_keys
-    details = client.get_sales_invoices(sorted(listed_keys | gone_keys))
+    details = client.get_sales_invoices(sorted(listed_keys | gone_keys), process_history=True)
     by_key = {d.netvisor_key: d for d in details if d.netvisor_key is not None}
     # An invoice listed as unsent whose details vanished meanwhile is left for the next run.
     unsent = [by_key[key] for key in sorted(listed_keys) if key in by_key]
@@ -364,7 +364,7 @@ def refresh_invoice(
     Returns whether Netvisor still has it unsent. Raises NetvisorError on failure.
     """
     now = now or utcnow()
-    detail = client.get_sales_invoice(invoice.netvisor_key)
+    detail = client.get_sales_invoice(invoice.netvisor_key, process_history=True)
     if detail is None or detail.status not in (None, "unsent"):
         invoice.netvisor_status = (detail.status if detail else None) or "poistettu"
         invoice.last_synced_at = now

@@ -160,7 +160,12 @@ def _invoice_element(
     _sub(element, "InvoicingCustomerAddressline", customer.street_address)
     _sub(element, "InvoicingCustomerPostnumber", customer.post_number)
     _sub(element, "InvoicingCustomerTown", customer.city)
-    _sub(element, "InvoicingCustomerCountryCode", customer.country, type="ISO-3166")
+    _sub(
+        element,
+        "InvoicingCustomerCountryCode",
+        {"FI": "Finland", "SE": "Sweden"}.get(customer.country, customer.country),
+        **{"ISO-3166": customer.country},
+    )
     _sub(element, "MatchPartialPaymentsByDefault", "Ei")
     _sub(element, "DeliveryAddressName", customer.name)
     _sub(element, "DeliveryAddressLine", customer.street_address)
@@ -176,9 +181,12 @@ def _invoice_element(
     if process_history:
         history = _sub(element, "ProcessHistory")
         for event in invoice.history:
-            entry = _sub(history, "ProcessHistoryEvent")
-            _sub(entry, "Date", event.at.strftime("%Y-%m-%d %H:%M:%S"), format="ansi")
-            _sub(entry, "Description", event.text)
+            entry = _sub(history, "ProcessHistoryLine")
+            _sub(entry, "ProcessedTimeStamp", event.at.strftime("%Y-%m-%d %H:%M:%S"), format="ansi")
+            _sub(entry, "MaterialTypeName", "Myyntilasku")
+            _sub(entry, "UserName", "Rajapinta")
+            _sub(entry, "ProcessChannelName", "Kommentti" if event.kind == "comment" else "Tila")
+            _sub(entry, "ProcessStatus", event.text)
     if pdf:
         encoded = base64.b64encode(invoice_pdf(invoice)).decode("ascii")
         _sub(element, "LastSentInvoicePDFBase64Data", encoded)

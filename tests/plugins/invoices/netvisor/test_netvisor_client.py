@@ -179,11 +179,11 @@ def test_comment_round_trip_in_iso_8859_15(sandbox: SandboxServer) -> None:
     assert sandbox.state.comments(1004) == [text]
     invoice = client.get_sales_invoice(1004, process_history=True)
     assert invoice is not None
-    assert [entry.text for entry in invoice.process_history] == [text]
+    assert [entry.status for entry in invoice.process_history] == [text]
     # The same through a Latin-9 answer: parsed by what it declares.
     sandbox.state.response_encoding = "ISO-8859-15"
     again = client.get_sales_invoice(1004, process_history=True)
-    assert again is not None and again.process_history[0].text == text
+    assert again is not None and again.process_history[0].status == text
     assert again.customer_name == "Äijälä Öljy Oy"
     state = httpx.get(f"{sandbox.url}/_sandbox/state").json()
     assert next(i for i in state["invoices"] if i["netvisor_key"] == 1004)["comments"] == [text]

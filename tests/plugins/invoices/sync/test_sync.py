@@ -76,6 +76,8 @@ def test_sync_stores_the_details(session: Session, sandbox: SandboxServer) -> No
     assert post.business_id == "2734561-5"
     assert post.gross_sum == Decimal("765.55") and post.vat_sum == Decimal("155.55")
     assert len(post.rows) == 2 and post.rows[0]["vat_percent"] == "25.5"
+    assert post.rows[0]["vat_code"] == "KOMY"  # ProductVatPercentage's vatcode attribute
+    assert (post.customer_country, post.customer_country_code) == ("Finland", "FI")
     email = rows["1001020008"]
     assert email.delivery_method == "email" and email.email == "liisa.laaksonen@example.com"
     einvoice = rows["1002330012"]
