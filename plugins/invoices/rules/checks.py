@@ -89,6 +89,9 @@ class InvoiceForCheck:
     customer_key: str = ""
     customer_name: str = ""
     other_invoices: Sequence[OtherInvoice] = field(default=())
+    #: Netvisor's own words when it would not give the invoice or its customer (e.g. a
+    #: customer deleted from its register); empty when everything was read.
+    netvisor_error: str = ""
 
     @property
     def resolved_delivery_method(self) -> DeliveryMethod | None:
@@ -360,6 +363,15 @@ def check_duplicate(inv: InvoiceForCheck) -> CheckResult:
     )
 
 
+def check_netvisor_data(inv: InvoiceForCheck) -> CheckResult:
+    """Netvisor gave the invoice and its customer; if not, its own message says why."""
+    name = "netvisor_data"
+    error = inv.netvisor_error.strip()
+    if error:
+        return CheckResult(name, False, f"Netvisor ei antanut kaikkia laskun tietoja: {error}")
+    return CheckResult(name, True, "Laskun ja asiakkaan tiedot luettiin Netvisorista.")
+
+
 CHECKS: tuple[Callable[[InvoiceForCheck], CheckResult], ...] = (
     check_reference,
     check_etunnus_prefix,
@@ -370,6 +382,7 @@ CHECKS: tuple[Callable[[InvoiceForCheck], CheckResult], ...] = (
     check_due_date,
     check_business_id,
     check_duplicate,
+    check_netvisor_data,
 )
 
 

@@ -46,6 +46,7 @@ def for_check(invoice: Invoice, etunnus_known: bool, others: list[OtherInvoice])
         customer_key=str(invoice.customer_key or ""),
         customer_name=invoice.customer_name,
         other_invoices=others,
+        netvisor_error=invoice.sync_error,
     )
 
 

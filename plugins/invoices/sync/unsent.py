@@ -1,12 +1,17 @@
-"""Pull Netvisor's unsent invoices into the queue: idempotent, all or nothing, one at a time.
+"""Pull Netvisor's unsent invoices into the queue: idempotent, one invoice's trouble its own.
 
 A run has two phases. First everything is read from Netvisor (the unsent list, the
-details of those and of the invoices that left the list, their customers) without
-touching the database, so a Netvisor failure leaves the queue exactly as it was and
-only ``SyncState.last_error`` records it. Then one transaction upserts the invoices,
-re-runs the checks and writes the history. Two syncs at once (two workers, a button
-and the worker) serialise on a PostgreSQL advisory lock or SQLite's write lock, and
-``netvisor_key`` is unique, so an invoice is never stored twice.
+details of those and of the invoices that left the list, their customers) with no
+transaction open. A failure of the whole request (credentials, rights, maintenance, the
+network, an unreadable answer) stops the run there: the queue stays exactly as it was and
+``SyncState.last_error`` says why. A failure about one record (Netvisor's INVALID_DATA for
+one invoice, or for its customer, e.g. one deleted from the register; data we cannot read
+in one invoice) marks that invoice: its ``sync_error`` holds Netvisor's message, a failed
+check shows it in the queue, and the others are synced as usual. Then one unit of work
+(``transaction``) upserts the invoices, re-runs the checks and writes the history. Two
+syncs at once (two workers, a button and the worker) serialise on a PostgreSQL advisory
+lock or SQLite's write lock, and ``netvisor_key`` is unique, so an invoice is never stored
+twice.
 """
 
 from __future__ import annotations
@@ -16,13 +21,20 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from helpdesk.plugin_api import EtunnusUser, is_postgres, utcnow
+from helpdesk.plugin_api import (
+    EtunnusUser,
+    invoice_number_parts,
+    is_postgres,
+    transaction,
+    utcnow,
+)
 from plugins.invoices.dispatch.service import on_left_unsent
 from plugins.invoices.models import (
     EventKind,
@@ -31,7 +43,14 @@ from plugins.invoices.models import (
     InvoiceStatus,
     SyncState,
 )
-from plugins.invoices.netvisor import Customer, NetvisorClient, NetvisorError, SalesInvoice
+from plugins.invoices.netvisor import (
+    Customer,
+    NetvisorClient,
+    NetvisorError,
+    SalesInvoice,
+    SalesInvoiceListItem,
+    concerns_one_record,
+)
 from plugins.invoices.rules.checks import OtherInvoice, run_checks
 from plugins.invoices.rules.deadline import InvoiceDeadline
 from plugins.invoices.settings import NetvisorNotConfigured, deadline_rules, netvisor_client
@@ -74,12 +93,20 @@ class SyncResult:
     updated: int = 0
     left: int = 0
     unsent: int = 0
+    #: Invoices marked because Netvisor would not give them (or their customer) whole.
+    failed: int = 0
     error: str | None = None
     detail: str | None = None
     new_ids: list[int] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
-        return {"new": self.new, "updated": self.updated, "left": self.left, "unsent": self.unsent}
+        return {
+            "new": self.new,
+            "updated": self.updated,
+            "left": self.left,
+            "unsent": self.unsent,
+            "failed": self.failed,
+        }
 
 
 @dataclass(frozen=True)
@@ -89,22 +116,73 @@ class _Fetched:
     unsent: list[SalesInvoice]
     gone: dict[int, SalesInvoice | None]
     customers: dict[int, Customer | None]
+    #: Customer key -> Netvisor's message, for customers it would not give.
+    customer_errors: dict[int, str] = field(default_factory=dict)
+    #: Listed invoices whose details Netvisor would not give: their list row and its message.
+    unreadable: dict[int, tuple[SalesInvoiceListItem | None, str]] = field(default_factory=dict)
+
+
+def _error_text(exc: NetvisorError) -> str:
+    """Netvisor's own words with its code, as the queue shows them."""
+    if exc.code and exc.message:
+        return f"{exc.code}: {exc.message}"
+    return exc.message or str(exc)
+
+
+def _details(
+    client: NetvisorClient, keys: list[int]
+) -> tuple[dict[int, SalesInvoice], dict[int, str]]:
+    """The details of ``keys`` in batches; one bad invoice costs only itself.
+
+    Raises the NetvisorError of a failure that is not about one record.
+    """
+    try:
+        found = client.get_sales_invoices(keys, process_history=True)
+        return {d.netvisor_key: d for d in found if d.netvisor_key is not None}, {}
+    except NetvisorError as exc:
+        if not concerns_one_record(exc):
+            raise
+        log.warning("invoice sync: a batch of details failed (%s); reading one by one", exc)
+    details: dict[int, SalesInvoice] = {}
+    errors: dict[int, str] = {}
+    for key in keys:
+        try:
+            detail = client.get_sales_invoice(key, process_history=True)
+        except NetvisorError as exc:
+            if not concerns_one_record(exc):
+                raise
+            errors[key] = _error_text(exc)
+            continue
+        if detail is not None:
+            details[key] = detail
+    return details, errors
 
 
 def _fetch(client: NetvisorClient, tracked: set[int]) -> _Fetched:
-    listed = client.list_sales_invoices(status="unsent")
-    listed_keys = {item.netvisor_key for item in listed}
-    gone_keys = tracked - listed_keys
-    details = client.get_sales_invoices(sorted(listed_keys | gone_keys), process_history=True)
-    by_key = {d.netvisor_key: d for d in details if d.netvisor_key is not None}
+    listed = {item.netvisor_key: item for item in client.list_sales_invoices(status="unsent")}
+    gone_keys = tracked - set(listed)
+    by_key, errors = _details(client, sorted(set(listed) | gone_keys))
     # An invoice listed as unsent whose details vanished meanwhile is left for the next run.
-    unsent = [by_key[key] for key in sorted(listed_keys) if key in by_key]
+    unsent = [by_key[key] for key in sorted(listed) if key in by_key]
     customers: dict[int, Customer | None] = {}
+    customer_errors: dict[int, str] = {}
     for invoice in unsent:
         key = invoice.customer_netvisor_key
-        if key is not None and key not in customers:
+        if key is None or key in customers or key in customer_errors:
+            continue
+        try:
             customers[key] = client.get_customer(key)
-    return _Fetched(unsent, {key: by_key.get(key) for key in gone_keys}, customers)
+        except NetvisorError as exc:
+            if not concerns_one_record(exc):
+                raise
+            customer_errors[key] = _error_text(exc)
+    return _Fetched(
+        unsent,
+        {key: by_key.get(key) for key in gone_keys if key not in errors},
+        customers,
+        customer_errors,
+        {key: (listed.get(key), message) for key, message in errors.items()},
+    )
 
 
 def sync_unsent(
@@ -124,12 +202,8 @@ def sync_unsent(
         log.warning("invoice sync failed: %s", exc)
         _record_failure(session, now, exc)
         return SyncResult(ok=False, error=str(exc), detail=exc.detail)
-    try:
+    with transaction(session):
         result = _apply(session, fetched, now)
-        session.commit()
-    except Exception:
-        session.rollback()
-        raise
     log.info("invoice sync: %s", result.counts())
     return result
 
@@ -143,24 +217,23 @@ def run_sync(session: Session, now: datetime | None = None) -> SyncResult:
     try:
         client = netvisor_client()
     except NetvisorNotConfigured as exc:
-        state = _state(session)
-        state.last_started_at = state.last_error_at = now
-        state.last_error = str(exc)
-        session.add(state)
-        session.commit()
+        with transaction(session):
+            state = _state(session)
+            state.last_started_at = state.last_error_at = now
+            state.last_error = str(exc)
+            session.add(state)
         return SyncResult(ok=False, error=str(exc))
     with client:
         return sync_unsent(session, client, now)
 
 
 def _record_failure(session: Session, now: datetime, exc: NetvisorError) -> None:
-    session.rollback()
-    state = _state(session)
-    state.last_started_at = now
-    state.last_error_at = now
-    state.last_error = f"{exc} — {exc.detail}"
-    session.add(state)
-    session.commit()
+    with transaction(session):
+        state = _state(session)
+        state.last_started_at = now
+        state.last_error_at = now
+        state.last_error = f"{exc} — {exc.detail}"
+        session.add(state)
 
 
 def _state(session: Session) -> SyncState:
@@ -187,8 +260,10 @@ def _apply(session: Session, fetched: _Fetched, now: datetime) -> SyncResult:
     state = _take_lock(session, now)
     result = SyncResult()
     keys = [d.netvisor_key for d in fetched.unsent if d.netvisor_key is not None]
-    existing = _by_key(session, [*keys, *fetched.gone])
-    prefixes = {d.invoice_number[:6] for d in fetched.unsent}
+    existing = _by_key(session, [*keys, *fetched.gone, *fetched.unreadable])
+    prefixes = {d.invoice_number[:6] for d in fetched.unsent} | {
+        item.invoice_number[:6] for item, _ in fetched.unreadable.values() if item is not None
+    }
     users = {
         u.etunnus: u
         for u in session.exec(select(EtunnusUser).where(col(EtunnusUser.etunnus).in_(prefixes)))
@@ -201,8 +276,11 @@ def _apply(session: Session, fetched: _Fetched, now: datetime) -> SyncResult:
             and existing[detail.netvisor_key or -1].status != InvoiceStatus.left_netvisor
         ):
             continue  # being dispatched: its details stay as the dispatch read them
-        customer = fetched.customers.get(detail.customer_netvisor_key or -1)
-        values = invoice_values(detail, customer)
+        customer_key = detail.customer_netvisor_key or -1
+        values = invoice_values(detail, fetched.customers.get(customer_key))
+        if customer_key in fetched.customer_errors:
+            values["sync_error"] = fetched.customer_errors[customer_key]
+            result.failed += 1
         user = users.get(str(values["etunnus"]))
         values["user_id"] = user.id if user else None
         invoice = existing.get(int(values["netvisor_key"]))
@@ -215,6 +293,14 @@ def _apply(session: Session, fetched: _Fetched, now: datetime) -> SyncResult:
                 result.updated += 1
         invoice.last_synced_at = now
         touched.append(invoice)
+    for key, (item, message) in fetched.unreadable.items():
+        marked = _mark_unreadable(session, existing.get(key), key, item, message, now, rules)
+        if marked is not None:
+            if item is not None and existing.get(key) is None:
+                result.new += 1
+                result.new_ids.append(marked.id or 0)
+            result.failed += 1
+            touched.append(marked)
     for key, gone in fetched.gone.items():
         invoice = existing.get(key)
         if invoice is None or invoice.status not in TRACKED:
@@ -241,6 +327,50 @@ def _apply(session: Session, fetched: _Fetched, now: datetime) -> SyncResult:
     state.last_counts = result.counts()
     session.add(state)
     return result
+
+
+def _mark_unreadable(
+    session: Session,
+    invoice: Invoice | None,
+    key: int,
+    item: SalesInvoiceListItem | None,
+    message: str,
+    now: datetime,
+    rules: InvoiceDeadline,
+) -> Invoice | None:
+    """Record that Netvisor would not give this invoice's details; the rest of it stays.
+
+    A new one enters the queue from its row in the unsent list (number, customer, sum),
+    so that the team sees it and why; an invoice being dispatched is left alone.
+    """
+    if invoice is not None:
+        if invoice.status not in FOLLOWS_NETVISOR:
+            return None
+        invoice.sync_error = message
+        invoice.last_synced_at = now
+        session.add(invoice)
+        return invoice
+    if item is None:
+        return None
+    number = item.invoice_number.strip()
+    parts = invoice_number_parts(number)
+    values: dict[str, Any] = {
+        "netvisor_key": key,
+        "number": number,
+        "reference": "".join((item.reference_number or "").split()).upper(),
+        "etunnus": parts[0] if parts else number[:6],
+        "customer_code": item.customer_code,
+        "customer_name": (item.customer_name or "").strip(),
+        "customer_name_search": (item.customer_name or "").strip().casefold(),
+        "invoice_date": item.invoice_date,
+        "gross_sum": (item.invoice_sum or Decimal(0)).quantize(Decimal("0.01")),
+        "netvisor_status": item.status or "unsent",
+        "sync_error": message,
+    }
+    user = session.exec(select(EtunnusUser).where(EtunnusUser.etunnus == values["etunnus"]))
+    found = user.first()
+    values["user_id"] = found.id if found else None
+    return _insert(session, values, now, rules)
 
 
 def _by_key(session: Session, keys: Iterable[int]) -> dict[int, Invoice]:
@@ -371,8 +501,15 @@ def refresh_invoice(
         session.add(invoice)
         return False
     key = detail.customer_netvisor_key
-    customer = client.get_customer(key) if key is not None else None
+    customer, customer_error = None, ""
+    try:
+        customer = client.get_customer(key) if key is not None else None
+    except NetvisorError as exc:
+        if not concerns_one_record(exc):
+            raise
+        customer_error = _error_text(exc)
     values = invoice_values(detail, customer)
+    values["sync_error"] = customer_error
     user = session.exec(
         select(EtunnusUser).where(EtunnusUser.etunnus == str(values["etunnus"]))
     ).first()

@@ -25,6 +25,7 @@ CHECK_LABELS = {
     "due_date": N_("Due date"),
     "business_id": N_("Business ID"),
     "duplicate": N_("Duplicate"),
+    "netvisor_data": N_("Netvisor data"),
 }
 STATUS_LABELS = {
     "unsent": N_("Unsent"),

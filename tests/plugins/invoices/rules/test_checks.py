@@ -62,6 +62,7 @@ def test_all_checks_pass_with_finnish_reasons() -> None:
         "due_date",
         "business_id",
         "duplicate",
+        "netvisor_data",
     ]
     assert all(ok for ok, _ in got.values()), got
     assert got["reference"][1] == "Viitenumero on oikein."
@@ -251,6 +252,18 @@ def test_a_foreign_customer_may_have_an_eu_vat_number() -> None:
     )
     # A Finnish customer's identifier is a Y-tunnus.
     assert results(replace(swedish, recipient_country_code="FI"))["business_id"][0] is False
+
+
+def test_netvisor_data() -> None:
+    assert results(good_invoice())["netvisor_data"] == (
+        True,
+        "Laskun ja asiakkaan tiedot luettiin Netvisorista.",
+    )
+    refused = good_invoice(netvisor_error="INVALID_DATA: Asiakasta ei löydy")
+    assert results(refused)["netvisor_data"] == (
+        False,
+        "Netvisor ei antanut kaikkia laskun tietoja: INVALID_DATA: Asiakasta ei löydy",
+    )
 
 
 def test_duplicate() -> None:

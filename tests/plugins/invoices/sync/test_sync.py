@@ -12,6 +12,7 @@ from sqlmodel import Session, func, select
 
 from helpdesk.db import new_session
 from plugins.invoices.models import Invoice, InvoiceEvent, InvoiceStatus, SyncState
+from plugins.invoices.rules.checks import CHECKS
 from plugins.invoices.sandboxes.demo import ensure_demo_users
 from plugins.invoices.sandboxes.netvisor.data import DEMO_PROBLEMS, SandboxRow
 from plugins.invoices.sandboxes.netvisor.server import SandboxServer
@@ -105,7 +106,7 @@ def test_every_planted_problem_fails_its_check_and_clean_ones_pass(
         assert not rows[number].checks_ok
     for number in ("1001020007", "1001020008", "1002330012", "1002330013"):
         assert rows[number].checks_ok, rows[number].failed_checks
-        assert len(rows[number].checks) == 9
+        assert len(rows[number].checks) == len(CHECKS)
     duplicate = next(c for c in rows["1001020009"].checks if c["name"] == "duplicate")
     assert "1001020007" in duplicate["reason"]
 
@@ -178,8 +179,9 @@ def test_new_invoice_at_runtime_appears_with_its_deadline(
     ("resource", "code"),
     [
         ("salesinvoicelist", "AUTHENTICATION_FAILED"),
-        ("getsalesinvoice", "INVALID_DATA"),
+        ("getsalesinvoice", "SYSTEM_MAINTENANCE"),
         ("getcustomer", "SERVICE_ACCESS_ERROR"),
+        ("getsalesinvoice", "INVALID_DATA_SIZE"),
     ],
 )
 def test_netvisor_failure_writes_nothing_and_says_why(
@@ -254,3 +256,64 @@ def test_two_syncs_at_once_store_each_invoice_once(
             select(func.count()).select_from(InvoiceEvent).where(InvoiceEvent.kind == "seen")
         ).one()
         assert seen == 12
+
+
+def failed_checks(invoice: Invoice) -> dict[str, str]:
+    return {c["name"]: c["reason"] for c in invoice.failed_checks}
+
+
+def test_a_customer_netvisor_will_not_give_marks_its_invoices_and_the_rest_go_on(
+    session: Session, sandbox: SandboxServer
+) -> None:
+    ensure_demo_users(session)
+    # The first customer asked for (501, of three invoices) is refused, as a deleted one is.
+    message = "Asiakasta ei löydy Netvisor-tunnisteella 501"
+    sandbox.state.fail_next("getcustomer", "INVALID_DATA", message)
+
+    result = sync_unsent(session, sandbox.client(), NOW)
+
+    assert result.ok and (result.new, result.failed) == (12, 3)
+    rows = invoices(session)
+    marked = {number for number, row in rows.items() if row.sync_error}
+    assert marked == {"1001020007", "1005120006", "1001020009"}
+    first = rows["1001020007"]
+    assert first.sync_error == f"INVALID_DATA: {message}"
+    assert failed_checks(first)["netvisor_data"] == (
+        f"Netvisor ei antanut kaikkia laskun tietoja: INVALID_DATA: {message}"
+    )
+    assert first.customer_name == "Rakennus Virtanen & Poika Oy"  # the invoice's own data
+    assert rows["1002330012"].checks_ok and not rows["1002330012"].sync_error
+    state = session.get(SyncState, SYNC_NAME)
+    assert state is not None and state.last_error is None and state.last_counts["failed"] == 3
+
+    # Once Netvisor gives the customer again, the mark goes.
+    assert sync_unsent(session, sandbox.client(), NOW + timedelta(minutes=5)).failed == 0
+    session.refresh(first)
+    assert first.sync_error == "" and "netvisor_data" not in failed_checks(first)
+
+
+def test_an_invoice_netvisor_will_not_give_is_queued_from_its_list_row(
+    session: Session, sandbox: SandboxServer
+) -> None:
+    ensure_demo_users(session)
+    # The batch of details fails, then the first invoice asked for alone.
+    sandbox.state.fail_next("getsalesinvoice", "INVALID_DATA", "Laskua ei voi lukea", times=2)
+
+    result = sync_unsent(session, sandbox.client(max_attempts=1), NOW)
+
+    assert result.ok and (result.new, result.failed) == (12, 1)
+    assert sandbox.state.request_count("getsalesinvoice") == 2 + 11
+    rows = invoices(session)
+    unreadable = rows["1001020007"]
+    assert unreadable.sync_error == "INVALID_DATA: Laskua ei voi lukea"
+    assert unreadable.status == InvoiceStatus.unsent and unreadable.rows == []
+    assert (unreadable.reference, unreadable.gross_sum) == ("10010200071", Decimal("765.55"))
+    assert unreadable.customer_name == "Rakennus Virtanen & Poika Oy"
+    assert "netvisor_data" in failed_checks(unreadable)
+    assert sum(1 for row in rows.values() if row.sync_error) == 1
+
+    # Read whole on the next run: the same row, now complete.
+    sync_unsent(session, sandbox.client(), NOW + timedelta(minutes=5))
+    session.refresh(unreadable)
+    assert unreadable.sync_error == "" and len(unreadable.rows) == 2
+    assert count(session, Invoice) == 12
