@@ -92,6 +92,9 @@ class InvoiceForCheck:
     #: Netvisor's own words when it would not give the invoice or its customer (e.g. a
     #: customer deleted from its register); empty when everything was read.
     netvisor_error: str = ""
+    #: Why an e-invoice could not be written as Finvoice (the writer's preflight, run by
+    #: whoever fills this in: the rules know nothing of the format).
+    einvoice_problems: Sequence[str] = ()
 
     @property
     def resolved_delivery_method(self) -> DeliveryMethod | None:
@@ -372,6 +375,17 @@ def check_netvisor_data(inv: InvoiceForCheck) -> CheckResult:
     return CheckResult(name, True, "Laskun ja asiakkaan tiedot luettiin Netvisorista.")
 
 
+def check_einvoice_message(inv: InvoiceForCheck) -> CheckResult:
+    """An e-invoice can be written as a valid Finvoice message."""
+    name = "einvoice_message"
+    if inv.resolved_delivery_method != "einvoice":
+        return CheckResult(name, True, "Ei verkkolasku: Finvoice-sanomaa ei tarvita.")
+    if inv.einvoice_problems:
+        problems = "; ".join(problem.rstrip(".") for problem in inv.einvoice_problems)
+        return CheckResult(name, False, f"Verkkolaskua ei voi muodostaa: {problems}.")
+    return CheckResult(name, True, "Verkkolaskusta voi muodostaa kelvollisen Finvoice-sanoman.")
+
+
 CHECKS: tuple[Callable[[InvoiceForCheck], CheckResult], ...] = (
     check_reference,
     check_etunnus_prefix,
@@ -383,6 +397,7 @@ CHECKS: tuple[Callable[[InvoiceForCheck], CheckResult], ...] = (
     check_business_id,
     check_duplicate,
     check_netvisor_data,
+    check_einvoice_message,
 )
 
 

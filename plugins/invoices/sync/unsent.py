@@ -8,10 +8,11 @@ network, an unreadable answer) stops the run there: the queue stays exactly as i
 one invoice, or for its customer, e.g. one deleted from the register; data we cannot read
 in one invoice) marks that invoice: its ``sync_error`` holds Netvisor's message, a failed
 check shows it in the queue, and the others are synced as usual. Then one unit of work
-(``transaction``) upserts the invoices, re-runs the checks and writes the history. Two
-syncs at once (two workers, a button and the worker) serialise on a PostgreSQL advisory
-lock or SQLite's write lock, and ``netvisor_key`` is unique, so an invoice is never stored
-twice.
+(``transaction``) upserts the invoices, re-runs the checks (the e-invoices' Finvoice
+preflight among them, so that the queue shows what the writer would refuse before anyone
+clicks) and writes the history. Two syncs at once (two workers, a button and the worker)
+serialise on a PostgreSQL advisory lock or SQLite's write lock, and ``netvisor_key`` is
+unique, so an invoice is never stored twice.
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ from plugins.invoices.netvisor import (
 from plugins.invoices.rules.checks import OtherInvoice, run_checks
 from plugins.invoices.rules.deadline import InvoiceDeadline
 from plugins.invoices.settings import NetvisorNotConfigured, deadline_rules, netvisor_client
-from plugins.invoices.sync.mapping import for_check, invoice_values, plain
+from plugins.invoices.sync.mapping import einvoice_problems, for_check, invoice_values, plain
 
 log = logging.getLogger(__name__)
 
@@ -447,10 +448,8 @@ def _recheck(
             # Only earlier invoices: the later one of a pair is the possible duplicate.
             if o.netvisor_key < invoice.netvisor_key and o.invoice_date is not None
         ]
-        results = [
-            {"name": r.name, "ok": r.ok, "reason": r.reason}
-            for r in run_checks(for_check(invoice, invoice.etunnus in users, others))
-        ]
+        snapshot = for_check(invoice, invoice.etunnus in users, others, einvoice_problems(invoice))
+        results = [{"name": r.name, "ok": r.ok, "reason": r.reason} for r in run_checks(snapshot)]
         if results != invoice.checks:
             before = {c["name"] for c in invoice.failed_checks}
             after = {c["name"] for c in results if not c["ok"]}

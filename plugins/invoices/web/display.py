@@ -26,6 +26,7 @@ CHECK_LABELS = {
     "business_id": N_("Business ID"),
     "duplicate": N_("Duplicate"),
     "netvisor_data": N_("Netvisor data"),
+    "einvoice_message": N_("E-invoice message"),
 }
 STATUS_LABELS = {
     "unsent": N_("Unsent"),

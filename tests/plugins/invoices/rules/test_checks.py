@@ -63,6 +63,7 @@ def test_all_checks_pass_with_finnish_reasons() -> None:
         "business_id",
         "duplicate",
         "netvisor_data",
+        "einvoice_message",
     ]
     assert all(ok for ok, _ in got.values()), got
     assert got["reference"][1] == "Viitenumero on oikein."
@@ -263,6 +264,30 @@ def test_netvisor_data() -> None:
     assert results(refused)["netvisor_data"] == (
         False,
         "Netvisor ei antanut kaikkia laskun tietoja: INVALID_DATA: Asiakasta ei löydy",
+    )
+
+
+def test_einvoice_message() -> None:
+    # Not an e-invoice: whatever the writer would say does not matter.
+    post = good_invoice(einvoice_problems=("Ostajan nimi puuttuu",))
+    assert results(post)["einvoice_message"][0] is True
+    einvoice = good_invoice(
+        delivery_method_text="Verkkolasku",
+        einvoice_address="003721291126",
+        einvoice_operator="003721291126",
+    )
+    assert results(einvoice)["einvoice_message"] == (
+        True,
+        "Verkkolaskusta voi muodostaa kelvollisen Finvoice-sanoman.",
+    )
+    refused = replace(
+        einvoice,
+        einvoice_problems=("Ostajan osoitteesta puuttuu katuosoite", "Rivin 1 ALV 0 %: x."),
+    )
+    assert results(refused)["einvoice_message"] == (
+        False,
+        "Verkkolaskua ei voi muodostaa: Ostajan osoitteesta puuttuu katuosoite; "
+        "Rivin 1 ALV 0 %: x.",
     )
 
 

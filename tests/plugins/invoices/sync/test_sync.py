@@ -14,7 +14,7 @@ from helpdesk.db import new_session
 from plugins.invoices.models import Invoice, InvoiceEvent, InvoiceStatus, SyncState
 from plugins.invoices.rules.checks import CHECKS
 from plugins.invoices.sandboxes.demo import ensure_demo_users
-from plugins.invoices.sandboxes.netvisor.data import DEMO_PROBLEMS, SandboxRow
+from plugins.invoices.sandboxes.netvisor.data import DEMO_PROBLEMS, SandboxCustomer, SandboxRow
 from plugins.invoices.sandboxes.netvisor.server import SandboxServer
 from plugins.invoices.sync import SYNC_NAME, sync_unsent
 
@@ -317,3 +317,36 @@ def test_an_invoice_netvisor_will_not_give_is_queued_from_its_list_row(
     session.refresh(unreadable)
     assert unreadable.sync_error == "" and len(unreadable.rows) == 2
     assert count(session, Invoice) == 12
+
+
+def test_an_einvoice_the_finvoice_writer_would_refuse_fails_a_check_before_dispatch(
+    session: Session, sandbox: SandboxServer
+) -> None:
+    ensure_demo_users(session)
+    moved = SandboxCustomer(
+        601,
+        "A601",
+        "Kuljetus Lahtinen Oy",
+        "",  # no street address: Finvoice needs one (2 to 35 characters)
+        "15100",
+        "Lahti",
+        business_id="2219870-8",
+        finvoice_address="003722198708",
+        finvoice_router_code="003721291126",
+    )
+    added = sandbox.state.add_invoice(
+        etunnus_number="100102",
+        customer=moved,
+        delivery_method="Verkkolasku",
+        rows=[SandboxRow("Kuljetus", Decimal(1), Decimal("80.00"), Decimal("25.5"))],
+    )
+
+    sync_unsent(session, sandbox.client(), NOW)
+
+    rows = invoices(session)
+    refused = failed_checks(rows[added.invoice_number])
+    assert set(refused) == {"einvoice_message"}  # no other check knows Finvoice's needs
+    assert refused["einvoice_message"].startswith("Verkkolaskua ei voi muodostaa: ")
+    assert "katuosoite" in refused["einvoice_message"]
+    clean = next(c for c in rows["1002330012"].checks if c["name"] == "einvoice_message")
+    assert clean["ok"], clean
