@@ -6,7 +6,7 @@ import pytest
 
 from helpdesk.settings import get_settings
 from plugins.invoices.sandboxes import maventa as maventa_sandbox
-from plugins.invoices.sandboxes.netvisor.app import sandbox_config
+from plugins.invoices.sandboxes.netvisor.app import SANDBOX_CREDENTIALS
 from plugins.invoices.settings import (
     MaventaSettings,
     NetvisorNotConfigured,
@@ -37,7 +37,19 @@ def test_development_defaults_are_what_the_sandboxes_accept(
 ) -> None:
     # The settings spell the sandboxes' test credentials out rather than import them.
     netvisor = NetvisorSettings()
-    assert netvisor.client_config() == sandbox_config(netvisor.url)
+    config = netvisor.client_config()
+    accepted = SANDBOX_CREDENTIALS
+    assert (config.url, config.sender, config.customer_id, config.partner_id) == (
+        "http://127.0.0.1:8765",
+        accepted.sender,
+        accepted.customer_id,
+        accepted.partner_id,
+    )
+    assert (config.customer_key, config.partner_key, config.organisation_id) == (
+        accepted.customer_key,
+        accepted.partner_key,
+        accepted.organisation_id,
+    )
 
     monkeypatch.setattr(get_settings(), "environment", "development")
     maventa = MaventaSettings().client_config()

@@ -8,14 +8,19 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from netvisor_sandbox import NetvisorSandbox
 from sqlmodel import Session, func, select
 
 from helpdesk.db import new_session
 from plugins.invoices.models import Invoice, InvoiceEvent, InvoiceStatus, SyncState
 from plugins.invoices.rules.checks import CHECKS
 from plugins.invoices.sandboxes.demo import ensure_demo_users
-from plugins.invoices.sandboxes.netvisor.data import DEMO_PROBLEMS, SandboxCustomer, SandboxRow
-from plugins.invoices.sandboxes.netvisor.server import SandboxServer
+from plugins.invoices.sandboxes.netvisor.data import (
+    DEMO_PROBLEMS,
+    SandboxCustomer,
+    SandboxRow,
+    deleted_customer,
+)
 from plugins.invoices.sync import SYNC_NAME, sync_unsent
 
 HELSINKI = ZoneInfo("Europe/Helsinki")
@@ -32,7 +37,11 @@ EXPECTED_FAILURE = {
     "1005120006": "sums",
     "1001020009": "duplicate",
     "9999010001": "etunnus_prefix",
+    "1004780023": "einvoice_message",
+    "1005120007": "netvisor_data",
 }
+#: The demo's unsent invoices.
+DEMO_UNSENT = 16
 
 
 def invoices(session: Session) -> dict[str, Invoice]:
@@ -43,7 +52,7 @@ def count(session: Session, model: type) -> int:
     return session.exec(select(func.count()).select_from(model)).one()
 
 
-def test_sync_twice_gives_the_same_rows(session: Session, sandbox: SandboxServer) -> None:
+def test_sync_twice_gives_the_same_rows(session: Session, sandbox: NetvisorSandbox) -> None:
     ensure_demo_users(session)
     first = sync_unsent(session, sandbox.client(), NOW)
     rows = invoices(session)
@@ -51,10 +60,10 @@ def test_sync_twice_gives_the_same_rows(session: Session, sandbox: SandboxServer
     second = sync_unsent(session, sandbox.client(), NOW + timedelta(minutes=5))
 
     assert first.ok and second.ok
-    assert (first.new, second.new, second.updated, second.left) == (12, 0, 0, 0)
+    assert (first.new, second.new, second.updated, second.left) == (DEMO_UNSENT, 0, 0, 0)
     assert set(rows) == {i.invoice_number for i in sandbox.state.unsent_invoices()}
-    assert count(session, Invoice) == 12
-    assert count(session, InvoiceEvent) == events == 12  # one "seen" each, nothing since
+    assert count(session, Invoice) == DEMO_UNSENT
+    assert count(session, InvoiceEvent) == events == DEMO_UNSENT  # one "seen" each, no more
     again = invoices(session)
     for number, row in rows.items():
         assert again[number].id == row.id
@@ -63,7 +72,7 @@ def test_sync_twice_gives_the_same_rows(session: Session, sandbox: SandboxServer
         assert again[number].last_synced_at == NOW + timedelta(minutes=5)
 
 
-def test_sync_stores_the_details(session: Session, sandbox: SandboxServer) -> None:
+def test_sync_stores_the_details(session: Session, sandbox: NetvisorSandbox) -> None:
     ensure_demo_users(session)
     sync_unsent(session, sandbox.client(), NOW)
     rows = invoices(session)
@@ -88,12 +97,23 @@ def test_sync_stores_the_details(session: Session, sandbox: SandboxServer) -> No
         "003721291126",
     )
     assert rows["1005120005"].delivery_method == "email"  # "Email" is recognised too
+    swedish = rows["1002330014"]
+    assert (swedish.customer_country, swedish.customer_country_code) == ("Sweden", "SE")
+    assert swedish.business_id == "SE559912345101" and swedish.checks_ok, swedish.failed_checks
+    assert [(row["vat_code"], row["vat_percent"]) for row in swedish.rows] == [("EUPM312", "0")]
+    (saved,) = post.netvisor_history
+    assert (saved["material_type"], saved["channel"], saved["status"]) == (
+        "Myyntilasku",
+        "Rajapinta",
+        "Tallennettu",
+    )
+    assert saved["user"] == "E-tunnus" and saved["timestamp"]
     state = session.get(SyncState, SYNC_NAME)
     assert state is not None and state.last_success_at == NOW and state.last_error is None
 
 
 def test_every_planted_problem_fails_its_check_and_clean_ones_pass(
-    session: Session, sandbox: SandboxServer
+    session: Session, sandbox: NetvisorSandbox
 ) -> None:
     ensure_demo_users(session)
     sync_unsent(session, sandbox.client(), NOW)
@@ -104,14 +124,17 @@ def test_every_planted_problem_fails_its_check_and_clean_ones_pass(
         failed = {c["name"]: c["reason"] for c in rows[number].checks if not c["ok"]}
         assert check in failed, (number, failed)
         assert not rows[number].checks_ok
-    for number in ("1001020007", "1001020008", "1002330012", "1002330013"):
+    clean = ("1001020007", "1001020008", "1002330012", "1002330013", "1002330014", "1003450005")
+    for number in clean:
         assert rows[number].checks_ok, rows[number].failed_checks
         assert len(rows[number].checks) == len(CHECKS)
     duplicate = next(c for c in rows["1001020009"].checks if c["name"] == "duplicate")
     assert "1001020007" in duplicate["reason"]
 
 
-def test_unknown_user_passes_once_the_user_exists(session: Session, sandbox: SandboxServer) -> None:
+def test_unknown_user_passes_once_the_user_exists(
+    session: Session, sandbox: NetvisorSandbox
+) -> None:
     sync_unsent(session, sandbox.client(), NOW)
     before = invoices(session)["1001020007"]
     assert before.user_id is None
@@ -130,7 +153,7 @@ def test_unknown_user_passes_once_the_user_exists(session: Session, sandbox: San
 
 
 def test_invoice_opened_in_netvisor_leaves_the_queue(
-    session: Session, sandbox: SandboxServer
+    session: Session, sandbox: NetvisorSandbox
 ) -> None:
     sync_unsent(session, sandbox.client(), NOW)
     key = invoices(session)["1002330013"].netvisor_key
@@ -154,7 +177,7 @@ def test_invoice_opened_in_netvisor_leaves_the_queue(
 
 
 def test_new_invoice_at_runtime_appears_with_its_deadline(
-    session: Session, sandbox: SandboxServer
+    session: Session, sandbox: NetvisorSandbox
 ) -> None:
     sync_unsent(session, sandbox.client(), NOW)
     added = sandbox.state.add_invoice(
@@ -185,7 +208,7 @@ def test_new_invoice_at_runtime_appears_with_its_deadline(
     ],
 )
 def test_netvisor_failure_writes_nothing_and_says_why(
-    session: Session, sandbox: SandboxServer, resource: str, code: str
+    session: Session, sandbox: NetvisorSandbox, resource: str, code: str
 ) -> None:
     sandbox.state.fail_next(resource, code, "Sandbox sanoo ei", times=5)
 
@@ -200,7 +223,7 @@ def test_netvisor_failure_writes_nothing_and_says_why(
 
 
 def test_failure_on_a_later_run_keeps_the_earlier_queue(
-    session: Session, sandbox: SandboxServer
+    session: Session, sandbox: NetvisorSandbox
 ) -> None:
     sync_unsent(session, sandbox.client(), NOW)
     before = {n: (i.status, i.last_synced_at) for n, i in invoices(session).items()}
@@ -217,7 +240,7 @@ def test_failure_on_a_later_run_keeps_the_earlier_queue(
     assert state is not None and state.last_error is None
 
 
-def test_timeout_is_a_clear_error(session: Session, sandbox: SandboxServer) -> None:
+def test_timeout_is_a_clear_error(session: Session, sandbox: NetvisorSandbox) -> None:
     sandbox.state.delay_next("salesinvoicelist", 2.0)
     client = sandbox.client(max_attempts=1, timeout=0.3)
 
@@ -228,7 +251,7 @@ def test_timeout_is_a_clear_error(session: Session, sandbox: SandboxServer) -> N
 
 
 def test_two_syncs_at_once_store_each_invoice_once(
-    committed_url: str, sandbox: SandboxServer
+    committed_url: str, sandbox: NetvisorSandbox
 ) -> None:
     errors: list[BaseException] = []
     barrier = threading.Barrier(2)
@@ -251,49 +274,66 @@ def test_two_syncs_at_once_store_each_invoice_once(
 
     assert errors == []
     with Session(new_session().get_bind()) as check:
-        assert count(check, Invoice) == 12
+        assert count(check, Invoice) == DEMO_UNSENT
         seen = check.exec(
             select(func.count()).select_from(InvoiceEvent).where(InvoiceEvent.kind == "seen")
         ).one()
-        assert seen == 12
+        assert seen == DEMO_UNSENT
 
 
 def failed_checks(invoice: Invoice) -> dict[str, str]:
     return {c["name"]: c["reason"] for c in invoice.failed_checks}
 
 
-def test_a_customer_netvisor_will_not_give_marks_its_invoices_and_the_rest_go_on(
-    session: Session, sandbox: SandboxServer
+def test_a_deleted_customer_marks_its_invoice_and_the_rest_go_on(
+    session: Session, sandbox: NetvisorSandbox
 ) -> None:
     ensure_demo_users(session)
-    # The first customer asked for (501, of three invoices) is refused, as a deleted one is.
-    message = "Asiakasta ei löydy Netvisor-tunnisteella 501"
-    sandbox.state.fail_next("getcustomer", "INVALID_DATA", message)
+    # Invoice 1005120007's customer was deleted from the register: getcustomer.nv answers
+    # FAILED / INVALID_DATA for it, as Netvisor documents.
+    result = sync_unsent(session, sandbox.client(), NOW)
+
+    assert result.ok and (result.new, result.failed) == (DEMO_UNSENT, 1)
+    rows = invoices(session)
+    assert {number for number, row in rows.items() if row.sync_error} == {"1005120007"}
+    orphan = rows["1005120007"]
+    message = "INVALID_DATA: Virheellinen tieto: asiakasta ei löydy Netvisor-tunnisteella 511"
+    assert orphan.sync_error == message
+    assert failed_checks(orphan)["netvisor_data"] == (
+        f"Netvisor ei antanut kaikkia laskun tietoja: {message}"
+    )
+    assert orphan.customer_name == "Tmi Kaarina Salo"  # the invoice's own copy
+    assert rows["1002330012"].checks_ok and not rows["1002330012"].sync_error
+    state = session.get(SyncState, SYNC_NAME)
+    assert state is not None and state.last_error is None and state.last_counts["failed"] == 1
+
+    # Once Netvisor gives the customer again, the mark goes.
+    sandbox.state.add_customer(deleted_customer())
+    assert sync_unsent(session, sandbox.client(), NOW + timedelta(minutes=5)).failed == 0
+    session.refresh(orphan)
+    assert orphan.sync_error == "" and "netvisor_data" not in failed_checks(orphan)
+    assert orphan.email == "kaarina.salo@example.fi"
+
+
+def test_a_customer_refused_once_marks_each_of_its_invoices(
+    session: Session, sandbox: NetvisorSandbox
+) -> None:
+    ensure_demo_users(session)
+    # The first customer asked for (501, of three invoices) is refused as well.
+    sandbox.state.fail_next("getcustomer", "INVALID_DATA", "Asiakas 501 on lukittu")
 
     result = sync_unsent(session, sandbox.client(), NOW)
 
-    assert result.ok and (result.new, result.failed) == (12, 3)
+    assert result.ok and result.failed == 3 + 1
     rows = invoices(session)
     marked = {number for number, row in rows.items() if row.sync_error}
-    assert marked == {"1001020007", "1005120006", "1001020009"}
-    first = rows["1001020007"]
-    assert first.sync_error == f"INVALID_DATA: {message}"
-    assert failed_checks(first)["netvisor_data"] == (
-        f"Netvisor ei antanut kaikkia laskun tietoja: INVALID_DATA: {message}"
-    )
-    assert first.customer_name == "Rakennus Virtanen & Poika Oy"  # the invoice's own data
-    assert rows["1002330012"].checks_ok and not rows["1002330012"].sync_error
-    state = session.get(SyncState, SYNC_NAME)
-    assert state is not None and state.last_error is None and state.last_counts["failed"] == 3
-
-    # Once Netvisor gives the customer again, the mark goes.
-    assert sync_unsent(session, sandbox.client(), NOW + timedelta(minutes=5)).failed == 0
-    session.refresh(first)
-    assert first.sync_error == "" and "netvisor_data" not in failed_checks(first)
+    assert marked == {"1001020007", "1005120006", "1001020009", "1005120007"}
+    assert rows["1001020007"].sync_error == "INVALID_DATA: Asiakas 501 on lukittu"
+    assert rows["1001020007"].customer_name == "Rakennus Virtanen & Poika Oy"
 
 
 def test_an_invoice_netvisor_will_not_give_is_queued_from_its_list_row(
-    session: Session, sandbox: SandboxServer
+    session: Session, sandbox: NetvisorSandbox
 ) -> None:
     ensure_demo_users(session)
     # The batch of details fails, then the first invoice asked for alone.
@@ -301,8 +341,8 @@ def test_an_invoice_netvisor_will_not_give_is_queued_from_its_list_row(
 
     result = sync_unsent(session, sandbox.client(max_attempts=1), NOW)
 
-    assert result.ok and (result.new, result.failed) == (12, 1)
-    assert sandbox.state.request_count("getsalesinvoice") == 2 + 11
+    assert result.ok and (result.new, result.failed) == (DEMO_UNSENT, 1 + 1)
+    assert sandbox.state.request_count("getsalesinvoice") == 2 + DEMO_UNSENT - 1
     rows = invoices(session)
     unreadable = rows["1001020007"]
     assert unreadable.sync_error == "INVALID_DATA: Laskua ei voi lukea"
@@ -310,17 +350,17 @@ def test_an_invoice_netvisor_will_not_give_is_queued_from_its_list_row(
     assert (unreadable.reference, unreadable.gross_sum) == ("10010200071", Decimal("765.55"))
     assert unreadable.customer_name == "Rakennus Virtanen & Poika Oy"
     assert "netvisor_data" in failed_checks(unreadable)
-    assert sum(1 for row in rows.values() if row.sync_error) == 1
+    assert sum(1 for row in rows.values() if row.sync_error) == 1 + 1  # + the deleted customer
 
     # Read whole on the next run: the same row, now complete.
     sync_unsent(session, sandbox.client(), NOW + timedelta(minutes=5))
     session.refresh(unreadable)
     assert unreadable.sync_error == "" and len(unreadable.rows) == 2
-    assert count(session, Invoice) == 12
+    assert count(session, Invoice) == DEMO_UNSENT
 
 
 def test_an_einvoice_the_finvoice_writer_would_refuse_fails_a_check_before_dispatch(
-    session: Session, sandbox: SandboxServer
+    session: Session, sandbox: NetvisorSandbox
 ) -> None:
     ensure_demo_users(session)
     moved = SandboxCustomer(
