@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -115,6 +116,41 @@ def test_invoice_page_shows_details_checks_and_history(
     assert 'data-check="delivery_data"' in page
     assert "Nähty ensimmäisen kerran Netvisorissa" in page
     assert f"/invoices/{invoice.id}/pdf" in page
+    # Netvisor's own process history, line by line in its five parts.
+    history = page[page.index('data-testid="netvisor-history"') :]
+    history = history[: history.index("</table>")]
+    assert "Netvisorin käsittelyhistoria" in page
+    assert all(part in history for part in ("Myyntilasku", "E-tunnus", "Rajapinta", "Tallennettu"))
+
+
+def page_and_detail(client: Client, session: Session, number: str) -> tuple[str, dict[str, Any]]:
+    """The invoice's page and its API detail."""
+    invoice = by_number(session, number)
+    page = client.get(f"/invoices/{invoice.id}").text
+    return page, client.get(f"/api/v1/invoices/{invoice.id}").json()
+
+
+def test_a_foreign_recipient_shows_the_country_and_its_code(
+    logged_in: Client, session: Session, synced: NetvisorSandbox
+) -> None:
+    page, detail = page_and_detail(logged_in, session, "1002330014")
+    assert "Sweden (SE)" in page
+    assert (detail["customer_country"], detail["customer_country_code"]) == ("Sweden", "SE")
+    assert detail["netvisor_history"][0]["status"] == "Tallennettu"
+    assert detail["sync_error"] == ""
+
+
+def test_a_deleted_customer_is_a_failed_check_with_netvisors_words(
+    logged_in: Client, session: Session, synced: NetvisorSandbox
+) -> None:
+    page, detail = page_and_detail(logged_in, session, "1005120007")
+    assert 'data-check="netvisor_data"' in page
+    assert "asiakasta ei löydy Netvisor-tunnisteella 511" in page
+    assert detail["sync_error"].startswith("INVALID_DATA: ")
+    # The queue shows it, and the e-invoice Finvoice would refuse, before anyone clicks.
+    queue = logged_in.get("/invoices").text
+    assert "<strong>Netvisorin tiedot</strong>: Netvisor ei antanut" in queue
+    assert "<strong>Verkkolaskusanoma</strong>: Verkkolaskua ei voi muodostaa" in queue
 
 
 def test_pdf_streams_from_netvisor(
