@@ -253,6 +253,7 @@ def test_mail_in_sent_folder_from_another_client_is_outgoing(
 ) -> None:
     box.sent_folder = "Sent"
     session.add(box)
+    session.commit()  # the setting is stored before mail comes in
     first_id = message_id()
     ticket = ticket_of(session, deliver(session, box, mail(msgid=first_id), store))
     copy = mail(
