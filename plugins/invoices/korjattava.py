@@ -21,6 +21,7 @@ from collections.abc import Sequence
 
 from sqlmodel import Session, col, select
 
+from helpdesk.db import end_read, reread, transaction
 from helpdesk.i18n import N_
 from helpdesk.models import Agent, Message, Ticket, TicketStatus, utcnow
 from helpdesk.services import audit, mailboxes, replies, tickets
@@ -37,7 +38,7 @@ from plugins.invoices.settings import (
     invoice_settings,
     netvisor_client,
 )
-from plugins.invoices.sync import refresh_invoice
+from plugins.invoices.sync import Refetched, fetch_invoice, refresh_invoice
 
 
 def open_correction(session: Session, invoice: Invoice) -> Correction | None:
@@ -101,7 +102,23 @@ def mark_korjattava(
     other: str = "",
     message: str = "",
 ) -> Correction:
-    """Mark the invoice Korjattava and send the questions to its user from a ticket; commits."""
+    """Mark the invoice Korjattava and send the questions to its user from a ticket.
+
+    One unit of work: the ticket, the link, the invoice's new state and the mail together.
+    """
+    with transaction(session):
+        return _mark(session, invoice, agent, checks, other, message)
+
+
+def _mark(
+    session: Session,
+    invoice: Invoice,
+    agent: Agent,
+    checks: Sequence[str],
+    other: str,
+    message: str,
+) -> Correction:
+    reread(session, invoice)  # its state decides; another agent may have acted meanwhile
     if invoice.status == InvoiceStatus.korjattava:
         found = open_correction(session, invoice)
         if found is not None:
@@ -152,8 +169,7 @@ def mark_korjattava(
         ticket_id=ticket.id,
         reasons=[r["name"] for r in reasons],
     )
-    # reply() commits: the ticket, the link, the invoice's new state and the mail together.
-    replies.reply(
+    replies.reply(  # joins this unit of work
         session,
         ticket=ticket,
         agent=agent,
@@ -168,16 +184,27 @@ def mark_korjattava(
 def resolve(
     session: Session, *, invoice: Invoice, agent: Agent, client: NetvisorClient
 ) -> Correction:
-    """Re-read the invoice from Netvisor, re-run the checks, back to the queue; commits."""
-    correction = open_correction(session, invoice)
+    """Re-read the invoice from Netvisor, re-run the checks, back to the queue.
+
+    Netvisor is asked first, with no transaction open; then one unit of work writes.
+    """
+    if invoice.status != InvoiceStatus.korjattava or open_correction(session, invoice) is None:
+        raise Conflict(N_("The invoice is not Korjattava"))
+    end_read(session)
+    try:
+        fetched = fetch_invoice(client, invoice)
+    except NetvisorError as exc:
+        raise ServiceError(f"{exc} — {exc.detail}" if exc.detail else str(exc)) from None
+    with transaction(session):
+        return _resolved(session, invoice, agent, fetched)
+
+
+def _resolved(session: Session, invoice: Invoice, agent: Agent, fetched: Refetched) -> Correction:
+    # Read again inside the unit: another agent may have resolved it while Netvisor answered.
+    correction = open_correction(session, reread(session, invoice))
     if invoice.status != InvoiceStatus.korjattava or correction is None:
         raise Conflict(N_("The invoice is not Korjattava"))
-    session.commit()  # no transaction open during the Netvisor calls
-    try:
-        still_unsent = refresh_invoice(session, client, invoice)
-    except NetvisorError as exc:
-        session.rollback()
-        raise ServiceError(f"{exc} — {exc.detail}" if exc.detail else str(exc)) from None
+    still_unsent = refresh_invoice(session, invoice, fetched)
     now = utcnow()
     if invoice.paused_at is not None:
         invoice.paused_seconds += int((now - invoice.paused_at).total_seconds())
@@ -221,7 +248,6 @@ def resolve(
         correction=correction.id,
         status=str(invoice.status),
     )
-    session.commit()
     return correction
 
 
