@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, col, select
 
+from helpdesk.db import transaction
 from helpdesk.mail import compose
 from helpdesk.models import (
     EtunnusUser,
@@ -31,7 +32,7 @@ from plugins.invoices.settings import invoice_settings
 
 
 def invoice_link(session: Session, ticket: Ticket, invoice: Invoice) -> TicketLink:
-    """Link the ticket to the invoice (flushes only); an existing link is kept."""
+    """Link the ticket to the invoice (a step: flushes only); an existing link is kept."""
     target = str(invoice.id)
     row = session.exec(
         select(TicketLink).where(
@@ -80,7 +81,7 @@ def open_invoice_ticket(
     address: str,
     status: TicketStatus,
 ) -> Ticket:
-    """A new ticket with the invoice's user, linked to the invoice (flushes only)."""
+    """A new ticket with the invoice's user, linked to the invoice (a step: flushes only)."""
     ticket = tickets.open_ticket(
         session,
         subject=subject,
@@ -106,7 +107,11 @@ def user_and_address(session: Session, invoice: Invoice) -> tuple[EtunnusUser, s
 
 
 def queue_notice(session: Session, *, dispatch: Dispatch, invoice: Invoice) -> OutboundMail:
-    """Queue the notice (flushes only; the caller commits with the dispatch's new state)."""
+    """Queue the notice (a unit of work).
+
+    Inside the dispatch step's unit it joins it, so the notice and the dispatch's new
+    state commit together.
+    """
     user, address = user_and_address(session, invoice)
     box_address = invoice_settings().notify_mailbox
     mailbox = mailboxes.by_address(session, box_address)
@@ -118,31 +123,32 @@ def queue_notice(session: Session, *, dispatch: Dispatch, invoice: Invoice) -> O
         "aika": texts.local_time(dispatch.sent_at or dispatch.created_at),
     }
     subject, body = texts.render_text(session, texts.USER_NOTICE, values)
-    ticket = linked_ticket(session, invoice)
-    if ticket is None:
-        ticket = open_invoice_ticket(
+    with transaction(session):
+        ticket = linked_ticket(session, invoice)
+        if ticket is None:
+            ticket = open_invoice_ticket(
+                session,
+                invoice,
+                mailbox=mailbox,
+                subject=subject,
+                user=user,
+                address=address,
+                status=TicketStatus.closed,
+            )
+        outbound = queue_mail(
             session,
-            invoice,
             mailbox=mailbox,
-            subject=subject,
-            user=user,
-            address=address,
-            status=TicketStatus.closed,
+            to=[address],
+            subject=compose.tagged_subject(subject, ticket.number),
+            text=body.rstrip() + "\n",
+            ticket=ticket,
+            kind=OutboundKind.notice,
+            idempotency_key=f"invoice-notice-{dispatch.id}",
+            to_names={address: user.name},
         )
-    outbound = queue_mail(
-        session,
-        mailbox=mailbox,
-        to=[address],
-        subject=compose.tagged_subject(subject, ticket.number),
-        text=body.rstrip() + "\n",
-        ticket=ticket,
-        kind=OutboundKind.notice,
-        idempotency_key=f"invoice-notice-{dispatch.id}",
-        to_names={address: user.name},
-        commit=False,
-    )
-    dispatch.notice_mail_id = outbound.id
-    dispatch.notice_ticket_id = ticket.id
+        dispatch.notice_mail_id = outbound.id
+        dispatch.notice_ticket_id = ticket.id
+        session.add(dispatch)
     return outbound
 
 

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
+from helpdesk.db import transaction
 from helpdesk.i18n import N_
 from helpdesk.models import Agent, utcnow
 from helpdesk.services import audit
@@ -131,14 +132,14 @@ def save_text(session: Session, *, key: str, subject: str, body: str, by: Agent)
         raise NotFound(N_("No such text"))
     if len(subject) > 250:
         raise ServiceError(N_("The subject is too long"))
-    row = session.get(InvoiceText, key) or InvoiceText(key=key)
-    row.subject = subject.strip()
-    row.body = body.replace("\r\n", "\n").strip()
-    row.updated_by = by.id
-    row.updated_at = utcnow()
-    session.add(row)
-    audit.record(
-        session, action="invoices.text", agent=by, object_type="invoice_text", object_id=key
-    )
-    session.commit()
+    with transaction(session):
+        row = session.get(InvoiceText, key) or InvoiceText(key=key)
+        row.subject = subject.strip()
+        row.body = body.replace("\r\n", "\n").strip()
+        row.updated_by = by.id
+        row.updated_at = utcnow()
+        session.add(row)
+        audit.record(
+            session, action="invoices.text", agent=by, object_type="invoice_text", object_id=key
+        )
     return row

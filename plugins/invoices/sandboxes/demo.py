@@ -9,6 +9,7 @@ from dataclasses import replace
 import httpx
 from sqlmodel import Session, select
 
+from helpdesk.db import transaction
 from helpdesk.models import EtunnusUser, UserEmail
 from plugins.invoices.netvisor import NetvisorClient
 from plugins.invoices.sandboxes.netvisor.data import DEMO_USERS
@@ -21,18 +22,18 @@ log = logging.getLogger(__name__)
 def ensure_demo_users(session: Session) -> int:
     """Create the E-tunnus users the sandbox's invoices belong to; returns how many were new."""
     created = 0
-    for demo_user in DEMO_USERS:
-        found = session.exec(
-            select(EtunnusUser).where(EtunnusUser.etunnus == demo_user.number)
-        ).first()
-        if found is not None:
-            continue
-        user = EtunnusUser(etunnus=demo_user.number, name=demo_user.name)
-        session.add(user)
-        session.flush()
-        session.add(UserEmail(user_id=user.id or 0, email=demo_user.email.lower()))
-        created += 1
-    session.commit()
+    with transaction(session):
+        for demo_user in DEMO_USERS:
+            found = session.exec(
+                select(EtunnusUser).where(EtunnusUser.etunnus == demo_user.number)
+            ).first()
+            if found is not None:
+                continue
+            user = EtunnusUser(etunnus=demo_user.number, name=demo_user.name)
+            session.add(user)
+            session.flush()
+            session.add(UserEmail(user_id=user.id or 0, email=demo_user.email.lower()))
+            created += 1
     return created
 
 
