@@ -81,7 +81,7 @@ def new_session(*, write_lock: bool = False) -> Session:
 
 @contextmanager
 def session_scope() -> Iterator[Session]:
-    """A session for CLI commands and workers; services commit inside it."""
+    """A session for CLI commands and workers; services open their units of work in it."""
     session = new_session()
     try:
         yield session
