@@ -97,6 +97,23 @@ class PendingChanges(RuntimeError):
     """A unit of work began while the session held changes made outside any unit."""
 
 
+#: ``session.info`` key: changes were flushed outside any unit of work and not yet
+#: committed or rolled back; the next unit would commit them as if they were its own.
+_STRAY_FLUSH = "helpdesk.stray_flush"
+
+
+@event.listens_for(Session, "after_flush")
+def _note_stray_flush(session: Session, _context: Any) -> None:
+    if not session.info.get(_UNIT_DEPTH):
+        session.info[_STRAY_FLUSH] = True
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_stray_flush(session: Session, ended: Any) -> None:
+    if ended.parent is None:  # committed or rolled back as a whole, not a savepoint
+        session.info.pop(_STRAY_FLUSH, None)
+
+
 def in_unit_of_work(session: Session) -> bool:
     """True inside a ``transaction`` block of ``session``."""
     return bool(session.info.get(_UNIT_DEPTH))
@@ -147,7 +164,7 @@ def end_read(session: Session) -> None:
     """
     if in_unit_of_work(session):
         raise RuntimeError("end_read inside a unit of work would commit half of it")
-    if session.new or session.dirty or session.deleted:
+    if session.new or session.dirty or session.deleted or session.info.get(_STRAY_FLUSH):
         raise PendingChanges("changes made outside a unit of work: do them inside it")
     if session.in_transaction():
         session.commit()  # nothing is pending (checked above): this only ends the read

@@ -178,3 +178,21 @@ def test_reread_builds_on_what_another_process_committed(committed_url):
         reread(mine, box)
     mine.close()
     engine.dispose()
+
+
+def test_changes_flushed_outside_a_unit_are_refused_too(session):
+    # A flush empties session.new, but the rows are not the next unit's to commit.
+    session.add(Mailbox(address="flushed@e-tunnus.fi", display_name="Flushed"))
+    session.flush()
+    with pytest.raises(PendingChanges), transaction(session):
+        pass
+    with pytest.raises(PendingChanges):
+        end_read(session)
+    session.rollback()
+    with transaction(session):  # a rollback (or a commit) ends the stray changes
+        session.add(Mailbox(address="unit@e-tunnus.fi", display_name="Unit"))
+        with session.begin_nested():  # a savepoint inside the unit is no stray flush
+            session.add(Mailbox(address="nested@e-tunnus.fi", display_name="Nested"))
+    found = {m.address for m in session.exec(select(Mailbox))}
+    assert {"unit@e-tunnus.fi", "nested@e-tunnus.fi"} <= found
+    assert "flushed@e-tunnus.fi" not in found
