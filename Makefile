@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 export PORT
 
-.PHONY: run test install lint typecheck pytest system-deps bench-inbox bench-ingest clean messages
+.PHONY: run test install lint lint-imports typecheck pytest system-deps bench-inbox bench-ingest clean messages
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -39,6 +39,11 @@ lint: install
 	$(VENV)/bin/ruff check helpdesk plugins tests bench
 	$(VENV)/bin/ruff format --check helpdesk plugins
 
+## make lint-imports: the import contracts in pyproject.toml ([tool.importlinter]): the core's
+## layers and the plugin boundary.
+lint-imports: install
+	$(VENV)/bin/lint-imports --no-cache
+
 typecheck: install
 	$(VENV)/bin/mypy
 
@@ -46,16 +51,21 @@ pytest: install system-deps
 	$(PY) -m pytest
 
 ## make test: everything CI runs.
-test: install system-deps lint typecheck pytest
+test: install system-deps lint lint-imports typecheck pytest
 
-## make messages: re-extract the UI strings (templates, Python, N_() keys) into
-## helpdesk/i18n/messages.pot and merge new ids into the fi and en catalogs (existing
-## translations are kept; ids no longer used become #~ entries).
+## make messages: re-extract the UI strings (templates, Python, N_() keys) of the core into
+## helpdesk/i18n/messages.pot and of the invoice plugin into plugins/invoices/i18n/messages.pot,
+## and merge new ids into each one's fi and en catalogs (existing translations are kept; ids
+## no longer used become #~ entries). The core merges the plugin's catalogs at start-up.
+EXTRACT = $(VENV)/bin/pybabel extract -k _ -k gettext -k ngettext:1,2 -k pgettext:1c,2 -k N_ \
+	--sort-by-file -w 100
+UPDATE = $(VENV)/bin/pybabel update -D messages --no-fuzzy-matching -w 100
 messages: install
-	$(VENV)/bin/pybabel extract -F babel.cfg -k _ -k gettext -k ngettext:1,2 -k pgettext:1c,2 -k N_ \
-	  --sort-by-file --project "E-tunnus helpdesk" -w 100 -o helpdesk/i18n/messages.pot .
-	$(VENV)/bin/pybabel update -i helpdesk/i18n/messages.pot -d helpdesk/i18n -D messages \
-	  --no-fuzzy-matching -w 100
+	$(EXTRACT) -F babel.cfg --project "E-tunnus helpdesk" -o helpdesk/i18n/messages.pot .
+	$(UPDATE) -i helpdesk/i18n/messages.pot -d helpdesk/i18n
+	$(EXTRACT) -F plugins/invoices/babel.cfg --project "E-tunnus helpdesk invoices" \
+	  -o plugins/invoices/i18n/messages.pot plugins/invoices
+	$(UPDATE) -i plugins/invoices/i18n/messages.pot -d plugins/invoices/i18n
 
 bench-inbox: install
 	$(PY) bench/inbox.py

@@ -2,6 +2,9 @@
 
 Plugins register through the ``helpdesk.plugins`` entry point and implement these with
 ``@hookimpl``. Hooks that return lists are collected from every plugin in load order.
+Hooks are the core asking plugins; what a plugin asks of the core is in
+``helpdesk.plugin_api``, the one module of the core a plugin imports, which also re-exports
+``hookimpl`` and the value types below.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -61,13 +65,26 @@ class ScheduledJob:
     The worker holds a database claim per job name while it runs, so with several workers
     each due run happens once. The claim's lease (``extra["lease_seconds"]``, 15 minutes
     by default) is renewed while ``run`` works, so a run may take longer; a long run calls
-    ``helpdesk.jobs.still_claimed()`` between steps and stops when it returns False.
+    ``still_claimed()`` (``helpdesk.plugin_api``) between steps and stops when it returns
+    False.
     """
 
     name: str
     due: Callable[[Any, Any], bool]
     run: Callable[[Session], Any]
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DevService:
+    """A background process of ``helpdesk dev`` (``make run``): ``helpdesk <args>``.
+
+    It runs as a child process beside the web server and stops with it. A ``--port N`` in
+    ``args`` tells ``helpdesk dev`` where it listens, so that the banner waits for it.
+    """
+
+    name: str
+    args: tuple[str, ...]
 
 
 @hookspec
@@ -107,7 +124,9 @@ def helpdesk_user_page(
 @hookspec
 def helpdesk_page_notices(request: Request, agent: Agent) -> Markup | None:
     """A small notice shown under the top bar of every page (e.g. the 15:00 invoice alert),
-    or None. Called on every full page render: return None fast when there is nothing."""
+    or None. Called on every full page render: return None fast when there is nothing.
+    Templates call it, so there is no request session: read through a short session of
+    your own (``new_session()``) and write nothing."""
 
 
 @hookspec
@@ -132,6 +151,27 @@ def helpdesk_alembic_version_locations() -> list[str]:  # type: ignore[empty-bod
 
 
 @hookspec
+def helpdesk_model_modules() -> list[ModuleType]:  # type: ignore[empty-body]
+    """The modules that define the plugin's tables, imported.
+
+    A table joins SQLModel's metadata when its class is imported; Alembic compares that
+    metadata with the database (``alembic check``, autogenerate), so the migration
+    environment asks for these before it looks. Returning the modules, rather than their
+    names, keeps the core from importing a plugin by name.
+    """
+
+
+@hookspec
+def helpdesk_translation_dirs() -> list[Path]:  # type: ignore[empty-body]
+    """Folders of the plugin's own catalogs: ``<language>/LC_MESSAGES/messages.po``.
+
+    The core merges them into its own when the plugins load, so ``gettext``, ``N_`` keys
+    and ``{{ _("...") }}`` in the plugin's templates find the plugin's strings. A msgid the
+    core's catalog has keeps the core's text.
+    """
+
+
+@hookspec
 def helpdesk_cli(app: typer.Typer) -> None:
     """Add commands to the ``helpdesk`` command line."""
 
@@ -139,3 +179,10 @@ def helpdesk_cli(app: typer.Typer) -> None:
 @hookspec
 def helpdesk_demo_data(session: Session) -> None:
     """Seed the plugin's demo data (``helpdesk demo``); must be idempotent."""
+
+
+@hookspec
+def helpdesk_dev_services() -> list[DevService]:  # type: ignore[empty-body]
+    """Background processes for ``helpdesk dev`` (``make run``) to start beside the web
+    server, e.g. a sandbox standing in for an outside service. Asked once, when
+    ``helpdesk dev`` starts; return none outside development."""

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
+from types import ModuleType
 
 from alembic import command
 from alembic.config import Config
@@ -13,17 +13,9 @@ from helpdesk.plugins import collect, get_plugin_manager
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def import_plugin_models() -> None:
-    """Import each plugin's ``models`` module so its tables join the metadata."""
-    for _name, plugin in get_plugin_manager().list_name_plugin():
-        package = getattr(plugin, "__package__", None) or ""
-        if not package:
-            continue
-        try:
-            importlib.import_module(f"{package}.models")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{package}.models":
-                raise
+def import_plugin_models() -> list[ModuleType]:
+    """Have each plugin import its table modules, so that its tables join the metadata."""
+    return collect(get_plugin_manager().hook.helpdesk_model_modules())
 
 
 def alembic_config(database_url: str | None = None) -> Config:

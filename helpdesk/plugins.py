@@ -13,7 +13,7 @@ from typing import Any
 
 import pluggy
 
-from helpdesk import hookspecs
+from helpdesk import hookspecs, i18n
 from helpdesk.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -30,13 +30,18 @@ def _load(pm: pluggy.PluginManager, name: str, module: Any) -> None:
 
 @lru_cache(maxsize=1)
 def get_plugin_manager() -> pluggy.PluginManager:
-    """The process-wide plugin manager with every enabled plugin registered."""
+    """The process-wide plugin manager with every enabled plugin registered.
+
+    Loading the plugins is the start-up of every process (web, worker, command line), so
+    their translation catalogs join the core's here.
+    """
     pm = pluggy.PluginManager("helpdesk")
     pm.add_hookspecs(hookspecs)
     disabled = set(get_settings().plugins_disabled)
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         if ep.name not in disabled:
             _load(pm, ep.name, ep.load())
+    i18n.add_catalog_dirs(collect(pm.hook.helpdesk_translation_dirs()))
     return pm
 
 

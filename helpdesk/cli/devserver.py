@@ -1,7 +1,8 @@
 """``helpdesk dev``: the demo set-up of ``make run`` — web server plus the background services.
 
 Each background service is a ``helpdesk`` subcommand run as a child process; all of them stop
-when the web server stops (Ctrl-C).
+when the web server stops (Ctrl-C). The core's are below; plugins add theirs through the
+``helpdesk_dev_services`` hook (the invoice plugin's Netvisor and Maventa sandboxes).
 """
 
 from __future__ import annotations
@@ -19,21 +20,21 @@ from collections.abc import Sequence
 
 import uvicorn
 
+from helpdesk.hookspecs import DevService
+from helpdesk.plugins import collect, hook
 from helpdesk.services.demo import DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD
 
-#: Background services started beside the web server: (name, helpdesk subcommand).
-BACKGROUND: list[tuple[str, list[str]]] = []
+CORE_SERVICES = (
+    # The worker fetches the demo mailboxes (IDLE) and runs the scheduled jobs.
+    DevService("worker", ("worker",)),
+    # The demo mailboxes send through a local SMTP sink (var/mail-sink/*.eml); see demo.py.
+    DevService("mail-sink", ("mail-sink", "--port", "8025")),
+)
 
 
-def register_background(name: str, args: Sequence[str]) -> None:
-    """Plugins and core modules add their demo-time services here."""
-    BACKGROUND.append((name, list(args)))
-
-
-# The worker fetches the demo mailboxes (IDLE) and runs the scheduled jobs.
-register_background("worker", ["worker"])
-# The demo mailboxes send through a local SMTP sink (var/mail-sink/*.eml); see demo.py.
-register_background("mail-sink", ["mail-sink", "--port", "8025"])
+def background() -> list[DevService]:
+    """The services started beside the web server: the core's, then the plugins'."""
+    return [*CORE_SERVICES, *collect(hook().helpdesk_dev_services())]
 
 
 def banner(host: str, port: int) -> str:
@@ -46,10 +47,13 @@ def banner(host: str, port: int) -> str:
     )
 
 
-def service_ports(host: str, port: int) -> list[tuple[str, int]]:
+def service_ports(
+    host: str, port: int, services: Sequence[DevService] | None = None
+) -> list[tuple[str, int]]:
     """Where the web server and each background service with a ``--port`` listen."""
     ports = [(host, port)]
-    for _name, args in BACKGROUND:
+    for service in background() if services is None else services:
+        args = service.args
         if "--port" in args[:-1]:
             ports.append(("127.0.0.1", int(args[args.index("--port") + 1])))
     return ports
@@ -70,9 +74,9 @@ def wait_for_ports(ports: Sequence[tuple[str, int]], timeout: float = 30.0) -> b
     return True
 
 
-def _announce_when_ready(host: str, port: int) -> None:
+def _announce_when_ready(host: str, port: int, services: Sequence[DevService]) -> None:
     # The services' start-up lines scroll the first banner away; repeat it once all listen.
-    if wait_for_ports(service_ports(host, port)):
+    if wait_for_ports(service_ports(host, port, services)):
         time.sleep(0.5)  # let the last start-up lines print first
         print(banner(host, port), flush=True)
 
@@ -96,13 +100,14 @@ def run(host: str, port: int) -> None:
     command = [sys.executable, "-m", "helpdesk"]
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     preexec = _die_with_parent if sys.platform.startswith("linux") else None
-    for name, args in BACKGROUND:
-        print(f"starting {name}: helpdesk {' '.join(args)}", flush=True)
+    services = background()
+    for service in services:
+        print(f"starting {service.name}: helpdesk {' '.join(service.args)}", flush=True)
         children.append(
-            subprocess.Popen([*command, *args], env=os.environ.copy(), preexec_fn=preexec)
+            subprocess.Popen([*command, *service.args], env=os.environ.copy(), preexec_fn=preexec)
         )
     print(banner(host, port), flush=True)
-    threading.Thread(target=_announce_when_ready, args=(host, port), daemon=True).start()
+    threading.Thread(target=_announce_when_ready, args=(host, port, services), daemon=True).start()
     try:
         uvicorn.run("helpdesk.web.main:app", host=host, port=port, log_level="info")
     finally:

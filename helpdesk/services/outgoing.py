@@ -3,6 +3,8 @@
 ``queue_mail`` is what plugins call to send mail (an invoice PDF from ``laskut@``, a
 notice to a user) through the same outbox as agents' replies; ``cancel`` and ``retry``
 change a row only from the states that allow it, so they never race the worker.
+``delivery`` answers where a queued mail is, so that a caller waiting for it needs no
+knowledge of the outbox's table.
 """
 
 from __future__ import annotations
@@ -46,8 +48,24 @@ class AttachmentIn:
     sha256: str | None = None
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """Where a queued mail is: ``status`` queued, sending, sent, failed or cancelled."""
+
+    status: DeliveryStatus
+    sent_at: datetime | None = None
+    #: Why the last attempt failed (the SMTP server's answer), if it did.
+    error: str | None = None
+
+
 def blob_store() -> BlobStore:
+    """The configured content-addressed store (raw mail, attachments, plugin documents)."""
     return BlobStore(get_settings().blob_dir)
+
+
+def ticket_subject(subject: str, ticket: Ticket) -> str:
+    """``subject`` tagged with the ticket's number, so that an answer threads back to it."""
+    return compose.tagged_subject(subject, ticket.number)
 
 
 def addresses(values: Sequence[str] | str | None) -> list[str]:
@@ -335,6 +353,26 @@ def retry(session: Session, *, outbound: OutboundMail, agent: Agent | None) -> O
             raise Conflict("Only a failed mail can be sent again")
         _changed_by_agent(session, outbound, agent, "outbox.retry")
     return outbound
+
+
+def retry_failed(session: Session, *, outbound_id: int, agent: Agent | None) -> bool:
+    """Send the mail again if it failed (as ``retry``); False if it is not failed, or gone."""
+    outbound = session.get(OutboundMail, outbound_id)
+    if outbound is None or outbound.status != DeliveryStatus.failed:
+        return False
+    retry(session, outbound=outbound, agent=agent)
+    return True
+
+
+def delivery(session: Session, outbound_id: int) -> Delivery | None:
+    """Where the mail ``queue_mail`` returned is now (read afresh: the outbox worker moves
+    it in its own session), or None if there is no such mail."""
+    outbound = session.get(OutboundMail, outbound_id, populate_existing=True)
+    if outbound is None:
+        return None
+    return Delivery(
+        status=DeliveryStatus(outbound.status), sent_at=outbound.sent_at, error=outbound.last_error
+    )
 
 
 def get_outbound(session: Session, outbound_id: int) -> OutboundMail:

@@ -14,7 +14,9 @@ The parts in layers, highest first; each imports only lower ones:
 - ``settings`` (``HELPDESK_NETVISOR_*``, ``_MAVENTA_*``, ``_INVOICES_*``), then ``models``.
 - ``rules``, ``netvisor``, ``maventa``, ``finvoice``: nothing of the rest of the plugin.
 
-``sandboxes`` (development and tests) may import any of them; production code never
-imports it. ``migrations`` is the plugin's own Alembic branch. Each package's docstring says
-what it may import; ``tests/plugins/invoices/test_invoice_layout.py`` holds the layers to it.
+``sandboxes`` (development and tests) may import any of them and is a plugin of its own
+(its ``hooks.py``); production code never imports it. ``migrations`` is the plugin's own
+Alembic branch, ``i18n`` its catalogs. Of the core, every part imports only
+``helpdesk.plugin_api``. Each package's docstring says what it may import; import-linter
+holds the parts to these layers (``make lint-imports``, the contracts in pyproject.toml).
 """

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from helpdesk.hookspecs import ScheduledJob
+from helpdesk.plugin_api import ScheduledJob
 from plugins.invoices.dispatch.runner import INTERVAL
 from plugins.invoices.dispatch.runner import run_job as run_dispatch_job
 from plugins.invoices.settings import deadline_rules, invoice_settings

@@ -21,11 +21,24 @@ from collections.abc import Sequence
 
 from sqlmodel import Session, col, select
 
-from helpdesk.db import end_read, reread, transaction
-from helpdesk.i18n import N_
-from helpdesk.models import Agent, Message, Ticket, TicketStatus, utcnow
-from helpdesk.services import audit, mailboxes, replies, tickets
-from helpdesk.services.errors import Conflict, ServiceError
+from helpdesk.plugin_api import (
+    N_,
+    Agent,
+    Conflict,
+    Message,
+    ServiceError,
+    Ticket,
+    TicketStatus,
+    end_read,
+    get_ticket,
+    mailbox_by_address,
+    record_audit,
+    reply,
+    reread,
+    ticket_thread,
+    transaction,
+    utcnow,
+)
 from plugins.invoices.dispatch import texts
 from plugins.invoices.dispatch.comments import queue_comment
 from plugins.invoices.dispatch.notices import linked_ticket, open_invoice_ticket, user_and_address
@@ -78,7 +91,7 @@ def _ticket_for(session: Session, invoice: Invoice, subject: str) -> tuple[Ticke
     ticket = linked_ticket(session, invoice)
     if ticket is None:
         box = invoice_settings().notify_mailbox
-        mailbox = mailboxes.by_address(session, box)
+        mailbox = mailbox_by_address(session, box)
         if mailbox is None:
             raise ServiceError(f"The mailbox {box} does not exist")
         ticket = open_invoice_ticket(
@@ -160,7 +173,7 @@ def _mark(
         key=f"korjattava-{correction.id}",
         text=f"Merkitty korjattavaksi {texts.local_time(now)} / {agent.name}: {summary}",
     )
-    audit.record(
+    record_audit(
         session,
         action="invoices.korjattava",
         agent=agent,
@@ -169,7 +182,7 @@ def _mark(
         ticket_id=ticket.id,
         reasons=[r["name"] for r in reasons],
     )
-    replies.reply(  # joins this unit of work
+    reply(  # joins this unit of work
         session,
         ticket=ticket,
         agent=agent,
@@ -239,7 +252,7 @@ def _resolved(session: Session, invoice: Invoice, agent: Agent, fetched: Refetch
         key=f"resolved-{correction.id}",
         text=f"Korjattu {texts.local_time(now)} / {agent.name} (E-tunnus helpdesk)",
     )
-    audit.record(
+    record_audit(
         session,
         action="invoices.resolve",
         agent=agent,
@@ -267,6 +280,6 @@ def user_answers(session: Session, correction: Correction) -> list[Message]:
         return []
     return [
         m
-        for m in tickets.thread(session, tickets.get_ticket(session, correction.ticket_id))
+        for m in ticket_thread(session, get_ticket(session, correction.ticket_id))
         if m.kind == "incoming" and m.created_at >= correction.marked_at
     ]

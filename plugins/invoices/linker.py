@@ -11,8 +11,7 @@ import re
 
 from sqlmodel import Session, col, select
 
-from helpdesk.hookspecs import FoundLink
-from helpdesk.references import find_references, from_rf, invoice_number_parts
+from helpdesk.plugin_api import FoundLink, find_references, from_rf, invoice_number_parts
 from plugins.invoices.models import Invoice
 
 #: An E-tunnus invoice number on its own: 6-digit e-tunnus + a running number (7-19 digits).

@@ -11,10 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlmodel import Session, col, func, select
 
-from helpdesk.i18n import N_
-from helpdesk.models import Agent, TicketLink
-from helpdesk.services.errors import NotFound
-from helpdesk.values import as_id
+from helpdesk.plugin_api import N_, Agent, NotFound, TicketLink, as_id
 from plugins.invoices.models import QUEUE_STATUSES, Invoice, InvoiceEvent
 from plugins.invoices.rules.deadline import InvoiceDeadline
 from plugins.invoices.settings import deadline_rules, invoice_settings

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, or_
 from sqlmodel import Session, col, select
 
-from helpdesk.references import from_rf
+from helpdesk.plugin_api import from_rf
 from plugins.invoices.models import Invoice
 
 LIKE_ESCAPE = "\\"

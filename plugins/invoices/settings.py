@@ -24,9 +24,8 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from helpdesk.service_hours import calendar_from_settings
-from helpdesk.settings import get_settings as core_settings
-from helpdesk.values import parse_wall_time
+from helpdesk.plugin_api import calendar_from_settings, parse_wall_time
+from helpdesk.plugin_api import get_settings as core_settings
 from plugins.invoices.finvoice import FinvoiceSeller, PostalAddress
 from plugins.invoices.maventa import DEFAULT_SCOPE, MaventaClient, MaventaConfig
 from plugins.invoices.netvisor import NetvisorClient, NetvisorConfig

@@ -22,6 +22,11 @@ REQUIRED_HOOKS = {
     "helpdesk_link_text",
     "helpdesk_scheduled_jobs",
     "helpdesk_alembic_version_locations",
+    # Issue 13: what the invoice plugin used to reach into the core for.
+    "helpdesk_dev_services",
+    "helpdesk_translation_dirs",
+    "helpdesk_page_notices",
+    "helpdesk_model_modules",
 }
 
 
@@ -84,3 +89,13 @@ def test_plugin_alembic_branch_is_in_the_version_locations():
     locations = alembic_config().get_main_option("version_locations").split()
     assert locations[0].endswith("migrations/versions")
     assert any("plugins/invoices" in loc for loc in locations)
+
+
+def test_plugin_tables_reach_alembic_through_the_hook():
+    from sqlmodel import SQLModel
+
+    from helpdesk.migrate import import_plugin_models
+
+    modules = import_plugin_models()
+    assert "plugins.invoices.models" in [m.__name__ for m in modules]
+    assert "invoice" in SQLModel.metadata.tables

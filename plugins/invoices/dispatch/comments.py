@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from helpdesk.models import utcnow
+from helpdesk.plugin_api import utcnow
 from plugins.invoices.models import CommentState, EventKind, Invoice, InvoiceEvent, NetvisorComment
 from plugins.invoices.netvisor import NetvisorClient, NetvisorError, NetvisorTransportError
 from plugins.invoices.netvisor.client import COMMENT_MAX_LENGTH

@@ -12,20 +12,22 @@ from __future__ import annotations
 
 from sqlmodel import Session, col, select
 
-from helpdesk.db import transaction
-from helpdesk.mail import compose
-from helpdesk.models import (
+from helpdesk.plugin_api import (
     EtunnusUser,
     Mailbox,
     OutboundKind,
     OutboundMail,
+    ServiceError,
     Ticket,
     TicketLink,
     TicketStatus,
+    emails_of,
+    mailbox_by_address,
+    open_ticket,
+    queue_mail,
+    ticket_subject,
+    transaction,
 )
-from helpdesk.services import mailboxes, people, tickets
-from helpdesk.services.errors import ServiceError
-from helpdesk.services.outgoing import queue_mail
 from plugins.invoices.dispatch import texts
 from plugins.invoices.models import Dispatch, Invoice
 from plugins.invoices.settings import invoice_settings
@@ -82,7 +84,7 @@ def open_invoice_ticket(
     status: TicketStatus,
 ) -> Ticket:
     """A new ticket with the invoice's user, linked to the invoice (a step: flushes only)."""
-    ticket = tickets.open_ticket(
+    ticket = open_ticket(
         session,
         subject=subject,
         mailbox=mailbox,
@@ -100,7 +102,7 @@ def user_and_address(session: Session, invoice: Invoice) -> tuple[EtunnusUser, s
     user = session.get(EtunnusUser, invoice.user_id) if invoice.user_id else None
     if user is None:
         raise ServiceError("The invoice's E-tunnus user is unknown")
-    addresses = people.emails_of(session, user)
+    addresses = emails_of(session, user)
     if not addresses:
         raise ServiceError(f"The E-tunnus user {user.etunnus} has no email address")
     return user, addresses[0]
@@ -114,7 +116,7 @@ def queue_notice(session: Session, *, dispatch: Dispatch, invoice: Invoice) -> O
     """
     user, address = user_and_address(session, invoice)
     box_address = invoice_settings().notify_mailbox
-    mailbox = mailboxes.by_address(session, box_address)
+    mailbox = mailbox_by_address(session, box_address)
     if mailbox is None:
         raise ServiceError(f"The notice mailbox {box_address} does not exist")
     values = texts.invoice_values(invoice) | {
@@ -139,7 +141,7 @@ def queue_notice(session: Session, *, dispatch: Dispatch, invoice: Invoice) -> O
             session,
             mailbox=mailbox,
             to=[address],
-            subject=compose.tagged_subject(subject, ticket.number),
+            subject=ticket_subject(subject, ticket),
             text=body.rstrip() + "\n",
             ticket=ticket,
             kind=OutboundKind.notice,

@@ -17,8 +17,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from helpdesk.locks import claim_due, holder_gone, owner_id
-from helpdesk.models import utcnow
+from helpdesk.plugin_api import claim_due, holder_gone, owner_id, utcnow
 from plugins.invoices.dispatch import comments
 from plugins.invoices.dispatch.steps import Clients, run_step
 from plugins.invoices.models import Dispatch, DispatchState, Invoice

@@ -14,11 +14,16 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from helpdesk.i18n import N_
-from helpdesk.models import Agent, OutboundMail, utcnow
-from helpdesk.services import audit
-from helpdesk.services.errors import Conflict, ServiceError
-from helpdesk.services.outgoing import retry as retry_outbound
+from helpdesk.plugin_api import (
+    N_,
+    Agent,
+    Conflict,
+    OutboundMail,
+    ServiceError,
+    record_audit,
+    retry_outbound,
+    utcnow,
+)
 from plugins.invoices.models import (
     INACTIVE_STATES,
     DeliveryMethod,
@@ -132,7 +137,7 @@ def record(
             },
         )
     )
-    audit.record(
+    record_audit(
         session,
         action=f"invoices.dispatch.{action}",
         agent=session.get(Agent, agent_id) if agent_id else None,

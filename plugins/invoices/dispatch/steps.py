@@ -16,12 +16,18 @@ from datetime import timedelta
 
 from sqlmodel import Session
 
-from helpdesk.blobs import BlobStore
-from helpdesk.models import Agent, OutboundKind, OutboundMail, utcnow
-from helpdesk.services import mailboxes
-from helpdesk.services.errors import ServiceError
-from helpdesk.services.outgoing import AttachmentIn, queue_mail
-from helpdesk.settings import get_settings
+from helpdesk.plugin_api import (
+    Agent,
+    AttachmentIn,
+    BlobStore,
+    OutboundKind,
+    OutboundMail,
+    ServiceError,
+    get_settings,
+    mailbox_by_address,
+    queue_mail,
+    utcnow,
+)
 from plugins.invoices.dispatch import texts
 from plugins.invoices.dispatch.comments import queue_comment
 from plugins.invoices.dispatch.einvoice import finvoice_for
@@ -158,7 +164,7 @@ def _ensure_pdf(
 
 def _queue_email(session: Session, dispatch: Dispatch, invoice: Invoice) -> Outcome:
     address = invoice_settings().sender_mailbox
-    mailbox = mailboxes.by_address(session, address)
+    mailbox = mailbox_by_address(session, address)
     if mailbox is None or not mailbox.can_send:
         reason = f"The sender mailbox {address} is missing or has no SMTP settings"
         return fail(session, dispatch, invoice, "send", reason, safe=True)

@@ -14,12 +14,16 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
-from helpdesk.db import transaction
-from helpdesk.i18n import N_
-from helpdesk.models import Agent, utcnow
-from helpdesk.services import audit
-from helpdesk.services.errors import NotFound, ServiceError
-from helpdesk.settings import get_settings
+from helpdesk.plugin_api import (
+    N_,
+    Agent,
+    NotFound,
+    ServiceError,
+    get_settings,
+    record_audit,
+    transaction,
+    utcnow,
+)
 from plugins.invoices.models import Invoice, InvoiceText
 from plugins.invoices.rules.formats import eur
 
@@ -139,7 +143,7 @@ def save_text(session: Session, *, key: str, subject: str, body: str, by: Agent)
         row.updated_by = by.id
         row.updated_at = utcnow()
         session.add(row)
-        audit.record(
+        record_audit(
             session, action="invoices.text", agent=by, object_type="invoice_text", object_id=key
         )
     return row

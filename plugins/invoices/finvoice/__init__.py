@@ -1,12 +1,17 @@
-"""Finvoice 3.0, the Finnish e-invoice message: write one, and check one.
+"""Finvoice 3.0, the Finnish e-invoice message: write one, and judge one.
 
-``invoice`` is the writer's plain input (seller, buyer, rows), ``writer`` builds the XML,
-``format`` holds Finvoice's number and date formats and ``validate`` checks a message's
-structure and bank details. The format knows nothing of where an invoice came from: the
-dispatch turns a stored invoice into this input (``dispatch/einvoice.py``).
+``invoice`` is the writer's plain input (seller, buyer, rows with their VAT categories),
+``preflight`` refuses what the schema cannot express, ``writer`` builds the XML, ``format``,
+``text`` and ``vat`` hold Finvoice's number formats, text lengths and VAT categories.
+``validate`` judges a message: the official XSD (``xsd``, the file in ``schema/`` with its
+source) and the rules beyond it (``bank_rules``: reference, account, barcode;
+``invoice_rules``: type, dates, totals, VAT). The writer validates its own
+output and never returns an invalid message. The format knows nothing of where an invoice
+came from: the dispatch turns a stored invoice into this input (``dispatch/einvoice.py``).
 
 May import: the standard library, lxml, python-stdnum and the core's pure reference-number
-helpers (``helpdesk.references``); nothing else of the core or of the rest of the plugin.
+helpers (through ``helpdesk.plugin_api``); nothing else of the core or of the rest of the
+plugin.
 """
 
 from plugins.invoices.finvoice.format import (
@@ -14,6 +19,7 @@ from plugins.invoices.finvoice.format import (
     format_amount,
     format_date,
     format_number,
+    format_unit_price,
     parse_amount,
 )
 from plugins.invoices.finvoice.invoice import (
@@ -25,32 +31,41 @@ from plugins.invoices.finvoice.invoice import (
     PostalAddress,
     VatBreakdown,
 )
-from plugins.invoices.finvoice.validate import (
-    REQUIRED_PATHS,
-    REQUIRED_TOP_LEVEL,
-    TOP_LEVEL_ORDER,
-    validate_finvoice,
+from plugins.invoices.finvoice.problems import (
+    FinvoiceInvalid,
+    FinvoiceProblem,
+    FinvoiceRefused,
+    Refusal,
 )
+from plugins.invoices.finvoice.validate import validate_finvoice
+from plugins.invoices.finvoice.vat import CATEGORIES as VAT_CATEGORIES
 from plugins.invoices.finvoice.writer import CURRENCY, ENCODING, build_finvoice
+from plugins.invoices.finvoice.xsd import SCHEMA_PATH, SCHEMA_SHA256, SCHEMA_VERSION
 
 __all__ = [
     "CENT",
     "CURRENCY",
     "ENCODING",
     "MAVENTA_OPERATOR",
-    "REQUIRED_PATHS",
-    "REQUIRED_TOP_LEVEL",
-    "TOP_LEVEL_ORDER",
+    "SCHEMA_PATH",
+    "SCHEMA_SHA256",
+    "SCHEMA_VERSION",
+    "VAT_CATEGORIES",
     "FinvoiceBuyer",
+    "FinvoiceInvalid",
     "FinvoiceInvoice",
+    "FinvoiceProblem",
+    "FinvoiceRefused",
     "FinvoiceRow",
     "FinvoiceSeller",
     "PostalAddress",
+    "Refusal",
     "VatBreakdown",
     "build_finvoice",
     "format_amount",
     "format_date",
     "format_number",
+    "format_unit_price",
     "parse_amount",
     "validate_finvoice",
 ]

@@ -1,7 +1,9 @@
 """What one Finvoice invoice carries, as plain frozen values (the writer's input).
 
 E-tunnus is the seller of every invoice it sends on; the buyer is the invoicee. Amounts
-are Decimals in euros, VAT percents e.g. ``Decimal("25.5")``.
+are Decimals in euros, VAT percents e.g. ``Decimal("25.5")``. A row's VAT treatment is a
+UN/CEFACT 5305 category (:mod:`plugins.invoices.finvoice.vat`): a row above 0 % is standard
+rated (S) unless it says otherwise, and a 0 % row must say which kind of 0 % it is.
 """
 
 from __future__ import annotations
@@ -48,7 +50,11 @@ class FinvoiceSeller:
 
 @dataclass(frozen=True)
 class FinvoiceBuyer:
-    """The invoicee."""
+    """The invoicee.
+
+    ``vat_number`` is the buyer's EU VAT number; reverse charge (AE) and intra-EU supply (K)
+    need one. Without it a Finnish business ID gives ``FI`` + its digits.
+    """
 
     name: str
     address: PostalAddress
@@ -56,11 +62,26 @@ class FinvoiceBuyer:
     einvoice_address: str = ""
     einvoice_operator: str = ""
     email: str = ""
+    vat_number: str = ""
+
+    @property
+    def tax_code(self) -> str:
+        """The buyer's VAT number as given, else derived from a valid business ID, else ''."""
+        if self.vat_number.strip():
+            return "".join(self.vat_number.split()).upper()
+        if ytunnus.is_valid(self.business_id):
+            return "FI" + ytunnus.compact(self.business_id).replace("-", "")
+        return ""
 
 
 @dataclass(frozen=True)
 class FinvoiceRow:
-    """One invoice row; amounts are in euros, the VAT percent e.g. Decimal('25.5')."""
+    """One invoice row; amounts are in euros, the VAT percent e.g. Decimal('25.5').
+
+    ``vat_code`` is the UN/CEFACT 5305 VAT category (S, Z, E, AE, K, G, O); empty means
+    standard rated (S) for a rate above 0 % and is refused for 0 %, which has several
+    meanings. ``vat_text`` overrides the category's default explanation (VatFreeText).
+    """
 
     description: str
     quantity: Decimal
@@ -70,15 +91,28 @@ class FinvoiceRow:
     vat: Decimal
     gross: Decimal
     unit: str = "kpl"
+    vat_code: str = ""
+    vat_text: str = ""
+    article_code: str = ""
+
+    @property
+    def vat_category(self) -> str:
+        """The row's VAT category: the code given, else S above 0 %, else '' (unknown)."""
+        code = self.vat_code.strip().upper()
+        if code:
+            return code
+        return "S" if self.vat_percent > 0 else ""
 
 
 @dataclass(frozen=True)
 class VatBreakdown:
-    """The VAT base and amount for one rate."""
+    """The VAT base and amount for one VAT category and rate."""
 
     rate: Decimal
     base: Decimal
     vat: Decimal
+    code: str = "S"
+    text: str = ""
 
 
 @dataclass(frozen=True)
@@ -95,6 +129,14 @@ class FinvoiceInvoice:
     message_id: str = ""
     timestamp: datetime | None = None
     payment_terms: str = ""
+    #: For a credit note: the invoice it credits, if known.
+    credited_number: str = ""
+    credited_date: date | None = None
+
+    @property
+    def is_credit_note(self) -> bool:
+        """A negative total is a credit note (Finvoice INV02, UN/CEFACT 381)."""
+        return self.total_gross < 0
 
     @property
     def total_net(self) -> Decimal:
@@ -112,12 +154,18 @@ class FinvoiceInvoice:
         return sum((row.gross for row in self.rows), Decimal(0))
 
     def vat_breakdown(self) -> list[VatBreakdown]:
-        """VAT base and amount per rate, highest rate first."""
-        by_rate: dict[Decimal, tuple[Decimal, Decimal]] = {}
+        """VAT base and amount per VAT category and rate, highest rate first.
+
+        Rows of one category and rate with different explanations keep the first one's.
+        """
+        groups: dict[tuple[Decimal, str], tuple[Decimal, Decimal, str]] = {}
         for row in self.rows:
-            base, vat = by_rate.get(row.vat_percent, (Decimal(0), Decimal(0)))
-            by_rate[row.vat_percent] = (base + row.net, vat + row.vat)
+            key = (row.vat_percent, row.vat_category)
+            base, vat, text = groups.get(key, (Decimal(0), Decimal(0), row.vat_text))
+            groups[key] = (base + row.net, vat + row.vat, text)
         return [
-            VatBreakdown(rate, base, vat)
-            for rate, (base, vat) in sorted(by_rate.items(), reverse=True)
+            VatBreakdown(rate, base, vat, code, text)
+            for (rate, code), (base, vat, text) in sorted(
+                groups.items(), key=lambda item: (item[0][0], item[0][1]), reverse=True
+            )
         ]

@@ -3,9 +3,9 @@
 ``invoice`` holds what the sync reads from Netvisor (invoices, their history, the sync
 state); ``dispatch`` what the team does with them (dispatches, Netvisor comment lines,
 Korjattava rounds, the admin-edited texts). Importing this package registers every table
-(Alembic imports only ``models``).
+(the ``helpdesk_model_modules`` hook hands it to Alembic).
 
-May import: SQLModel and SQLAlchemy, and the core's column helpers (``helpdesk.models.base``);
+May import: SQLModel and SQLAlchemy, and the core's column helpers (``helpdesk.plugin_api``);
 the foreign keys name the core's tables (``agent``, ``ticket``, ``etunnus_user``,
 ``outbound_mail``) as strings.
 """

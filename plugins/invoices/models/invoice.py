@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Column, Index, Numeric, String, Text
 from sqlmodel import Field, SQLModel
 
-from helpdesk.models.base import json_field, ts_field
+from helpdesk.plugin_api import json_field, ts_field
 
 
 class InvoiceStatus(StrEnum):

@@ -16,12 +16,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from stdnum.fi import ytunnus
 
-from helpdesk.references import (
-    from_rf,
-    invoice_number_parts,
-    is_valid_reference,
-    make_reference,
-)
+from helpdesk.plugin_api import from_rf, invoice_number_parts, is_valid_reference, make_reference
 from plugins.invoices.rules.formats import eur
 from plugins.invoices.rules.validators import (
     METHOD_NAMES_FI,

@@ -1,8 +1,8 @@
 """The same-day promise: an invoice sent by 15:00 on a business day goes on that day.
 
 Business days, holidays and the Helsinki wall clock come from the core's service
-calendar (``helpdesk.service_hours``); this module adds only the invoice rules: the
-cutoff, an optional margin and the last-look alert before the cutoff.
+calendar (``ServiceCalendar``, from ``helpdesk.plugin_api``); this module adds only the
+invoice rules: the cutoff, an optional margin and the last-look alert before the cutoff.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 
-from helpdesk.service_hours import ServiceCalendar
+from helpdesk.plugin_api import ServiceCalendar
 
 
 @dataclass(frozen=True)

@@ -4,10 +4,11 @@
   (``helpdesk netvisor-sandbox``; ``server.serve_in_thread`` for tests).
 - ``maventa.py``: a local Maventa AutoXChange (``helpdesk maventa-sandbox``).
 - ``demo.py``: the plugin's part of ``helpdesk demo`` (the sandbox's users, a first sync).
+- ``cli.py``, ``hooks.py``: the sandbox commands and what ``helpdesk dev`` starts, wired in
+  as a development plugin of its own (entry point ``invoices-sandboxes``).
 
 May import: the rest of the plugin (its clients, settings and sync, for the test helpers and
-the demo) and the core. Production code never imports this package; the settings spell out
-the sandboxes' development defaults as plain values instead. The only ways in are the
-development commands in ``cli.py`` and the demo hook in ``hooks.py``, which import it when
-they run, never when the plugin loads.
+the demo) and the core's ``helpdesk.plugin_api``. Production code never imports this
+package (an import-linter contract holds it to that); the settings spell out the
+sandboxes' development defaults as plain values instead.
 """

@@ -7,10 +7,9 @@ import logging
 from dataclasses import replace
 
 import httpx
-from sqlmodel import Session, select
+from sqlmodel import Session
 
-from helpdesk.db import transaction
-from helpdesk.models import EtunnusUser, UserEmail
+from helpdesk.plugin_api import create_user, user_by_etunnus
 from plugins.invoices.netvisor import NetvisorClient
 from plugins.invoices.sandboxes.netvisor.data import DEMO_USERS
 from plugins.invoices.settings import NetvisorNotConfigured, netvisor_settings
@@ -22,18 +21,13 @@ log = logging.getLogger(__name__)
 def ensure_demo_users(session: Session) -> int:
     """Create the E-tunnus users the sandbox's invoices belong to; returns how many were new."""
     created = 0
-    with transaction(session):
-        for demo_user in DEMO_USERS:
-            found = session.exec(
-                select(EtunnusUser).where(EtunnusUser.etunnus == demo_user.number)
-            ).first()
-            if found is not None:
-                continue
-            user = EtunnusUser(etunnus=demo_user.number, name=demo_user.name)
-            session.add(user)
-            session.flush()
-            session.add(UserEmail(user_id=user.id or 0, email=demo_user.email.lower()))
-            created += 1
+    for demo_user in DEMO_USERS:
+        if user_by_etunnus(session, demo_user.number) is not None:
+            continue
+        create_user(
+            session, etunnus=demo_user.number, name=demo_user.name, emails=[demo_user.email]
+        )
+        created += 1
     return created
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from helpdesk.references import invoice_number_parts
+from helpdesk.plugin_api import invoice_number_parts
 from plugins.invoices.models import DeliveryMethod, Invoice
 from plugins.invoices.netvisor import Customer, SalesInvoice
 from plugins.invoices.rules.checks import InvoiceForCheck, OtherInvoice, RowForCheck

@@ -23,8 +23,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from helpdesk.db import end_read, is_postgres, transaction
-from helpdesk.models import EtunnusUser, utcnow
+from helpdesk.plugin_api import EtunnusUser, end_read, is_postgres, transaction, utcnow
 from plugins.invoices.dispatch.service import on_left_unsent
 from plugins.invoices.models import (
     EventKind,

@@ -16,13 +16,20 @@ from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
 from sqlmodel import Session, col, select
 
-from helpdesk.blobs import BlobStore
-from helpdesk.i18n import N_, gettext
-from helpdesk.models import Ticket, utcnow
-from helpdesk.services.errors import NotFound, ServiceError
-from helpdesk.settings import get_settings
-from helpdesk.web.deps import AdminAgent, CurrentAgent, SessionDep
-from helpdesk.web.templating import render, render_partial
+from helpdesk.plugin_api import (
+    N_,
+    AdminAgent,
+    CurrentAgent,
+    NotFound,
+    ServiceError,
+    SessionDep,
+    Ticket,
+    blob_store,
+    gettext,
+    render,
+    render_partial,
+    utcnow,
+)
 from plugins.invoices import dispatch as dispatching
 from plugins.invoices import korjattava
 from plugins.invoices import queue as queries
@@ -201,7 +208,7 @@ def finvoice_download(invoice_id: int, session: SessionDep, agent: CurrentAgent)
     invoice = queries.get_invoice(session, invoice_id)
     dispatch = dispatching.latest_dispatch(session, invoice)
     if dispatch is not None and dispatch.document_sha256:
-        xml = BlobStore(get_settings().blob_dir).get(dispatch.document_sha256)
+        xml = blob_store().get(dispatch.document_sha256)
     else:
         try:
             xml = finvoice_for(invoice)

@@ -12,8 +12,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 from sqlmodel import Session, col, select
 
-from helpdesk.models import Agent
-from helpdesk.web.deps import CurrentAgent, SessionDep
+from helpdesk.plugin_api import Agent, CurrentAgent, SessionDep
 from plugins.invoices import queue as queries
 from plugins.invoices.dispatch import dispatches_of
 from plugins.invoices.models import Dispatch, Invoice

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Header
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from helpdesk.web.deps import CurrentAgent, SessionDep
+from helpdesk.plugin_api import CurrentAgent, SessionDep
 from plugins.invoices import dispatch as dispatching
 from plugins.invoices import korjattava
 from plugins.invoices import queue as queries

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from helpdesk.i18n import N_, gettext
+from helpdesk.plugin_api import N_, gettext
 from plugins.invoices.rules.formats import eur
 from plugins.invoices.settings import invoice_settings
 

@@ -9,11 +9,17 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import col, select
 
-from helpdesk.i18n import gettext
-from helpdesk.models import EtunnusUser, utcnow
-from helpdesk.services.errors import NotFound, ServiceError
-from helpdesk.web.deps import CurrentAgent, HtmxTarget, SessionDep
-from helpdesk.web.templating import render
+from helpdesk.plugin_api import (
+    CurrentAgent,
+    EtunnusUser,
+    HtmxTarget,
+    NotFound,
+    ServiceError,
+    SessionDep,
+    gettext,
+    render,
+    utcnow,
+)
 from plugins.invoices import queue as queries
 from plugins.invoices.dispatch import dispatches_of
 from plugins.invoices.models import Invoice, InvoiceStatus

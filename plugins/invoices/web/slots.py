@@ -8,10 +8,15 @@ from __future__ import annotations
 from fastapi import Request
 from markupsafe import Markup
 
-from helpdesk import db
-from helpdesk.models import Agent, EtunnusUser, Ticket, utcnow
-from helpdesk.web.deps import SessionDep
-from helpdesk.web.templating import render_partial
+from helpdesk.plugin_api import (
+    Agent,
+    EtunnusUser,
+    SessionDep,
+    Ticket,
+    new_session,
+    render_partial,
+    utcnow,
+)
 from plugins.invoices import queue as queries
 from plugins.invoices.web.actions import actions_panel
 from plugins.invoices.web.display import page_context
@@ -48,7 +53,7 @@ def ticket_section(
 def alert_notice(request: Request, agent: Agent) -> Markup | None:
     """The small alert on every page, only inside the window before the cutoff."""
     now = utcnow()
-    session = db.new_session()
+    session = new_session()
     try:
         count = queries.alert_count(session, now)
     finally:

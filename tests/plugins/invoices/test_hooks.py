@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from webclient import Client
 
 from helpdesk.models import EtunnusUser, Message, TicketLink
-from helpdesk.plugins import collect, hook
+from helpdesk.plugins import collect, get_plugin_manager, hook
 from helpdesk.references import format_reference, to_rf
 from plugins.invoices.jobs import JOB_NAME, sync_due
 from plugins.invoices.models import Invoice
@@ -148,22 +148,32 @@ def test_cli_sync(session: Session, netvisor_env: SandboxServer) -> None:
     assert failed.exit_code == 1 and "Väärä avain" in failed.output
 
 
-def test_cli_registers_the_sandbox_for_make_run(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_make_run_starts_the_sandboxes_in_development(monkeypatch: pytest.MonkeyPatch) -> None:
     from helpdesk.cli import app, devserver
     from helpdesk.settings import get_settings
-    from plugins.invoices.cli import _register_dev_sandbox
 
     assert "netvisor-sandbox" in [c.name for c in app.registered_commands]
-    monkeypatch.setattr(devserver, "BACKGROUND", [])
-    _register_dev_sandbox()  # the test environment is not development: nothing to start
-    assert devserver.BACKGROUND == []
+    core = [s.name for s in devserver.CORE_SERVICES]
+    # The test environment is not development: nothing of the plugin's to start.
+    assert [s.name for s in devserver.background()] == core
 
     monkeypatch.setattr(get_settings(), "environment", "development")
-    _register_dev_sandbox()
-    _register_dev_sandbox()
-    assert devserver.BACKGROUND == [
-        ("netvisor-sandbox", ["netvisor-sandbox", "--port", "8765", "--sync"])
+    assert [s.args for s in devserver.background()] == [
+        *(s.args for s in devserver.CORE_SERVICES),
+        ("netvisor-sandbox", "--port", "8765", "--sync"),
+        ("maventa-sandbox", "--port", "8099"),
     ]
+    ports = devserver.service_ports("127.0.0.1", 8000)
+    assert ("127.0.0.1", 8765) in ports and ("127.0.0.1", 8099) in ports
+
+
+def test_the_sandboxes_are_a_development_plugin_of_their_own() -> None:
+    pm = get_plugin_manager()
+    sandboxes = pm.get_plugin("invoices-sandboxes")
+    assert sandboxes is not None and sandboxes.__name__ == "plugins.invoices.sandboxes.hooks"
+    # The invoice plugin itself has no development hooks: it never imports the sandboxes.
+    assert not hasattr(pm.get_plugin("invoices"), "helpdesk_demo_data")
+    assert not hasattr(pm.get_plugin("invoices"), "helpdesk_dev_services")
 
 
 def test_demo_creates_the_sandbox_users_and_survives_a_silent_sandbox(

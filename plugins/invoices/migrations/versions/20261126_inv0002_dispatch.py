@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import helpdesk.models.base
+from helpdesk.plugin_api import UTCDateTime
 
 
 revision: str = 'inv0002'
@@ -27,7 +27,7 @@ def upgrade() -> None:
     sa.Column('subject', sqlmodel.sql.sqltypes.AutoString(length=250), nullable=False),
     sa.Column('body', sa.Text(), nullable=False),
     sa.Column('updated_by', sa.Integer(), nullable=True),
-    sa.Column('updated_at', helpdesk.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['updated_by'], ['agent.id'], ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('key')
     )
@@ -38,8 +38,8 @@ def upgrade() -> None:
     sa.Column('reasons', sa.JSON(), nullable=False),
     sa.Column('message', sa.Text(), nullable=False),
     sa.Column('agent_id', sa.Integer(), nullable=True),
-    sa.Column('marked_at', helpdesk.models.base.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('resolved_at', helpdesk.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('marked_at', UTCDateTime(timezone=True), nullable=False),
+    sa.Column('resolved_at', UTCDateTime(timezone=True), nullable=True),
     sa.Column('resolved_by', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['agent_id'], ['agent.id'], ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['invoice_id'], ['invoice.id'], ondelete='CASCADE'),
@@ -57,10 +57,10 @@ def upgrade() -> None:
     sa.Column('text', sa.Text(), nullable=False),
     sa.Column('state', sa.String(length=16), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('next_attempt_at', helpdesk.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('next_attempt_at', UTCDateTime(timezone=True), nullable=False),
     sa.Column('last_error', sa.Text(), nullable=True),
-    sa.Column('created_at', helpdesk.models.base.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('done_at', helpdesk.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', UTCDateTime(timezone=True), nullable=False),
+    sa.Column('done_at', UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['invoice_id'], ['invoice.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('key')
@@ -85,22 +85,22 @@ def upgrade() -> None:
     sa.Column('document_sha256', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('outbound_mail_id', sa.Integer(), nullable=True),
     sa.Column('maventa_invoice_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
-    sa.Column('upload_started_at', helpdesk.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('upload_started_at', UTCDateTime(timezone=True), nullable=True),
     sa.Column('finalise_attempts', sa.Integer(), nullable=False),
     sa.Column('notice_mail_id', sa.Integer(), nullable=True),
     sa.Column('notice_ticket_id', sa.Integer(), nullable=True),
     sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('next_attempt_at', helpdesk.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('next_attempt_at', UTCDateTime(timezone=True), nullable=False),
     sa.Column('claimed_by', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
-    sa.Column('claimed_at', helpdesk.models.base.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', helpdesk.models.base.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('sending_at', helpdesk.models.base.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('sent_at', helpdesk.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('claimed_at', UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', UTCDateTime(timezone=True), nullable=False),
+    sa.Column('sending_at', UTCDateTime(timezone=True), nullable=True),
+    sa.Column('sent_at', UTCDateTime(timezone=True), nullable=True),
     sa.Column('sent_by', sa.Integer(), nullable=True),
-    sa.Column('finalised_at', helpdesk.models.base.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('notified_at', helpdesk.models.base.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('failed_at', helpdesk.models.base.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('updated_at', helpdesk.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('finalised_at', UTCDateTime(timezone=True), nullable=True),
+    sa.Column('notified_at', UTCDateTime(timezone=True), nullable=True),
+    sa.Column('failed_at', UTCDateTime(timezone=True), nullable=True),
+    sa.Column('updated_at', UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['agent_id'], ['agent.id'], ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['invoice_id'], ['invoice.id'], ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['notice_mail_id'], ['outbound_mail.id'], ),
@@ -116,7 +116,7 @@ def upgrade() -> None:
         batch_op.create_index('uq_invoice_dispatch_active', ['invoice_id'], unique=True, sqlite_where=sa.text("state NOT IN ('failed', 'cancelled', 'user_notified')"), postgresql_where=sa.text("state NOT IN ('failed', 'cancelled', 'user_notified')"))
 
     with op.batch_alter_table('invoice', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('paused_at', helpdesk.models.base.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('paused_at', UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('paused_seconds', sa.Integer(), nullable=False, server_default='0'))
 
     # ### end Alembic commands ###
