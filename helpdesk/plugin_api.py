@@ -23,8 +23,10 @@ What is here, grouped as below:
   ``render_partial`` a slot); the plugin's templates find the core's ``base.html``.
 - **Words**: ``gettext`` and ``N_``; the plugin's own catalogs come in through the
   ``helpdesk_translation_dirs`` hook.
-- **Database**: ``transaction`` (the unit of work), ``session_scope`` and
-  ``new_session`` for code that runs outside a request, ``is_postgres``.
+- **Database**: ``transaction`` (the unit of work), ``end_read`` (end a read before a
+  network call), ``reread`` (a row loaded before the unit, read again inside it),
+  ``session_scope`` and ``new_session`` for code that runs outside a request,
+  ``is_postgres``.
 - **Blob store**: ``blob_store()``, the content-addressed files the core keeps (raw mail,
   attachments) and a plugin's documents beside them.
 - **Work queue**: claiming due rows so that with several workers each is worked once, and
@@ -42,8 +44,9 @@ The rules that keep the core and the plugins sound together:
   block and rolls back on an error; a nested block joins the outer one, so an action called
   inside the plugin's block commits with it. A hook never commits unless its docstring
   says it may; ``helpdesk_message_stored`` runs inside the core's own transaction.
-- No network I/O (HTTP, SMTP, IMAP) while a transaction is open: read and commit first,
-  call out, then write what came back in a new transaction. Every outside call has a
+- No network I/O (HTTP, SMTP, IMAP) while a transaction is open: read and ``end_read``
+  first, call out, then write what came back in a new unit of work (``reread`` what it
+  changes). docs/architecture.md has the whole rule. Every outside call has a
   timeout, and its failure marks the one item it concerns.
 - GET requests never write; ``helpdesk_page_notices`` and the page slots only read.
 - Mail goes out through ``queue_mail`` (the outbox sends it once, even with an
@@ -59,7 +62,7 @@ from sqlmodel import Session
 
 from helpdesk import db
 from helpdesk.blobs import BlobStore
-from helpdesk.db import is_postgres, session_scope, transaction
+from helpdesk.db import end_read, is_postgres, reread, session_scope, transaction
 from helpdesk.hookspecs import DevService, FoundLink, NavEntry, ScheduledJob, hookimpl
 from helpdesk.i18n import N_, gettext
 from helpdesk.jobs import still_claimed
@@ -172,8 +175,10 @@ __all__ = [  # noqa: RUF022 - in the docstring's groups, not alphabetical
     "N_",
     "gettext",
     # Database
+    "end_read",
     "is_postgres",
     "new_session",
+    "reread",
     "session_scope",
     "transaction",
     # Blob store

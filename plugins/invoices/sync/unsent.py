@@ -2,10 +2,11 @@
 
 A run has two phases. First everything is read from Netvisor (the unsent list, the
 details of those and of the invoices that left the list, their customers) without
-touching the database, so a Netvisor failure leaves the queue exactly as it was and
-only ``SyncState.last_error`` records it. Then one transaction upserts the invoices,
-re-runs the checks and writes the history. Two syncs at once (two workers, a button
-and the worker) serialise on a PostgreSQL advisory lock or SQLite's write lock, and
+touching the database (no transaction is open meanwhile), so a Netvisor failure leaves
+the queue exactly as it was and only ``SyncState.last_error`` records it. Then one unit
+of work (``db.transaction``) upserts the invoices, re-runs the checks and writes the
+history. Two syncs at once (two workers, a button and the worker) serialise on a
+PostgreSQL advisory lock or SQLite's write lock (which the unit takes as it begins), and
 ``netvisor_key`` is unique, so an invoice is never stored twice.
 """
 
@@ -22,7 +23,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from helpdesk.plugin_api import EtunnusUser, is_postgres, utcnow
+from helpdesk.plugin_api import EtunnusUser, end_read, is_postgres, transaction, utcnow
 from plugins.invoices.dispatch.service import on_left_unsent
 from plugins.invoices.models import (
     EventKind,
@@ -116,20 +117,15 @@ def sync_unsent(
     tracked = set(
         session.exec(select(Invoice.netvisor_key).where(col(Invoice.status).in_(TRACKED))).all()
     )
-    # End the read before the network calls, so no transaction stays open meanwhile.
-    session.commit()
+    end_read(session)
     try:
         fetched = _fetch(client, tracked)
     except NetvisorError as exc:
         log.warning("invoice sync failed: %s", exc)
         _record_failure(session, now, exc)
         return SyncResult(ok=False, error=str(exc), detail=exc.detail)
-    try:
+    with transaction(session):
         result = _apply(session, fetched, now)
-        session.commit()
-    except Exception:
-        session.rollback()
-        raise
     log.info("invoice sync: %s", result.counts())
     return result
 
@@ -143,24 +139,23 @@ def run_sync(session: Session, now: datetime | None = None) -> SyncResult:
     try:
         client = netvisor_client()
     except NetvisorNotConfigured as exc:
-        state = _state(session)
-        state.last_started_at = state.last_error_at = now
-        state.last_error = str(exc)
-        session.add(state)
-        session.commit()
+        with transaction(session):
+            state = _state(session)
+            state.last_started_at = state.last_error_at = now
+            state.last_error = str(exc)
+            session.add(state)
         return SyncResult(ok=False, error=str(exc))
     with client:
         return sync_unsent(session, client, now)
 
 
 def _record_failure(session: Session, now: datetime, exc: NetvisorError) -> None:
-    session.rollback()
-    state = _state(session)
-    state.last_started_at = now
-    state.last_error_at = now
-    state.last_error = f"{exc} — {exc.detail}"
-    session.add(state)
-    session.commit()
+    with transaction(session):
+        state = _state(session)
+        state.last_started_at = now
+        state.last_error_at = now
+        state.last_error = f"{exc} — {exc.detail}"
+        session.add(state)
 
 
 def _state(session: Session) -> SyncState:
@@ -168,16 +163,10 @@ def _state(session: Session) -> SyncState:
 
 
 def _take_lock(session: Session, now: datetime) -> SyncState:
-    """Serialise writers: an advisory lock on PostgreSQL, the write lock on SQLite."""
+    """Serialise writers: an advisory lock on PostgreSQL; on SQLite the unit of work holds
+    the write lock from its first statement, so a second sync reads what the first wrote."""
     if is_postgres(session):
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
-    else:
-        # A write as the transaction's first statement takes SQLite's write lock (waiting
-        # on busy_timeout) before we read, so a second sync reads what the first wrote.
-        session.execute(
-            text("UPDATE invoice_sync_state SET name = name WHERE name = :name"),
-            {"name": SYNC_NAME},
-        )
     state = _state(session)
     state.last_started_at = now
     return state
@@ -356,23 +345,46 @@ def _event(
     return event
 
 
-def refresh_invoice(
-    session: Session, client: NetvisorClient, invoice: Invoice, now: datetime | None = None
-) -> bool:
-    """Re-read one invoice from Netvisor and re-run its checks (flushes; the caller commits).
+@dataclass(frozen=True)
+class Refetched:
+    """One invoice as Netvisor has it now (``detail`` None: gone), with its customer."""
 
-    Returns whether Netvisor still has it unsent. Raises NetvisorError on failure.
+    detail: SalesInvoice | None
+    customer: Customer | None = None
+
+    @property
+    def unsent(self) -> bool:
+        return self.detail is not None and self.detail.status in (None, "unsent")
+
+
+def fetch_invoice(client: NetvisorClient, invoice: Invoice) -> Refetched:
+    """Re-read one invoice (and its customer) from Netvisor; raises NetvisorError.
+
+    Only the network: call it with no transaction open, then ``refresh_invoice``.
     """
-    now = now or utcnow()
     detail = client.get_sales_invoice(invoice.netvisor_key)
     if detail is None or detail.status not in (None, "unsent"):
+        return Refetched(detail)
+    key = detail.customer_netvisor_key
+    return Refetched(detail, client.get_customer(key) if key is not None else None)
+
+
+def refresh_invoice(
+    session: Session, invoice: Invoice, fetched: Refetched, now: datetime | None = None
+) -> bool:
+    """Bring one invoice in line with what ``fetch_invoice`` read and re-run its checks.
+
+    A step inside the caller's unit of work (flushes only). Returns whether Netvisor
+    still has the invoice unsent.
+    """
+    now = now or utcnow()
+    detail = fetched.detail
+    if detail is None or not fetched.unsent:
         invoice.netvisor_status = (detail.status if detail else None) or "poistettu"
         invoice.last_synced_at = now
         session.add(invoice)
         return False
-    key = detail.customer_netvisor_key
-    customer = client.get_customer(key) if key is not None else None
-    values = invoice_values(detail, customer)
+    values = invoice_values(detail, fetched.customer)
     user = session.exec(
         select(EtunnusUser).where(EtunnusUser.etunnus == str(values["etunnus"]))
     ).first()

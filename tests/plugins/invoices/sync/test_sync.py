@@ -62,6 +62,26 @@ def test_sync_twice_gives_the_same_rows(session: Session, sandbox: SandboxServer
         assert again[number].last_synced_at == NOW + timedelta(minutes=5)
 
 
+def test_netvisor_is_asked_with_no_transaction_open(
+    session: Session, sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = sandbox.client()
+    asked: list[tuple[str, bool]] = []
+    for name in ("list_sales_invoices", "get_sales_invoices", "get_customer"):
+        real = getattr(client, name)
+
+        def watched(*args, _real=real, _name=name, **kwargs):
+            asked.append((_name, session.in_transaction()))
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(client, name, watched)
+    session.exec(select(Invoice)).all()  # a read before the sync, as a page would do
+    assert sync_unsent(session, client, NOW).ok
+    called = {name for name, _ in asked}
+    assert called == {"list_sales_invoices", "get_sales_invoices", "get_customer"}
+    assert [call for call in asked if call[1]] == []
+
+
 def test_sync_stores_the_details(session: Session, sandbox: SandboxServer) -> None:
     ensure_demo_users(session)
     sync_unsent(session, sandbox.client(), NOW)
