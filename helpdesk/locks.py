@@ -10,6 +10,8 @@ Two kinds:
   plain read (:func:`job_states`), so an idle scheduler never takes SQLite's write lock.
   While a job runs, :class:`LeaseKeeper` renews its lease in the background, so a job
   longer than its lease is not taken over; a keeper that finds the claim gone says so.
+  (Rows of work queues, the outbox and invoice dispatches, are claimed the same way by
+  ``helpdesk.workqueue``, with the same keeper and the same test for a dead holder.)
 - **Mailbox locks**: one fetcher per mailbox. On PostgreSQL a session-level advisory lock
   on a dedicated connection (``pg_try_advisory_lock``): the server drops it the moment
   the holder's connection dies, so a killed worker never blocks the others. SQLite has no
@@ -218,25 +220,46 @@ def renew(session: Session, claim: Claim, *, lease_seconds: float) -> bool:
 
 
 class LeaseKeeper:
-    """Renews a job claim's lease in a background thread while the job runs.
+    """Renews a lease in a background thread while the work it covers runs.
 
-    Renewing every third of the lease keeps a long job from being taken over by another
-    worker. A renewal that finds the claim no longer ours (the lease ran out, say while
-    the database was unreachable, and another worker took the job) sets :attr:`lost` and
-    stops; the job may look at it and give up, and the worker then leaves the row alone.
-    A renewal that fails for another reason is tried again at the next interval.
+    ``renew(session)`` extends the lease and says whether it is still ours: a job claim
+    (:meth:`for_job`) or the rows a worker took from a work queue
+    (``helpdesk.workqueue.Lease``). Renewing every third of the lease keeps long work from
+    being taken over by another worker. A renewal that finds the lease no longer ours (it
+    ran out, say while the database was unreachable, and another worker took over) sets
+    :attr:`lost` and stops; the work may look at it and give up, and the worker then
+    leaves the rows alone. A renewal that fails for another reason is tried again at the
+    next interval.
     """
 
     def __init__(
-        self, claim: Claim, *, lease_seconds: float, session_factory: Callable[[], Session]
+        self,
+        name: str,
+        renew: Callable[[Session], bool],
+        *,
+        lease_seconds: float,
+        session_factory: Callable[[], Session],
     ) -> None:
-        self.claim = claim
+        self.name = name
+        self.renew = renew
         self.lease_seconds = lease_seconds
         self.session_factory = session_factory
         self.lost = threading.Event()
         self._done = threading.Event()
         self._thread = threading.Thread(
-            target=self._renew_until_done, name=f"lease-{claim.name}", daemon=True
+            target=self._renew_until_done, name=f"lease-{name}", daemon=True
+        )
+
+    @classmethod
+    def for_job(
+        cls, claim: Claim, *, lease_seconds: float, session_factory: Callable[[], Session]
+    ) -> LeaseKeeper:
+        """A keeper of a job claim (``job_lock`` row)."""
+        return cls(
+            claim.name,
+            lambda session: renew(session, claim, lease_seconds=lease_seconds),
+            lease_seconds=lease_seconds,
+            session_factory=session_factory,
         )
 
     def __enter__(self) -> LeaseKeeper:
@@ -251,12 +274,12 @@ class LeaseKeeper:
         while not self._done.wait(self.lease_seconds / 3):
             try:
                 with contextlib.closing(self.session_factory()) as session:
-                    held = renew(session, self.claim, lease_seconds=self.lease_seconds)
+                    held = self.renew(session)
             except Exception:
-                log.exception("could not renew the lease of %s; trying again", self.claim.name)
+                log.exception("could not renew the lease of %s; trying again", self.name)
                 continue
             if not held:
-                log.warning("%s: the claim was lost while the job ran", self.claim.name)
+                log.warning("%s: the claim was lost while the job ran", self.name)
                 self.lost.set()
                 return
 
