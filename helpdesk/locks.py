@@ -39,7 +39,6 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from helpdesk.db import is_postgres
 from helpdesk.models import JobLock, utcnow
 
 log = logging.getLogger(__name__)
@@ -89,24 +88,6 @@ def is_free(row: JobLock | JobState, now: datetime, owner: str) -> bool:
     if row.locked_until is None or row.locked_until < now:
         return True
     return holder_gone(row.locked_by)
-
-
-def claim_due(session: Session, due: Any, take: Callable[[int], Any]) -> list[int]:
-    """The ids selected by ``due`` that this worker won, each by the UPDATE ``take(id)``.
-
-    Row claims of work queues (outbox, invoice dispatches): on PostgreSQL the candidates
-    are locked ``FOR UPDATE SKIP LOCKED`` so concurrent workers see different rows; on
-    SQLite the read transaction ends first (a transaction that starts by writing waits
-    for the lock, one that upgrades a read fails at once) and the UPDATE's ``WHERE`` is
-    the lock. ``take`` must match only an unclaimed row. The caller commits.
-    """
-    postgres = is_postgres(session)
-    if postgres:
-        due = due.with_for_update(skip_locked=True)
-    candidates = [int(i) for i in session.exec(due).all() if i is not None]
-    if not postgres:
-        session.commit()
-    return [row_id for row_id in candidates if session.exec(take(row_id)).rowcount == 1]
 
 
 @dataclass(frozen=True)

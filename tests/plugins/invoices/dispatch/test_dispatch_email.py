@@ -212,7 +212,7 @@ def test_worker_killed_after_queueing_the_mail_does_not_queue_it_again(
         start_dispatch(session, invoice=invoice, agent=factories.agent(session))
     killed = subprocess.run(
         [sys.executable, "-m", "helpdesk", "invoices", "dispatch-steps"],
-        env=_env(committed_url, data_dir, HELPDESK_DISPATCH_TEST_CRASH="after-queue-mail"),
+        env=_env(committed_url, data_dir, **{CRASH_ENV: "dispatch:after-queue-mail"}),
         cwd=ROOT,
         capture_output=True,
         timeout=120,
