@@ -39,6 +39,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from helpdesk.db import transaction
 from helpdesk.models import JobLock, utcnow
 
 log = logging.getLogger(__name__)
@@ -145,25 +146,25 @@ def claim_unchanged(session: Session, seen: JobState, *, lease_seconds: float) -
     The caller has decided from ``seen`` that the job is due and free; the compare-and-set
     ``UPDATE`` makes sure no other worker claimed it since.
     """
-    if seen.locked_by is None and seen.last_started_at is None:
-        _ensure_row(session, seen.name)  # first run: the row may not exist yet
     owner = owner_id()
     now = utcnow()
-    result = session.exec(
-        update(JobLock)
-        .where(
-            col(JobLock.name) == seen.name,
-            col(JobLock.locked_by).is_not_distinct_from(seen.locked_by),
-            col(JobLock.locked_until).is_not_distinct_from(seen.locked_until),
-            col(JobLock.last_started_at).is_not_distinct_from(seen.last_started_at),
+    with transaction(session):
+        if seen.locked_by is None and seen.last_started_at is None:
+            _ensure_row(session, seen.name)  # first run: the row may not exist yet
+        result = session.exec(
+            update(JobLock)
+            .where(
+                col(JobLock.name) == seen.name,
+                col(JobLock.locked_by).is_not_distinct_from(seen.locked_by),
+                col(JobLock.locked_until).is_not_distinct_from(seen.locked_until),
+                col(JobLock.last_started_at).is_not_distinct_from(seen.last_started_at),
+            )
+            .values(
+                locked_by=owner,
+                locked_until=now + timedelta(seconds=lease_seconds),
+                last_started_at=now,
+            )
         )
-        .values(
-            locked_by=owner,
-            locked_until=now + timedelta(seconds=lease_seconds),
-            last_started_at=now,
-        )
-    )
-    session.commit()
     if result.rowcount != 1:
         return None
     return Claim(name=seen.name, owner=owner, started_at=now, last_run=seen.last_started_at)
@@ -191,12 +192,12 @@ def try_claim(
 
 def renew(session: Session, claim: Claim, *, lease_seconds: float) -> bool:
     """Extend a held claim; False when it was lost (taken over after the lease ran out)."""
-    result = session.exec(
-        update(JobLock)
-        .where(col(JobLock.name) == claim.name, col(JobLock.locked_by) == claim.owner)
-        .values(locked_until=utcnow() + timedelta(seconds=lease_seconds))
-    )
-    session.commit()
+    with transaction(session):
+        result = session.exec(
+            update(JobLock)
+            .where(col(JobLock.name) == claim.name, col(JobLock.locked_by) == claim.owner)
+            .values(locked_until=utcnow() + timedelta(seconds=lease_seconds))
+        )
     return bool(result.rowcount == 1)
 
 
@@ -267,17 +268,17 @@ class LeaseKeeper:
 
 def release(session: Session, claim: Claim, *, error: str | None = None) -> None:
     """Give the claim back and note when the run finished (and how)."""
-    session.exec(
-        update(JobLock)
-        .where(col(JobLock.name) == claim.name, col(JobLock.locked_by) == claim.owner)
-        .values(
-            locked_by=None,
-            locked_until=None,
-            last_finished_at=utcnow(),
-            last_error=error[:2000] if error else None,
+    with transaction(session):
+        session.exec(
+            update(JobLock)
+            .where(col(JobLock.name) == claim.name, col(JobLock.locked_by) == claim.owner)
+            .values(
+                locked_by=None,
+                locked_until=None,
+                last_finished_at=utcnow(),
+                last_error=error[:2000] if error else None,
+            )
         )
-    )
-    session.commit()
 
 
 class MailboxLock:
@@ -300,13 +301,13 @@ class MailboxLock:
         """Try once; True when this process now holds the mailbox."""
         bind: Any = self.session.get_bind()
         if bind.dialect.name == "postgresql":
-            connection = bind.engine.connect()
+            # Autocommit: a session-level advisory lock needs no transaction around it.
+            connection = bind.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
             try:
                 got = connection.execute(
                     text("SELECT pg_try_advisory_lock(:a, :b)"),
                     {"a": MAILBOX_LOCK_CLASS, "b": self.mailbox_id},
                 ).scalar()
-                connection.commit()
             except BaseException:
                 connection.close()
                 raise
@@ -332,7 +333,6 @@ class MailboxLock:
                     text("SELECT pg_advisory_unlock(:a, :b)"),
                     {"a": MAILBOX_LOCK_CLASS, "b": self.mailbox_id},
                 )
-                connection.commit()
             connection.close()
         if self._claim is not None:
             claim, self._claim = self._claim, None
