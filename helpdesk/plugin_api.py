@@ -29,8 +29,10 @@ What is here, grouped as below:
   ``is_postgres``.
 - **Blob store**: ``blob_store()``, the content-addressed files the core keeps (raw mail,
   attachments) and a plugin's documents beside them.
-- **Work queue**: claiming due rows so that with several workers each is worked once, and
-  ``still_claimed()`` for a long scheduled job.
+- **Work queue**: ``Queue`` describes a table of work rows (``QueueRow`` gives it the claim
+  and lease columns); ``Queue.claim`` hands this worker a ``Lease`` on due rows, so that with
+  several workers each row is worked once, renewed while the work runs (``LeaseLost`` when
+  another worker took the row over); ``still_claimed()`` for a long scheduled job.
 - **Helpers**: settings, Finnish reference numbers, the service calendar, form values.
 
 The blob store and the work queue are functions here, not hooks: hooks are the core
@@ -66,11 +68,6 @@ from helpdesk.db import end_read, is_postgres, reread, session_scope, transactio
 from helpdesk.hookspecs import DevService, FoundLink, NavEntry, ScheduledJob, hookimpl
 from helpdesk.i18n import N_, gettext
 from helpdesk.jobs import still_claimed
-
-# Work queue. TODO(issue 13, merge of the work-queue branch): re-export the claim, lease and
-# release of helpdesk/workqueue.py here instead of these three, which the invoice dispatch
-# runner claims its rows with until then (the outbox's pattern in helpdesk.locks).
-from helpdesk.locks import claim_due, holder_gone, owner_id
 from helpdesk.models import (
     Agent,
     EtunnusUser,
@@ -78,6 +75,7 @@ from helpdesk.models import (
     Message,
     OutboundKind,
     OutboundMail,
+    QueueRow,
     Ticket,
     TicketLink,
     TicketStatus,
@@ -112,6 +110,7 @@ from helpdesk.settings import get_settings
 from helpdesk.values import as_id, parse_wall_time
 from helpdesk.web.deps import AdminAgent, CurrentAgent, HtmxTarget, SessionDep
 from helpdesk.web.templating import render, render_partial
+from helpdesk.workqueue import Lease, LeaseLost, Queue
 
 
 def new_session(*, write_lock: bool = False) -> Session:
@@ -185,9 +184,10 @@ __all__ = [  # noqa: RUF022 - in the docstring's groups, not alphabetical
     "BlobStore",
     "blob_store",
     # Work queue
-    "claim_due",
-    "holder_gone",
-    "owner_id",
+    "Lease",
+    "LeaseLost",
+    "Queue",
+    "QueueRow",
     "still_claimed",
     # Helpers
     "ServiceCalendar",

@@ -40,16 +40,7 @@ UNIT_IN_ADAPTER = "unit of work opened in an adapter"
 #: TODO(s13-queue merge): the queue branch converts these files to ``db.transaction``
 #: (helpdesk/workqueue.py under the outbox and invoice dispatch). The lead removes each
 #: entry when merging it; ``test_pending_entries_are_still_needed`` fails while one is stale.
-PENDING: dict[str, set[str]] = {
-    "helpdesk/locks.py": {COMMIT},
-    "helpdesk/mail/outbound/outbox.py": {COMMIT},
-    "plugins/invoices/dispatch/comments.py": {COMMIT},
-    "plugins/invoices/dispatch/runner.py": {COMMIT},
-    "plugins/invoices/dispatch/service.py": {COMMIT},
-    "plugins/invoices/dispatch/steps.py": {COMMIT, FLAG},
-    # queue_mail keeps ``commit`` only for dispatch/steps.py's call above.
-    "helpdesk/services/outgoing.py": {FLAG},
-}
+PENDING: dict[str, set[str]] = {}
 
 
 class Breach(NamedTuple):

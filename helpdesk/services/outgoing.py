@@ -10,7 +10,6 @@ knowledge of the outbox's table.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -142,9 +141,6 @@ def queue_mail(
     references: Sequence[str] = (),
     send_after: datetime | None = None,
     to_names: dict[str, str] | None = None,
-    # TODO(s13-queue merge): remove ``commit``; dispatch/steps.py still passes False
-    # because it queues outside a unit of work until the queue branch converts it.
-    commit: bool = True,
 ) -> OutboundMail:
     """Queue any outgoing mail (a unit of work); the public outbox API for plugins.
 
@@ -186,7 +182,7 @@ def queue_mail(
     raw_sha = store.put(compose.compose(draft))
     file_shas = [store.put(f.data) for f in files]
     try:
-        with transaction(session) if commit else nullcontext(session):
+        with transaction(session):
             return _add_rows(
                 session,
                 draft=draft,
@@ -202,7 +198,7 @@ def queue_mail(
             )
     except IntegrityError:
         # Another request with the same key won the race; its row is the answer.
-        found = queued_first(session, idempotency_key) if commit else None
+        found = queued_first(session, idempotency_key)
         if found is None:
             raise
         return found

@@ -144,7 +144,7 @@ def test_cancel_only_before_the_worker_takes_the_mail(session, desk):
     _mailbox, agent, ticket = desk
     message = replies.reply(session, ticket=ticket, agent=agent, body="Hei")
     row = session.exec(select(OutboundMail)).one()
-    assert claim(session, worker_id="w", now=utcnow(), limit=5) == [row.id]
+    assert claim(session, worker_id="w", now=utcnow(), limit=5).ids == [row.id]
     with pytest.raises(Conflict, match="Too late"):
         replies.cancel(session, outbound=row, agent=agent)
     session.refresh(message)
