@@ -99,7 +99,6 @@ from helpdesk.services.mailboxes import by_address as mailbox_by_address
 from helpdesk.services.outgoing import AttachmentIn, blob_store, queue_mail, ticket_subject
 from helpdesk.services.outgoing import Delivery as MailDelivery
 from helpdesk.services.outgoing import delivery as mail_delivery
-from helpdesk.services.outgoing import retry as retry_outbound
 from helpdesk.services.outgoing import retry_failed as retry_failed_mail
 from helpdesk.services.people import create_user, emails_of
 from helpdesk.services.people import get_by_etunnus as user_by_etunnus
@@ -159,7 +158,6 @@ __all__ = [  # noqa: RUF022 - in the docstring's groups, not alphabetical
     "record_audit",
     "reply",
     "retry_failed_mail",
-    "retry_outbound",
     "ticket_subject",
     "ticket_thread",
     "user_by_etunnus",

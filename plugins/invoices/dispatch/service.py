@@ -18,10 +18,9 @@ from helpdesk.plugin_api import (
     N_,
     Agent,
     Conflict,
-    OutboundMail,
     ServiceError,
     record_audit,
-    retry_outbound,
+    retry_failed_mail,
     transaction,
     utcnow,
 )
@@ -316,9 +315,7 @@ def retry_dispatch(session: Session, *, dispatch: Dispatch, agent: Agent) -> Dis
             raise Conflict(N_("Only a failed dispatch can be retried"))
         step = dispatch.failed_step
         if step == "send" and dispatch.outbound_mail_id is not None:
-            outbound = session.get(OutboundMail, dispatch.outbound_mail_id)
-            if outbound is not None and outbound.status == "failed":
-                retry_outbound(session, outbound=outbound, agent=agent)
+            retry_failed_mail(session, outbound_id=dispatch.outbound_mail_id, agent=agent)
         dispatch.state = RESUME_FROM[step]
         dispatch.failed_at = None
         dispatch.next_attempt_at = now

@@ -21,13 +21,12 @@ from sqlmodel import Session
 from helpdesk.plugin_api import (
     Agent,
     AttachmentIn,
-    BlobStore,
     Lease,
     OutboundKind,
-    OutboundMail,
     Queue,
     ServiceError,
-    get_settings,
+    blob_store,
+    mail_delivery,
     mailbox_by_address,
     queue_mail,
     utcnow,
@@ -121,10 +120,6 @@ class Work:
         return self.lease.unit(self.session, self.dispatch.id or 0)
 
 
-def _store() -> BlobStore:
-    return BlobStore(get_settings().blob_dir)
-
-
 def _record_failure(session: Session, work: Work, step: str, error: str, *, safe: bool) -> None:
     dispatch, invoice = work.dispatch, work.invoice
     now = utcnow()
@@ -173,7 +168,7 @@ def _ensure_pdf(work: Work) -> Outcome | None:
         return fail(work, "fetch_pdf", str(exc), safe=True)
     if not pdf:
         return fail(work, "fetch_pdf", "Netvisor has no PDF", safe=True)
-    sha256 = _store().put(pdf)
+    sha256 = blob_store().put(pdf)
     with work.unit() as session:
         dispatch.pdf_sha256 = sha256
         session.add(dispatch)
@@ -222,17 +217,16 @@ def _queue_email(work: Work) -> Outcome:
 
 def _check_outbox(work: Work) -> Outcome:
     session, dispatch, invoice = work.session, work.dispatch, work.invoice
-    outbound = session.get(OutboundMail, dispatch.outbound_mail_id or 0)
-    if outbound is None:
+    delivery = mail_delivery(session, dispatch.outbound_mail_id or 0)
+    if delivery is None:
         return fail(work, "send", "The queued mail is gone", safe=True)
-    session.refresh(outbound)
-    if outbound.status == "sent":
+    if delivery.status == "sent":
         with work.unit():
             mark_sent(session, dispatch, invoice, by=dispatch.agent_id)
-            dispatch.sent_at = outbound.sent_at or dispatch.sent_at
+            dispatch.sent_at = delivery.sent_at or dispatch.sent_at
         return NEXT
-    if outbound.status in ("failed", "cancelled"):
-        error = outbound.last_error or f"The mail was {outbound.status}"
+    if delivery.status in ("failed", "cancelled"):
+        error = delivery.error or f"The mail was {delivery.status}"
         return fail(work, "send", error, safe=True)
     return later(POLL_OUTBOX)
 
@@ -248,7 +242,7 @@ def _document(work: Work) -> Outcome | None:
         xml = finvoice_for(work.invoice, message_id=f"etunnus-dispatch-{dispatch.id}")
     except ValueError as exc:
         return fail(work, "build", str(exc), safe=True)
-    sha256 = _store().put(xml)
+    sha256 = blob_store().put(xml)
     with work.unit() as session:
         dispatch.document_sha256 = sha256
         session.add(dispatch)
@@ -272,10 +266,10 @@ def _find_upload(client: MaventaClient, name: str) -> str | None:
 def _upload_document(client: MaventaClient, dispatch: Dispatch, invoice: Invoice) -> str:
     """Upload the dispatch's file to Maventa; returns Maventa's id for it."""
     if dispatch.mode == DispatchMode.print_maventa:
-        data, content_type = _store().get(dispatch.pdf_sha256 or ""), "application/pdf"
+        data, content_type = blob_store().get(dispatch.pdf_sha256 or ""), "application/pdf"
         routing: dict[str, str | list[str]] = {"disabled_routes": ["email", "einvoice"]}
     else:
-        data, content_type = _store().get(dispatch.document_sha256 or ""), "text/xml"
+        data, content_type = blob_store().get(dispatch.document_sha256 or ""), "text/xml"
         routing = {
             "format": "finvoice",
             "recipient_eia": invoice.einvoice_address,
