@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -14,6 +14,8 @@ from sqlmodel import Session, create_engine
 from helpdesk.settings import get_settings
 
 _engines: dict[str, Engine] = {}
+
+_Row = TypeVar("_Row")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -79,7 +81,7 @@ def new_session(*, write_lock: bool = False) -> Session:
 
 @contextmanager
 def session_scope() -> Iterator[Session]:
-    """A session for CLI commands and workers; services commit inside it."""
+    """A session for CLI commands and workers; services open their units of work in it."""
     session = new_session()
     try:
         yield session
@@ -93,6 +95,23 @@ _UNIT_DEPTH = "helpdesk.unit_depth"
 
 class PendingChanges(RuntimeError):
     """A unit of work began while the session held changes made outside any unit."""
+
+
+#: ``session.info`` key: changes were flushed outside any unit of work and not yet
+#: committed or rolled back; the next unit would commit them as if they were its own.
+_STRAY_FLUSH = "helpdesk.stray_flush"
+
+
+@event.listens_for(Session, "after_flush")
+def _note_stray_flush(session: Session, _context: Any) -> None:
+    if not session.info.get(_UNIT_DEPTH):
+        session.info[_STRAY_FLUSH] = True
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_stray_flush(session: Session, ended: Any) -> None:
+    if ended.parent is None:  # committed or rolled back as a whole, not a savepoint
+        session.info.pop(_STRAY_FLUSH, None)
 
 
 def in_unit_of_work(session: Session) -> bool:
@@ -122,10 +141,7 @@ def transaction(session: Session) -> Iterator[Session]:
         finally:
             session.info[_UNIT_DEPTH] = depth
         return
-    if session.new or session.dirty or session.deleted:
-        raise PendingChanges("changes made outside a unit of work: do them inside it")
-    if session.in_transaction():
-        session.commit()  # ends a read-only transaction: nothing is pending (checked above)
+    end_read(session)
     session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
     session.info[_UNIT_DEPTH] = 1
     try:
@@ -136,6 +152,37 @@ def transaction(session: Session) -> Iterator[Session]:
         raise
     finally:
         session.info[_UNIT_DEPTH] = 0
+
+
+def end_read(session: Session) -> None:
+    """End the session's read transaction, keeping what it loaded.
+
+    Call it before waiting on the network (IMAP, Netvisor, Maventa): an open read holds
+    a snapshot (and on SQLite keeps the WAL from being checkpointed) for the whole wait.
+    Like ``transaction`` it refuses changes made outside a unit of work, and it refuses to
+    run inside one (that would commit half of the unit).
+    """
+    if in_unit_of_work(session):
+        raise RuntimeError("end_read inside a unit of work would commit half of it")
+    if session.new or session.dirty or session.deleted or session.info.get(_STRAY_FLUSH):
+        raise PendingChanges("changes made outside a unit of work: do them inside it")
+    if session.in_transaction():
+        session.commit()  # nothing is pending (checked above): this only ends the read
+
+
+def reread(session: Session, row: _Row) -> _Row:
+    """Read ``row`` again inside the unit of work, so that a change builds on what is stored.
+
+    An object loaded before the unit began may be stale (another process committed in
+    between). The unit's own changes are flushed first, so they are kept; on PostgreSQL
+    the row is locked (``FOR UPDATE``) until the unit ends, on SQLite the unit holds the
+    write lock already.
+    """
+    if not in_unit_of_work(session):
+        raise RuntimeError("reread belongs inside a unit of work (db.transaction)")
+    session.flush()
+    session.refresh(row, with_for_update=True)
+    return row
 
 
 def is_postgres(session: Session) -> bool:

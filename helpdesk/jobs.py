@@ -158,7 +158,7 @@ def _claim_and_run(job: ScheduledJob, seen: JobState, factory: Callable[[], Sess
         if claim is None:
             return False
         error: str | None = None
-        keeper = LeaseKeeper(claim, lease_seconds=lease, session_factory=factory)
+        keeper = LeaseKeeper.for_job(claim, lease_seconds=lease, session_factory=factory)
         running = _running.set(keeper)
         try:
             with keeper:

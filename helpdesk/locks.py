@@ -10,6 +10,8 @@ Two kinds:
   plain read (:func:`job_states`), so an idle scheduler never takes SQLite's write lock.
   While a job runs, :class:`LeaseKeeper` renews its lease in the background, so a job
   longer than its lease is not taken over; a keeper that finds the claim gone says so.
+  (Rows of work queues, the outbox and invoice dispatches, are claimed the same way by
+  ``helpdesk.workqueue``, with the same keeper and the same test for a dead holder.)
 - **Mailbox locks**: one fetcher per mailbox. On PostgreSQL a session-level advisory lock
   on a dedicated connection (``pg_try_advisory_lock``): the server drops it the moment
   the holder's connection dies, so a killed worker never blocks the others. SQLite has no
@@ -37,7 +39,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from helpdesk.db import is_postgres
+from helpdesk.db import transaction
 from helpdesk.models import JobLock, utcnow
 
 log = logging.getLogger(__name__)
@@ -87,24 +89,6 @@ def is_free(row: JobLock | JobState, now: datetime, owner: str) -> bool:
     if row.locked_until is None or row.locked_until < now:
         return True
     return holder_gone(row.locked_by)
-
-
-def claim_due(session: Session, due: Any, take: Callable[[int], Any]) -> list[int]:
-    """The ids selected by ``due`` that this worker won, each by the UPDATE ``take(id)``.
-
-    Row claims of work queues (outbox, invoice dispatches): on PostgreSQL the candidates
-    are locked ``FOR UPDATE SKIP LOCKED`` so concurrent workers see different rows; on
-    SQLite the read transaction ends first (a transaction that starts by writing waits
-    for the lock, one that upgrades a read fails at once) and the UPDATE's ``WHERE`` is
-    the lock. ``take`` must match only an unclaimed row. The caller commits.
-    """
-    postgres = is_postgres(session)
-    if postgres:
-        due = due.with_for_update(skip_locked=True)
-    candidates = [int(i) for i in session.exec(due).all() if i is not None]
-    if not postgres:
-        session.commit()
-    return [row_id for row_id in candidates if session.exec(take(row_id)).rowcount == 1]
 
 
 @dataclass(frozen=True)
@@ -162,25 +146,25 @@ def claim_unchanged(session: Session, seen: JobState, *, lease_seconds: float) -
     The caller has decided from ``seen`` that the job is due and free; the compare-and-set
     ``UPDATE`` makes sure no other worker claimed it since.
     """
-    if seen.locked_by is None and seen.last_started_at is None:
-        _ensure_row(session, seen.name)  # first run: the row may not exist yet
     owner = owner_id()
     now = utcnow()
-    result = session.exec(
-        update(JobLock)
-        .where(
-            col(JobLock.name) == seen.name,
-            col(JobLock.locked_by).is_not_distinct_from(seen.locked_by),
-            col(JobLock.locked_until).is_not_distinct_from(seen.locked_until),
-            col(JobLock.last_started_at).is_not_distinct_from(seen.last_started_at),
+    with transaction(session):
+        if seen.locked_by is None and seen.last_started_at is None:
+            _ensure_row(session, seen.name)  # first run: the row may not exist yet
+        result = session.exec(
+            update(JobLock)
+            .where(
+                col(JobLock.name) == seen.name,
+                col(JobLock.locked_by).is_not_distinct_from(seen.locked_by),
+                col(JobLock.locked_until).is_not_distinct_from(seen.locked_until),
+                col(JobLock.last_started_at).is_not_distinct_from(seen.last_started_at),
+            )
+            .values(
+                locked_by=owner,
+                locked_until=now + timedelta(seconds=lease_seconds),
+                last_started_at=now,
+            )
         )
-        .values(
-            locked_by=owner,
-            locked_until=now + timedelta(seconds=lease_seconds),
-            last_started_at=now,
-        )
-    )
-    session.commit()
     if result.rowcount != 1:
         return None
     return Claim(name=seen.name, owner=owner, started_at=now, last_run=seen.last_started_at)
@@ -208,35 +192,56 @@ def try_claim(
 
 def renew(session: Session, claim: Claim, *, lease_seconds: float) -> bool:
     """Extend a held claim; False when it was lost (taken over after the lease ran out)."""
-    result = session.exec(
-        update(JobLock)
-        .where(col(JobLock.name) == claim.name, col(JobLock.locked_by) == claim.owner)
-        .values(locked_until=utcnow() + timedelta(seconds=lease_seconds))
-    )
-    session.commit()
+    with transaction(session):
+        result = session.exec(
+            update(JobLock)
+            .where(col(JobLock.name) == claim.name, col(JobLock.locked_by) == claim.owner)
+            .values(locked_until=utcnow() + timedelta(seconds=lease_seconds))
+        )
     return bool(result.rowcount == 1)
 
 
 class LeaseKeeper:
-    """Renews a job claim's lease in a background thread while the job runs.
+    """Renews a lease in a background thread while the work it covers runs.
 
-    Renewing every third of the lease keeps a long job from being taken over by another
-    worker. A renewal that finds the claim no longer ours (the lease ran out, say while
-    the database was unreachable, and another worker took the job) sets :attr:`lost` and
-    stops; the job may look at it and give up, and the worker then leaves the row alone.
-    A renewal that fails for another reason is tried again at the next interval.
+    ``renew(session)`` extends the lease and says whether it is still ours: a job claim
+    (:meth:`for_job`) or the rows a worker took from a work queue
+    (``helpdesk.workqueue.Lease``). Renewing every third of the lease keeps long work from
+    being taken over by another worker. A renewal that finds the lease no longer ours (it
+    ran out, say while the database was unreachable, and another worker took over) sets
+    :attr:`lost` and stops; the work may look at it and give up, and the worker then
+    leaves the rows alone. A renewal that fails for another reason is tried again at the
+    next interval.
     """
 
     def __init__(
-        self, claim: Claim, *, lease_seconds: float, session_factory: Callable[[], Session]
+        self,
+        name: str,
+        renew: Callable[[Session], bool],
+        *,
+        lease_seconds: float,
+        session_factory: Callable[[], Session],
     ) -> None:
-        self.claim = claim
+        self.name = name
+        self.renew = renew
         self.lease_seconds = lease_seconds
         self.session_factory = session_factory
         self.lost = threading.Event()
         self._done = threading.Event()
         self._thread = threading.Thread(
-            target=self._renew_until_done, name=f"lease-{claim.name}", daemon=True
+            target=self._renew_until_done, name=f"lease-{name}", daemon=True
+        )
+
+    @classmethod
+    def for_job(
+        cls, claim: Claim, *, lease_seconds: float, session_factory: Callable[[], Session]
+    ) -> LeaseKeeper:
+        """A keeper of a job claim (``job_lock`` row)."""
+        return cls(
+            claim.name,
+            lambda session: renew(session, claim, lease_seconds=lease_seconds),
+            lease_seconds=lease_seconds,
+            session_factory=session_factory,
         )
 
     def __enter__(self) -> LeaseKeeper:
@@ -251,29 +256,29 @@ class LeaseKeeper:
         while not self._done.wait(self.lease_seconds / 3):
             try:
                 with contextlib.closing(self.session_factory()) as session:
-                    held = renew(session, self.claim, lease_seconds=self.lease_seconds)
+                    held = self.renew(session)
             except Exception:
-                log.exception("could not renew the lease of %s; trying again", self.claim.name)
+                log.exception("could not renew the lease of %s; trying again", self.name)
                 continue
             if not held:
-                log.warning("%s: the claim was lost while the job ran", self.claim.name)
+                log.warning("%s: the claim was lost while the job ran", self.name)
                 self.lost.set()
                 return
 
 
 def release(session: Session, claim: Claim, *, error: str | None = None) -> None:
     """Give the claim back and note when the run finished (and how)."""
-    session.exec(
-        update(JobLock)
-        .where(col(JobLock.name) == claim.name, col(JobLock.locked_by) == claim.owner)
-        .values(
-            locked_by=None,
-            locked_until=None,
-            last_finished_at=utcnow(),
-            last_error=error[:2000] if error else None,
+    with transaction(session):
+        session.exec(
+            update(JobLock)
+            .where(col(JobLock.name) == claim.name, col(JobLock.locked_by) == claim.owner)
+            .values(
+                locked_by=None,
+                locked_until=None,
+                last_finished_at=utcnow(),
+                last_error=error[:2000] if error else None,
+            )
         )
-    )
-    session.commit()
 
 
 class MailboxLock:
@@ -296,13 +301,13 @@ class MailboxLock:
         """Try once; True when this process now holds the mailbox."""
         bind: Any = self.session.get_bind()
         if bind.dialect.name == "postgresql":
-            connection = bind.engine.connect()
+            # Autocommit: a session-level advisory lock needs no transaction around it.
+            connection = bind.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
             try:
                 got = connection.execute(
                     text("SELECT pg_try_advisory_lock(:a, :b)"),
                     {"a": MAILBOX_LOCK_CLASS, "b": self.mailbox_id},
                 ).scalar()
-                connection.commit()
             except BaseException:
                 connection.close()
                 raise
@@ -328,7 +333,6 @@ class MailboxLock:
                     text("SELECT pg_advisory_unlock(:a, :b)"),
                     {"a": MAILBOX_LOCK_CLASS, "b": self.mailbox_id},
                 )
-                connection.commit()
             connection.close()
         if self._claim is not None:
             claim, self._claim = self._claim, None

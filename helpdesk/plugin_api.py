@@ -23,12 +23,16 @@ What is here, grouped as below:
   ``render_partial`` a slot); the plugin's templates find the core's ``base.html``.
 - **Words**: ``gettext`` and ``N_``; the plugin's own catalogs come in through the
   ``helpdesk_translation_dirs`` hook.
-- **Database**: ``transaction`` (the unit of work), ``session_scope`` and
-  ``new_session`` for code that runs outside a request, ``is_postgres``.
+- **Database**: ``transaction`` (the unit of work), ``end_read`` (end a read before a
+  network call), ``reread`` (a row loaded before the unit, read again inside it),
+  ``session_scope`` and ``new_session`` for code that runs outside a request,
+  ``is_postgres``.
 - **Blob store**: ``blob_store()``, the content-addressed files the core keeps (raw mail,
   attachments) and a plugin's documents beside them.
-- **Work queue**: claiming due rows so that with several workers each is worked once, and
-  ``still_claimed()`` for a long scheduled job.
+- **Work queue**: ``Queue`` describes a table of work rows (``QueueRow`` gives it the claim
+  and lease columns); ``Queue.claim`` hands this worker a ``Lease`` on due rows, so that with
+  several workers each row is worked once, renewed while the work runs (``LeaseLost`` when
+  another worker took the row over); ``still_claimed()`` for a long scheduled job.
 - **Helpers**: settings, Finnish reference numbers, the service calendar, form values.
 
 The blob store and the work queue are functions here, not hooks: hooks are the core
@@ -42,8 +46,9 @@ The rules that keep the core and the plugins sound together:
   block and rolls back on an error; a nested block joins the outer one, so an action called
   inside the plugin's block commits with it. A hook never commits unless its docstring
   says it may; ``helpdesk_message_stored`` runs inside the core's own transaction.
-- No network I/O (HTTP, SMTP, IMAP) while a transaction is open: read and commit first,
-  call out, then write what came back in a new transaction. Every outside call has a
+- No network I/O (HTTP, SMTP, IMAP) while a transaction is open: read and ``end_read``
+  first, call out, then write what came back in a new unit of work (``reread`` what it
+  changes). docs/architecture.md has the whole rule. Every outside call has a
   timeout, and its failure marks the one item it concerns.
 - GET requests never write; ``helpdesk_page_notices`` and the page slots only read.
 - Mail goes out through ``queue_mail`` (the outbox sends it once, even with an
@@ -59,15 +64,10 @@ from sqlmodel import Session
 
 from helpdesk import db
 from helpdesk.blobs import BlobStore
-from helpdesk.db import is_postgres, session_scope, transaction
+from helpdesk.db import end_read, is_postgres, reread, session_scope, transaction
 from helpdesk.hookspecs import DevService, FoundLink, NavEntry, ScheduledJob, hookimpl
 from helpdesk.i18n import N_, gettext
 from helpdesk.jobs import still_claimed
-
-# Work queue. TODO(issue 13, merge of the work-queue branch): re-export the claim, lease and
-# release of helpdesk/workqueue.py here instead of these three, which the invoice dispatch
-# runner claims its rows with until then (the outbox's pattern in helpdesk.locks).
-from helpdesk.locks import claim_due, holder_gone, owner_id
 from helpdesk.models import (
     Agent,
     EtunnusUser,
@@ -75,6 +75,7 @@ from helpdesk.models import (
     Message,
     OutboundKind,
     OutboundMail,
+    QueueRow,
     Ticket,
     TicketLink,
     TicketStatus,
@@ -98,7 +99,6 @@ from helpdesk.services.mailboxes import by_address as mailbox_by_address
 from helpdesk.services.outgoing import AttachmentIn, blob_store, queue_mail, ticket_subject
 from helpdesk.services.outgoing import Delivery as MailDelivery
 from helpdesk.services.outgoing import delivery as mail_delivery
-from helpdesk.services.outgoing import retry as retry_outbound
 from helpdesk.services.outgoing import retry_failed as retry_failed_mail
 from helpdesk.services.people import create_user, emails_of
 from helpdesk.services.people import get_by_etunnus as user_by_etunnus
@@ -109,6 +109,7 @@ from helpdesk.settings import get_settings
 from helpdesk.values import as_id, parse_wall_time
 from helpdesk.web.deps import AdminAgent, CurrentAgent, HtmxTarget, SessionDep
 from helpdesk.web.templating import render, render_partial
+from helpdesk.workqueue import Lease, LeaseLost, Queue
 
 
 def new_session(*, write_lock: bool = False) -> Session:
@@ -157,7 +158,6 @@ __all__ = [  # noqa: RUF022 - in the docstring's groups, not alphabetical
     "record_audit",
     "reply",
     "retry_failed_mail",
-    "retry_outbound",
     "ticket_subject",
     "ticket_thread",
     "user_by_etunnus",
@@ -172,17 +172,20 @@ __all__ = [  # noqa: RUF022 - in the docstring's groups, not alphabetical
     "N_",
     "gettext",
     # Database
+    "end_read",
     "is_postgres",
     "new_session",
+    "reread",
     "session_scope",
     "transaction",
     # Blob store
     "BlobStore",
     "blob_store",
     # Work queue
-    "claim_due",
-    "holder_gone",
-    "owner_id",
+    "Lease",
+    "LeaseLost",
+    "Queue",
+    "QueueRow",
     "still_claimed",
     # Helpers
     "ServiceCalendar",

@@ -29,6 +29,7 @@ from helpdesk.models.people import (
     UserRead,
     UserUpdate,
 )
+from helpdesk.models.queue import QueueRow
 from helpdesk.models.tickets import (
     TICKET_NUMBER_OFFSET,
     Channel,
@@ -64,6 +65,7 @@ __all__ = [
     "OutboundKind",
     "OutboundMail",
     "PresenceState",
+    "QueueRow",
     "Role",
     "SavedReply",
     "Security",

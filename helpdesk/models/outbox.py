@@ -10,6 +10,7 @@ from sqlmodel import Field, SQLModel
 
 from helpdesk.models.base import json_field, ts_field
 from helpdesk.models.messages import DeliveryStatus
+from helpdesk.models.queue import QueueRow
 
 
 class OutboundKind(StrEnum):
@@ -25,19 +26,18 @@ class OutboundKind(StrEnum):
         return self in (OutboundKind.notice, OutboundKind.invoice)
 
 
-class OutboundMail(SQLModel, table=True):
-    """One composed mail on its way out (the transactional outbox).
+class OutboundMail(QueueRow, table=True):
+    """One composed mail on its way out (the transactional outbox, a work queue).
 
     The composed bytes live in the blob store under ``raw_sha256`` and never change, so
     every attempt sends the same Message-ID. ``smtp_accepted_at`` is committed right after
     the server took the mail and before anything else, so a worker killed afterwards
-    never sends it again.
+    never sends it again. A row is claimed (``QueueRow``) while it is ``sending``.
     """
 
     __tablename__ = "outbound_mail"
     __table_args__ = (Index("ix_outbound_due", "status", "next_attempt_at", "id"),)
 
-    id: int | None = Field(default=None, primary_key=True)
     message_row_id: int | None = Field(default=None, foreign_key="message.id", index=True)
     ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
     mailbox_id: int = Field(foreign_key="mailbox.id")
@@ -52,8 +52,6 @@ class OutboundMail(SQLModel, table=True):
     next_attempt_at: datetime = ts_field()
     send_after: datetime = ts_field()
     last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
-    claimed_by: str | None = Field(default=None, max_length=200)
-    claimed_at: datetime | None = ts_field(nullable=True, default_now=False)
     smtp_accepted_at: datetime | None = ts_field(nullable=True, default_now=False)
     #: The last attempt ended where the server may have taken the mail (killed worker,
     #: connection lost during DATA): look for it in the Sent folder before sending again.

@@ -7,6 +7,7 @@ from datetime import timedelta
 from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
 
+from helpdesk.db import reread, transaction
 from helpdesk.i18n import N_
 from helpdesk.models import Agent, ApiToken, AuditEvent, Role, utcnow
 from helpdesk.security import hash_password, new_api_token, token_digest, verify_password
@@ -42,27 +43,28 @@ def create_agent(
         raise ServiceError(N_("A valid email address is required"))
     if len(password) < 8:
         raise ServiceError(N_("The password must have at least 8 characters"))
-    if session.exec(select(Agent).where(Agent.email == email)).first():
-        raise Conflict(f"An agent with the address {email} exists already")
-    agent = Agent(
-        email=email,
-        name=name.strip() or email,
-        password_hash=hash_password(password),
-        role=Role.admin if admin else Role.agent,
-        language=language,
-    )
-    session.add(agent)
-    session.flush()
-    audit.record(
-        session,
-        action="agent.create",
-        agent=by,
-        object_type="agent",
-        object_id=agent.id,
-        email=email,
-        role=agent.role,
-    )
-    session.commit()
+    password_hash = hash_password(password)  # slow on purpose: before the write lock
+    with transaction(session):
+        if session.exec(select(Agent).where(Agent.email == email)).first():
+            raise Conflict(f"An agent with the address {email} exists already")
+        agent = Agent(
+            email=email,
+            name=name.strip() or email,
+            password_hash=password_hash,
+            role=Role.admin if admin else Role.agent,
+            language=language,
+        )
+        session.add(agent)
+        session.flush()
+        audit.record(
+            session,
+            action="agent.create",
+            agent=by,
+            object_type="agent",
+            object_id=agent.id,
+            email=email,
+            role=agent.role,
+        )
     return agent
 
 
@@ -79,32 +81,36 @@ def update_agent(
     password: str | None = None,
 ) -> Agent:
     """Change an agent's details; every change is audited."""
-    changes: dict[str, object] = {}
-    if name is not None and name != agent.name:
-        agent.name, changes["name"] = name, name
-    if role is not None and role != agent.role:
-        agent.role, changes["role"] = role, str(role)
-    if active is not None and active != agent.active:
-        agent.active, changes["active"] = active, active
-    if language is not None and language in ("fi", "en") and language != agent.language:
-        agent.language, changes["language"] = language, language
-    if signature is not None and signature != agent.signature:
-        agent.signature, changes["signature"] = signature, True
+    password_hash = None
     if password:
         if len(password) < 8:
             raise ServiceError(N_("The password must have at least 8 characters"))
-        agent.password_hash, changes["password"] = hash_password(password), True
-    if changes:
-        session.add(agent)
-        audit.record(
-            session,
-            action="agent.update",
-            agent=by,
-            object_type="agent",
-            object_id=agent.id,
-            **changes,
-        )
-        session.commit()
+        password_hash = hash_password(password)  # slow on purpose: before the write lock
+    with transaction(session):
+        reread(session, agent)
+        changes: dict[str, object] = {}
+        if name is not None and name != agent.name:
+            agent.name, changes["name"] = name, name
+        if role is not None and role != agent.role:
+            agent.role, changes["role"] = role, str(role)
+        if active is not None and active != agent.active:
+            agent.active, changes["active"] = active, active
+        if language is not None and language in ("fi", "en") and language != agent.language:
+            agent.language, changes["language"] = language, language
+        if signature is not None and signature != agent.signature:
+            agent.signature, changes["signature"] = signature, True
+        if password_hash is not None:
+            agent.password_hash, changes["password"] = password_hash, True
+        if changes:
+            session.add(agent)
+            audit.record(
+                session,
+                action="agent.update",
+                agent=by,
+                object_type="agent",
+                object_id=agent.id,
+                **changes,
+            )
     return agent
 
 
@@ -140,43 +146,47 @@ def authenticate(session: Session, *, email: str, password: str, ip: str | None 
     settings = get_settings()
     pair, by_ip = _recent_failures(session, email, ip)
     if pair >= settings.login_max_failures or by_ip >= settings.login_max_failures_per_ip:
-        audit.record(session, action="login.throttled", object_type="login", object_id=email, ip=ip)
-        session.commit()
+        with transaction(session):
+            audit.record(
+                session, action="login.throttled", object_type="login", object_id=email, ip=ip
+            )
         raise LoginThrottled()
     agent = session.exec(select(Agent).where(Agent.email == email)).first()
     if not verify_password(password, agent.password_hash if agent else None) or not (
         agent and agent.active
     ):
-        audit.record(session, action="login.failed", object_type="login", object_id=email, ip=ip)
-        session.commit()
+        with transaction(session):
+            audit.record(
+                session, action="login.failed", object_type="login", object_id=email, ip=ip
+            )
         raise ServiceError(N_("Wrong email or password"), code="bad_login")
-    agent.last_login_at = utcnow()
-    session.add(agent)
-    audit.record(
-        session, action="login", agent=agent, object_type="agent", object_id=agent.id, ip=ip
-    )
-    session.commit()
+    with transaction(session):
+        agent.last_login_at = utcnow()
+        session.add(agent)
+        audit.record(
+            session, action="login", agent=agent, object_type="agent", object_id=agent.id, ip=ip
+        )
     return agent
 
 
 def record_logout(session: Session, *, agent: Agent) -> None:
-    audit.record(session, action="logout", agent=agent, object_type="agent", object_id=agent.id)
-    session.commit()
+    with transaction(session):
+        audit.record(session, action="logout", agent=agent, object_type="agent", object_id=agent.id)
 
 
 def create_token(session: Session, *, agent: Agent, name: str = "") -> str:
     """Create an API token for ``agent`` and return it; only its hash is kept."""
     token, digest = new_api_token()
-    session.add(ApiToken(agent_id=agent.id or 0, token_sha256=digest, name=name))
-    audit.record(
-        session,
-        action="token.create",
-        agent=agent,
-        object_type="agent",
-        object_id=agent.id,
-        name=name,
-    )
-    session.commit()
+    with transaction(session):
+        session.add(ApiToken(agent_id=agent.id or 0, token_sha256=digest, name=name))
+        audit.record(
+            session,
+            action="token.create",
+            agent=agent,
+            object_type="agent",
+            object_id=agent.id,
+            name=name,
+        )
     return token
 
 
@@ -207,19 +217,19 @@ def _touch_token(session: Session, row: ApiToken) -> None:
     if row.last_used_at is not None and now - row.last_used_at < TOKEN_TOUCH_INTERVAL:
         return
     # A conditional UPDATE: of concurrent requests with the same token, one writes.
-    session.execute(
-        update(ApiToken)
-        .where(
-            col(ApiToken.id) == row.id,
-            or_(
-                col(ApiToken.last_used_at).is_(None),
-                col(ApiToken.last_used_at) < now - TOKEN_TOUCH_INTERVAL,
-            ),
+    with transaction(session):
+        session.execute(
+            update(ApiToken)
+            .where(
+                col(ApiToken.id) == row.id,
+                or_(
+                    col(ApiToken.last_used_at).is_(None),
+                    col(ApiToken.last_used_at) < now - TOKEN_TOUCH_INTERVAL,
+                ),
+            )
+            .values(last_used_at=now)
+            .execution_options(synchronize_session=False)
         )
-        .values(last_used_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    session.commit()
     session.refresh(row)
 
 

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from sqlmodel import Session, col, select
 
+from helpdesk.db import transaction
 from helpdesk.i18n import N_
 from helpdesk.i18n import gettext as _
 from helpdesk.models import (
@@ -122,59 +123,61 @@ def log_call(
         known = people_service.phones_of(session, user)
         number = stored_phone = known[0] if known else None
     shown_phone = people_service.format_phone(number) if number else raw_phone
-    if ticket is None:
-        emails = people_service.emails_of(session, user) if user else []
-        # Outside the f-string, so that message extraction sees it.
-        label = _("Phone call")
-        ticket = ticket_service.open_ticket(
+    with transaction(session):
+        if ticket is None:
+            emails = people_service.emails_of(session, user) if user else []
+            # Outside the f-string, so that message extraction sees it.
+            label = _("Phone call")
+            ticket = ticket_service.open_ticket(
+                session,
+                subject=topic or f"{label} {shown_phone or ''}".strip(),
+                channel=Channel.phone,
+                customer_name=user.name if user else shown_phone or None,
+                customer_email=emails[0] if emails else None,
+                created_at=min(start, utcnow()),
+            )
+        message = ticket_service.add_message(
             session,
-            subject=topic or f"{label} {shown_phone or ''}".strip(),
-            channel=Channel.phone,
-            customer_name=user.name if user else shown_phone or None,
-            customer_email=emails[0] if emails else None,
-            created_at=min(start, utcnow()),
+            ticket=ticket,
+            kind=MessageKind.call,
+            text=notes.strip(),
+            subject=topic or ticket.subject,
+            author=by,
+            from_name=user.name if user else shown_phone or None,
+            created_at=start,
         )
-    message = ticket_service.add_message(
-        session,
-        ticket=ticket,
-        kind=MessageKind.call,
-        text=notes.strip(),
-        subject=topic or ticket.subject,
-        author=by,
-        from_name=user.name if user else shown_phone or None,
-        created_at=start,
-    )
-    if user is not None and ticket.user_id is None:
-        linking.stage_link_user(session, ticket=ticket, user=user)
-    elif len(matches) > 1 and ticket.user_id is None:
-        linking.apply(session, ticket, [Evidence(u.etunnus, "phone", shown_phone) for u in matches])
-    call = Call(
-        message_id=message.id or 0,
-        ticket_id=ticket.id or 0,
-        user_id=user.id if user else None,
-        agent_id=by.id,
-        phone=stored_phone,
-        direction=way,
-        started_at=start,
-        duration_seconds=duration_seconds,
-        topic=topic,
-    )
-    session.add(call)
-    if close and ticket.status != TicketStatus.closed:
-        ticket.status = TicketStatus.closed
-        session.add(ticket)
-    session.flush()
-    audit.record(
-        session,
-        action="call.log",
-        agent=by,
-        object_type="ticket",
-        object_id=ticket.id,
-        call_id=call.id,
-        etunnus=user.etunnus if user else None,
-        closed=close or None,
-    )
-    session.commit()
+        if user is not None and ticket.user_id is None:
+            linking.link_user(session, ticket=ticket, user=user, by=by)
+        elif len(matches) > 1 and ticket.user_id is None:
+            linking.apply(
+                session, ticket, [Evidence(u.etunnus, "phone", shown_phone) for u in matches]
+            )
+        call = Call(
+            message_id=message.id or 0,
+            ticket_id=ticket.id or 0,
+            user_id=user.id if user else None,
+            agent_id=by.id,
+            phone=stored_phone,
+            direction=way,
+            started_at=start,
+            duration_seconds=duration_seconds,
+            topic=topic,
+        )
+        session.add(call)
+        if close and ticket.status != TicketStatus.closed:
+            ticket.status = TicketStatus.closed
+            session.add(ticket)
+        session.flush()
+        audit.record(
+            session,
+            action="call.log",
+            agent=by,
+            object_type="ticket",
+            object_id=ticket.id,
+            call_id=call.id,
+            etunnus=user.etunnus if user else None,
+            closed=close or None,
+        )
     return call
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from helpdesk.db import transaction
 from helpdesk.models import (
     Agent,
     AuditEvent,
@@ -291,28 +292,28 @@ def seed(session: Session) -> dict[str, Any]:
             session, address=address, display_name=name, signature=signature, **DEMO_SMTP
         )
         if not box.smtp_host:  # seeded before the demo had a mail sink
-            for key, value in DEMO_SMTP.items():
-                setattr(box, key, value)
-            session.add(box)
-            session.commit()
+            with transaction(session):
+                for key, value in DEMO_SMTP.items():
+                    setattr(box, key, value)
+                session.add(box)
         boxes.append(box)
     users: dict[str, EtunnusUser] = {}
-    for etunnus, name, emails, phones in USERS:
-        user = session.exec(select(EtunnusUser).where(EtunnusUser.etunnus == etunnus)).first()
-        if user is None:
-            user = EtunnusUser(etunnus=etunnus, name=name)
-            session.add(user)
-            session.flush()
-            for email in emails:
-                session.add(UserEmail(user_id=user.id or 0, email=email))
-            for phone in phones:
-                session.add(UserPhone(user_id=user.id or 0, phone=phone))
-        users[etunnus] = user
-    session.commit()
+    with transaction(session):
+        for etunnus, name, emails, phones in USERS:
+            user = session.exec(select(EtunnusUser).where(EtunnusUser.etunnus == etunnus)).first()
+            if user is None:
+                user = EtunnusUser(etunnus=etunnus, name=name)
+                session.add(user)
+                session.flush()
+                for email in emails:
+                    session.add(UserEmail(user_id=user.id or 0, email=email))
+                for phone in phones:
+                    session.add(UserPhone(user_id=user.id or 0, phone=phone))
+            users[etunnus] = user
     if not _marker(session):
-        created["tickets"] = _seed_tickets(session, boxes, users, [admin, liisa])
-        audit.record(session, action="demo.seeded", object_type="demo")
-        session.commit()
+        with transaction(session):
+            created["tickets"] = _seed_tickets(session, boxes, users, [admin, liisa])
+            audit.record(session, action="demo.seeded", object_type="demo")
     created["saved_replies"] = saved_replies.seed_examples(session, by=admin)
     created["calls"] = demo_calls.seed_calls(session, users, liisa)
     hook().helpdesk_demo_data(session=session)

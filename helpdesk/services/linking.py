@@ -6,8 +6,9 @@ reference numbers in the subject and text (``helpdesk.numbers``) and from plugin
 more: each is only suggested and ``ticket.user_id`` stays as it was; an agent decides.
 Links an agent removed are kept as ``dismissed`` so they are never made again.
 
-``link_new_messages`` (mail-in, for a whole group of new messages) and ``link_ticket``
-only flush: their callers commit. The other public functions commit.
+``link_new_messages`` (mail-in, for a whole group of new messages), ``link_ticket`` and
+``apply`` are steps inside the caller's unit of work; the other public functions are
+units of work of their own (``helpdesk.db.transaction``; inside another unit they join it).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session, col, select
 
+from helpdesk.db import reread, transaction
 from helpdesk.hookspecs import FoundLink
 from helpdesk.i18n import N_
 from helpdesk.models import (
@@ -159,8 +161,8 @@ def link_new_messages(session: Session, messages: Sequence[NewMessage]) -> None:
 def link_ticket(session: Session, ticket: Ticket, message: Message | None = None) -> LinkResult:
     """Link the ticket from one new message (or, without one, from its whole thread).
 
-    Flushes only; the caller commits. Never overrides an agent's choice: a linked user
-    stays linked, dismissed links are not made again.
+    A step inside the caller's unit of work (flushes only). Never overrides an agent's
+    choice: a linked user stays linked, dismissed links are not made again.
     """
     if message is not None:
         new = NewMessage.of(ticket, message)
@@ -248,15 +250,13 @@ def link_on_view(session: Session, ticket: Ticket) -> bool:
     """Link a ticket that has no links yet, when an agent opens it; True if any were made."""
     if session.exec(select(TicketLink.id).where(TicketLink.ticket_id == ticket.id)).first():
         return False
-    result = link_ticket(session, ticket)
-    if result.linked or result.suggested or result.other_links:
-        session.commit()
-        return True
-    return False
+    with transaction(session):
+        result = link_ticket(session, ticket)
+    return bool(result.linked or result.suggested or result.other_links)
 
 
-def stage_link_user(session: Session, *, ticket: Ticket, user: EtunnusUser) -> TicketLink:
-    """Make user the ticket's user, dismissing any other (flushes only; callers audit).
+def _make_user(session: Session, ticket: Ticket, user: EtunnusUser) -> TicketLink:
+    """Make user the ticket's user, dismissing any other.
 
     Calls in the ticket from an unknown number get the user too, so that they show on the
     user's page.
@@ -285,41 +285,42 @@ def link_user(session: Session, *, ticket: Ticket, user: EtunnusUser, by: Agent)
 
     The previously linked user and the other suggestions are dismissed: the agent decided.
     """
-    old = ticket.user_id
-    row = stage_link_user(session, ticket=ticket, user=user)
-    audit.record(
-        session,
-        action="ticket.link_user",
-        agent=by,
-        object_type="ticket",
-        object_id=ticket.id,
-        old=old,
-        new=user.id,
-        etunnus=user.etunnus,
-    )
-    session.commit()
+    with transaction(session):
+        old = reread(session, ticket).user_id
+        row = _make_user(session, ticket, user)
+        audit.record(
+            session,
+            action="ticket.link_user",
+            agent=by,
+            object_type="ticket",
+            object_id=ticket.id,
+            old=old,
+            new=user.id,
+            etunnus=user.etunnus,
+        )
     return row
 
 
 def unlink_user(session: Session, *, ticket: Ticket, by: Agent) -> None:
     """Remove the ticket's user; the link is remembered as dismissed (audited)."""
-    user = session.get(EtunnusUser, ticket.user_id) if ticket.user_id else None
-    for (kind, _target), row in _links(session, ticket).items():
-        if kind == USER and row.state == LINKED:
-            row.state = DISMISSED
-            session.add(row)
-    ticket.user_id = None
-    ticket.updated_at = utcnow()
-    session.add(ticket)
-    audit.record(
-        session,
-        action="ticket.unlink_user",
-        agent=by,
-        object_type="ticket",
-        object_id=ticket.id,
-        etunnus=user.etunnus if user else None,
-    )
-    session.commit()
+    with transaction(session):
+        reread(session, ticket)
+        user = session.get(EtunnusUser, ticket.user_id) if ticket.user_id else None
+        for (kind, _target), row in _links(session, ticket).items():
+            if kind == USER and row.state == LINKED:
+                row.state = DISMISSED
+                session.add(row)
+        ticket.user_id = None
+        ticket.updated_at = utcnow()
+        session.add(ticket)
+        audit.record(
+            session,
+            action="ticket.unlink_user",
+            agent=by,
+            object_type="ticket",
+            object_id=ticket.id,
+            etunnus=user.etunnus if user else None,
+        )
 
 
 def get_link(session: Session, ticket: Ticket, link_id: int) -> TicketLink:
@@ -334,9 +335,9 @@ def accept(session: Session, *, ticket: Ticket, link_id: int, by: Agent) -> Tick
     """Accept a suggested user (the same as linking them by hand)."""
     row = get_link(session, ticket, link_id)
     if row.kind != USER:
-        row.state = LINKED
-        session.add(row)
-        session.commit()
+        with transaction(session):
+            row.state = LINKED
+            session.add(row)
         return row
     return link_user(
         session, ticket=ticket, user=people_service.get_user(session, row.target), by=by
@@ -349,18 +350,18 @@ def dismiss(session: Session, *, ticket: Ticket, link_id: int, by: Agent) -> Non
     if row.kind == USER and row.state == LINKED:
         unlink_user(session, ticket=ticket, by=by)
         return
-    row.state = DISMISSED
-    session.add(row)
-    audit.record(
-        session,
-        action="ticket.dismiss_link",
-        agent=by,
-        object_type="ticket",
-        object_id=ticket.id,
-        kind=row.kind,
-        target=row.target,
-    )
-    session.commit()
+    with transaction(session):
+        row.state = DISMISSED
+        session.add(row)
+        audit.record(
+            session,
+            action="ticket.dismiss_link",
+            agent=by,
+            object_type="ticket",
+            object_id=ticket.id,
+            kind=row.kind,
+            target=row.target,
+        )
 
 
 @dataclass

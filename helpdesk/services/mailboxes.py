@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from helpdesk.db import reread, transaction
 from helpdesk.i18n import N_
 from helpdesk.models import Agent, Mailbox, Message, MessageKind, Security, Ticket
 from helpdesk.services import audit
@@ -50,50 +51,51 @@ def add_mailbox(
     address = address.strip().lower()
     if "@" not in address:
         raise ServiceError(N_("A mailbox needs an email address"))
-    if session.exec(select(Mailbox).where(Mailbox.address == address)).first():
-        raise Conflict(f"The mailbox {address} exists already")
-    _validate(values)
-    mailbox = Mailbox(address=address)
-    for key, value in values.items():
-        if key in EDITABLE + SECRETS and value is not None:
-            setattr(mailbox, key, value)
-    session.add(mailbox)
-    session.flush()
-    audit.record(
-        session,
-        action="mailbox.create",
-        agent=by,
-        object_type="mailbox",
-        object_id=mailbox.id,
-        address=address,
-    )
-    session.commit()
+    with transaction(session):
+        if session.exec(select(Mailbox).where(Mailbox.address == address)).first():
+            raise Conflict(f"The mailbox {address} exists already")
+        _validate(values)
+        mailbox = Mailbox(address=address)
+        for key, value in values.items():
+            if key in EDITABLE + SECRETS and value is not None:
+                setattr(mailbox, key, value)
+        session.add(mailbox)
+        session.flush()
+        audit.record(
+            session,
+            action="mailbox.create",
+            agent=by,
+            object_type="mailbox",
+            object_id=mailbox.id,
+            address=address,
+        )
     return mailbox
 
 
 def update_mailbox(session: Session, *, mailbox: Mailbox, by: Agent, **values: Any) -> Mailbox:
     """Change a mailbox; a blank password field keeps the stored password."""
     _validate(values)
-    changed = []
-    for key, value in values.items():
-        if key in SECRETS:
-            if value:
+    with transaction(session):
+        reread(session, mailbox)
+        changed = []
+        for key, value in values.items():
+            if key in SECRETS:
+                if value:
+                    setattr(mailbox, key, value)
+                    changed.append(key)
+            elif key in EDITABLE and getattr(mailbox, key) != value:
                 setattr(mailbox, key, value)
                 changed.append(key)
-        elif key in EDITABLE and getattr(mailbox, key) != value:
-            setattr(mailbox, key, value)
-            changed.append(key)
-    if changed:
-        session.add(mailbox)
-        audit.record(
-            session,
-            action="mailbox.update",
-            agent=by,
-            object_type="mailbox",
-            object_id=mailbox.id,
-            fields=changed,
-        )
-        session.commit()
+        if changed:
+            session.add(mailbox)
+            audit.record(
+                session,
+                action="mailbox.update",
+                agent=by,
+                object_type="mailbox",
+                object_id=mailbox.id,
+                fields=changed,
+            )
     return mailbox
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from helpdesk.blobs import BlobStore
+from helpdesk.db import in_unit_of_work, transaction
 from helpdesk.mail import compose
 from helpdesk.models import (
     Agent,
@@ -111,6 +112,16 @@ def existing(session: Session, key: str | None) -> OutboundMail | None:
     return session.exec(select(OutboundMail).where(OutboundMail.idempotency_key == key)).first()
 
 
+def queued_first(session: Session, key: str | None) -> OutboundMail | None:
+    """After an ``IntegrityError``: the row another request queued first with ``key``.
+
+    None when the clash is not this caller's to settle: inside an outer unit of work (the
+    clash spoilt its transaction; whoever opened it looks again after the rollback), or
+    when no row has the key (another constraint failed). The caller then re-raises.
+    """
+    return None if in_unit_of_work(session) else existing(session, key)
+
+
 def queue_mail(
     session: Session,
     *,
@@ -130,15 +141,14 @@ def queue_mail(
     references: Sequence[str] = (),
     send_after: datetime | None = None,
     to_names: dict[str, str] | None = None,
-    commit: bool = True,
 ) -> OutboundMail:
-    """Queue any outgoing mail; the public outbox API for plugins.
+    """Queue any outgoing mail (a unit of work); the public outbox API for plugins.
 
     The same ``idempotency_key`` returns the row queued the first time and sends nothing
     more (the key is unique in the database, so this holds across processes). With a
-    ``ticket`` the mail also shows in its thread. ``commit=False`` only flushes, so a
-    plugin can queue the mail in the same transaction as its own state change.
-    ``notice`` and ``invoice`` mail is marked ``Auto-Submitted`` (RFC 3834).
+    ``ticket`` the mail also shows in its thread. Called inside the caller's unit of work
+    it joins it, so a plugin queues the mail in the same transaction as its own state
+    change. ``notice`` and ``invoice`` mail is marked ``Auto-Submitted`` (RFC 3834).
     """
     found = existing(session, idempotency_key)
     if found is not None:
@@ -167,25 +177,65 @@ def queue_mail(
         automatic=OutboundKind(kind).automatic,
         loop_domain=settings.mail_message_id_domain,
     )
+    # The bytes go to the blob store first (content-addressed: a retry stores nothing twice).
     store = blob_store()
     raw_sha = store.put(compose.compose(draft))
+    file_shas = [store.put(f.data) for f in files]
+    try:
+        with transaction(session):
+            return _add_rows(
+                session,
+                draft=draft,
+                raw_sha=raw_sha,
+                file_shas=file_shas,
+                mailbox=mailbox,
+                ticket=ticket,
+                agent=agent,
+                kind=kind,
+                idempotency_key=idempotency_key,
+                start=send_after or now,
+                now=now,
+            )
+    except IntegrityError:
+        # Another request with the same key won the race; its row is the answer.
+        found = queued_first(session, idempotency_key)
+        if found is None:
+            raise
+        return found
+
+
+def _add_rows(
+    session: Session,
+    *,
+    draft: compose.Draft,
+    raw_sha: str,
+    file_shas: Sequence[str],
+    mailbox: Mailbox,
+    ticket: Ticket | None,
+    agent: Agent | None,
+    kind: OutboundKind,
+    idempotency_key: str | None,
+    start: datetime,
+    now: datetime,
+) -> OutboundMail:
+    """The outbox row, and with a ticket the thread message and its attachments."""
     message: Message | None = None
     if ticket is not None:
         message = tickets.add_message(
             session,
             ticket=ticket,
             kind=MessageKind.outgoing,
-            text=text,
-            subject=subject,
+            text=draft.text,
+            subject=draft.subject,
             author=agent,
             from_name=mailbox.display_name or None,
             from_address=mailbox.address,
             to=draft.to,
             cc=draft.cc,
             bcc=draft.bcc,
-            message_id=message_id,
-            in_reply_to=in_reply_to,
-            references=compose.cap_references(references),
+            message_id=draft.message_id,
+            in_reply_to=draft.in_reply_to,
+            references=compose.cap_references(draft.references),
             raw_sha256=raw_sha,
             mailbox=mailbox,
             flags=["automatic"] if draft.automatic else [],
@@ -194,24 +244,23 @@ def queue_mail(
         if agent is None:
             message.from_name = mailbox.display_name or None
         message.delivery_status = DeliveryStatus.queued
-        for f in files:
+        for f, sha in zip(draft.attachments, file_shas, strict=True):
             session.add(
                 Attachment(
                     message_id=message.id or 0,
                     filename=f.filename,
                     content_type=f.content_type,
                     size=len(f.data),
-                    sha256=store.put(f.data),
+                    sha256=sha,
                 )
             )
-    start = send_after or now
     outbound = OutboundMail(
         message_row_id=message.id if message else None,
         ticket_id=ticket.id if ticket else None,
         mailbox_id=mailbox.id or 0,
         kind=kind,
-        message_id=message_id,
-        subject=subject,
+        message_id=draft.message_id,
+        subject=draft.subject,
         envelope_from=mailbox.address,
         recipients=compose.envelope_recipients(draft),
         raw_sha256=raw_sha,
@@ -233,16 +282,6 @@ def queue_mail(
         ticket_id=ticket.id if ticket else None,
         recipients=outbound.recipients,
     )
-    if commit:
-        try:
-            session.commit()
-        except IntegrityError:
-            # Another request with the same key won the race; its row is the answer.
-            session.rollback()
-            found = existing(session, idempotency_key)
-            if found is None:
-                raise
-            return found
     return outbound
 
 
@@ -272,8 +311,8 @@ def _transition(
 
 def _changed_by_agent(
     session: Session, outbound: OutboundMail, agent: Agent | None, action: str
-) -> OutboundMail:
-    """After an agent's transition: mirror it on the thread message, audit, commit."""
+) -> None:
+    """After an agent's transition: mirror it on the thread message, audit."""
     sync_message(session, outbound)
     audit.record(
         session,
@@ -283,33 +322,33 @@ def _changed_by_agent(
         object_id=outbound.id,
         ticket_id=outbound.ticket_id,
     )
-    session.commit()
-    return outbound
 
 
 def cancel(session: Session, *, outbound: OutboundMail, agent: Agent) -> OutboundMail:
     """Undo send: stop a mail that has not left yet (still queued, or failed)."""
-    if not _transition(session, outbound, ("queued", "failed"), status="cancelled"):
-        session.rollback()
-        raise Conflict("Too late to undo: the mail is being sent or was sent already")
-    return _changed_by_agent(session, outbound, agent, "outbox.cancel")
+    with transaction(session):
+        if not _transition(session, outbound, ("queued", "failed"), status="cancelled"):
+            raise Conflict("Too late to undo: the mail is being sent or was sent already")
+        _changed_by_agent(session, outbound, agent, "outbox.cancel")
+    return outbound
 
 
 def retry(session: Session, *, outbound: OutboundMail, agent: Agent | None) -> OutboundMail:
     """Send a failed mail again (the same bytes and Message-ID)."""
     now = utcnow()
-    if not _transition(
-        session,
-        outbound,
-        ("failed",),
-        status="queued",
-        next_attempt_at=now,
-        send_after=now,
-        last_error=None,
-    ):
-        session.rollback()
-        raise Conflict("Only a failed mail can be sent again")
-    return _changed_by_agent(session, outbound, agent, "outbox.retry")
+    with transaction(session):
+        if not _transition(
+            session,
+            outbound,
+            ("failed",),
+            status="queued",
+            next_attempt_at=now,
+            send_after=now,
+            last_error=None,
+        ):
+            raise Conflict("Only a failed mail can be sent again")
+        _changed_by_agent(session, outbound, agent, "outbox.retry")
+    return outbound
 
 
 def retry_failed(session: Session, *, outbound_id: int, agent: Agent | None) -> bool:

@@ -15,6 +15,7 @@ import phonenumbers
 from sqlalchemy import ColumnElement, and_, or_
 from sqlmodel import Session, col, select
 
+from helpdesk.db import reread, transaction
 from helpdesk.i18n import N_
 from helpdesk.i18n import gettext as _
 from helpdesk.models import Agent, EtunnusUser, UserEmail, UserPhone, UserRead, utcnow
@@ -284,95 +285,6 @@ def _replace_rows(
             session.add(UserPhone(user_id=user.id, phone=phone))
 
 
-def stage_create(
-    session: Session,
-    *,
-    etunnus: str,
-    name: str,
-    emails: Iterable[str] = (),
-    phones: Iterable[str] = (),
-    notes: str = "",
-    by: Agent | None = None,
-    source: str | None = None,
-) -> EtunnusUser:
-    """Validate and add a new user with an audit event (flushes only)."""
-    number = normalise_etunnus(etunnus)
-    clean_name = " ".join(name.split())
-    if not clean_name:
-        raise ServiceError(N_("The name is missing"))
-    email_list, phone_list = clean_emails(emails), clean_phones(phones)
-    if get_by_etunnus(session, number) is not None:
-        raise Conflict(_("The e-tunnus number %(value)s is taken") % {"value": number})
-    user = EtunnusUser(etunnus=number, name=clean_name[:200], notes=notes.strip())
-    session.add(user)
-    session.flush()
-    _replace_rows(session, user, email_list, phone_list)
-    audit.record(
-        session,
-        action="user.create",
-        agent=by,
-        object_type="user",
-        object_id=number,
-        name=user.name,
-        emails=email_list,
-        phones=phone_list,
-        source=source,
-    )
-    session.flush()
-    return user
-
-
-def stage_update(
-    session: Session,
-    *,
-    user: EtunnusUser,
-    name: str | None = None,
-    emails: Iterable[str] | None = None,
-    phones: Iterable[str] | None = None,
-    notes: str | None = None,
-    by: Agent | None = None,
-    source: str | None = None,
-) -> bool:
-    """Validate and apply changes (None leaves a field alone); audits what changed.
-
-    Flushes only. Returns whether anything changed.
-    """
-    # Validate everything before touching the row, so a bad value changes nothing.
-    new_name = " ".join(name.split())[:200] if name is not None else user.name
-    if not new_name:
-        raise ServiceError(N_("The name is missing"))
-    new_notes = notes.strip() if notes is not None else user.notes
-    old_emails, old_phones = emails_of(session, user), phones_of(session, user)
-    new_emails = clean_emails(emails) if emails is not None else old_emails
-    new_phones = clean_phones(phones) if phones is not None else old_phones
-    changes: dict[str, Any] = {}
-    if new_name != user.name:
-        changes["name"] = {"old": user.name, "new": new_name}
-    if new_notes != user.notes:
-        changes["notes"] = {"old": user.notes, "new": new_notes}
-    if set(new_emails) != set(old_emails):
-        changes["emails"] = {"old": old_emails, "new": new_emails}
-    if set(new_phones) != set(old_phones):
-        changes["phones"] = {"old": old_phones, "new": new_phones}
-    if not changes:
-        return False
-    user.name, user.notes = new_name, new_notes
-    _replace_rows(session, user, new_emails, new_phones)
-    user.updated_at = utcnow()
-    session.add(user)
-    audit.record(
-        session,
-        action="user.update",
-        agent=by,
-        object_type="user",
-        object_id=user.etunnus,
-        changes=changes,
-        source=source,
-    )
-    session.flush()
-    return True
-
-
 def create_user(
     session: Session,
     *,
@@ -382,12 +294,32 @@ def create_user(
     phones: Iterable[str] = (),
     notes: str = "",
     by: Agent | None = None,
+    source: str | None = None,
 ) -> EtunnusUser:
-    """Create a user (audited)."""
-    user = stage_create(
-        session, etunnus=etunnus, name=name, emails=emails, phones=phones, notes=notes, by=by
-    )
-    session.commit()
+    """Create a user (audited, with ``source`` saying where they came from, e.g. ``import``)."""
+    number = normalise_etunnus(etunnus)
+    clean_name = " ".join(name.split())
+    if not clean_name:
+        raise ServiceError(N_("The name is missing"))
+    email_list, phone_list = clean_emails(emails), clean_phones(phones)
+    with transaction(session):
+        if get_by_etunnus(session, number) is not None:
+            raise Conflict(_("The e-tunnus number %(value)s is taken") % {"value": number})
+        user = EtunnusUser(etunnus=number, name=clean_name[:200], notes=notes.strip())
+        session.add(user)
+        session.flush()
+        _replace_rows(session, user, email_list, phone_list)
+        audit.record(
+            session,
+            action="user.create",
+            agent=by,
+            object_type="user",
+            object_id=number,
+            name=user.name,
+            emails=email_list,
+            phones=phone_list,
+            source=source,
+        )
     return user
 
 
@@ -400,10 +332,47 @@ def update_user(
     phones: Iterable[str] | None = None,
     notes: str | None = None,
     by: Agent | None = None,
-) -> EtunnusUser:
-    """Change a user's name, addresses, numbers or notes (audited)."""
-    if stage_update(
-        session, user=user, name=name, emails=emails, phones=phones, notes=notes, by=by
-    ):
-        session.commit()
-    return user
+    source: str | None = None,
+) -> bool:
+    """Change a user's name, addresses, numbers or notes (None leaves a field alone).
+
+    Audits what changed; returns whether anything did. A bad value changes nothing.
+    """
+    # Validate the values before touching the row.
+    new_name = " ".join(name.split())[:200] if name is not None else None
+    if new_name == "":
+        raise ServiceError(N_("The name is missing"))
+    given_emails = clean_emails(emails) if emails is not None else None
+    given_phones = clean_phones(phones) if phones is not None else None
+    with transaction(session):
+        reread(session, user)
+        new_name = new_name if new_name is not None else user.name
+        new_notes = notes.strip() if notes is not None else user.notes
+        old_emails, old_phones = emails_of(session, user), phones_of(session, user)
+        new_emails = given_emails if given_emails is not None else old_emails
+        new_phones = given_phones if given_phones is not None else old_phones
+        changes: dict[str, Any] = {}
+        if new_name != user.name:
+            changes["name"] = {"old": user.name, "new": new_name}
+        if new_notes != user.notes:
+            changes["notes"] = {"old": user.notes, "new": new_notes}
+        if set(new_emails) != set(old_emails):
+            changes["emails"] = {"old": old_emails, "new": new_emails}
+        if set(new_phones) != set(old_phones):
+            changes["phones"] = {"old": old_phones, "new": new_phones}
+        if not changes:
+            return False
+        user.name, user.notes = new_name, new_notes
+        _replace_rows(session, user, new_emails, new_phones)
+        user.updated_at = utcnow()
+        session.add(user)
+        audit.record(
+            session,
+            action="user.update",
+            agent=by,
+            object_type="user",
+            object_id=user.etunnus,
+            changes=changes,
+            source=source,
+        )
+    return True

@@ -12,6 +12,7 @@ from datetime import timedelta
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, delete, select
 
+from helpdesk.db import transaction
 from helpdesk.models import Agent, PresenceState, TicketPresence, utcnow
 
 #: The page polls every 15 s; two missed polls and the agent is gone.
@@ -27,29 +28,30 @@ class Present:
 def touch(session: Session, *, ticket_id: int, agent: Agent, state: PresenceState) -> None:
     """Record that ``agent`` is viewing or composing in the ticket now."""
     now = utcnow()
-    row = session.exec(
-        select(TicketPresence).where(
-            TicketPresence.ticket_id == ticket_id, TicketPresence.agent_id == agent.id
-        )
-    ).first()
-    if row is None:
-        row = TicketPresence(ticket_id=ticket_id, agent_id=agent.id or 0)
-    row.state, row.seen_at = state, now
-    session.add(row)
-    try:
-        session.commit()
-    except IntegrityError:
-        # The same agent's other tab inserted it a moment ago; its row is as good.
-        session.rollback()
+    with transaction(session):
+        row = session.exec(
+            select(TicketPresence).where(
+                TicketPresence.ticket_id == ticket_id, TicketPresence.agent_id == agent.id
+            )
+        ).first()
+        if row is None:
+            row = TicketPresence(ticket_id=ticket_id, agent_id=agent.id or 0)
+        row.state, row.seen_at = state, now
+        try:
+            with session.begin_nested():
+                session.add(row)
+        except IntegrityError:
+            pass  # the same agent's other tab inserted it a moment ago; its row is as good
 
 
 def leave(session: Session, *, ticket_id: int, agent: Agent) -> None:
-    session.exec(
-        delete(TicketPresence).where(
-            col(TicketPresence.ticket_id) == ticket_id, col(TicketPresence.agent_id) == agent.id
+    with transaction(session):
+        session.exec(
+            delete(TicketPresence).where(
+                col(TicketPresence.ticket_id) == ticket_id,
+                col(TicketPresence.agent_id) == agent.id,
+            )
         )
-    )
-    session.commit()
 
 
 def others(session: Session, *, ticket_id: int, agent: Agent) -> list[Present]:

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from helpdesk.db import transaction
 from helpdesk.mail import compose
 from helpdesk.models import (
     Agent,
@@ -140,7 +141,7 @@ def reply(
     confirm: bool = False,
     idempotency_key: str | None = None,
 ) -> Message:
-    """Answer the customer from the ticket: store the message and queue it (one commit).
+    """Answer the customer from the ticket: store the message and queue it (one unit of work).
 
     Refuses with ``NewerMessageExists`` when someone else wrote in the ticket after
     ``expected_last_message_id`` (the agent's view is stale) unless ``confirm``.
@@ -164,27 +165,30 @@ def reply(
     if include_quote and parent is not None and parent.kind == MessageKind.incoming:
         text = f"{text}\n{quote(parent)}\n"
     names = {ticket.customer_email: ticket.customer_name} if ticket.customer_email else {}
-    outbound = queue_mail(
-        session,
-        mailbox=mailbox,
-        to=recipients,
-        cc=outgoing.addresses(cc),
-        bcc=outgoing.addresses(bcc),
-        subject=compose.reply_subject(ticket.subject, ticket.number),
-        text=text,
-        attachments=attachments,
-        ticket=ticket,
-        kind=OutboundKind.reply,
-        idempotency_key=idempotency_key,
-        agent=agent,
-        in_reply_to=parent.message_id if parent else None,
-        references=references,
-        send_after=utcnow() + _undo_delay(),
-        to_names={k: v for k, v in names.items() if k and v},
-        commit=False,
-    )
-    _after_reply(session, ticket, agent, outbound, saved_reply_id)
-    return _commit_reply(session, outbound, idempotency_key)
+    try:
+        with transaction(session):
+            outbound = queue_mail(
+                session,
+                mailbox=mailbox,
+                to=recipients,
+                cc=outgoing.addresses(cc),
+                bcc=outgoing.addresses(bcc),
+                subject=compose.reply_subject(ticket.subject, ticket.number),
+                text=text,
+                attachments=attachments,
+                ticket=ticket,
+                kind=OutboundKind.reply,
+                idempotency_key=idempotency_key,
+                agent=agent,
+                in_reply_to=parent.message_id if parent else None,
+                references=references,
+                send_after=utcnow() + _undo_delay(),
+                to_names={k: v for k, v in names.items() if k and v},
+            )
+            _after_reply(session, ticket, agent, outbound, saved_reply_id)
+    except IntegrityError as clash:
+        outbound = _queued_first(session, idempotency_key, clash)
+    return _message(session, outbound)
 
 
 def _after_reply(
@@ -220,16 +224,12 @@ def _after_reply(
     )
 
 
-def _commit_reply(session: Session, outbound: OutboundMail, key: str | None) -> Message:
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        found = outgoing.existing(session, key)
-        if found is None:
-            raise
-        outbound = found
-    return _message(session, outbound)
+def _queued_first(session: Session, key: str | None, clash: IntegrityError) -> OutboundMail:
+    """The mail another request with ``key`` queued first; else ``clash`` was something else."""
+    found = outgoing.queued_first(session, key)
+    if found is None:
+        raise clash
+    return found
 
 
 def _message(session: Session, outbound: OutboundMail) -> Message:
@@ -282,39 +282,41 @@ def start_conversation(
     if not body.strip():
         raise ServiceError("The message is empty")
     address, name, user = find_recipient(session, to)
-    ticket = tickets.open_ticket(
-        session,
-        subject=subject,
-        mailbox=mailbox,
-        customer_email=address,
-        customer_name=name,
-        user=user,
-        status=TicketStatus(get_settings().reply_sets_status),
-    )
-    outbound = queue_mail(
-        session,
-        mailbox=mailbox,
-        to=[address],
-        cc=outgoing.addresses(cc),
-        bcc=outgoing.addresses(bcc),
-        subject=compose.tagged_subject(subject, ticket.number),
-        text=signed(body, agent, mailbox),
-        attachments=attachments,
-        ticket=ticket,
-        kind=OutboundKind.new,
-        idempotency_key=idempotency_key,
-        agent=agent,
-        send_after=utcnow() + _undo_delay(),
-        to_names={address: name} if name else None,
-        commit=False,
-    )
-    audit.record(
-        session,
-        action="ticket.start",
-        agent=agent,
-        object_type="ticket",
-        object_id=ticket.id,
-        outbound_id=outbound.id,
-    )
-    message = _commit_reply(session, outbound, idempotency_key)
-    return tickets.get_ticket(session, message.ticket_id)
+    try:
+        with transaction(session):
+            ticket = tickets.open_ticket(
+                session,
+                subject=subject,
+                mailbox=mailbox,
+                customer_email=address,
+                customer_name=name,
+                user=user,
+                status=TicketStatus(get_settings().reply_sets_status),
+            )
+            outbound = queue_mail(
+                session,
+                mailbox=mailbox,
+                to=[address],
+                cc=outgoing.addresses(cc),
+                bcc=outgoing.addresses(bcc),
+                subject=compose.tagged_subject(subject, ticket.number),
+                text=signed(body, agent, mailbox),
+                attachments=attachments,
+                ticket=ticket,
+                kind=OutboundKind.new,
+                idempotency_key=idempotency_key,
+                agent=agent,
+                send_after=utcnow() + _undo_delay(),
+                to_names={address: name} if name else None,
+            )
+            audit.record(
+                session,
+                action="ticket.start",
+                agent=agent,
+                object_type="ticket",
+                object_id=ticket.id,
+                outbound_id=outbound.id,
+            )
+    except IntegrityError as clash:
+        outbound = _queued_first(session, idempotency_key, clash)
+    return tickets.get_ticket(session, _message(session, outbound).ticket_id)

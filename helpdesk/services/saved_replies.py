@@ -12,6 +12,7 @@ import re
 
 from sqlmodel import Session, col, select
 
+from helpdesk.db import transaction
 from helpdesk.models import Agent, SavedReply, Ticket, utcnow
 from helpdesk.services import audit
 from helpdesk.services.errors import Conflict, NotFound, ServiceError
@@ -69,23 +70,23 @@ def save(
     title = title.strip()
     if not title or not body.strip():
         raise ServiceError("A saved reply needs a title and a text")
-    clash = session.exec(select(SavedReply).where(SavedReply.title == title)).first()
-    if clash is not None and (reply is None or clash.id != reply.id):
-        raise Conflict(f"A saved reply called {title} exists already")
-    row = reply or SavedReply(title=title, created_by=by.id)
-    row.title, row.body, row.active = title, body, active
-    row.updated_by, row.updated_at = by.id, utcnow()
-    session.add(row)
-    session.flush()
-    audit.record(
-        session,
-        action="saved_reply.update" if reply else "saved_reply.create",
-        agent=by,
-        object_type="saved_reply",
-        object_id=row.id,
-        title=title,
-    )
-    session.commit()
+    with transaction(session):
+        clash = session.exec(select(SavedReply).where(SavedReply.title == title)).first()
+        if clash is not None and (reply is None or clash.id != reply.id):
+            raise Conflict(f"A saved reply called {title} exists already")
+        row = reply or SavedReply(title=title, created_by=by.id)
+        row.title, row.body, row.active = title, body, active
+        row.updated_by, row.updated_at = by.id, utcnow()
+        session.add(row)
+        session.flush()
+        audit.record(
+            session,
+            action="saved_reply.update" if reply else "saved_reply.create",
+            agent=by,
+            object_type="saved_reply",
+            object_id=row.id,
+            title=title,
+        )
     return row
 
 

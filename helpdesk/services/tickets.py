@@ -1,7 +1,8 @@
 """Tickets: creating them, adding to their thread, status, assignment, notes.
 
-Functions that end in a commit are the public actions. ``open_ticket`` and ``add_message``
-only flush: other services (replies, calls, notes) combine them into one transaction.
+The public actions (``set_status``, ``assign``, ``add_note``) are units of work
+(``helpdesk.db.transaction``). ``open_ticket`` and ``add_message`` are steps: they add to
+the session and run inside the unit of whoever calls them (replies, calls, notes, mail-in).
 
 What a new ticket row and a new message row hold, and what a message does to its
 ticket's counters, is said once, by ``ticket_row``, ``message_row`` and
@@ -18,6 +19,7 @@ from typing import Any, Protocol
 
 from sqlmodel import Session, col, select
 
+from helpdesk.db import in_unit_of_work, reread, transaction
 from helpdesk.i18n import N_
 from helpdesk.models import (
     TICKET_NUMBER_OFFSET,
@@ -157,7 +159,7 @@ def open_ticket(
     status: TicketStatus = TicketStatus.open,
     created_at: datetime | None = None,
 ) -> Ticket:
-    """Add a new ticket to the session and give it its number (flushes, no commit)."""
+    """Add a new ticket to the session and give it its number (a step: flushes only)."""
     row = ticket_row(
         subject=subject,
         mailbox_id=mailbox.id if mailbox else None,
@@ -201,10 +203,14 @@ def add_message(
     created_at: datetime | None = None,
     counts_as_activity: bool = True,
 ) -> Message:
-    """Add a message to a ticket's thread and update the ticket's counters (flushes only).
+    """Add a message to a ticket's thread and update the ticket's counters (a step).
 
-    Plugins see the message through ``helpdesk_message_stored`` in the same transaction.
+    Inside a unit of work the counters build on the ticket as stored (re-read, and locked
+    on PostgreSQL), not on what was loaded before the unit began. Plugins see the message
+    through ``helpdesk_message_stored`` in the same transaction.
     """
+    if in_unit_of_work(session):
+        reread(session, ticket)
     now = created_at or utcnow()
     row = message_row(
         ticket_id=ticket.id or 0,
@@ -289,21 +295,22 @@ def set_status(
         new = TicketStatus(status)
     except ValueError as exc:
         raise ServiceError(f"Unknown status {status!r}") from exc
-    if ticket.status != new:
-        old = ticket.status
-        ticket.status = new
-        ticket.updated_at = utcnow()
-        session.add(ticket)
-        audit.record(
-            session,
-            action="ticket.status",
-            agent=by,
-            object_type="ticket",
-            object_id=ticket.id,
-            old=str(old),
-            new=str(new),
-        )
-        session.commit()
+    with transaction(session):
+        reread(session, ticket)
+        if ticket.status != new:
+            old = ticket.status
+            ticket.status = new
+            ticket.updated_at = utcnow()
+            session.add(ticket)
+            audit.record(
+                session,
+                action="ticket.status",
+                agent=by,
+                object_type="ticket",
+                object_id=ticket.id,
+                old=str(old),
+                new=str(new),
+            )
     return ticket
 
 
@@ -312,21 +319,22 @@ def assign(session: Session, *, ticket: Ticket, assignee: Agent | None, by: Agen
     new_id = assignee.id if assignee else None
     if assignee is not None and not assignee.active:
         raise ServiceError(N_("That agent is not active"))
-    if ticket.assignee_id != new_id:
-        old = ticket.assignee_id
-        ticket.assignee_id = new_id
-        ticket.updated_at = utcnow()
-        session.add(ticket)
-        audit.record(
-            session,
-            action="ticket.assign",
-            agent=by,
-            object_type="ticket",
-            object_id=ticket.id,
-            old=old,
-            new=new_id,
-        )
-        session.commit()
+    with transaction(session):
+        reread(session, ticket)
+        if ticket.assignee_id != new_id:
+            old = ticket.assignee_id
+            ticket.assignee_id = new_id
+            ticket.updated_at = utcnow()
+            session.add(ticket)
+            audit.record(
+                session,
+                action="ticket.assign",
+                agent=by,
+                object_type="ticket",
+                object_id=ticket.id,
+                old=old,
+                new=new_id,
+            )
     return ticket
 
 
@@ -335,16 +343,21 @@ def add_note(session: Session, *, ticket: Ticket, text: str, by: Agent) -> Messa
     text = text.strip()
     if not text:
         raise ServiceError(N_("The note is empty"))
-    note = add_message(
-        session, ticket=ticket, kind=MessageKind.note, text=text, author=by, subject=ticket.subject
-    )
-    audit.record(
-        session,
-        action="ticket.note",
-        agent=by,
-        object_type="ticket",
-        object_id=ticket.id,
-        message_id=note.id,
-    )
-    session.commit()
+    with transaction(session):
+        note = add_message(
+            session,
+            ticket=ticket,
+            kind=MessageKind.note,
+            text=text,
+            author=by,
+            subject=ticket.subject,
+        )
+        audit.record(
+            session,
+            action="ticket.note",
+            agent=by,
+            object_type="ticket",
+            object_id=ticket.id,
+            message_id=note.id,
+        )
     return note

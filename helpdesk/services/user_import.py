@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from helpdesk.db import transaction
 from helpdesk.i18n import gettext as _
 from helpdesk.services import audit
 from helpdesk.services import people as people_service
@@ -73,7 +74,7 @@ def _split(cell: str | None) -> list[str]:
 
 
 def import_csv(session: Session, data: bytes) -> ImportReport:
-    """Import users from CSV bytes; commits the good rows, reports the bad ones."""
+    """Import users from CSV bytes: each good row is a unit of work, the bad ones reported."""
     report = ImportReport()
     reader = csv.DictReader(io.StringIO(decode(data), newline=""))
     header = [(name or "").strip().lower() for name in (reader.fieldnames or [])]
@@ -111,22 +112,20 @@ def import_csv(session: Session, data: bytes) -> ImportReport:
         try:
             outcome = _import_row(session, values)
         except ServiceError as exc:
-            session.rollback()
             report.errors.append(RowError(line=line, reason=exc.message))
             continue
         first_line[etunnus] = line
-        session.commit()
         setattr(report, outcome, getattr(report, outcome) + 1)
-    audit.record(
-        session,
-        action="user.import",
-        object_type="user",
-        rows=report.rows,
-        created=report.created,
-        updated=report.updated,
-        errors=len(report.errors),
-    )
-    session.commit()
+    with transaction(session):
+        audit.record(
+            session,
+            action="user.import",
+            object_type="user",
+            rows=report.rows,
+            created=report.created,
+            updated=report.updated,
+            errors=len(report.errors),
+        )
     return report
 
 
@@ -136,7 +135,7 @@ def _import_row(session: Session, values: dict[str, str]) -> str:
     emails, phones = _split(values["email"]), _split(values["phone"])
     existing = people_service.get_by_etunnus(session, etunnus)
     if existing is None:
-        people_service.stage_create(
+        people_service.create_user(
             session,
             etunnus=etunnus,
             name=values["name"],
@@ -145,7 +144,7 @@ def _import_row(session: Session, values: dict[str, str]) -> str:
             source="import",
         )
         return "created"
-    changed = people_service.stage_update(
+    changed = people_service.update_user(
         session, user=existing, name=values["name"], emails=emails, phones=phones, source="import"
     )
     return "updated" if changed else "unchanged"

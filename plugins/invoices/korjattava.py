@@ -29,11 +29,14 @@ from helpdesk.plugin_api import (
     ServiceError,
     Ticket,
     TicketStatus,
+    end_read,
     get_ticket,
     mailbox_by_address,
     record_audit,
     reply,
+    reread,
     ticket_thread,
+    transaction,
     utcnow,
 )
 from plugins.invoices.dispatch import texts
@@ -48,7 +51,7 @@ from plugins.invoices.settings import (
     invoice_settings,
     netvisor_client,
 )
-from plugins.invoices.sync import refresh_invoice
+from plugins.invoices.sync import Refetched, fetch_invoice, refresh_invoice
 
 
 def open_correction(session: Session, invoice: Invoice) -> Correction | None:
@@ -112,7 +115,23 @@ def mark_korjattava(
     other: str = "",
     message: str = "",
 ) -> Correction:
-    """Mark the invoice Korjattava and send the questions to its user from a ticket; commits."""
+    """Mark the invoice Korjattava and send the questions to its user from a ticket.
+
+    One unit of work: the ticket, the link, the invoice's new state and the mail together.
+    """
+    with transaction(session):
+        return _mark(session, invoice, agent, checks, other, message)
+
+
+def _mark(
+    session: Session,
+    invoice: Invoice,
+    agent: Agent,
+    checks: Sequence[str],
+    other: str,
+    message: str,
+) -> Correction:
+    reread(session, invoice)  # its state decides; another agent may have acted meanwhile
     if invoice.status == InvoiceStatus.korjattava:
         found = open_correction(session, invoice)
         if found is not None:
@@ -163,8 +182,7 @@ def mark_korjattava(
         ticket_id=ticket.id,
         reasons=[r["name"] for r in reasons],
     )
-    # reply() commits: the ticket, the link, the invoice's new state and the mail together.
-    reply(
+    reply(  # joins this unit of work
         session,
         ticket=ticket,
         agent=agent,
@@ -179,16 +197,27 @@ def mark_korjattava(
 def resolve(
     session: Session, *, invoice: Invoice, agent: Agent, client: NetvisorClient
 ) -> Correction:
-    """Re-read the invoice from Netvisor, re-run the checks, back to the queue; commits."""
-    correction = open_correction(session, invoice)
+    """Re-read the invoice from Netvisor, re-run the checks, back to the queue.
+
+    Netvisor is asked first, with no transaction open; then one unit of work writes.
+    """
+    if invoice.status != InvoiceStatus.korjattava or open_correction(session, invoice) is None:
+        raise Conflict(N_("The invoice is not Korjattava"))
+    end_read(session)
+    try:
+        fetched = fetch_invoice(client, invoice)
+    except NetvisorError as exc:
+        raise ServiceError(f"{exc} — {exc.detail}" if exc.detail else str(exc)) from None
+    with transaction(session):
+        return _resolved(session, invoice, agent, fetched)
+
+
+def _resolved(session: Session, invoice: Invoice, agent: Agent, fetched: Refetched) -> Correction:
+    # Read again inside the unit: another agent may have resolved it while Netvisor answered.
+    correction = open_correction(session, reread(session, invoice))
     if invoice.status != InvoiceStatus.korjattava or correction is None:
         raise Conflict(N_("The invoice is not Korjattava"))
-    session.commit()  # no transaction open during the Netvisor calls
-    try:
-        still_unsent = refresh_invoice(session, client, invoice)
-    except NetvisorError as exc:
-        session.rollback()
-        raise ServiceError(f"{exc} — {exc.detail}" if exc.detail else str(exc)) from None
+    still_unsent = refresh_invoice(session, invoice, fetched)
     now = utcnow()
     if invoice.paused_at is not None:
         invoice.paused_seconds += int((now - invoice.paused_at).total_seconds())
@@ -232,7 +261,6 @@ def resolve(
         correction=correction.id,
         status=str(invoice.status),
     )
-    session.commit()
     return correction
 
 

@@ -11,7 +11,14 @@ from sqlalchemy import event, text
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, select
 
-from helpdesk.db import PendingChanges, in_unit_of_work, make_engine, transaction
+from helpdesk.db import (
+    PendingChanges,
+    end_read,
+    in_unit_of_work,
+    make_engine,
+    reread,
+    transaction,
+)
 from helpdesk.models import Mailbox
 
 
@@ -133,3 +140,59 @@ def test_changes_made_outside_a_unit_are_refused(session):
     with pytest.raises(PendingChanges), transaction(session):
         pass
     session.rollback()
+
+
+def test_end_read_keeps_what_was_loaded_and_refuses_stray_changes(session):
+    with transaction(session):
+        session.add(Mailbox(address="read@e-tunnus.fi", display_name="Read"))
+    box = session.exec(select(Mailbox).where(Mailbox.address == "read@e-tunnus.fi")).one()
+    end_read(session)
+    assert not session.in_transaction()
+    assert box.display_name == "Read"  # still loaded: no query, no new transaction
+    assert not session.in_transaction()
+    box.display_name = "Changed outside"
+    with pytest.raises(PendingChanges):
+        end_read(session)
+    session.rollback()
+    with transaction(session), pytest.raises(RuntimeError, match="half"):
+        end_read(session)
+
+
+def test_reread_builds_on_what_another_process_committed(committed_url):
+    engine = make_engine(committed_url)
+    mine = Session(engine, expire_on_commit=False)
+    with transaction(mine):
+        mine.add(Mailbox(address="stale@e-tunnus.fi", display_name="Before"))
+    box = mine.exec(select(Mailbox).where(Mailbox.address == "stale@e-tunnus.fi")).one()
+    end_read(mine)
+    with Session(engine) as other, transaction(other):
+        theirs = other.get(Mailbox, box.id)
+        assert theirs is not None
+        theirs.display_name = "Theirs"
+    assert box.display_name == "Before"  # what this session loaded is stale now
+    with transaction(mine):
+        box.signature = "ours"  # the unit's own change survives the re-read
+        reread(mine, box)
+        assert (box.display_name, box.signature) == ("Theirs", "ours")
+    with pytest.raises(RuntimeError, match="inside a unit"):
+        reread(mine, box)
+    mine.close()
+    engine.dispose()
+
+
+def test_changes_flushed_outside_a_unit_are_refused_too(session):
+    # A flush empties session.new, but the rows are not the next unit's to commit.
+    session.add(Mailbox(address="flushed@e-tunnus.fi", display_name="Flushed"))
+    session.flush()
+    with pytest.raises(PendingChanges), transaction(session):
+        pass
+    with pytest.raises(PendingChanges):
+        end_read(session)
+    session.rollback()
+    with transaction(session):  # a rollback (or a commit) ends the stray changes
+        session.add(Mailbox(address="unit@e-tunnus.fi", display_name="Unit"))
+        with session.begin_nested():  # a savepoint inside the unit is no stray flush
+            session.add(Mailbox(address="nested@e-tunnus.fi", display_name="Nested"))
+    found = {m.address for m in session.exec(select(Mailbox))}
+    assert {"unit@e-tunnus.fi", "nested@e-tunnus.fi"} <= found
+    assert "flushed@e-tunnus.fi" not in found

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import event, update
+from polling import wait_for
+from sqlalchemy import update
 from sqlmodel import Session, col, select
+from statements import statements_run
 
 from helpdesk.db import get_engine, new_session
 from helpdesk.hookspecs import ScheduledJob
@@ -29,15 +29,6 @@ def job_row(name: str) -> JobLock:
         return session.exec(select(JobLock).where(JobLock.name == f"job:{name}")).one()
 
 
-def wait_for(condition: Callable[[], bool], timeout: float = 30) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return False
-
-
 def in_a_worker(job: ScheduledJob) -> tuple[threading.Thread, list[str]]:
     ran: list[str] = []
     worker = threading.Thread(target=lambda: ran.extend(run_due_jobs([job])))
@@ -48,17 +39,8 @@ def in_a_worker(job: ScheduledJob) -> tuple[threading.Thread, list[str]]:
 def test_a_tick_with_nothing_due_only_reads(committed_url: str) -> None:
     job = ScheduledJob(name="testi-kerran", due=first_time_only, run=lambda session: None)
     assert run_due_jobs([job]) == ["testi-kerran"]
-    statements: list[str] = []
-
-    def note(_conn, _cursor, statement, _params, _context, _many) -> None:
-        statements.append(statement)
-
-    engine = get_engine()
-    event.listen(engine, "before_cursor_execute", note)
-    try:
+    with statements_run(get_engine()) as statements:
         assert run_due_jobs([job]) == []
-    finally:
-        event.remove(engine, "before_cursor_execute", note)
     # One SELECT of the job table; on SQLite its deferred BEGIN, never BEGIN IMMEDIATE.
     assert [s for s in statements if s.split()[0].upper() != "SELECT"] in ([], ["BEGIN"])
     assert sum("job_lock" in s for s in statements) == 1

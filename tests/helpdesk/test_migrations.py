@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import os
 import uuid
+from datetime import UTC, datetime, timedelta
 
+import factories
 import pytest
 from alembic import command
-from sqlalchemy import inspect, text
-from sqlmodel import SQLModel
+from sqlalchemy import bindparam, inspect, text
+from sqlmodel import Session, SQLModel, select
 
 from helpdesk import migrate
 from helpdesk.db import make_engine, reset_engines
+from helpdesk.models import OutboundMail, UTCDateTime
 
 PG_ADMIN_URL = os.environ.get(
     "HELPDESK_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -87,3 +90,51 @@ def test_downgrade_to_base_and_up_again(empty_url):
     assert _tables(empty_url) <= {"alembic_version"}
     migrate.upgrade(empty_url)
     migrate.check(empty_url)
+
+
+def test_claims_open_at_the_lease_upgrade_keep_their_ten_minutes(empty_url):
+    # Before revision 0006 a claim counted as stale ten minutes after claimed_at; the new
+    # lease column gives the claims open at the upgrade exactly that.
+    config = migrate.alembic_config(empty_url)
+    command.upgrade(config, "0005")
+    engine = make_engine(empty_url)
+    claimed_at = datetime(2026, 12, 1, 10, 0, 0, tzinfo=UTC)
+    row = {
+        "kind": "reply",
+        "subject": "",
+        "envelope_from": "a@e-tunnus.fi",
+        "recipients": "[]",
+        "raw_sha256": "0" * 64,
+        "status": "sending",
+        "attempts": 1,
+        "now": claimed_at,
+        "reconcile": False,
+    }
+    outbound = text(
+        "INSERT INTO outbound_mail (mailbox_id, kind, message_id, subject, envelope_from,"
+        " recipients, raw_sha256, status, attempts, next_attempt_at, send_after, reconcile,"
+        " created_at, updated_at, claimed_by, claimed_at) VALUES (:mailbox, :kind, :message_id,"
+        " :subject, :envelope_from, :recipients, :raw_sha256, :status, :attempts, :now, :now,"
+        " :reconcile, :now, :now, :by, :at)"
+    ).bindparams(bindparam("now", type_=UTCDateTime()), bindparam("at", type_=UTCDateTime()))
+    try:
+        with Session(engine) as session:
+            mailbox = factories.mailbox(session).id
+        with engine.begin() as conn:
+            conn.execute(
+                outbound,
+                {**row, "mailbox": mailbox, "message_id": "a@x", "by": "w:1:a", "at": claimed_at},
+            )
+            conn.execute(
+                outbound, {**row, "mailbox": mailbox, "message_id": "b@x", "by": None, "at": None}
+            )
+        migrate.upgrade(empty_url)
+        with engine.connect() as conn:
+            until = conn.execute(
+                select(OutboundMail.message_id, OutboundMail.claimed_until).order_by(
+                    OutboundMail.message_id
+                )
+            ).all()
+    finally:
+        engine.dispose()
+    assert until == [("a@x", claimed_at + timedelta(minutes=10)), ("b@x", None)]

@@ -4,11 +4,12 @@ Why this order never loses or doubles a mail, even under ``kill -9``:
 
 - The raw bytes are stored (fsynced, content-addressed) before anything else, so a
   committed message always has its source.
-- A group of up to ``COMMIT_EVERY`` mails is one transaction (``ingest``) that also
-  records each server copy (unique on mailbox, folder, UIDVALIDITY, UID) and moves
-  the folder's ``last_uid``. Killed before the commit: nothing happened, the next run
-  fetches the UIDs again. Killed after: ``last_uid`` is past them. The unique constraint
-  is the last guard if two fetchers ever raced.
+- A group of up to ``COMMIT_EVERY`` mails is one unit of work (``db.transaction`` around
+  ``ingest``) that also records each server copy (unique on mailbox, folder, UIDVALIDITY,
+  UID) and moves the folder's ``last_uid``. Killed before the commit: nothing happened,
+  the next run fetches the UIDs again. Killed after: ``last_uid`` is past them. The unique
+  constraint is the last guard if two fetchers ever raced. The unit holds no IMAP call:
+  the group is fetched and parsed before it begins, flagged on the server after it ends.
 - ``\\Seen`` (or the move to the processed folder) comes only after the commit; being
   killed between the two leaves an imported mail unseen on the server, never a seen mail
   unimported. Moves left undone are finished on the next run.
@@ -26,6 +27,7 @@ from dataclasses import dataclass, field
 from sqlmodel import Session, select
 
 from helpdesk.blobs import BlobStore
+from helpdesk.db import end_read, transaction
 from helpdesk.mail.imap.session import FetchedMessage, ImapSession, ImapSettings
 from helpdesk.mail.inbound.bigmail import prepare_fetched
 from helpdesk.mail.inbound.ingest import ingest
@@ -112,31 +114,36 @@ def folder_state(
     session: Session, mailbox: Mailbox, folder: str, uidvalidity: int
 ) -> MailboxFolderState:
     """The folder's sync state; a new UIDVALIDITY restarts it (see the module docstring)."""
-    state = session.exec(
+    state = _stored_state(session, mailbox, folder)
+    if state is not None and state.uidvalidity == uidvalidity:
+        return state
+    with transaction(session):
+        state = _stored_state(session, mailbox, folder)
+        if state is None:
+            state = MailboxFolderState(
+                mailbox_id=mailbox.id or 0, folder=folder, uidvalidity=uidvalidity, last_uid=0
+            )
+        elif state.uidvalidity != uidvalidity:
+            log.warning(
+                "%s %s: UIDVALIDITY changed %s -> %s; resyncing by Message-ID and content",
+                mailbox.address,
+                folder,
+                state.uidvalidity,
+                uidvalidity,
+            )
+            state.uidvalidity = uidvalidity
+            state.last_uid = 0
+        state.updated_at = utcnow()
+        session.add(state)
+    return state
+
+
+def _stored_state(session: Session, mailbox: Mailbox, folder: str) -> MailboxFolderState | None:
+    return session.exec(
         select(MailboxFolderState).where(
             MailboxFolderState.mailbox_id == mailbox.id, MailboxFolderState.folder == folder
         )
     ).first()
-    if state is None:
-        state = MailboxFolderState(
-            mailbox_id=mailbox.id or 0, folder=folder, uidvalidity=uidvalidity, last_uid=0
-        )
-    elif state.uidvalidity != uidvalidity:
-        log.warning(
-            "%s %s: UIDVALIDITY changed %s -> %s; resyncing by Message-ID and content",
-            mailbox.address,
-            folder,
-            state.uidvalidity,
-            uidvalidity,
-        )
-        state.uidvalidity = uidvalidity
-        state.last_uid = 0
-    else:
-        return state
-    state.updated_at = utcnow()
-    session.add(state)
-    session.commit()
-    return state
 
 
 def _leftovers(
@@ -158,6 +165,7 @@ def _leftovers(
             )
         ).all()
     )
+    end_read(session)  # before the IMAP calls that follow
     return [u for u in present if u in known]
 
 
@@ -186,6 +194,7 @@ def sync_folder(
     batch = max(1, get_settings().mail_fetch_batch)
     status = imap.select(folder)
     state = folder_state(session, mailbox, folder, status.uidvalidity)
+    end_read(session)  # before the IMAP calls that follow
     move_to = mailbox.processed_folder if folder == folders(mailbox)[0] else None
     if move_to:
         imap.ensure_folder(move_to)
@@ -195,24 +204,7 @@ def sync_folder(
         imap.move(leftovers, move_to) if move_to else imap.mark_seen(leftovers)
     counts = counts if counts is not None else SyncCounts()
     uids = imap.uids_since(state.last_uid)
-    pending: list[tuple[int, IngestResult]] = []  # in the open transaction
     done: list[int] = []  # committed, not yet flagged on the server
-
-    def commit() -> None:
-        # Blobs durable first, then one commit for the group: the rows, their inbound
-        # records and last_uid land together or not at all.
-        if pending:
-            top = max(uid for uid, _ in pending)
-            if top > state.last_uid:
-                state.last_uid, state.updated_at = top, utcnow()
-                session.add(state)
-            store.sync()
-            session.commit()
-            for uid, result in pending:
-                if not result.skipped:
-                    counts.add(result)
-                done.append(uid)
-            pending.clear()
 
     def after_commit() -> None:
         if done:
@@ -222,17 +214,15 @@ def sync_folder(
     preparer = Preparer(store, expected=len(uids))
     stream = preparer.stream(imap.fetch_raw(uids, batch=min(batch, 50), stream_to=store))
     try:
-        # One group is one transaction, written in a few statements (``ingest``); its
-        # lookups are read once for it, and last_uid moves once, at its commit.
         source = Source(mailbox=mailbox, folder=folder, uidvalidity=state.uidvalidity)
         for group in _groups(stream, min(COMMIT_EVERY, batch), stop):
             if stop is not None and stop.is_set():
                 break
             ready = [Arrival(f.uid, p or prepare_fetched(f, store)) for f, p in group]
-            for uid, result in ingest(session, ready, source=source, store=store):
-                assert uid is not None  # fetched mail always has one
-                pending.append((uid, result))
-            commit()
+            for uid, result in _write_group(session, ready, source, state, store):
+                if not result.skipped:
+                    counts.add(result)
+                done.append(uid)
             if len(done) >= batch:
                 after_commit()
                 if keep is not None and not keep():
@@ -244,6 +234,32 @@ def sync_folder(
         preparer.close()
     after_commit()
     return counts
+
+
+def _write_group(
+    session: Session,
+    ready: list[Arrival],
+    source: Source,
+    state: MailboxFolderState,
+    store: BlobStore,
+) -> list[tuple[int, IngestResult]]:
+    """One group is one unit of work, written in a few statements (``ingest``).
+
+    Its lookups are read once inside the unit; the rows, their inbound records and
+    ``last_uid`` land together or not at all, and the blobs they point at are made
+    durable just before the commit.
+    """
+    written: list[tuple[int, IngestResult]] = []
+    with transaction(session):
+        for uid, result in ingest(session, ready, source=source, store=store):
+            assert uid is not None  # fetched mail always has one
+            written.append((uid, result))
+        top = max((uid for uid, _ in written), default=0)
+        if top > state.last_uid:
+            state.last_uid, state.updated_at = top, utcnow()
+            session.add(state)
+        store.sync()
+    return written
 
 
 def _groups(
@@ -266,20 +282,24 @@ def _groups(
 
 def record_success(session: Session, mailbox: Mailbox) -> None:
     """Mark a successful sync on the mailbox (shown on the admin page)."""
-    mailbox.last_sync_at = utcnow()
-    mailbox.last_error = None
-    mailbox.last_error_at = None
-    session.add(mailbox)
-    session.commit()
+    with transaction(session):
+        mailbox.last_sync_at = utcnow()
+        mailbox.last_error = None
+        mailbox.last_error_at = None
+        session.add(mailbox)
 
 
 def record_error(session: Session, mailbox: Mailbox, error: str) -> None:
-    """Remember why the mailbox failed (passwords never appear: ImapError hides them)."""
+    """Remember why the mailbox failed (passwords never appear: ImapError hides them).
+
+    Whatever failed may have left the session's transaction unusable: it is rolled back
+    first.
+    """
     session.rollback()
-    mailbox.last_error = error[:1000]
-    mailbox.last_error_at = utcnow()
-    session.add(mailbox)
-    session.commit()
+    with transaction(session):
+        mailbox.last_error = error[:1000]
+        mailbox.last_error_at = utcnow()
+        session.add(mailbox)
 
 
 def sync_mailbox(

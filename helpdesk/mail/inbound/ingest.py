@@ -6,7 +6,8 @@ group of one. ``ingest`` reads the group's lookups once
 import locks of the group's Message-IDs, so two mailboxes receiving the same mail at the
 same moment still make one ticket) and writes the group with ``writer.write_group`` in a
 savepoint. The record of each server copy (``inbound_mail``) is written with it, so a
-crash leaves either everything or nothing. The caller commits.
+crash leaves either everything or nothing. ``ingest`` is a step: it runs inside the
+caller's unit of work (``db.transaction``), which commits.
 
 When the group fails (another fetcher recorded a copy first, a plugin raised, the
 database refused a row), its savepoint is rolled back and the same path runs again for
@@ -23,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from helpdesk.blobs import BlobStore
+from helpdesk.db import transaction
 from helpdesk.mail.inbound.lookup import BatchLookup
 from helpdesk.mail.inbound.prepare import prepare
 from helpdesk.mail.inbound.rows import Arrival, IngestResult, Source
@@ -35,7 +37,7 @@ log = logging.getLogger(__name__)
 def ingest(
     session: Session, arrivals: Sequence[Arrival], *, source: Source, store: BlobStore
 ) -> list[tuple[int | None, IngestResult]]:
-    """Ingest a group of mails in order; flushes, the caller commits.
+    """Ingest a group of mails in order, inside the caller's unit of work (flushes only).
 
     Returns (uid, result) for every mail in the transaction (a copy another fetcher
     recorded first is left out)."""
@@ -92,7 +94,7 @@ def import_raw(
     uid: int | None = None,
     date_from_mail: bool = False,
 ) -> IngestResult:
-    """Store the bytes, parse, filter and ingest one mail, then commit.
+    """Store the bytes, parse and filter one mail, then ingest it in a unit of work.
 
     ``date_from_mail`` files the mail at its Date header (imports of old mail) unless that
     lies in the future; otherwise it is filed now. Database errors propagate after a
@@ -101,10 +103,6 @@ def import_raw(
     prepared = prepare(raw, store)
     date = prepared.mail.date
     received_at = date if date_from_mail and date is not None and date <= utcnow() else None
-    try:
+    with transaction(session):
         done = ingest(session, [Arrival(uid, prepared, received_at)], source=source, store=store)
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
     return done[0][1] if done else IngestResult(outcome=None)

@@ -14,6 +14,7 @@ from sqlalchemy import String, cast, delete
 from sqlmodel import Session, col, select
 
 from helpdesk.blobs import BlobStore
+from helpdesk.db import reread, transaction
 from helpdesk.mail.filters import run_filters
 from helpdesk.mail.inbound.rows import attachment_row, message_fields
 from helpdesk.mail.inbound.thread import MANAGED_TICKET_FLAGS, message_flags, refresh_ticket_flags
@@ -66,38 +67,40 @@ def unparsed_message_ids(session: Session) -> list[int]:
 
 
 def reprocess_message(session: Session, message: Message, store: BlobStore) -> bool:
-    """Re-parse one message from its raw source and commit; False when the source is gone."""
+    """Re-parse one message from its raw source (a unit of work); False when it is gone."""
     if not message.raw_sha256 or not store.exists(message.raw_sha256):
         return False
     raw = store.get(message.raw_sha256)
     mail = run_filters(parse_mail(raw, store=store))
-    kept = set(message.flags or ()) - MANAGED_TICKET_FLAGS
-    row = ticket_service.message_row(
-        **message_fields(mail),
-        ticket_id=message.ticket_id,
-        kind=message.kind,
-        flags=kept | message_flags(mail),
-        created_at=message.created_at,
-    )
-    for name in _FROM_MAIL:
-        setattr(message, name, row[name])
-    session.add(message)
-    session.exec(delete(Attachment).where(col(Attachment.message_id) == message.id))
     for att in mail.attachments:
         if att.data is not None:
             store.put(att.data)
-        session.add(Attachment(**attachment_row(message.id or 0, att)))
-    ticket = session.get(Ticket, message.ticket_id)
-    if ticket is not None:
-        if not ticket.subject and mail.subject:
-            ticket.subject = mail.subject[:998]
-        if not ticket.customer_email and mail.from_address and message.kind == "incoming":
-            ticket.customer_email = mail.from_address[:254]
-            ticket.customer_name = (mail.from_name or "")[:200] or None
-        session.add(ticket)
-        session.flush()
-        refresh_ticket_flags(session, ticket)
-    session.commit()
+    with transaction(session):
+        reread(session, message)
+        kept = set(message.flags or ()) - MANAGED_TICKET_FLAGS
+        row = ticket_service.message_row(
+            **message_fields(mail),
+            ticket_id=message.ticket_id,
+            kind=message.kind,
+            flags=kept | message_flags(mail),
+            created_at=message.created_at,
+        )
+        for name in _FROM_MAIL:
+            setattr(message, name, row[name])
+        session.add(message)
+        session.exec(delete(Attachment).where(col(Attachment.message_id) == message.id))
+        for att in mail.attachments:
+            session.add(Attachment(**attachment_row(message.id or 0, att)))
+        ticket = session.get(Ticket, message.ticket_id)
+        if ticket is not None:
+            if not ticket.subject and mail.subject:
+                ticket.subject = mail.subject[:998]
+            if not ticket.customer_email and mail.from_address and message.kind == "incoming":
+                ticket.customer_email = mail.from_address[:254]
+                ticket.customer_name = (mail.from_name or "")[:200] or None
+            session.add(ticket)
+            session.flush()
+            refresh_ticket_flags(session, ticket)
     return True
 
 
@@ -109,11 +112,7 @@ def reprocess(session: Session, message_ids: list[int], store: BlobStore) -> Rep
         if message is None:
             continue
         counts.read += 1
-        try:
-            done = reprocess_message(session, message, store)
-        except Exception:
-            session.rollback()
-            raise
+        done = reprocess_message(session, message, store)
         if not done:
             counts.missing_source.append(message_id)
             continue

@@ -2,6 +2,11 @@
 
 Each mailbox is fetched by one process at a time (``helpdesk.locks.MailboxLock``); a
 mailbox that fails is recorded and retried with backoff, never stopping the others.
+
+A watcher writes only in units of work (``db.transaction``: on SQLite they wait for the
+write lock instead of failing when another process committed after the watcher's last
+read), ends its reads before it waits on the server, and rolls back before it records a
+failure, so one failed statement never leaves the session unusable and the thread dead.
 """
 
 from __future__ import annotations
@@ -128,25 +133,31 @@ class MailboxWatcher:
                 mailbox = session.get(Mailbox, self.mailbox_id)
                 if mailbox is None or not mailbox.can_fetch:
                     return
+                address = mailbox.address  # for the log, even when the session is unusable
                 lock = MailboxLock(session, self.mailbox_id)
-                if not lock.acquire():
-                    # Another worker has it; look again later in case it dies.
+                try:
+                    held = lock.acquire()
+                except SQLAlchemyError as exc:
+                    log.warning("%s: could not take the mailbox lock: %s", address, exc)
+                    held = False
+                if not held:
+                    # Another worker has it (or the database was busy); look again later.
                     self.stop.wait(get_settings().mail_poll_seconds)
                     continue
                 try:
                     self._serve(session, mailbox, lock)
                     backoff = 1.0
                 except ImapLoginError as exc:
-                    self._failed(session, mailbox, exc)
+                    self._failed(session, mailbox, address, exc)
                     backoff = MAX_BACKOFF_SECONDS  # a wrong password will not fix itself
                 except (ImapError, SQLAlchemyError, OSError, RuntimeError) as exc:
                     if self.stop.is_set():
                         break
-                    self._failed(session, mailbox, exc)
+                    self._failed(session, mailbox, address, exc)
                     backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
                 except Exception as exc:  # a bug must not end the loop for good
-                    log.exception("%s: unexpected failure", mailbox.address)
-                    self._failed(session, mailbox, exc)
+                    log.exception("%s: unexpected failure", address)
+                    self._failed(session, mailbox, address, exc)
                     backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
                 else:
                     continue
@@ -154,8 +165,8 @@ class MailboxWatcher:
                     lock.release()
             self.stop.wait(backoff)
 
-    def _failed(self, session: Session, mailbox: Mailbox, exc: BaseException) -> None:
-        log.error("%s: %s", mailbox.address, exc)
+    def _failed(self, session: Session, mailbox: Mailbox, address: str, exc: BaseException) -> None:
+        log.error("%s: %s", address, exc)
         with contextlib.suppress(SQLAlchemyError):
             record_error(session, mailbox, str(exc) or type(exc).__name__)
 
@@ -172,6 +183,7 @@ class MailboxWatcher:
                 session.refresh(mailbox)
                 if not mailbox.can_fetch:
                     return
+                db.end_read(session)  # no snapshot held while we talk to the server
                 sync_mailbox(
                     session,
                     mailbox,
@@ -196,6 +208,7 @@ class MailboxWatcher:
         inbox = folders(mailbox)[0]
         status = imap.select(inbox)
         state = folder_state(session, mailbox, inbox, status.uidvalidity)
+        db.end_read(session)  # IDLE may last minutes: no transaction stays open meanwhile
         if status.uidnext is not None and status.uidnext > state.last_uid + 1:
             return  # mail arrived while we synced the other folders
         if not idle:

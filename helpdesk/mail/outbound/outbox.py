@@ -1,33 +1,40 @@
 """The outbox worker: queued mail -> SMTP, retries with backoff, Sent copy, exactly once.
 
-One row goes through these commits, each its own transaction:
+The outbox is a work queue (``helpdesk.workqueue``, ``OUTBOX`` below). One row goes
+through these units of work, each its own short transaction, with the network calls
+between them:
 
-1. **claim**: ``queued`` -> ``sending`` with ``claimed_by``/``claimed_at`` (``FOR UPDATE
-   SKIP LOCKED`` on PostgreSQL, a conditional ``UPDATE ... WHERE status='queued'`` on
-   SQLite), so two workers never hold the same row;
+1. **claim**: ``queued`` -> ``sending`` with ``claimed_by`` and a lease (``FOR UPDATE SKIP
+   LOCKED`` on PostgreSQL, a conditional ``UPDATE ... WHERE claimed_by IS NULL`` on
+   SQLite), so two workers never hold the same row; the lease is renewed while the
+   worker goes through its batch;
 2. **accepted**: the moment the SMTP server answers DATA with 2xx, one tiny ``UPDATE``
    sets ``smtp_accepted_at`` and commits, before anything else happens;
-3. **sent**: status ``sent`` and the thread's message updated;
+3. **sent**: status ``sent``, the claim given back, and the thread's message updated;
 4. **copy**: the bytes appended to the mailbox's Sent folder, ``sent_copy_at`` set.
 
-A row left in ``sending`` by a worker that died is never resent blindly. With
-``smtp_accepted_at`` set it is only finished (steps 3-4). Without it, the worker died
-before or during the SMTP conversation, or in the residual window between the server's
-2xx to DATA and our commit of step 2 (milliseconds: one UPDATE on one row). Such a row
-is marked ``reconcile`` and queued again; before it is sent, the Sent folder is searched
-for its Message-ID (servers such as Gmail and Exchange file submitted mail there
-themselves): found means sent. Not found (or no IMAP account to look in) means it is
-sent again. Only a crash inside that residual window can then deliver a second copy, and
-that copy carries the same Message-ID, which mail clients and our own mail-in fold into
-one. A connection lost during DATA is treated the same way.
+A row left in ``sending`` by a worker that died (its lease ran out, or its process is
+gone from this host) is never resent blindly. With ``smtp_accepted_at`` set it is only
+finished (step 3). Without it, the worker died before or during the SMTP conversation, or
+in the residual window between the server's 2xx to DATA and our commit of step 2
+(milliseconds: one UPDATE on one row). Such a row is marked ``reconcile`` and queued
+again; before it is sent, the Sent folder is searched for its Message-ID (servers such as
+Gmail and Exchange file submitted mail there themselves): found means sent. Not found (or
+no IMAP account to look in) means it is sent again. Only a crash inside that residual
+window can then deliver a second copy, and that copy carries the same Message-ID, which
+mail clients and our own mail-in fold into one. A connection lost during DATA is treated
+the same way.
+
+A worker whose lease ran out while it sent (renewing failed for a whole lease) still
+records the server's acceptance, a fact the row's new holder needs: a row with
+``smtp_accepted_at`` is finished, never sent again. Every other write of the old holder
+is refused (``LeaseLost``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
-import os
-import signal
-import socket
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -35,28 +42,33 @@ from typing import Any
 from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
+from helpdesk import db
 from helpdesk.blobs import BlobStore
-from helpdesk.db import session_scope
-from helpdesk.locks import claim_due, holder_gone
+from helpdesk.db import session_scope, transaction
 from helpdesk.mail.imap.session import ImapError
 from helpdesk.mail.outbound import sent_folder
 from helpdesk.mail.outbound.smtp import SmtpError, SmtpPermanentError, SmtpTemporaryError, send_raw
 from helpdesk.models import DeliveryStatus, Mailbox, Message, OutboundMail, utcnow
 from helpdesk.services import audit
 from helpdesk.settings import get_settings
+from helpdesk.workqueue import Lease, LeaseLost, Queue
 
 log = logging.getLogger(__name__)
 
-#: A claim older than this belongs to a worker that died (SMTP times out after 60 s).
-STALE_CLAIM = timedelta(minutes=10)
-#: Give up after this many attempts (about a day and a half of backoff).
-MAX_ATTEMPTS = 12
+#: The outbox as a work queue: a claim lasts 10 minutes unless renewed (SMTP times out
+#: after 60 s); retries wait 30 s, 1 min, 2 min ... up to 4 hours, 12 attempts in all
+#: (about a day and a half).
+OUTBOX = Queue(
+    OutboundMail,
+    "outbox",
+    lease=timedelta(minutes=10),
+    max_retry=timedelta(hours=4),
+    max_attempts=12,
+)
 #: Sent copies that failed are tried again for this long after sending.
 COPY_RETRY_WINDOW = timedelta(days=2)
 #: How often the worker sends due mail.
 FLUSH_SECONDS = 2.0
-#: Test-only crash point (HELPDESK_ENVIRONMENT=test): kill the worker right after step 2.
-CRASH_ENV = "HELPDESK_OUTBOX_TEST_CRASH"
 
 
 @dataclass
@@ -76,64 +88,49 @@ class FlushSummary:
         return asdict(self)
 
 
-def backoff(attempts: int) -> timedelta:
-    """30 s, 1 min, 2 min ... capped at 4 hours."""
-    return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 4 * 3600))
-
-
 def _store() -> BlobStore:
     return BlobStore(get_settings().blob_dir)
 
 
-def _write(session: Session, row: OutboundMail, *, only_if: Any = None, **values: Any) -> bool:
-    """One write-first transaction: update the row (and its thread message), commit.
-
-    The session's read transaction is ended first: SQLite cannot turn a read snapshot
-    into a write lock once another worker has committed ("database is locked" at once,
-    without waiting), while a transaction that starts by writing waits its turn.
-    ``only_if`` adds a condition (compare-and-set); returns whether the row changed.
-    """
-    session.commit()
-    query = update(OutboundMail).where(col(OutboundMail.id) == row.id)
-    if only_if is not None:
-        query = query.where(only_if)
-    changed = session.exec(query.values(updated_at=utcnow(), **values)).rowcount == 1
-    if (
-        changed
-        and row.message_row_id is not None
-        and ("status" in values or "last_error" in values)
-    ):
-        mirror: dict[str, Any] = {}
-        if "status" in values:
-            mirror["delivery_status"] = values["status"]
-        if "last_error" in values:
-            mirror["delivery_error"] = values["last_error"]
+def _update(session: Session, row: OutboundMail, **values: Any) -> None:
+    """Inside a unit: update the row and mirror its status and error on the thread message."""
+    session.exec(
+        update(OutboundMail)
+        .where(col(OutboundMail.id) == row.id)
+        .values(updated_at=utcnow(), **values)
+    )
+    mirror: dict[str, Any] = {}
+    if "status" in values:
+        mirror["delivery_status"] = values["status"]
+    if "last_error" in values:
+        mirror["delivery_error"] = values["last_error"]
+    if mirror and row.message_row_id is not None:
         session.exec(update(Message).where(col(Message.id) == row.message_row_id).values(**mirror))
-    session.commit()
     session.refresh(row)
-    session.commit()
-    return changed
+
+
+def _settle(session: Session, lease: Lease[OutboundMail], row: OutboundMail, **values: Any) -> None:
+    """One unit: give the claimed row back in its new state (raises ``LeaseLost``)."""
+    with lease.unit(session, row.id or 0):
+        lease.release(session, row.id or 0)
+        _update(session, row, **values)
 
 
 def recover_stale(session: Session, now: datetime, summary: FlushSummary) -> None:
     """Rows a dead worker left in ``sending``: finish them or queue them for reconciling."""
-    rows = session.exec(
-        select(OutboundMail).where(OutboundMail.status == DeliveryStatus.sending)
-    ).all()
-    for row in rows:
-        stale = row.claimed_at is None or now - row.claimed_at > STALE_CLAIM
-        if not (stale or holder_gone(row.claimed_by, per_call_names=True)):
-            continue
+    for row in OUTBOX.stale(session, now, col(OutboundMail.status) == DeliveryStatus.sending):
         dead = row.claimed_by
-        values: dict[str, Any] = {"claimed_by": None}
         if row.smtp_accepted_at is not None:
-            values |= {"status": DeliveryStatus.sent, "sent_at": row.smtp_accepted_at}
+            values: dict[str, Any] = {
+                "status": DeliveryStatus.sent,
+                "sent_at": row.smtp_accepted_at,
+            }
         else:
-            values |= {"status": DeliveryStatus.queued, "reconcile": True, "next_attempt_at": now}
-        same_claim = (col(OutboundMail.status) == DeliveryStatus.sending) & (
-            col(OutboundMail.claimed_by) == dead
-        )
-        if _write(session, row, only_if=same_claim, **values):
+            values = {"status": DeliveryStatus.queued, "reconcile": True, "next_attempt_at": now}
+        with transaction(session):
+            if not OUTBOX.take_over(session, row):
+                continue
+            _update(session, row, **values)
             audit.record(
                 session,
                 action="outbox.recovered",
@@ -142,165 +139,196 @@ def recover_stale(session: Session, now: datetime, summary: FlushSummary) -> Non
                 claimed_by=dead,
                 accepted=row.smtp_accepted_at is not None,
             )
-            session.commit()
-            summary.recovered += 1
+        summary.recovered += 1
 
 
-def claim(session: Session, *, worker_id: str, now: datetime, limit: int) -> list[int]:
-    """Take up to ``limit`` due rows for this worker (committed before any sending)."""
-    due = (
-        select(OutboundMail.id)
+def _mirror_sending(session: Session, claimed: list[int]) -> None:
+    session.exec(
+        update(Message)
         .where(
-            OutboundMail.status == DeliveryStatus.queued,
-            col(OutboundMail.send_after) <= now,
-            col(OutboundMail.next_attempt_at) <= now,
+            col(Message.id).in_(
+                select(OutboundMail.message_row_id).where(col(OutboundMail.id).in_(claimed))
+            )
         )
-        .order_by(col(OutboundMail.id))
-        .limit(limit)
+        .values(delivery_status=DeliveryStatus.sending)
     )
-    # On SQLite the UPDATE's WHERE is the lock; from here on write first (see _write).
-    claimed = claim_due(
+
+
+def claim(
+    session: Session, *, worker_id: str | None, now: datetime, limit: int
+) -> Lease[OutboundMail]:
+    """Take up to ``limit`` due rows for this worker (committed before any sending)."""
+    return OUTBOX.claim(
         session,
-        due,
-        lambda row_id: (
-            update(OutboundMail)
-            .where(
-                col(OutboundMail.id) == row_id, col(OutboundMail.status) == DeliveryStatus.queued
-            )
-            .values(
-                status=DeliveryStatus.sending,
-                claimed_by=worker_id,
-                claimed_at=now,
-                attempts=OutboundMail.attempts + 1,
-                updated_at=now,
-            )
-        ),
+        col(OutboundMail.status) == DeliveryStatus.queued,
+        col(OutboundMail.send_after) <= now,
+        col(OutboundMail.next_attempt_at) <= now,
+        now=now,
+        limit=limit,
+        holder=worker_id,
+        values={
+            "status": DeliveryStatus.sending,
+            "attempts": OutboundMail.attempts + 1,
+            "updated_at": now,
+        },
+        on_claimed=_mirror_sending,
     )
-    if claimed:
-        session.exec(
-            update(Message)
-            .where(
-                col(Message.id).in_(
-                    select(OutboundMail.message_row_id).where(col(OutboundMail.id).in_(claimed))
-                )
-            )
-            .values(delivery_status=DeliveryStatus.sending)
-        )
-    session.commit()
-    return claimed
 
 
 def _mark_accepted(session: Session, row: OutboundMail) -> None:
-    """Step 2: the smallest possible commit right after the server took the mail."""
-    session.commit()
-    session.exec(
-        update(OutboundMail).where(col(OutboundMail.id) == row.id).values(smtp_accepted_at=utcnow())
-    )
-    session.commit()
-    if os.environ.get(CRASH_ENV) == "after-accept" and get_settings().environment == "test":
-        os.kill(os.getpid(), signal.SIGKILL)
+    """Step 2: the smallest possible commit right after the server took the mail.
+
+    Not bound to the lease: that the server has the mail is true whoever holds the row
+    now, and a holder that took it over must not send it again.
+    """
+    with transaction(session):
+        session.exec(
+            update(OutboundMail)
+            .where(col(OutboundMail.id) == row.id, col(OutboundMail.smtp_accepted_at).is_(None))
+            .values(smtp_accepted_at=utcnow())
+        )
+    OUTBOX.crash_point("after-accept")
 
 
-def _finish(session: Session, row: OutboundMail, partial_error: str | None = None) -> None:
+def _finish(
+    session: Session,
+    lease: Lease[OutboundMail],
+    row: OutboundMail,
+    partial_error: str | None = None,
+) -> None:
     """Step 3: status sent, the thread shows it."""
-    _write(
+    _settle(
         session,
+        lease,
         row,
         status=DeliveryStatus.sent,
         sent_at=func.coalesce(OutboundMail.smtp_accepted_at, utcnow()),
         last_error=partial_error,
         reconcile=False,
-        claimed_by=None,
     )
 
 
-def _reschedule(session: Session, row: OutboundMail, exc: SmtpError, summary: FlushSummary) -> None:
+def _reschedule(
+    session: Session,
+    lease: Lease[OutboundMail],
+    row: OutboundMail,
+    exc: SmtpError,
+    summary: FlushSummary,
+) -> None:
     now = utcnow()
     settings_problem = exc.stage in ("connect", "tls", "auth")
     permanent = isinstance(exc, SmtpPermanentError) and not settings_problem
-    values: dict[str, Any] = {"claimed_by": None, "last_error": str(exc)}
-    if permanent or row.attempts >= MAX_ATTEMPTS:
+    delay = None if permanent else OUTBOX.retry_after(row.attempts)
+    values: dict[str, Any] = {"last_error": str(exc)}
+    if delay is None:
         values["status"] = DeliveryStatus.failed
-        summary.failed += 1
     else:
         values["status"] = DeliveryStatus.queued
-        values["next_attempt_at"] = now + backoff(row.attempts)
+        values["next_attempt_at"] = now + delay
         # A connection lost during DATA leaves the server's answer unknown.
         values["reconcile"] = row.reconcile or (exc.stage == "data" and exc.code is None)
-        summary.retrying += 1
-    _write(session, row, **values)
-    if settings_problem:
-        session.commit()
-        session.exec(
-            update(Mailbox)
-            .where(col(Mailbox.id) == row.mailbox_id)
-            .values(last_error=f"SMTP: {exc}", last_error_at=now)
+    with lease.unit(session, row.id or 0):
+        lease.release(session, row.id or 0)
+        _update(session, row, **values)
+        if settings_problem:
+            # The admin's mailbox page shows this; the same problem stops every mail.
+            session.exec(
+                update(Mailbox)
+                .where(col(Mailbox.id) == row.mailbox_id)
+                .values(last_error=f"SMTP: {exc}", last_error_at=now)
+            )
+        audit.record(
+            session,
+            action="outbox.failed" if delay is None else "outbox.retry_later",
+            object_type="outbound_mail",
+            object_id=row.id,
+            error=str(exc),
+            attempts=row.attempts,
         )
-        # The admin's mailbox page shows this; the same problem stops every mail.
+    if settings_problem:
         log.warning("outbox: mailbox %s cannot send: %s", row.envelope_from, exc)
-    audit.record(
-        session,
-        action="outbox.failed" if row.status == DeliveryStatus.failed else "outbox.retry_later",
-        object_type="outbound_mail",
-        object_id=row.id,
-        error=str(exc),
-        attempts=row.attempts,
-    )
-    session.commit()
+    if delay is None:
+        summary.failed += 1
+    else:
+        summary.retrying += 1
 
 
-def _fail(session: Session, row: OutboundMail, reason: str, summary: FlushSummary) -> None:
-    _write(session, row, status=DeliveryStatus.failed, last_error=reason, claimed_by=None)
+def _fail(
+    session: Session,
+    lease: Lease[OutboundMail],
+    row: OutboundMail,
+    reason: str,
+    summary: FlushSummary,
+) -> None:
+    _settle(session, lease, row, status=DeliveryStatus.failed, last_error=reason)
     summary.failed += 1
 
 
-def send_one(session: Session, row_id: int, summary: FlushSummary) -> None:
+def _copied(session: Session, row_id: int | None) -> None:
+    """Step 4 done (the row is no longer claimed: it is sent)."""
+    with transaction(session):
+        session.exec(
+            update(OutboundMail)
+            .where(col(OutboundMail.id) == row_id)
+            .values(sent_copy_at=utcnow(), updated_at=utcnow())
+        )
+
+
+def send_one(
+    session: Session, lease: Lease[OutboundMail], row_id: int, summary: FlushSummary
+) -> None:
     """Send one claimed row: reconcile if needed, SMTP, then the Sent copy."""
-    row = session.get(OutboundMail, row_id)
-    mailbox = session.get(Mailbox, row.mailbox_id) if row else None
-    # No transaction stays open during network I/O.
-    session.commit()
+    # Read in a unit of its own, which also renews the row's lease: nothing stays open
+    # during the network calls below.
+    with lease.unit(session, row_id):
+        row = session.get(OutboundMail, row_id)
+        if row is not None:
+            session.refresh(row)
+        mailbox = session.get(Mailbox, row.mailbox_id) if row else None
     if row is None or mailbox is None:
         return
-    session.refresh(row)
-    session.commit()
+    if row.smtp_accepted_at is not None:
+        # A holder that lost the row had the mail accepted after all (see the docstring).
+        _finish(session, lease, row)
+        summary.sent += 1
+        return
     if row.reconcile:
         try:
             found = sent_folder.was_sent(mailbox, row.message_id)
         except ImapError as exc:
             # Cannot look: try again later rather than risk a second copy.
-            _write(
+            _settle(
                 session,
+                lease,
                 row,
                 status=DeliveryStatus.queued,
-                claimed_by=None,
-                next_attempt_at=utcnow() + backoff(row.attempts),
+                next_attempt_at=utcnow() + OUTBOX.backoff(row.attempts),
                 last_error=f"Checking the Sent folder failed: {exc}",
             )
             summary.retrying += 1
             return
         if found:
+            _finish(session, lease, row)
+            _copied(session, row.id)
             summary.reconciled += 1
-            _finish(session, row)
-            _write(session, row, sent_copy_at=utcnow())
             summary.sent += 1
             return
     try:
         settings = sent_folder.smtp_settings(mailbox)
         raw = _store().get(row.raw_sha256)
     except (ValueError, OSError) as exc:
-        _fail(session, row, str(exc), summary)
+        _fail(session, lease, row, str(exc), summary)
         return
     try:
         result = send_raw(
             settings, envelope_from=row.envelope_from, recipients=row.recipients, raw=raw
         )
     except (SmtpTemporaryError, SmtpPermanentError) as exc:
-        _reschedule(session, row, exc, summary)
+        _reschedule(session, lease, row, exc, summary)
         return
     _mark_accepted(session, row)
     refused = "; ".join(f"{a}: {c} {t}" for a, (c, t) in result.refused.items())
-    _finish(session, row, f"Not delivered to {refused}" if refused else None)
+    _finish(session, lease, row, f"Not delivered to {refused}" if refused else None)
     summary.sent += 1
     copy_sent(session, row, mailbox, raw, summary)
 
@@ -316,33 +344,36 @@ def copy_sent(
         summary.errors.append(f"sent copy {row.id}: {exc}")
         return
     if kept:
-        _write(session, row, sent_copy_at=utcnow())
+        _copied(session, row.id)
         summary.copies += 1
 
 
-def _missing_copies(session: Session, now: datetime, summary: FlushSummary) -> None:
-    rows = session.exec(
-        select(OutboundMail)
-        .where(
-            OutboundMail.status == DeliveryStatus.sent,
-            col(OutboundMail.sent_copy_at).is_(None),
-            col(OutboundMail.sent_at) >= now - COPY_RETRY_WINDOW,
-        )
-        .order_by(col(OutboundMail.id))
-        .limit(20)
-    ).all()
-    session.commit()
-    for row in rows:
-        mailbox = session.get(Mailbox, row.mailbox_id)
-        session.commit()
-        if mailbox is None or sent_folder.imap_settings(mailbox) is None:
+def _missing_copies(now: datetime) -> list[tuple[OutboundMail, Mailbox]]:
+    """Sent mail whose Sent copy failed, with its mailbox, read in a session of its own.
+
+    The session is closed before the IMAP calls, so no transaction stays open during them
+    and an idle outbox never takes SQLite's write lock for this look.
+    """
+    with contextlib.closing(db.new_session()) as reader:
+        rows = reader.exec(
+            select(OutboundMail)
+            .where(
+                OutboundMail.status == DeliveryStatus.sent,
+                col(OutboundMail.sent_copy_at).is_(None),
+                col(OutboundMail.sent_at) >= now - COPY_RETRY_WINDOW,
+            )
+            .order_by(col(OutboundMail.id))
+            .limit(20)
+        ).all()
+        found = [(row, reader.get(Mailbox, row.mailbox_id)) for row in rows]
+    return [(row, mailbox) for row, mailbox in found if mailbox is not None]
+
+
+def _copy_missing(session: Session, now: datetime, summary: FlushSummary) -> None:
+    for row, mailbox in _missing_copies(now):
+        if sent_folder.imap_settings(mailbox) is None:
             continue
         copy_sent(session, row, mailbox, _store().get(row.raw_sha256), summary)
-
-
-def worker_name() -> str:
-    """This process's name in ``claimed_by``: host:pid:random."""
-    return f"{socket.gethostname()}:{os.getpid()}:{os.urandom(3).hex()}"
 
 
 def flush_due(
@@ -357,24 +388,29 @@ def flush_due(
         with session_scope() as own:
             return flush_due(worker_id=worker_id, now=now, limit=limit, session=own)
     summary = FlushSummary()
-    worker = worker_id or worker_name()
     moment = now or utcnow()
-    recover_stale(session, moment, summary)
-    ids = claim(session, worker_id=worker, now=moment, limit=limit)
-    summary.claimed = len(ids)
-    for row_id in ids:
-        try:
-            send_one(session, row_id, summary)
-        except Exception as exc:  # one bad row must not stop the others
-            log.exception("outbox: sending %s failed", row_id)
-            session.rollback()
-            summary.errors.append(f"{row_id}: {exc}")
     try:
-        _missing_copies(session, moment, summary)
+        # Before anything else: no transaction of ``session`` is open during these IMAP calls.
+        _copy_missing(session, moment, summary)
     except Exception as exc:
         log.exception("outbox: Sent copies failed")
         session.rollback()
         summary.errors.append(f"sent copies: {exc}")
+    recover_stale(session, moment, summary)
+    lease = claim(session, worker_id=worker_id, now=moment, limit=limit)
+    summary.claimed = len(lease.ids)
+    with lease.kept():
+        for row_id in lease.ids:
+            try:
+                if not lease.holds(row_id):
+                    raise LeaseLost(f"outbox {row_id}: taken over by another worker")
+                send_one(session, lease, row_id, summary)
+            except LeaseLost as exc:  # the new holder finishes it
+                summary.errors.append(str(exc))
+            except Exception as exc:  # one bad row must not stop the others
+                log.exception("outbox: sending %s failed", row_id)
+                session.rollback()
+                summary.errors.append(f"{row_id}: {exc}")
     return summary
 
 

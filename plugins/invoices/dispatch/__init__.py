@@ -24,9 +24,9 @@ clicks, two agents and API retries end up with the same dispatch or a 409. ``ser
 holds what agents (and the sync) do to a dispatch; it is exported here.
 
 May import: the models, the settings, the rules' formats, the netvisor, maventa and
-finvoice packages, and the core (models, services, outbox, blob store, locks); never the
-sync, the web or the sandboxes. Korjattava (``korjattava.py``) shares the comments, the
-invoice's ticket (``notices``) and the texts.
+finvoice packages, and the core through ``helpdesk.plugin_api`` (tables, services, outbox,
+blob store, work queue); never the sync, the web or the sandboxes. Korjattava
+(``korjattava.py``) shares the comments, the invoice's ticket (``notices``) and the texts.
 """
 
 from plugins.invoices.dispatch.service import (

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from helpdesk.plugin_api import utcnow
+from helpdesk.plugin_api import transaction, utcnow
 from plugins.invoices.models import CommentState, EventKind, Invoice, InvoiceEvent, NetvisorComment
 from plugins.invoices.netvisor import NetvisorClient, NetvisorError, NetvisorTransportError
 from plugins.invoices.netvisor.client import COMMENT_MAX_LENGTH
@@ -41,16 +41,26 @@ def queue_comment(session: Session, *, invoice: Invoice, key: str, text: str) ->
     return row
 
 
-def _set(session: Session, row: NetvisorComment, only_from: CommentState, **values: object) -> bool:
-    session.commit()
-    changed = session.exec(
-        update(NetvisorComment)
-        .where(col(NetvisorComment.id) == row.id, col(NetvisorComment.state) == only_from)
-        .values(**values)
-    ).rowcount
-    session.commit()
-    session.refresh(row)
-    return changed == 1
+def _set(
+    session: Session,
+    row: NetvisorComment,
+    only_from: CommentState,
+    *,
+    event: bool = False,
+    **values: object,
+) -> bool:
+    """Move the comment on if it is still in ``only_from`` (one unit of work); with
+    ``event`` the move is also noted in the invoice's history, in the same unit."""
+    with transaction(session):
+        changed = session.exec(
+            update(NetvisorComment)
+            .where(col(NetvisorComment.id) == row.id, col(NetvisorComment.state) == only_from)
+            .values(**values)
+        ).rowcount
+        session.refresh(row)
+        if changed == 1 and event:
+            _event(session, row, utcnow())
+    return bool(changed == 1)
 
 
 def _event(session: Session, row: NetvisorComment, now: datetime) -> None:
@@ -62,7 +72,6 @@ def _event(session: Session, row: NetvisorComment, now: datetime) -> None:
             details={"state": str(row.state), "text": row.text, "error": row.last_error},
         )
     )
-    session.commit()
 
 
 def send_due(session: Session, client: NetvisorClient, now: datetime | None = None) -> int:
@@ -75,8 +84,7 @@ def send_due(session: Session, client: NetvisorClient, now: datetime | None = No
         )
     ).all()
     for row in stale:
-        if _set(session, row, CommentState.sending, state=CommentState.unknown):
-            _event(session, row, now)
+        _set(session, row, CommentState.sending, event=True, state=CommentState.unknown)
     due = session.exec(
         select(NetvisorComment)
         .where(
@@ -86,14 +94,15 @@ def send_due(session: Session, client: NetvisorClient, now: datetime | None = No
         .order_by(col(NetvisorComment.id))
         .limit(20)
     ).all()
-    session.commit()
     done = 0
     for row in due:
         invoice = session.get(Invoice, row.invoice_id)
         if invoice is None:
             continue
         key = invoice.netvisor_key
-        # Recorded before the call: a worker killed during it leaves "sending" -> unknown.
+        # Recorded (committed) before the call: a worker killed during it leaves
+        # "sending" -> unknown. The unit also ends the reads above: nothing stays open
+        # during the call.
         if not _set(
             session,
             row,
@@ -107,7 +116,12 @@ def send_due(session: Session, client: NetvisorClient, now: datetime | None = No
             client.add_sales_invoice_comment(key, row.text)
         except NetvisorTransportError as exc:
             _set(
-                session, row, CommentState.sending, state=CommentState.unknown, last_error=str(exc)
+                session,
+                row,
+                CommentState.sending,
+                event=True,
+                state=CommentState.unknown,
+                last_error=str(exc),
             )
         except NetvisorError as exc:
             again = row.attempts < MAX_ATTEMPTS
@@ -115,16 +129,21 @@ def send_due(session: Session, client: NetvisorClient, now: datetime | None = No
                 session,
                 row,
                 CommentState.sending,
+                event=not again,
                 state=CommentState.pending if again else CommentState.failed,
                 last_error=f"{exc} — {exc.detail}" if exc.detail else str(exc),
                 next_attempt_at=utcnow() + RETRY_AFTER,
             )
-            if again:
-                continue
         else:
-            _set(session, row, CommentState.sending, state=CommentState.done, done_at=utcnow())
+            _set(
+                session,
+                row,
+                CommentState.sending,
+                event=True,
+                state=CommentState.done,
+                done_at=utcnow(),
+            )
             done += 1
-        _event(session, row, utcnow())
     return done
 
 

@@ -26,6 +26,7 @@ from helpdesk.plugin_api import (
     open_ticket,
     queue_mail,
     ticket_subject,
+    transaction,
 )
 from plugins.invoices.dispatch import texts
 from plugins.invoices.models import Dispatch, Invoice
@@ -33,7 +34,7 @@ from plugins.invoices.settings import invoice_settings
 
 
 def invoice_link(session: Session, ticket: Ticket, invoice: Invoice) -> TicketLink:
-    """Link the ticket to the invoice (flushes only); an existing link is kept."""
+    """Link the ticket to the invoice (a step: flushes only); an existing link is kept."""
     target = str(invoice.id)
     row = session.exec(
         select(TicketLink).where(
@@ -82,7 +83,7 @@ def open_invoice_ticket(
     address: str,
     status: TicketStatus,
 ) -> Ticket:
-    """A new ticket with the invoice's user, linked to the invoice (flushes only)."""
+    """A new ticket with the invoice's user, linked to the invoice (a step: flushes only)."""
     ticket = open_ticket(
         session,
         subject=subject,
@@ -108,7 +109,11 @@ def user_and_address(session: Session, invoice: Invoice) -> tuple[EtunnusUser, s
 
 
 def queue_notice(session: Session, *, dispatch: Dispatch, invoice: Invoice) -> OutboundMail:
-    """Queue the notice (flushes only; the caller commits with the dispatch's new state)."""
+    """Queue the notice (a unit of work).
+
+    Inside the dispatch step's unit it joins it, so the notice and the dispatch's new
+    state commit together.
+    """
     user, address = user_and_address(session, invoice)
     box_address = invoice_settings().notify_mailbox
     mailbox = mailbox_by_address(session, box_address)
@@ -120,31 +125,32 @@ def queue_notice(session: Session, *, dispatch: Dispatch, invoice: Invoice) -> O
         "aika": texts.local_time(dispatch.sent_at or dispatch.created_at),
     }
     subject, body = texts.render_text(session, texts.USER_NOTICE, values)
-    ticket = linked_ticket(session, invoice)
-    if ticket is None:
-        ticket = open_invoice_ticket(
+    with transaction(session):
+        ticket = linked_ticket(session, invoice)
+        if ticket is None:
+            ticket = open_invoice_ticket(
+                session,
+                invoice,
+                mailbox=mailbox,
+                subject=subject,
+                user=user,
+                address=address,
+                status=TicketStatus.closed,
+            )
+        outbound = queue_mail(
             session,
-            invoice,
             mailbox=mailbox,
-            subject=subject,
-            user=user,
-            address=address,
-            status=TicketStatus.closed,
+            to=[address],
+            subject=ticket_subject(subject, ticket),
+            text=body.rstrip() + "\n",
+            ticket=ticket,
+            kind=OutboundKind.notice,
+            idempotency_key=f"invoice-notice-{dispatch.id}",
+            to_names={address: user.name},
         )
-    outbound = queue_mail(
-        session,
-        mailbox=mailbox,
-        to=[address],
-        subject=ticket_subject(subject, ticket),
-        text=body.rstrip() + "\n",
-        ticket=ticket,
-        kind=OutboundKind.notice,
-        idempotency_key=f"invoice-notice-{dispatch.id}",
-        to_names={address: user.name},
-        commit=False,
-    )
-    dispatch.notice_mail_id = outbound.id
-    dispatch.notice_ticket_id = ticket.id
+        dispatch.notice_mail_id = outbound.id
+        dispatch.notice_ticket_id = ticket.id
+        session.add(dispatch)
     return outbound
 
 

@@ -1,10 +1,13 @@
 """The worker's part of dispatching: claim due dispatches, run their steps, send comments.
 
-Claiming is the outbox's pattern: ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, a
-conditional ``UPDATE ... WHERE claimed_by IS NULL`` on SQLite, committed before any
-step runs. A claim left by a worker that died (its process is gone, or it is older than
-``STALE_CLAIM``) is released; the step it was in is idempotent, so running it again is
-safe. The job ``invoices.dispatch`` runs every few seconds and on ``helpdesk worker --once``.
+Dispatches are a queue of the core's work queue (``helpdesk.workqueue``, ``DISPATCHES``
+in ``steps``): due dispatches are claimed under a lease (``FOR UPDATE SKIP LOCKED`` on
+PostgreSQL, a conditional ``UPDATE ... WHERE claimed_by IS NULL`` on SQLite), committed
+before any step runs, and the lease is renewed in the background while the steps run, so
+a long Netvisor or Maventa call keeps its dispatch. A claim whose lease ran out, or whose
+worker's process is gone, is released; the step it was in is idempotent, so running it
+again is safe, and the worker that lost it writes nothing more (``LeaseLost``). The job
+``invoices.dispatch`` runs every few seconds and on ``helpdesk worker --once``.
 """
 
 from __future__ import annotations
@@ -14,12 +17,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
-from helpdesk.plugin_api import claim_due, holder_gone, owner_id, utcnow
+from helpdesk.plugin_api import Lease, LeaseLost, utcnow
 from plugins.invoices.dispatch import comments
-from plugins.invoices.dispatch.steps import Clients, run_step
+from plugins.invoices.dispatch.steps import DISPATCHES, Clients, Work, run_step
 from plugins.invoices.models import Dispatch, DispatchState, Invoice
 from plugins.invoices.settings import maventa_client, netvisor_client
 
@@ -32,7 +34,6 @@ WORKING = (
     DispatchState.sent,
     DispatchState.finalised,
 )
-STALE_CLAIM = timedelta(minutes=10)
 #: How often the worker looks for dispatch steps (and ``worker --once`` always does).
 INTERVAL = timedelta(seconds=2)
 #: Steps one dispatch may take in one run (queued → ... → user_notified is five).
@@ -54,80 +55,50 @@ class RunSummary:
 
 
 def release_stale(session: Session, now: datetime) -> int:
-    """Free claims whose worker died; returns how many."""
-    rows = session.exec(select(Dispatch).where(col(Dispatch.claimed_by).is_not(None))).all()
-    session.commit()
-    released = 0
-    for row in rows:
-        old = row.claimed_at is None or now - row.claimed_at > STALE_CLAIM
-        if not (old or holder_gone(row.claimed_by)):
-            continue
-        result = session.exec(
-            update(Dispatch)
-            .where(col(Dispatch.id) == row.id, col(Dispatch.claimed_by) == row.claimed_by)
-            .values(claimed_by=None, claimed_at=None)
-        )
-        session.commit()
-        released += result.rowcount
-    return released
+    """Free claims whose lease ran out or whose worker died; returns how many."""
+    return sum(DISPATCHES.take_over(session, row) for row in DISPATCHES.stale(session, now))
 
 
-def claim(session: Session, *, worker_id: str, now: datetime, limit: int = 20) -> list[int]:
+def claim(
+    session: Session, *, worker_id: str | None, now: datetime, limit: int = 20
+) -> Lease[Dispatch]:
     """Take up to ``limit`` due dispatches for this worker (committed before any step)."""
-    due = (
-        select(Dispatch.id)
-        .where(
-            col(Dispatch.state).in_(WORKING),
-            col(Dispatch.next_attempt_at) <= now,
-            col(Dispatch.claimed_by).is_(None),
-        )
-        .order_by(col(Dispatch.id))
-        .limit(limit)
-    )
-    claimed = claim_due(
+    return DISPATCHES.claim(
         session,
-        due,
-        lambda dispatch_id: (
-            update(Dispatch)
-            .where(col(Dispatch.id) == dispatch_id, col(Dispatch.claimed_by).is_(None))
-            .values(claimed_by=worker_id, claimed_at=now)
-        ),
+        col(Dispatch.state).in_(WORKING),
+        col(Dispatch.next_attempt_at) <= now,
+        now=now,
+        limit=limit,
+        holder=worker_id,
     )
-    session.commit()
-    return claimed
 
 
-def _release(session: Session, dispatch: Dispatch, worker_id: str, delay: timedelta) -> None:
-    session.rollback()
-    values: dict[str, Any] = {"claimed_by": None, "claimed_at": None}
-    if delay:
-        values["next_attempt_at"] = utcnow() + delay
-    session.exec(
-        update(Dispatch)
-        .where(col(Dispatch.id) == dispatch.id, col(Dispatch.claimed_by) == worker_id)
-        .values(**values)
-    )
-    session.commit()
-
-
-def _work(session: Session, dispatch_id: int, worker_id: str, clients: Clients) -> int:
-    dispatch = session.get(Dispatch, dispatch_id)
+def _work(session: Session, lease: Lease[Dispatch], dispatch_id: int, clients: Clients) -> int:
+    with lease.unit(session, dispatch_id):
+        dispatch = session.get(Dispatch, dispatch_id)
+        if dispatch is not None:
+            session.refresh(dispatch)
+            invoice = session.get(Invoice, dispatch.invoice_id)
     if dispatch is None:
         return 0
-    session.refresh(dispatch)
-    invoice = session.get(Invoice, dispatch.invoice_id)
     assert invoice is not None
+    work = Work(session, lease, dispatch, invoice, clients)
     steps = 0
     delay = timedelta(0)
     try:
         for _ in range(MAX_STEPS):
-            outcome = run_step(session, dispatch, invoice, clients)
+            if not lease.holds(dispatch_id):  # the background renewal found it taken over
+                raise LeaseLost(f"dispatch {dispatch_id}: taken over by another worker")
+            outcome = run_step(work)
             steps += 1
             if outcome.kind != "next":
                 delay = outcome.delay
                 break
     finally:
-        _release(session, dispatch, worker_id, delay)
+        session.rollback()  # whatever a failed step left unflushed
+        # Nothing happens when the dispatch is no longer ours.
+        values = {"next_attempt_at": utcnow() + delay} if delay else {}
+        lease.release(session, dispatch_id, **values)
     return steps
 
 
@@ -145,21 +116,23 @@ def run_due(
 ) -> RunSummary:
     """Run every due dispatch step and send the due Netvisor comments; safe with N workers."""
     summary = RunSummary()
-    worker = worker_id or owner_id()
     moment = now or utcnow()
     own = clients is None
     clients = clients or default_clients()
     try:
         summary.released = release_stale(session, moment)
-        ids = claim(session, worker_id=worker, now=moment)
-        summary.claimed = len(ids)
-        for dispatch_id in ids:
-            try:
-                summary.steps += _work(session, dispatch_id, worker, clients)
-            except Exception as exc:  # one bad dispatch must not stop the others
-                log.exception("dispatch %s failed", dispatch_id)
-                session.rollback()
-                summary.errors.append(f"{dispatch_id}: {exc}")
+        lease = claim(session, worker_id=worker_id, now=moment)
+        summary.claimed = len(lease.ids)
+        with lease.kept():
+            for dispatch_id in lease.ids:
+                try:
+                    summary.steps += _work(session, lease, dispatch_id, clients)
+                except LeaseLost as exc:  # the new holder goes on from the last step
+                    summary.errors.append(str(exc))
+                except Exception as exc:  # one bad dispatch must not stop the others
+                    log.exception("dispatch %s failed", dispatch_id)
+                    session.rollback()
+                    summary.errors.append(f"{dispatch_id}: {exc}")
         if comments.pending_count(session):
             # Comments queued by the steps just now are due too.
             due = max(moment, utcnow())

@@ -18,10 +18,10 @@ from helpdesk.plugin_api import (
     N_,
     Agent,
     Conflict,
-    OutboundMail,
     ServiceError,
     record_audit,
-    retry_outbound,
+    retry_failed_mail,
+    transaction,
     utcnow,
 )
 from plugins.invoices.models import (
@@ -149,9 +149,9 @@ def record(
 
 
 def _lock_invoice(session: Session, invoice: Invoice) -> None:
-    """Serialise changes to one invoice's dispatches: a write as the transaction's first
-    statement (SQLite's write lock, PostgreSQL's row lock), then a fresh read."""
-    session.commit()
+    """Inside a unit of work: serialise changes to one invoice's dispatches with a write as
+    the unit's first statement (PostgreSQL's row lock; SQLite's unit holds the write lock
+    already), then read the invoice afresh."""
     session.exec(update(Invoice).where(col(Invoice.id) == invoice.id).values(status=Invoice.status))
     session.refresh(invoice)
 
@@ -178,16 +178,33 @@ def start_dispatch(
     """
     found = _by_key(session, idempotency_key)
     if found is None:
-        _lock_invoice(session, invoice)
-        found = _by_key(session, idempotency_key)
-    if found is not None:
-        session.rollback()
-        if found.invoice_id != invoice.id:
-            raise Conflict(N_("The Idempotency-Key was used for another invoice"))
-        return found
+        with transaction(session):
+            _lock_invoice(session, invoice)
+            found = _by_key(session, idempotency_key) or _new_dispatch(
+                session,
+                invoice=invoice,
+                agent=agent,
+                method=method,
+                override_reason=override_reason,
+                idempotency_key=idempotency_key,
+            )
+    if found.invoice_id != invoice.id:
+        raise Conflict(N_("The Idempotency-Key was used for another invoice"))
+    return found
+
+
+def _new_dispatch(
+    session: Session,
+    *,
+    invoice: Invoice,
+    agent: Agent,
+    method: str | None,
+    override_reason: str | None,
+    idempotency_key: str | None,
+) -> Dispatch:
+    """Inside ``start_dispatch``'s unit, with the invoice locked: the new dispatch."""
     active = active_dispatch(session, invoice)
     if active is not None:
-        session.rollback()
         raise ActiveDispatch(active)
     if invoice.status != InvoiceStatus.unsent:
         raise Conflict(N_("The invoice is not waiting to be sent"))
@@ -220,9 +237,8 @@ def start_dispatch(
             session.flush()
     except IntegrityError:
         # Someone else started one in the meantime (same key, or the one-active index).
-        session.rollback()
         found = _by_key(session, idempotency_key)
-        if found is not None and found.invoice_id == invoice.id:
+        if found is not None:
             return found
         session.refresh(invoice)
         winner = active_dispatch(session, invoice)
@@ -232,7 +248,6 @@ def start_dispatch(
     invoice.status = InvoiceStatus.dispatching
     session.add(invoice)
     record(session, invoice, dispatch, "start", agent.id, override_reason=dispatch.override_reason)
-    session.commit()
     return dispatch
 
 
@@ -244,8 +259,8 @@ def confirm_sent(session: Session, *, dispatch: Dispatch, agent: Agent | None) -
         raise Conflict(N_("This dispatch is not waiting for a confirmation"))
     invoice = session.get(Invoice, dispatch.invoice_id)
     assert invoice is not None
-    mark_sent(session, dispatch, invoice, by=agent.id if agent else dispatch.agent_id)
-    session.commit()
+    with transaction(session):
+        mark_sent(session, dispatch, invoice, by=agent.id if agent else dispatch.agent_id)
     return dispatch
 
 
@@ -286,43 +301,39 @@ def retry_dispatch(session: Session, *, dispatch: Dispatch, agent: Agent) -> Dis
     """Resume a failed dispatch from the step that failed, or run a waiting step now."""
     invoice = session.get(Invoice, dispatch.invoice_id)
     assert invoice is not None
-    _lock_invoice(session, invoice)
-    session.refresh(dispatch)
-    now = utcnow()
-    if dispatch.active:
+    with transaction(session):
+        _lock_invoice(session, invoice)
+        session.refresh(dispatch)
+        now = utcnow()
+        if dispatch.active:
+            dispatch.next_attempt_at = now
+            dispatch.updated_at = now
+            session.add(dispatch)
+            record(session, invoice, dispatch, "retry_now", agent.id)
+            return dispatch
+        if dispatch.state != DispatchState.failed or dispatch.failed_step not in RESUME_FROM:
+            raise Conflict(N_("Only a failed dispatch can be retried"))
+        step = dispatch.failed_step
+        if step == "send" and dispatch.outbound_mail_id is not None:
+            retry_failed_mail(session, outbound_id=dispatch.outbound_mail_id, agent=agent)
+        dispatch.state = RESUME_FROM[step]
+        dispatch.failed_at = None
         dispatch.next_attempt_at = now
         dispatch.updated_at = now
-        session.add(dispatch)
-        record(session, invoice, dispatch, "retry_now", agent.id)
-        session.commit()
-        return dispatch
-    if dispatch.state != DispatchState.failed or dispatch.failed_step not in RESUME_FROM:
-        raise Conflict(N_("Only a failed dispatch can be retried"))
-    step = dispatch.failed_step
-    if step == "send" and dispatch.outbound_mail_id is not None:
-        outbound = session.get(OutboundMail, dispatch.outbound_mail_id)
-        if outbound is not None and outbound.status == "failed":
-            retry_outbound(session, outbound=outbound, agent=agent)
-    dispatch.state = RESUME_FROM[step]
-    dispatch.failed_at = None
-    dispatch.next_attempt_at = now
-    dispatch.updated_at = now
-    dispatch.attempts = 0
-    if dispatch.state in (DispatchState.queued, DispatchState.sending):
-        invoice.status = InvoiceStatus.dispatching
-    try:
-        with session.begin_nested():
-            session.add(dispatch)
-            session.add(invoice)
-            session.flush()
-    except IntegrityError:
-        session.rollback()
-        winner = active_dispatch(session, invoice)
-        if winner is not None:
-            raise ActiveDispatch(winner) from None
-        raise
-    record(session, invoice, dispatch, "retry", agent.id, step=step)
-    session.commit()
+        dispatch.attempts = 0
+        if dispatch.state in (DispatchState.queued, DispatchState.sending):
+            invoice.status = InvoiceStatus.dispatching
+        try:
+            with session.begin_nested():
+                session.add(dispatch)
+                session.add(invoice)
+                session.flush()
+        except IntegrityError:
+            winner = active_dispatch(session, invoice)
+            if winner is not None:
+                raise ActiveDispatch(winner) from None
+            raise
+        record(session, invoice, dispatch, "retry", agent.id, step=step)
     return dispatch
 
 
@@ -330,15 +341,16 @@ def cancel_dispatch(session: Session, *, dispatch: Dispatch, agent: Agent) -> Di
     """Give up a dispatch that has sent nothing (waiting or queued); back to the queue."""
     invoice = session.get(Invoice, dispatch.invoice_id)
     assert invoice is not None
-    # A queued dispatch the worker holds may be queueing the mail right now.
-    busy = dispatch.state == DispatchState.queued and dispatch.claimed_by is not None
-    if dispatch.state not in (DispatchState.waiting, DispatchState.queued) or busy:
-        raise Conflict(N_("Only a dispatch that has sent nothing can be cancelled"))
-    dispatch.state = DispatchState.cancelled
-    dispatch.updated_at = utcnow()
-    invoice.status = InvoiceStatus.unsent
-    session.add(dispatch)
-    session.add(invoice)
-    record(session, invoice, dispatch, "cancel", agent.id)
-    session.commit()
+    with transaction(session):
+        session.refresh(dispatch)
+        # A queued dispatch the worker holds may be queueing the mail right now.
+        busy = dispatch.state == DispatchState.queued and dispatch.claimed_by is not None
+        if dispatch.state not in (DispatchState.waiting, DispatchState.queued) or busy:
+            raise Conflict(N_("Only a dispatch that has sent nothing can be cancelled"))
+        dispatch.state = DispatchState.cancelled
+        dispatch.updated_at = utcnow()
+        invoice.status = InvoiceStatus.unsent
+        session.add(dispatch)
+        session.add(invoice)
+        record(session, invoice, dispatch, "cancel", agent.id)
     return dispatch

@@ -2,15 +2,17 @@
 
 See the package docstring for the whole path. A step returns an ``Outcome``: go on with
 the next step, try again later (with backoff), or fail with the step's name. The runner
-(``runner``) holds the claim while a step runs.
+(``runner``) claims the dispatch from the core's work queue (``DISPATCHES``) and hands
+each step a ``Work``: every write of a step is a unit of work on the claimed row
+(``Work.unit``), which refuses to write once another worker has taken the row over, and
+every call to Netvisor or Maventa is made between units, never inside one.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import signal
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -19,11 +21,12 @@ from sqlmodel import Session
 from helpdesk.plugin_api import (
     Agent,
     AttachmentIn,
-    BlobStore,
+    Lease,
     OutboundKind,
-    OutboundMail,
+    Queue,
     ServiceError,
-    get_settings,
+    blob_store,
+    mail_delivery,
     mailbox_by_address,
     queue_mail,
     utcnow,
@@ -41,10 +44,16 @@ from plugins.invoices.settings import invoice_settings
 
 log = logging.getLogger(__name__)
 
-#: Test-only crash points (HELPDESK_ENVIRONMENT=test): kill the worker between two steps.
-CRASH_ENV = "HELPDESK_DISPATCH_TEST_CRASH"
-#: Transient failures before anything may have gone out are retried this many times.
-MAX_ATTEMPTS = 6
+#: Dispatches as a work queue: a claim lasts 10 minutes unless renewed (a step's Netvisor
+#: call may take 120 s x 3 tries); transient failures before anything may have gone out
+#: wait 30 s, 1 min, 2 min ... up to an hour, 6 attempts in all.
+DISPATCHES = Queue(
+    Dispatch,
+    "dispatch",
+    lease=timedelta(minutes=10),
+    max_retry=timedelta(hours=1),
+    max_attempts=6,
+)
 POLL_OUTBOX = timedelta(seconds=2)
 MODE_WORDS = {
     DispatchMode.email: "sähköpostilla",
@@ -69,11 +78,6 @@ STOP = Outcome("stop")
 
 def later(delay: timedelta) -> Outcome:
     return Outcome("later", delay)
-
-
-def backoff(attempts: int) -> timedelta:
-    """30 s, 1 min, 2 min ... at most an hour."""
-    return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
 
 
 @dataclass
@@ -101,20 +105,23 @@ class Clients:
                 client.close()
 
 
-def _crash(point: str) -> None:
-    if os.environ.get(CRASH_ENV) == point and get_settings().environment == "test":
-        os.kill(os.getpid(), signal.SIGKILL)
+@dataclass
+class Work:
+    """One claimed dispatch as its steps see it."""
+
+    session: Session
+    lease: Lease[Dispatch]
+    dispatch: Dispatch
+    invoice: Invoice
+    clients: Clients
+
+    def unit(self) -> AbstractContextManager[Session]:
+        """A unit of work on the dispatch; ``LeaseLost`` once another worker has it."""
+        return self.lease.unit(self.session, self.dispatch.id or 0)
 
 
-def _store() -> BlobStore:
-    return BlobStore(get_settings().blob_dir)
-
-
-def fail(
-    session: Session, dispatch: Dispatch, invoice: Invoice, step: str, error: str, *, safe: bool
-) -> Outcome:
-    """The step failed for good. ``safe``: nothing can have gone out, so the invoice goes
-    back to the queue (a new dispatch may start); otherwise only this one can be retried."""
+def _record_failure(session: Session, work: Work, step: str, error: str, *, safe: bool) -> None:
+    dispatch, invoice = work.dispatch, work.invoice
     now = utcnow()
     dispatch.state = DispatchState.failed
     dispatch.failed_step = step
@@ -126,113 +133,119 @@ def fail(
     session.add(dispatch)
     session.add(invoice)
     record(session, invoice, dispatch, "failed", step=step, error=error[:500])
-    session.commit()
+
+
+def fail(work: Work, step: str, error: str, *, safe: bool) -> Outcome:
+    """The step failed for good. ``safe``: nothing can have gone out, so the invoice goes
+    back to the queue (a new dispatch may start); otherwise only this one can be retried."""
+    with work.unit() as session:
+        _record_failure(session, work, step, error, safe=safe)
     return STOP
 
 
-def _retry_or_fail(
-    session: Session, dispatch: Dispatch, invoice: Invoice, step: str, error: str, *, safe: bool
-) -> Outcome:
-    dispatch.attempts += 1
-    dispatch.error = error[:2000]
-    if dispatch.attempts >= MAX_ATTEMPTS:
-        return fail(session, dispatch, invoice, step, error, safe=safe)
-    session.add(dispatch)
-    session.commit()
-    return later(backoff(dispatch.attempts))
+def _retry_or_fail(work: Work, step: str, error: str, *, safe: bool) -> Outcome:
+    """A transient failure: try again after the backoff, or fail once attempts run out."""
+    dispatch = work.dispatch
+    with work.unit() as session:
+        dispatch.attempts += 1
+        dispatch.error = error[:2000]
+        session.add(dispatch)
+        delay = DISPATCHES.retry_after(dispatch.attempts)
+        if delay is None:
+            _record_failure(session, work, step, error, safe=safe)
+    return STOP if delay is None else later(delay)
 
 
-def _ensure_pdf(
-    session: Session, dispatch: Dispatch, invoice: Invoice, clients: Clients
-) -> Outcome | None:
+def _ensure_pdf(work: Work) -> Outcome | None:
+    dispatch, invoice = work.dispatch, work.invoice
     if dispatch.pdf_sha256:
         return None
-    session.commit()  # no transaction open during the call
     try:
-        pdf = clients.netvisor().get_sales_invoice_pdf(invoice.netvisor_key)
+        pdf = work.clients.netvisor().get_sales_invoice_pdf(invoice.netvisor_key)
     except NetvisorError as exc:
         if exc.transient:
-            return _retry_or_fail(session, dispatch, invoice, "fetch_pdf", str(exc), safe=True)
-        return fail(session, dispatch, invoice, "fetch_pdf", str(exc), safe=True)
+            return _retry_or_fail(work, "fetch_pdf", str(exc), safe=True)
+        return fail(work, "fetch_pdf", str(exc), safe=True)
     if not pdf:
-        return fail(session, dispatch, invoice, "fetch_pdf", "Netvisor has no PDF", safe=True)
-    dispatch.pdf_sha256 = _store().put(pdf)
-    session.add(dispatch)
-    session.commit()
+        return fail(work, "fetch_pdf", "Netvisor has no PDF", safe=True)
+    sha256 = blob_store().put(pdf)
+    with work.unit() as session:
+        dispatch.pdf_sha256 = sha256
+        session.add(dispatch)
     return None
 
 
-def _queue_email(session: Session, dispatch: Dispatch, invoice: Invoice) -> Outcome:
+def _queue_email(work: Work) -> Outcome:
+    session, dispatch, invoice = work.session, work.dispatch, work.invoice
     address = invoice_settings().sender_mailbox
     mailbox = mailbox_by_address(session, address)
     if mailbox is None or not mailbox.can_send:
         reason = f"The sender mailbox {address} is missing or has no SMTP settings"
-        return fail(session, dispatch, invoice, "send", reason, safe=True)
+        return fail(work, "send", reason, safe=True)
     subject, body = texts.render_text(session, texts.INVOICE_EMAIL, texts.invoice_values(invoice))
     try:
-        outbound = queue_mail(
-            session,
-            mailbox=mailbox,
-            to=[dispatch.recipient],
-            subject=subject,
-            text=body.rstrip() + "\n",
-            attachments=[
-                AttachmentIn(
-                    filename=f"lasku-{invoice.number}.pdf",
-                    content_type="application/pdf",
-                    sha256=dispatch.pdf_sha256,
-                )
-            ],
-            kind=OutboundKind.invoice,
-            idempotency_key=f"invoice-dispatch-{dispatch.id}",
-            commit=False,
-        )
+        # The mail and the dispatch's new state in one unit: both or neither.
+        with work.unit():
+            outbound = queue_mail(
+                session,
+                mailbox=mailbox,
+                to=[dispatch.recipient],
+                subject=subject,
+                text=body.rstrip() + "\n",
+                attachments=[
+                    AttachmentIn(
+                        filename=f"lasku-{invoice.number}.pdf",
+                        content_type="application/pdf",
+                        sha256=dispatch.pdf_sha256,
+                    )
+                ],
+                kind=OutboundKind.invoice,
+                idempotency_key=f"invoice-dispatch-{dispatch.id}",
+            )
+            now = utcnow()
+            dispatch.outbound_mail_id = outbound.id
+            dispatch.state = DispatchState.sending
+            dispatch.sending_at = now
+            dispatch.updated_at = now
+            session.add(dispatch)
+            record(session, invoice, dispatch, "queued_mail", outbound=outbound.id)
     except ServiceError as exc:
-        session.rollback()
-        return fail(session, dispatch, invoice, "send", str(exc), safe=True)
-    now = utcnow()
-    dispatch.outbound_mail_id = outbound.id
-    dispatch.state = DispatchState.sending
-    dispatch.sending_at = now
-    dispatch.updated_at = now
-    session.add(dispatch)
-    record(session, invoice, dispatch, "queued_mail", outbound=outbound.id)
-    session.commit()  # the mail and the new state in one commit
-    _crash("after-queue-mail")
+        return fail(work, "send", str(exc), safe=True)
+    DISPATCHES.crash_point("after-queue-mail")
     return NEXT
 
 
-def _check_outbox(session: Session, dispatch: Dispatch, invoice: Invoice) -> Outcome:
-    outbound = session.get(OutboundMail, dispatch.outbound_mail_id or 0)
-    if outbound is None:
-        return fail(session, dispatch, invoice, "send", "The queued mail is gone", safe=True)
-    session.refresh(outbound)
-    if outbound.status == "sent":
-        mark_sent(session, dispatch, invoice, by=dispatch.agent_id)
-        dispatch.sent_at = outbound.sent_at or dispatch.sent_at
-        session.commit()
+def _check_outbox(work: Work) -> Outcome:
+    session, dispatch, invoice = work.session, work.dispatch, work.invoice
+    delivery = mail_delivery(session, dispatch.outbound_mail_id or 0)
+    if delivery is None:
+        return fail(work, "send", "The queued mail is gone", safe=True)
+    if delivery.status == "sent":
+        with work.unit():
+            mark_sent(session, dispatch, invoice, by=dispatch.agent_id)
+            dispatch.sent_at = delivery.sent_at or dispatch.sent_at
         return NEXT
-    if outbound.status in ("failed", "cancelled"):
-        error = outbound.last_error or f"The mail was {outbound.status}"
-        return fail(session, dispatch, invoice, "send", error, safe=True)
+    if delivery.status in ("failed", "cancelled"):
+        error = delivery.error or f"The mail was {delivery.status}"
+        return fail(work, "send", error, safe=True)
     return later(POLL_OUTBOX)
 
 
-def _document(
-    session: Session, dispatch: Dispatch, invoice: Invoice, clients: Clients
-) -> Outcome | None:
+def _document(work: Work) -> Outcome | None:
     """The file to upload: the PDF for print, the Finvoice XML for e-invoice."""
+    dispatch = work.dispatch
     if dispatch.mode == DispatchMode.print_maventa:
-        return _ensure_pdf(session, dispatch, invoice, clients)
+        return _ensure_pdf(work)
     if dispatch.document_sha256:
         return None
     try:
-        xml = finvoice_for(invoice, message_id=f"etunnus-dispatch-{dispatch.id}")
+        xml = finvoice_for(work.invoice, message_id=f"etunnus-dispatch-{dispatch.id}")
     except ValueError as exc:
-        return fail(session, dispatch, invoice, "build", str(exc), safe=True)
-    dispatch.document_sha256 = _store().put(xml)
-    session.add(dispatch)
-    session.commit()
+        return fail(work, "build", str(exc), safe=True)
+    sha256 = blob_store().put(xml)
+    with work.unit() as session:
+        dispatch.document_sha256 = sha256
+        session.add(dispatch)
     return None
 
 
@@ -250,42 +263,47 @@ def _find_upload(client: MaventaClient, name: str) -> str | None:
     return None
 
 
-def _upload(session: Session, dispatch: Dispatch, invoice: Invoice, clients: Clients) -> Outcome:
+def _upload_document(client: MaventaClient, dispatch: Dispatch, invoice: Invoice) -> str:
+    """Upload the dispatch's file to Maventa; returns Maventa's id for it."""
+    if dispatch.mode == DispatchMode.print_maventa:
+        data, content_type = blob_store().get(dispatch.pdf_sha256 or ""), "application/pdf"
+        routing: dict[str, str | list[str]] = {"disabled_routes": ["email", "einvoice"]}
+    else:
+        data, content_type = blob_store().get(dispatch.document_sha256 or ""), "text/xml"
+        routing = {
+            "format": "finvoice",
+            "recipient_eia": invoice.einvoice_address,
+            "recipient_operator": invoice.einvoice_operator,
+        }
+    routing["sender_comment"] = f"E-tunnus helpdesk, dispatch {dispatch.id}"
     name = upload_name(dispatch, invoice)
-    session.commit()
+    return client.upload_invoice(data, name, content_type=content_type, routing=routing).id
+
+
+def _upload(work: Work) -> Outcome:
+    dispatch, invoice = work.dispatch, work.invoice
+    maventa_id = dispatch.maventa_invoice_id
     try:
-        client = clients.maventa()
-        if dispatch.maventa_invoice_id is None and dispatch.upload_started_at is not None:
+        client = work.clients.maventa()
+        if maventa_id is None and dispatch.upload_started_at is not None:
             # An earlier attempt may have reached Maventa before we could store its id.
-            dispatch.maventa_invoice_id = _find_upload(client, name)
-        if dispatch.maventa_invoice_id is None:
-            dispatch.upload_started_at = utcnow()
-            session.add(dispatch)
-            session.commit()
-            if dispatch.mode == DispatchMode.print_maventa:
-                data, content_type = _store().get(dispatch.pdf_sha256 or ""), "application/pdf"
-                routing: dict[str, str | list[str]] = {"disabled_routes": ["email", "einvoice"]}
-            else:
-                data, content_type = _store().get(dispatch.document_sha256 or ""), "text/xml"
-                routing = {
-                    "format": "finvoice",
-                    "recipient_eia": invoice.einvoice_address,
-                    "recipient_operator": invoice.einvoice_operator,
-                }
-            routing["sender_comment"] = f"E-tunnus helpdesk, dispatch {dispatch.id}"
-            uploaded = client.upload_invoice(data, name, content_type=content_type, routing=routing)
-            _crash("after-upload")
-            dispatch.maventa_invoice_id = uploaded.id
+            maventa_id = _find_upload(client, upload_name(dispatch, invoice))
+        if maventa_id is None:
+            # Committed before the upload: after a crash, look before uploading again.
+            with work.unit() as session:
+                dispatch.upload_started_at = utcnow()
+                session.add(dispatch)
+            maventa_id = _upload_document(client, dispatch, invoice)
+            DISPATCHES.crash_point("after-upload")
     except MaventaUnavailableError as exc:
         # Unknown whether it arrived: never let a new dispatch start; look before retrying.
-        return _retry_or_fail(session, dispatch, invoice, "upload", str(exc), safe=False)
+        return _retry_or_fail(work, "upload", str(exc), safe=False)
     except MaventaError as exc:
-        safe = dispatch.maventa_invoice_id is None
-        return fail(session, dispatch, invoice, "upload", str(exc), safe=safe)
-    session.add(dispatch)
-    session.commit()  # the Maventa id first, then "sent"
-    mark_sent(session, dispatch, invoice, by=dispatch.agent_id)
-    session.commit()
+        return fail(work, "upload", str(exc), safe=maventa_id is None)
+    with work.unit() as session:
+        # The Maventa id and "sent" in one unit.
+        dispatch.maventa_invoice_id = maventa_id
+        mark_sent(session, dispatch, invoice, by=dispatch.agent_id)
     return NEXT
 
 
@@ -299,83 +317,87 @@ def comment_text(session: Session, dispatch: Dispatch) -> str:
     return f"Lähetetty {words}{target} {when} / {name} (E-tunnus helpdesk)"
 
 
-def _finalise(session: Session, dispatch: Dispatch, invoice: Invoice, clients: Clients) -> Outcome:
+def _finalise(work: Work) -> Outcome:
+    dispatch, invoice = work.dispatch, work.invoice
     # Netvisor's own print service already moved the invoice on; setting "open" again
     # would change nothing, so only the comment is added then.
     already = dispatch.mode == DispatchMode.print_netvisor and invoice.netvisor_status != "unsent"
-    session.commit()
     if not already:
         try:
-            clients.netvisor().update_sales_invoice_status([invoice.netvisor_key], "open")
+            work.clients.netvisor().update_sales_invoice_status([invoice.netvisor_key], "open")
         except NetvisorError as exc:
             # Retried later, for as long as it takes: what was sent is never sent again.
-            dispatch.finalise_attempts += 1
-            dispatch.error = f"{exc} — {exc.detail}" if exc.detail else str(exc)
-            dispatch.updated_at = utcnow()
-            session.add(dispatch)
-            record(session, invoice, dispatch, "finalise_failed", error=str(exc)[:500])
-            session.commit()
-            return later(backoff(dispatch.finalise_attempts))
-        invoice.netvisor_status = "open"
-    now = utcnow()
-    dispatch.state = DispatchState.finalised
-    dispatch.finalised_at = now
-    dispatch.updated_at = now
-    dispatch.error = None
-    invoice.status = InvoiceStatus.finalised
-    session.add(dispatch)
-    session.add(invoice)
-    queue_comment(
-        session,
-        invoice=invoice,
-        key=f"dispatch-{dispatch.id}",
-        text=comment_text(session, dispatch),
-    )
-    record(session, invoice, dispatch, "finalised", netvisor_status=invoice.netvisor_status)
-    session.commit()
+            with work.unit() as session:
+                dispatch.finalise_attempts += 1
+                dispatch.error = f"{exc} — {exc.detail}" if exc.detail else str(exc)
+                dispatch.updated_at = utcnow()
+                session.add(dispatch)
+                record(session, invoice, dispatch, "finalise_failed", error=str(exc)[:500])
+            return later(DISPATCHES.backoff(dispatch.finalise_attempts))
+    with work.unit() as session:
+        if not already:
+            invoice.netvisor_status = "open"
+        now = utcnow()
+        dispatch.state = DispatchState.finalised
+        dispatch.finalised_at = now
+        dispatch.updated_at = now
+        dispatch.error = None
+        invoice.status = InvoiceStatus.finalised
+        session.add(dispatch)
+        session.add(invoice)
+        queue_comment(
+            session,
+            invoice=invoice,
+            key=f"dispatch-{dispatch.id}",
+            text=comment_text(session, dispatch),
+        )
+        record(session, invoice, dispatch, "finalised", netvisor_status=invoice.netvisor_status)
     return NEXT
 
 
-def _notify(session: Session, dispatch: Dispatch, invoice: Invoice) -> Outcome:
+def _notify(work: Work) -> Outcome:
+    dispatch, invoice = work.dispatch, work.invoice
     try:
-        outbound = queue_notice(session, dispatch=dispatch, invoice=invoice)
+        with work.unit() as session:
+            outbound = queue_notice(session, dispatch=dispatch, invoice=invoice)
+            now = utcnow()
+            dispatch.state = DispatchState.user_notified
+            dispatch.notified_at = now
+            dispatch.updated_at = now
+            session.add(dispatch)
+            record(session, invoice, dispatch, "user_notified", outbound=outbound.id)
     except ServiceError as exc:
-        session.rollback()
-        return fail(session, dispatch, invoice, "notify", str(exc), safe=False)
-    now = utcnow()
-    dispatch.state = DispatchState.user_notified
-    dispatch.notified_at = now
-    dispatch.updated_at = now
-    session.add(dispatch)
-    record(session, invoice, dispatch, "user_notified", outbound=outbound.id)
-    session.commit()
+        return fail(work, "notify", str(exc), safe=False)
     return STOP
 
 
-def run_step(session: Session, dispatch: Dispatch, invoice: Invoice, clients: Clients) -> Outcome:
+def _start_sending(work: Work) -> Outcome:
+    """Print or e-invoice through Maventa: the file first, then the upload step."""
+    problem = _document(work)
+    if problem is not None:
+        return problem
+    with work.unit() as session:
+        work.dispatch.state = DispatchState.sending
+        work.dispatch.sending_at = utcnow()
+        session.add(work.dispatch)
+    return NEXT
+
+
+def run_step(work: Work) -> Outcome:
     """Run the dispatch's next step."""
-    state, mode = dispatch.state, dispatch.mode
+    state, mode = work.dispatch.state, work.dispatch.mode
     if state == DispatchState.queued:
         if mode == DispatchMode.email:
-            return _ensure_pdf(session, dispatch, invoice, clients) or _queue_email(
-                session, dispatch, invoice
-            )
+            return _ensure_pdf(work) or _queue_email(work)
         if mode in (DispatchMode.print_maventa, DispatchMode.einvoice_maventa):
-            problem = _document(session, dispatch, invoice, clients)
-            if problem is not None:
-                return problem
-            dispatch.state = DispatchState.sending
-            dispatch.sending_at = utcnow()
-            session.add(dispatch)
-            session.commit()
-            return NEXT
+            return _start_sending(work)
         return STOP  # manual modes wait for the agent
     if state == DispatchState.sending:
         if mode == DispatchMode.email:
-            return _check_outbox(session, dispatch, invoice)
-        return _upload(session, dispatch, invoice, clients)
+            return _check_outbox(work)
+        return _upload(work)
     if state == DispatchState.sent:
-        return _finalise(session, dispatch, invoice, clients)
+        return _finalise(work)
     if state == DispatchState.finalised:
-        return _notify(session, dispatch, invoice)
+        return _notify(work)
     return STOP

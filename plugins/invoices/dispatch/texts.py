@@ -21,6 +21,7 @@ from helpdesk.plugin_api import (
     ServiceError,
     get_settings,
     record_audit,
+    transaction,
     utcnow,
 )
 from plugins.invoices.models import Invoice, InvoiceText
@@ -135,14 +136,14 @@ def save_text(session: Session, *, key: str, subject: str, body: str, by: Agent)
         raise NotFound(N_("No such text"))
     if len(subject) > 250:
         raise ServiceError(N_("The subject is too long"))
-    row = session.get(InvoiceText, key) or InvoiceText(key=key)
-    row.subject = subject.strip()
-    row.body = body.replace("\r\n", "\n").strip()
-    row.updated_by = by.id
-    row.updated_at = utcnow()
-    session.add(row)
-    record_audit(
-        session, action="invoices.text", agent=by, object_type="invoice_text", object_id=key
-    )
-    session.commit()
+    with transaction(session):
+        row = session.get(InvoiceText, key) or InvoiceText(key=key)
+        row.subject = subject.strip()
+        row.body = body.replace("\r\n", "\n").strip()
+        row.updated_by = by.id
+        row.updated_at = utcnow()
+        session.add(row)
+        record_audit(
+            session, action="invoices.text", agent=by, object_type="invoice_text", object_id=key
+        )
     return row

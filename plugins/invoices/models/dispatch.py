@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Column, Index, String, Text, text
 from sqlmodel import Field, SQLModel
 
-from helpdesk.plugin_api import json_field, ts_field
+from helpdesk.plugin_api import QueueRow, json_field, ts_field
 
 
 class DispatchState(StrEnum):
@@ -60,8 +60,12 @@ class DispatchMode(StrEnum):
         return self in (DispatchMode.print_netvisor, DispatchMode.einvoice_download)
 
 
-class Dispatch(SQLModel, table=True):
-    """One attempt to send an invoice on; see the module docstring for the states."""
+class Dispatch(QueueRow, table=True):
+    """One attempt to send an invoice on; see the module docstring for the states.
+
+    Dispatches are a work queue (``QueueRow``): the worker claims a due one, runs its
+    steps and gives it back with the time of its next attempt.
+    """
 
     __tablename__ = "invoice_dispatch"
     __table_args__ = (
@@ -75,7 +79,6 @@ class Dispatch(SQLModel, table=True):
         Index("ix_invoice_dispatch_due", "state", "next_attempt_at", "id"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
     invoice_id: int = Field(foreign_key="invoice.id", index=True, ondelete="CASCADE")
     method: str = Field(sa_type=String(16))
     mode: DispatchMode = Field(sa_type=String(24))
@@ -102,8 +105,6 @@ class Dispatch(SQLModel, table=True):
 
     attempts: int = 0
     next_attempt_at: datetime = ts_field()
-    claimed_by: str | None = Field(default=None, max_length=200)
-    claimed_at: datetime | None = ts_field(nullable=True, default_now=False)
 
     created_at: datetime = ts_field()
     sending_at: datetime | None = ts_field(nullable=True, default_now=False)

@@ -8,11 +8,11 @@ network, an unreadable answer) stops the run there: the queue stays exactly as i
 one invoice, or for its customer, e.g. one deleted from the register; data we cannot read
 in one invoice) marks that invoice: its ``sync_error`` holds Netvisor's message, a failed
 check shows it in the queue, and the others are synced as usual. Then one unit of work
-(``transaction``) upserts the invoices, re-runs the checks (the e-invoices' Finvoice
+(``db.transaction``) upserts the invoices, re-runs the checks (the e-invoices' Finvoice
 preflight among them, so that the queue shows what the writer would refuse before anyone
 clicks) and writes the history. Two syncs at once (two workers, a button and the worker)
-serialise on a PostgreSQL advisory lock or SQLite's write lock, and ``netvisor_key`` is
-unique, so an invoice is never stored twice.
+serialise on a PostgreSQL advisory lock or SQLite's write lock (which the unit takes as it
+begins), and ``netvisor_key`` is unique, so an invoice is never stored twice.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from sqlmodel import Session, col, select
 
 from helpdesk.plugin_api import (
     EtunnusUser,
+    end_read,
     invoice_number_parts,
     is_postgres,
     transaction,
@@ -195,8 +196,7 @@ def sync_unsent(
     tracked = set(
         session.exec(select(Invoice.netvisor_key).where(col(Invoice.status).in_(TRACKED))).all()
     )
-    # End the read before the network calls, so no transaction stays open meanwhile.
-    session.commit()
+    end_read(session)
     try:
         fetched = _fetch(client, tracked)
     except NetvisorError as exc:
@@ -242,16 +242,10 @@ def _state(session: Session) -> SyncState:
 
 
 def _take_lock(session: Session, now: datetime) -> SyncState:
-    """Serialise writers: an advisory lock on PostgreSQL, the write lock on SQLite."""
+    """Serialise writers: an advisory lock on PostgreSQL; on SQLite the unit of work holds
+    the write lock from its first statement, so a second sync reads what the first wrote."""
     if is_postgres(session):
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
-    else:
-        # A write as the transaction's first statement takes SQLite's write lock (waiting
-        # on busy_timeout) before we read, so a second sync reads what the first wrote.
-        session.execute(
-            text("UPDATE invoice_sync_state SET name = name WHERE name = :name"),
-            {"name": SYNC_NAME},
-        )
     state = _state(session)
     state.last_started_at = now
     return state
@@ -485,30 +479,57 @@ def _event(
     return event
 
 
-def refresh_invoice(
-    session: Session, client: NetvisorClient, invoice: Invoice, now: datetime | None = None
-) -> bool:
-    """Re-read one invoice from Netvisor and re-run its checks (flushes; the caller commits).
+@dataclass(frozen=True)
+class Refetched:
+    """One invoice as Netvisor has it now (``detail`` None: gone), with its customer."""
 
-    Returns whether Netvisor still has it unsent. Raises NetvisorError on failure.
+    detail: SalesInvoice | None
+    customer: Customer | None = None
+    #: Netvisor's words when it would not give the customer (the invoice's sync_error).
+    customer_error: str = ""
+
+    @property
+    def unsent(self) -> bool:
+        return self.detail is not None and self.detail.status in (None, "unsent")
+
+
+def fetch_invoice(client: NetvisorClient, invoice: Invoice) -> Refetched:
+    """Re-read one invoice (and its customer) from Netvisor; raises NetvisorError.
+
+    Only the network: call it with no transaction open, then ``refresh_invoice``.
     """
-    now = now or utcnow()
     detail = client.get_sales_invoice(invoice.netvisor_key, process_history=True)
     if detail is None or detail.status not in (None, "unsent"):
+        return Refetched(detail)
+    key = detail.customer_netvisor_key
+    if key is None:
+        return Refetched(detail)
+    try:
+        return Refetched(detail, client.get_customer(key))
+    except NetvisorError as exc:
+        # A customer Netvisor will not give (e.g. deleted) marks the invoice, as in a sync.
+        if not concerns_one_record(exc):
+            raise
+        return Refetched(detail, customer_error=_error_text(exc))
+
+
+def refresh_invoice(
+    session: Session, invoice: Invoice, fetched: Refetched, now: datetime | None = None
+) -> bool:
+    """Bring one invoice in line with what ``fetch_invoice`` read and re-run its checks.
+
+    A step inside the caller's unit of work (flushes only). Returns whether Netvisor
+    still has the invoice unsent.
+    """
+    now = now or utcnow()
+    detail = fetched.detail
+    if detail is None or not fetched.unsent:
         invoice.netvisor_status = (detail.status if detail else None) or "poistettu"
         invoice.last_synced_at = now
         session.add(invoice)
         return False
-    key = detail.customer_netvisor_key
-    customer, customer_error = None, ""
-    try:
-        customer = client.get_customer(key) if key is not None else None
-    except NetvisorError as exc:
-        if not concerns_one_record(exc):
-            raise
-        customer_error = _error_text(exc)
-    values = invoice_values(detail, customer)
-    values["sync_error"] = customer_error
+    values = invoice_values(detail, fetched.customer)
+    values["sync_error"] = fetched.customer_error
     user = session.exec(
         select(EtunnusUser).where(EtunnusUser.etunnus == str(values["etunnus"]))
     ).first()

@@ -8,6 +8,7 @@ import factories
 import pytest
 from sqlmodel import select
 
+from helpdesk.db import transaction
 from helpdesk.hookspecs import FoundLink, hookimpl
 from helpdesk.models import AuditEvent, MessageKind, TicketLink
 from helpdesk.plugins import get_plugin_manager
@@ -17,11 +18,21 @@ from helpdesk.services import tickets as ticket_service
 
 
 def _mail(session, *, sender: str, subject: str, text: str):
-    ticket = ticket_service.open_ticket(session, subject=subject, customer_email=sender)
-    message = ticket_service.add_message(
-        session, ticket=ticket, kind=MessageKind.incoming, text=text, from_address=sender
-    )
-    return ticket, message
+    with transaction(session):  # as mail-in does: the steps inside its unit of work
+        ticket = ticket_service.open_ticket(session, subject=subject, customer_email=sender)
+        return ticket, _another(session, ticket, sender=sender, text=text)
+
+
+def _another(session, ticket, *, sender: str, text: str):
+    with transaction(session):
+        return ticket_service.add_message(
+            session, ticket=ticket, kind=MessageKind.incoming, text=text, from_address=sender
+        )
+
+
+def _link(session, ticket, message) -> linking.LinkResult:
+    with transaction(session):
+        return linking.link_ticket(session, ticket, message)
 
 
 def _links(session, ticket) -> dict[tuple[str, str], TicketLink]:
@@ -54,7 +65,7 @@ def test_sender_address_links_the_user(session, users) -> None:
         subject="Kysymys",
         text="Hei, miten lasku tehdään?",
     )
-    result = linking.link_ticket(session, ticket, message)
+    result = _link(session, ticket, message)
     assert result.linked.id == users["matti"].id
     assert ticket.user_id == users["matti"].id
     row = _links(session, ticket)[("user", "100102")]
@@ -71,7 +82,7 @@ def test_numbers_inside_text_with_spaces_link_the_user(session, users) -> None:
         text=f"Hyvä asiakaspalvelu,\n\nmaksoimme laskun viitteellä {reference} 3.2.2026, "
         "summa 1 240,00 €.\n\nYstävällisin terveisin\nTilitoimisto Oy, puh. 09 123 4567",
     )
-    result = linking.link_ticket(session, ticket, message)
+    result = _link(session, ticket, message)
     assert result.linked.etunnus == "100233"
     assert _links(session, ticket)[("user", "100233")].details["found"] == [
         {"how": "reference", "text": make_reference("100233001")}
@@ -85,7 +96,7 @@ def test_invoice_number_and_etunnus_in_the_subject(session, users) -> None:
         subject="Lasku 1003450003 ei ole lähtenyt",
         text="Moi, voitteko tarkistaa? Juha (e-tunnus 100345)",
     )
-    result = linking.link_ticket(session, ticket, message)
+    result = _link(session, ticket, message)
     assert result.linked.etunnus == "100345"
     found = _links(session, ticket)[("user", "100345")].details["found"]
     assert {"how": "invoice", "text": "1003450003"} in found
@@ -102,7 +113,7 @@ def test_reference_with_a_wrong_check_digit_does_not_link(session, users) -> Non
         text=f"Hei! Verkkopankki sanoo, että viitenumero {format_reference(bad)} on väärä. "
         f"Kokeilin myös muodossa viite {bad}.",
     )
-    result = linking.link_ticket(session, ticket, message)
+    result = _link(session, ticket, message)
     assert result.linked is None and result.suggested == []
     assert ticket.user_id is None
     assert _links(session, ticket) == {}
@@ -116,7 +127,7 @@ def test_dates_amounts_and_phone_numbers_do_not_link(session, users) -> None:
         text="Soittakaa numeroon 040 100 1020 tai 0401001020. Summa 100102 €, "
         "henkilötunnus 100102-123A, päivä 10.01.2002.",
     )
-    assert linking.link_ticket(session, ticket, message).linked is None
+    assert _link(session, ticket, message).linked is None
     assert ticket.user_id is None
 
 
@@ -124,20 +135,16 @@ def test_two_users_sharing_an_address_are_only_suggested(session, users) -> None
     ticket, message = _mail(
         session, sender="toimisto@example.fi", subject="Laskut", text="Hei, kysymys laskuista."
     )
-    result = linking.link_ticket(session, ticket, message)
+    result = _link(session, ticket, message)
     assert result.linked is None
     assert {u.etunnus for u in result.suggested} == {"100345", "100478"}
     assert ticket.user_id is None
     assert {r.state for r in _links(session, ticket).values()} == {"suggested"}
     # A later mail naming one of them does not guess either: both stay suggestions.
-    second = ticket_service.add_message(
-        session,
-        ticket=ticket,
-        kind=MessageKind.incoming,
-        text="Koskee e-tunnusta 100345.",
-        from_address="toimisto@example.fi",
+    second = _another(
+        session, ticket, sender="toimisto@example.fi", text="Koskee e-tunnusta 100345."
     )
-    linking.link_ticket(session, ticket, second)
+    _link(session, ticket, second)
     assert ticket.user_id is None
     # Accepting one (one click) links it, dismisses the other, and is audited.
     agent = factories.agent(session)
@@ -156,7 +163,7 @@ def test_two_different_numbers_are_ambiguous(session, users) -> None:
         subject="Kaksi tunnusta",
         text="Minulla on e-tunnus 100102 ja puolisollani 100233.",
     )
-    result = linking.link_ticket(session, ticket, message)
+    result = _link(session, ticket, message)
     assert result.linked is None and len(result.suggested) == 2
 
 
@@ -165,19 +172,12 @@ def test_manual_unlink_is_remembered_and_audited(session, users) -> None:
     ticket, message = _mail(
         session, sender="matti.virtanen@example.fi", subject="Hei", text="e-tunnus 100102"
     )
-    linking.link_ticket(session, ticket, message)
-    session.commit()
+    _link(session, ticket, message)
     linking.unlink_user(session, ticket=ticket, by=agent)
     assert ticket.user_id is None
     # A new mail with the same evidence does not bring the dismissed link back.
-    again = ticket_service.add_message(
-        session,
-        ticket=ticket,
-        kind=MessageKind.incoming,
-        text="taas 100102",
-        from_address="matti.virtanen@example.fi",
-    )
-    linking.link_ticket(session, ticket, again)
+    again = _another(session, ticket, sender="matti.virtanen@example.fi", text="taas 100102")
+    _link(session, ticket, again)
     assert ticket.user_id is None
     assert not linking.link_on_view(session, ticket)
     # Linking by hand works, and is audited with the agent.
@@ -234,7 +234,7 @@ def test_plugin_links_become_chips_and_link_the_user(session, users, invoice_lin
         subject="Lasku 1001020007",
         text="Missä laskuni on?",
     )
-    result = linking.link_ticket(session, ticket, message)
+    result = _link(session, ticket, message)
     assert result.linked.etunnus == "100102"
     assert [r.target for r in result.other_links] == ["nv-5501"]
     session.commit()

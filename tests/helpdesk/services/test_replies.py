@@ -105,11 +105,46 @@ def test_same_idempotency_key_gives_the_same_message(session, desk):
     assert len(session.exec(select(OutboundMail)).all()) == 1
 
 
+def _blind(monkeypatch, looks: int) -> None:
+    """The first ``looks`` idempotency look-ups miss: another request queues in between."""
+    real, seen = replies.outgoing.existing, []
+
+    def existing(session, key):
+        seen.append(key)
+        return None if len(seen) <= looks else real(session, key)
+
+    monkeypatch.setattr(replies.outgoing, "existing", existing)
+
+
+def test_a_reply_that_loses_the_idempotency_race_answers_with_the_winners_message(
+    session, desk, monkeypatch
+):
+    _mailbox, agent, ticket = desk
+    first = replies.reply(session, ticket=ticket, agent=agent, body="Hei", idempotency_key="k2")
+    _blind(monkeypatch, looks=2)  # reply's own look and queue_mail's
+    again = replies.reply(session, ticket=ticket, agent=agent, body="Hei", idempotency_key="k2")
+    assert again.id == first.id
+    assert len(session.exec(select(OutboundMail)).all()) == 1
+    replies_audited = session.exec(select(AuditEvent).where(AuditEvent.action == "ticket.reply"))
+    assert len(replies_audited.all()) == 1  # the loser's unit was rolled back whole
+
+
+def test_queue_mail_that_loses_the_idempotency_race_returns_the_winners_row(
+    session, desk, monkeypatch
+):
+    mailbox, _agent, _ticket = desk
+    mail = {"mailbox": mailbox, "to": ["a@example.fi"], "subject": "S", "text": "T"}
+    first = replies.queue_mail(session, **mail, idempotency_key="k3")
+    _blind(monkeypatch, looks=1)
+    assert replies.queue_mail(session, **mail, idempotency_key="k3").id == first.id
+    assert len(session.exec(select(OutboundMail)).all()) == 1
+
+
 def test_cancel_only_before_the_worker_takes_the_mail(session, desk):
     _mailbox, agent, ticket = desk
     message = replies.reply(session, ticket=ticket, agent=agent, body="Hei")
     row = session.exec(select(OutboundMail)).one()
-    assert claim(session, worker_id="w", now=utcnow(), limit=5) == [row.id]
+    assert claim(session, worker_id="w", now=utcnow(), limit=5).ids == [row.id]
     with pytest.raises(Conflict, match="Too late"):
         replies.cancel(session, outbound=row, agent=agent)
     session.refresh(message)

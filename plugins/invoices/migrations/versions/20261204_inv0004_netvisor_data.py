@@ -1,7 +1,7 @@
 """invoice plugin: the customer's ISO country code, Netvisor's process history, sync errors
 
 Revision ID: inv0004
-Revises: inv0002
+Revises: inv0003
 Create Date: 2026-12-04 12:00:00.000000
 """
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 
 
 revision: str = 'inv0004'
-down_revision: str | Sequence[str] | None = 'inv0002'
+down_revision: str | Sequence[str] | None = 'inv0003'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

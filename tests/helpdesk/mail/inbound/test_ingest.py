@@ -11,6 +11,7 @@ from mailgen import mail, message_id, with_trace
 from sqlmodel import Session, col, select
 
 from helpdesk.blobs import BlobStore
+from helpdesk.db import transaction
 from helpdesk.mail.inbound.ingest import import_raw
 from helpdesk.mail.inbound.reprocess import reprocess, unparsed_message_ids
 from helpdesk.mail.inbound.rows import IngestResult, Source
@@ -165,10 +166,11 @@ def test_bounce_of_our_mail_lands_in_its_ticket_without_reopening(
 ) -> None:
     ticket = factories.ticket(session, mailbox=box)
     ours = f"outgoing-42@{get_settings().mail_message_id_domain}"
-    tickets.add_message(
-        session, ticket=ticket, kind=MessageKind.outgoing, text="Vastaus", message_id=ours
-    )
-    tickets.set_status(session, ticket=ticket, status="pending", by=None)
+    with transaction(session):
+        tickets.add_message(
+            session, ticket=ticket, kind=MessageKind.outgoing, text="Vastaus", message_id=ours
+        )
+        tickets.set_status(session, ticket=ticket, status="pending", by=None)
     dsn = (
         b"From: Mail Delivery System <MAILER-DAEMON@mx.example.fi>\r\n"
         b"To: asiakaspalvelu@e-tunnus.fi\r\nSubject: Undelivered Mail Returned to Sender\r\n"
@@ -253,6 +255,7 @@ def test_mail_in_sent_folder_from_another_client_is_outgoing(
 ) -> None:
     box.sent_folder = "Sent"
     session.add(box)
+    session.commit()  # the setting is stored before mail comes in
     first_id = message_id()
     ticket = ticket_of(session, deliver(session, box, mail(msgid=first_id), store))
     copy = mail(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -12,6 +13,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from mailgen import mail, mixed
@@ -19,12 +21,12 @@ from mailservers import DovecotServer, MailUser
 from sqlmodel import Session, func, select
 
 from helpdesk import jobs as jobs_module
-from helpdesk.db import make_engine, reset_engines
+from helpdesk.db import make_engine, reset_engines, transaction
 from helpdesk.hookspecs import ScheduledJob
 from helpdesk.jobs import PERIODIC, Worker, register_periodic, run_due_jobs
 from helpdesk.mail.imap.session import ImapSession
 from helpdesk.mail.inbound.watch import MailboxWatcher
-from helpdesk.models import InboundMail, Message
+from helpdesk.models import InboundMail, JobLock, Mailbox, Message, utcnow
 from helpdesk.services import mailboxes
 from helpdesk.settings import get_settings
 
@@ -111,6 +113,79 @@ def test_idle_delivers_new_mail_without_waiting_for_the_poll(
         assert watcher.thread is not None
         watcher.thread.join(10)
     assert not watcher.alive
+
+
+def test_a_commit_by_another_process_between_the_watchers_read_and_write_is_no_failure(
+    committed_url: str,
+    data_dir: Path,
+    dovecot: DovecotServer,
+    mail_user: MakeUser,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # On SQLite a write in a transaction that read before another process committed fails
+    # at once with "database is locked". The watcher once wrote its first folder state (and
+    # renewed its lock after IDLE) in such a transaction; the failed flush then made the
+    # error handling raise PendingRollbackError and the mailbox thread died. Here another
+    # process commits exactly in those two gaps: while the watcher selects the folder
+    # (after its read of the mailbox, before the folder state is written) and while it
+    # idles (after its read of the folder state, before the lease is renewed).
+    monkeypatch.setattr(get_settings(), "mail_poll_seconds", 3600.0)
+    monkeypatch.setattr(get_settings(), "mail_idle_seconds", 3600.0)
+    caplog.set_level(logging.WARNING, logger="helpdesk")
+    other = make_engine(committed_url)
+
+    def another_process_commits() -> None:
+        with Session(other) as session, transaction(session):
+            found = session.exec(select(JobLock).where(JobLock.name == "job:elsewhere")).first()
+            row = found or JobLock(name="job:elsewhere")
+            row.last_finished_at = utcnow()
+            session.add(row)
+
+    imap_select, idle_wait = ImapSession.select, ImapSession.idle_wait
+    selects: list[str] = []
+    idling = threading.Semaphore(0)  # one permit each time the watcher idles after the gap
+    idles: list[float] = []
+
+    def select_with_a_commit(self: ImapSession, folder: str) -> Any:
+        selects.append(folder)
+        if len(selects) == 1:
+            another_process_commits()
+        return imap_select(self, folder)
+
+    def idle_with_a_commit(self: ImapSession, timeout: float) -> bool:
+        idles.append(timeout)
+        if len(idles) == 1:
+            another_process_commits()
+            return False  # the slice ended without mail: the watcher renews its lock
+        idling.release()
+        return idle_wait(self, timeout)
+
+    monkeypatch.setattr(ImapSession, "select", select_with_a_commit)
+    monkeypatch.setattr(ImapSession, "idle_wait", idle_with_a_commit)
+    user = mail_user()
+    mailbox_id = add_mailbox(committed_url, user)
+    dovecot.append(user.name, mail(subject="Ennen kuin vahti alkaa"))
+    stop = threading.Event()
+    watcher = MailboxWatcher(mailbox_id, stop)
+    watcher.start()
+    try:
+        assert wait_for(lambda: count(committed_url, Message) == 1, 30)
+        assert idling.acquire(timeout=30), "the watcher did not go back into IDLE"
+        dovecot.append(user.name, mail(subject="Vahdin ollessa hereillä"))
+        assert wait_for(lambda: count(committed_url, Message) == 2, 30)
+        assert watcher.alive
+    finally:
+        stop.set()
+        watcher.interrupt()
+        assert watcher.thread is not None
+        watcher.thread.join(10)
+        other.dispose()
+    assert len(selects) >= 1 and len(idles) >= 2  # both gaps were exercised
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("helpdesk")] == []
+    with db(committed_url) as session:
+        box = session.get(Mailbox, mailbox_id)
+        assert box is not None and box.last_error is None
 
 
 @pytest.mark.slow

@@ -11,7 +11,7 @@ import pytest
 from outbox_helpers import wired_mailbox
 from sqlmodel import Session, select
 
-from helpdesk.mail.outbound.outbox import backoff, flush_due
+from helpdesk.mail.outbound.outbox import OUTBOX, flush_due
 from helpdesk.models import DeliveryStatus, Message, MessageKind, OutboundMail, utcnow
 from helpdesk.services import replies
 
@@ -105,7 +105,7 @@ def test_smtp_down_keeps_the_mail_queued_and_sends_it_later(
 
     smtp_server.up()
     assert flush_due(session=session).claimed == 0  # not due yet: backoff
-    later = utcnow() + backoff(1) + timedelta(seconds=1)
+    later = utcnow() + OUTBOX.backoff(1) + timedelta(seconds=1)
     assert flush_due(session=session, now=later).sent == 1
     assert len(dovecot.fetch_all(customer.name)) == 1
     assert _outbound(session, reply).status == "sent"
@@ -162,7 +162,8 @@ def test_stale_claim_is_reconciled_against_the_sent_folder(
     long_ago = utcnow() - timedelta(hours=1)
     for message in (first, second):
         row = _outbound(session, message)
-        row.status, row.claimed_by, row.claimed_at = DeliveryStatus.sending, "dead:1:x", long_ago
+        row.status, row.claimed_by = DeliveryStatus.sending, "dead:1:x"
+        row.claimed_at, row.claimed_until = long_ago, long_ago + OUTBOX.lease
         session.add(row)
     session.commit()
     # The server filed the first one in Sent itself before the worker died (as Gmail does).
@@ -189,6 +190,7 @@ def test_accepted_but_unmarked_row_is_finished_not_resent(
     row = _outbound(session, reply)
     row.status, row.claimed_by = DeliveryStatus.sending, "dead:1:x"
     row.claimed_at = row.smtp_accepted_at = utcnow() - timedelta(hours=1)
+    row.claimed_until = row.claimed_at + OUTBOX.lease
     session.add(row)
     session.commit()
     summary = flush_due(session=session)

@@ -16,9 +16,10 @@ from outbox_helpers import wired_mailbox
 from sqlmodel import select
 
 from helpdesk.db import new_session
-from helpdesk.mail.outbound.outbox import CRASH_ENV, flush_due
+from helpdesk.mail.outbound.outbox import flush_due
 from helpdesk.models import OutboundMail
 from helpdesk.services import replies
+from helpdesk.workqueue import CRASH_ENV
 
 pytestmark = [pytest.mark.dovecot, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[4]
@@ -47,7 +48,7 @@ def test_worker_killed_after_smtp_acceptance_does_not_send_twice(
         **os.environ,
         "HELPDESK_DATABASE_URL": committed_url,
         "HELPDESK_DATA_DIR": str(data_dir),
-        CRASH_ENV: "after-accept",
+        CRASH_ENV: "outbox:after-accept",
     }
     worker = subprocess.run(
         [sys.executable, "-m", "helpdesk", "outbox", "flush"],

@@ -25,8 +25,9 @@ from outbox_helpers import wired_mailbox
 from sqlmodel import Session, select
 
 from helpdesk.db import new_session
-from helpdesk.mail.outbound.outbox import CRASH_ENV, flush_due
+from helpdesk.mail.outbound.outbox import flush_due
 from helpdesk.models import AuditEvent, OutboundMail, Ticket, TicketLink, utcnow
+from helpdesk.workqueue import CRASH_ENV
 from plugins.invoices.dispatch import start_dispatch
 from plugins.invoices.dispatch.runner import run_due
 from plugins.invoices.models import CommentState, InvoiceEvent, NetvisorComment
@@ -185,7 +186,7 @@ def test_worker_killed_after_smtp_acceptance_sends_the_invoice_once(
         run_due(session, clients=clients(bare_sandbox))  # the mail is queued
     killed = subprocess.run(
         [sys.executable, "-m", "helpdesk", "worker", "--once"],
-        env=_env(committed_url, data_dir, **{CRASH_ENV: "after-accept"}),
+        env=_env(committed_url, data_dir, **{CRASH_ENV: "outbox:after-accept"}),
         cwd=ROOT,
         capture_output=True,
         timeout=120,
@@ -211,7 +212,7 @@ def test_worker_killed_after_queueing_the_mail_does_not_queue_it_again(
         start_dispatch(session, invoice=invoice, agent=factories.agent(session))
     killed = subprocess.run(
         [sys.executable, "-m", "helpdesk", "invoices", "dispatch-steps"],
-        env=_env(committed_url, data_dir, HELPDESK_DISPATCH_TEST_CRASH="after-queue-mail"),
+        env=_env(committed_url, data_dir, **{CRASH_ENV: "dispatch:after-queue-mail"}),
         cwd=ROOT,
         capture_output=True,
         timeout=120,

@@ -21,6 +21,7 @@ from invoice_dispatch import (
 from sqlmodel import Session
 
 from helpdesk.db import new_session
+from helpdesk.workqueue import CRASH_ENV
 from plugins.invoices.dispatch import confirm_sent, start_dispatch
 from plugins.invoices.finvoice import validate_finvoice
 from plugins.invoices.sandboxes.netvisor.answers import invoice_pdf
@@ -143,7 +144,7 @@ def test_worker_killed_after_the_upload_does_not_upload_again(
         **os.environ,
         "HELPDESK_DATABASE_URL": committed_url,
         "HELPDESK_DATA_DIR": str(data_dir),
-        "HELPDESK_DISPATCH_TEST_CRASH": "after-upload",
+        CRASH_ENV: "dispatch:after-upload",
     }
     killed = subprocess.run(
         [sys.executable, "-m", "helpdesk", "invoices", "dispatch-steps"],

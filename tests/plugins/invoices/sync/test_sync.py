@@ -11,7 +11,7 @@ import pytest
 from netvisor_sandbox import NetvisorSandbox
 from sqlmodel import Session, func, select
 
-from helpdesk.db import new_session
+from helpdesk.db import new_session, transaction
 from plugins.invoices.models import Invoice, InvoiceEvent, InvoiceStatus, SyncState
 from plugins.invoices.rules.checks import CHECKS
 from plugins.invoices.sandboxes.demo import ensure_demo_users
@@ -21,7 +21,7 @@ from plugins.invoices.sandboxes.netvisor.data import (
     SandboxRow,
     deleted_customer,
 )
-from plugins.invoices.sync import SYNC_NAME, sync_unsent
+from plugins.invoices.sync import SYNC_NAME, fetch_invoice, refresh_invoice, sync_unsent
 
 HELSINKI = ZoneInfo("Europe/Helsinki")
 #: Thursday 26.11.2026 10:30 in Helsinki: a business day in service hours.
@@ -70,6 +70,26 @@ def test_sync_twice_gives_the_same_rows(session: Session, sandbox: NetvisorSandb
         assert again[number].first_seen_at == NOW
         assert again[number].deadline_at == datetime(2026, 11, 26, 13, 0, tzinfo=UTC)
         assert again[number].last_synced_at == NOW + timedelta(minutes=5)
+
+
+def test_netvisor_is_asked_with_no_transaction_open(
+    session: Session, sandbox: NetvisorSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = sandbox.client()
+    asked: list[tuple[str, bool]] = []
+    for name in ("list_sales_invoices", "get_sales_invoices", "get_customer"):
+        real = getattr(client, name)
+
+        def watched(*args, _real=real, _name=name, **kwargs):
+            asked.append((_name, session.in_transaction()))
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(client, name, watched)
+    session.exec(select(Invoice)).all()  # a read before the sync, as a page would do
+    assert sync_unsent(session, client, NOW).ok
+    called = {name for name, _ in asked}
+    assert called == {"list_sales_invoices", "get_sales_invoices", "get_customer"}
+    assert [call for call in asked if call[1]] == []
 
 
 def test_sync_stores_the_details(session: Session, sandbox: NetvisorSandbox) -> None:
@@ -390,3 +410,22 @@ def test_an_einvoice_the_finvoice_writer_would_refuse_fails_a_check_before_dispa
     assert "katuosoite" in refused["einvoice_message"]
     clean = next(c for c in rows["1002330012"].checks if c["name"] == "einvoice_message")
     assert clean["ok"], clean
+
+
+def test_refreshing_one_invoice_marks_it_when_its_customer_is_gone(
+    session: Session, sandbox: NetvisorSandbox
+) -> None:
+    # What Korjattava's resolve does: re-read one invoice, then write in a unit of work.
+    ensure_demo_users(session)
+    sync_unsent(session, sandbox.client(), NOW)
+    invoice = invoices(session)["1001020008"]
+    sandbox.state.delete_customer(504)
+
+    fetched = fetch_invoice(sandbox.client(), invoice)
+    with transaction(session):
+        assert refresh_invoice(session, invoice, fetched, NOW + timedelta(minutes=5))
+
+    assert fetched.customer is None and "Netvisor-tunnisteella 504" in fetched.customer_error
+    assert invoice.sync_error == fetched.customer_error
+    assert "netvisor_data" in failed_checks(invoice)
+    assert len(invoice.netvisor_history) == 1  # read with showprocesshistory=1
