@@ -14,6 +14,7 @@ from decimal import Decimal
 import factories
 import pytest
 import uvicorn
+from netvisor_sandbox import NetvisorSandbox
 from sqlmodel import Session, select
 
 from helpdesk.mail.outbound.outbox import flush_due
@@ -31,7 +32,6 @@ from plugins.invoices.sandboxes.maventa import (
     get_sandbox_state,
 )
 from plugins.invoices.sandboxes.netvisor.data import SandboxCustomer, SandboxInvoice, SandboxRow
-from plugins.invoices.sandboxes.netvisor.server import SandboxServer
 from plugins.invoices.sync import sync_unsent
 
 ETUNNUS = "100777"
@@ -106,7 +106,7 @@ def customer(
 
 
 def add_invoice(
-    sandbox: SandboxServer, method: str, *, buyer: SandboxCustomer | None = None
+    sandbox: NetvisorSandbox, method: str, *, buyer: SandboxCustomer | None = None
 ) -> SandboxInvoice:
     """An unsent invoice of user ETUNNUS with one 25.5 % row."""
     return sandbox.state.add_invoice(
@@ -122,13 +122,13 @@ def etunnus_user(session: Session, email: str) -> EtunnusUser:
     return found or factories.user(session, ETUNNUS, name="Tiina Testaaja", emails=(email,))
 
 
-def synced(session: Session, sandbox: SandboxServer, number: str) -> Invoice:
+def synced(session: Session, sandbox: NetvisorSandbox, number: str) -> Invoice:
     """Sync from the sandbox and return the stored invoice."""
     assert sync_unsent(session, sandbox.client(max_attempts=1)).ok
     return session.exec(select(Invoice).where(Invoice.number == number)).one()
 
 
-def clients(sandbox: SandboxServer, maventa: MaventaServer | None = None) -> Clients:
+def clients(sandbox: NetvisorSandbox, maventa: MaventaServer | None = None) -> Clients:
     """Clients without retries, so injected failures show at once."""
 
     def no_maventa() -> MaventaClient:

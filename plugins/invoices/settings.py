@@ -21,14 +21,14 @@ from datetime import time, timedelta
 from functools import lru_cache
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from helpdesk.plugin_api import calendar_from_settings, parse_wall_time
 from helpdesk.plugin_api import get_settings as core_settings
 from plugins.invoices.finvoice import FinvoiceSeller, PostalAddress
 from plugins.invoices.maventa import DEFAULT_SCOPE, MaventaClient, MaventaConfig
-from plugins.invoices.netvisor import NetvisorClient, NetvisorConfig
+from plugins.invoices.netvisor import NetvisorClient, NetvisorConfig, unsafe_characters
 from plugins.invoices.rules.deadline import InvoiceDeadline
 
 # The local sandboxes and the test credentials they accept (development defaults only).
@@ -74,6 +74,24 @@ class NetvisorSettings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("HELPDESK_NETVISOR_URL must be an http(s) URL")
         return value.rstrip("/")
+
+    @field_validator(
+        "sender", "customer_id", "customer_key", "partner_id", "partner_key", "organisation_id"
+    )
+    @classmethod
+    def _header_characters(cls, value: str | SecretStr, info: ValidationInfo) -> str | SecretStr:
+        # These go into the MAC, and all but the keys into a header too: Netvisor must read
+        # the very bytes we hashed (the reasons are in plugins/invoices/netvisor/auth.py).
+        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        unsafe = unsafe_characters(text)
+        if unsafe:
+            shown = " ".join("space at the start or end" if c == " " else repr(c) for c in unsafe)
+            raise ValueError(
+                f"HELPDESK_NETVISOR_{str(info.field_name).upper()} may hold only ISO-8859-1 "
+                f"letters and signs (å, ä, ö are fine; no €, Š, Ž or control characters), "
+                f"no spaces at either end; found {shown}"
+            )
+        return value
 
     @field_validator("language")
     @classmethod

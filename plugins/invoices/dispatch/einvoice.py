@@ -94,7 +94,7 @@ def _buyer(invoice: Invoice) -> FinvoiceBuyer:
             street=invoice.customer_address,
             postcode=invoice.customer_postcode,
             town=invoice.customer_town,
-            country_code=_country(invoice.customer_country),
+            country_code=_country(invoice),
         ),
         business_id="" if foreign_vat else identifier,
         einvoice_address=invoice.einvoice_address,
@@ -129,8 +129,10 @@ def finvoice_for(invoice: Invoice, *, message_id: str = "") -> bytes:
     return build_finvoice(finvoice_input(invoice, message_id=message_id))
 
 
-def _country(value: str) -> str:
-    text = value.strip().upper()
-    if len(text) == 2 and text.isalpha():
-        return text
-    return "FI"
+def _country(invoice: Invoice) -> str:
+    """The buyer's ISO 3166 code, as Netvisor's ``ISO-3166`` attribute gave it.
+
+    Never guessed from the country's name: with no code, the writer's preflight refuses
+    the invoice (a two-letter code is required) and the queue shows why.
+    """
+    return invoice.customer_country_code.strip().upper()

@@ -31,6 +31,7 @@ from plugins.invoices.finvoice.invoice import (
     PostalAddress,
     VatBreakdown,
 )
+from plugins.invoices.finvoice.preflight import refusals_for
 from plugins.invoices.finvoice.problems import (
     FinvoiceInvalid,
     FinvoiceProblem,
@@ -67,5 +68,6 @@ __all__ = [
     "format_number",
     "format_unit_price",
     "parse_amount",
+    "refusals_for",
     "validate_finvoice",
 ]

@@ -84,7 +84,11 @@ class Invoice(SQLModel, table=True):
     customer_address: str = Field(default="", max_length=250)
     customer_postcode: str = Field(default="", max_length=32)
     customer_town: str = Field(default="", max_length=120)
+    #: The country's name as Netvisor shows it (``InvoicingCustomerCountryCode``'s text).
     customer_country: str = Field(default="", max_length=64)
+    #: Its ISO 3166 code (the element's ``ISO-3166`` attribute): what checks and e-invoices
+    #: use. Empty when Netvisor gave none.
+    customer_country_code: str = Field(default="", max_length=2)
     business_id: str = Field(default="", max_length=32)
     email: str = Field(default="", max_length=254)
     einvoice_address: str = Field(default="", max_length=64)
@@ -113,6 +117,12 @@ class Invoice(SQLModel, table=True):
 
     checks: list[dict[str, Any]] = json_field(list)
     checks_ok: bool = True
+    #: Why the last sync could not read this invoice or its customer from Netvisor, in
+    #: Netvisor's words (a failed check shows it); empty when it could.
+    sync_error: str = Field(default="", sa_column=Column(Text, nullable=False))
+    #: Netvisor's own process history of the invoice (its ProcessHistoryLine elements:
+    #: timestamp, material_type, user, channel, status), as the last sync read it.
+    netvisor_history: list[dict[str, Any]] = json_field(list)
 
     #: Korjattava pauses the deadline: since when, and how long all earlier pauses lasted.
     paused_at: datetime | None = ts_field(nullable=True, default_now=False)

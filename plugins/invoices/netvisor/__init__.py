@@ -12,7 +12,7 @@ the plugin. Everything others need is exported here.
 
 from .auth import build_headers, compute_mac, verify_mac
 from .client import INVOICE_STATUSES, NetvisorClient
-from .config import NetvisorConfig
+from .config import NetvisorConfig, unsafe_characters
 from .errors import (
     AuthenticationFailed,
     DuplicateData,
@@ -23,7 +23,9 @@ from .errors import (
     PeriodLock,
     RequestNotUnique,
     ServiceAccessError,
+    SystemMaintenance,
     TechnicalError,
+    concerns_one_record,
 )
 from .models import (
     Customer,
@@ -51,8 +53,11 @@ __all__ = [
     "SalesInvoiceListItem",
     "SalesInvoiceRow",
     "ServiceAccessError",
+    "SystemMaintenance",
     "TechnicalError",
     "build_headers",
     "compute_mac",
+    "concerns_one_record",
+    "unsafe_characters",
     "verify_mac",
 ]

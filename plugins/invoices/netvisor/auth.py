@@ -8,8 +8,21 @@ authentication article and two public clients (generoi/fp-netvisor
 ``Component/Request.php``; the HMAC test in Heltti/netvisor-api-client), which agree
 on the order and key. The keys are never sent; only the MAC is.
 
-Text is hashed as ISO-8859-15, the encoding Netvisor uses for request bodies (the
-Heltti client hashes ISO-8859-1; the two agree on ASCII and on å, ä, ö).
+Which characters, in which bytes: an HTTP header value travels as bytes, and the only
+non-ASCII bytes HTTP has ever given a meaning are ISO-8859-1's (RFC 9110 5.5 "obs-text").
+Netvisor documents no encoding for its headers or its MAC; its request bodies are
+ISO-8859-15, and the public Python client (Heltti) sends and hashes ISO-8859-1. So every
+value that is both sent in a header and hashed (Sender, CustomerId, PartnerId, Language,
+OrganisationId) goes out as ISO-8859-1 bytes and is hashed as those same bytes, and may
+hold only characters that (1) ISO-8859-1 has, so that the header can carry them at all,
+(2) ISO-8859-15 encodes to the same byte, so that the MAC is the same whichever of the two
+Netvisor's side uses, and (3) are not control characters nor leading or trailing spaces,
+which HTTP forbids or strips. That keeps å, ä, ö, Å, Ä, Ö and é, and refuses €, Š, Ž,
+any other letter, and the eight ISO-8859-1 signs ISO-8859-15 replaced (¤ ¦ ¨ ´ ¸ ¼ ½ ¾).
+The keys are hashed the same way and held to the same rule. The settings refuse such a
+value with a message naming the characters (``config.unsafe_characters``), and so does
+:class:`NetvisorConfig`, so a request is never signed with bytes Netvisor may read
+differently.
 """
 
 from __future__ import annotations
@@ -20,7 +33,7 @@ import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
-from .config import NetvisorConfig
+from .config import HEADER_ENCODING, NetvisorConfig
 
 SENDER = "X-Netvisor-Authentication-Sender"
 CUSTOMER_ID = "X-Netvisor-Authentication-CustomerId"
@@ -35,7 +48,6 @@ LANGUAGE = "X-Netvisor-Interface-Language"
 ORGANISATION_ID = "X-Netvisor-Organisation-ID"
 
 HMAC_SHA256 = "HMACSHA256"
-MAC_ENCODING = "iso-8859-15"
 
 #: Headers every request must carry (the optional status-code switch is not among them).
 REQUIRED_HEADERS: tuple[str, ...] = (
@@ -96,7 +108,7 @@ def compute_mac(
     )
     key = f"{customer_key}&{partner_key}"
     return hmac.new(
-        key.encode(MAC_ENCODING), message.encode(MAC_ENCODING), hashlib.sha256
+        key.encode(HEADER_ENCODING), message.encode(HEADER_ENCODING), hashlib.sha256
     ).hexdigest()
 
 
@@ -144,6 +156,11 @@ def build_headers(
     if use_http_status_codes:
         headers[USE_HTTP_STATUS_CODES] = "1"
     return headers
+
+
+def wire_headers(headers: Mapping[str, str]) -> dict[bytes, bytes]:
+    """The headers as the bytes that go on the wire (ISO-8859-1, as the MAC hashed them)."""
+    return {name.encode("ascii"): value.encode(HEADER_ENCODING) for name, value in headers.items()}
 
 
 def missing_headers(headers: Mapping[str, str]) -> list[str]:

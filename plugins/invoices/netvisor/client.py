@@ -23,17 +23,18 @@ import httpx
 from lxml import etree
 
 from . import parsing
-from .auth import build_headers
-from .config import NetvisorConfig
+from .auth import build_headers, wire_headers
+from .config import HEADER_ENCODING, NetvisorConfig
 from .errors import NetvisorError, NetvisorProtocolError, NetvisorTransportError
 from .models import Customer, SalesInvoice, SalesInvoiceListItem
 from .xml import Element, check_response_status, parse_document, serialise_request
 
 log = logging.getLogger(__name__)
 
-#: Statuses updatesalesinvoicestatus.nv accepts. ``open`` is "finalise": it creates the voucher.
+#: Statuses updatesalesinvoicestatus.nv accepts (support.netvisor.fi 77000554158). Any but
+#: ``unsent`` creates the sales voucher: ``open`` is "finalise".
 INVOICE_STATUSES = frozenset(
-    {"open", "overdue", "reminded", "requested", "collected", "paid", "creditloss"}
+    {"open", "overdue", "reminded", "requested", "collected", "paid", "creditloss", "unsent"}
 )
 #: Filters salesinvoicelist.nv accepts in ``invoicestatus``.
 LIST_STATUSES = frozenset({"open", "overdue", "paid", "unsent", "creditloss", "rejected"})
@@ -204,7 +205,12 @@ class NetvisorClient:
         return parsing.parse_invoice_pdf(self._get("getsalesinvoice", params))
 
     def get_customer(self, netvisor_key: int) -> Customer | None:
-        """A customer's details, or None when Netvisor has no such customer."""
+        """A customer's details from getcustomer.nv.
+
+        Unlike a missing invoice, a missing (e.g. deleted) customer is a FAILED answer,
+        ``INVALID_DATA :: ... Customer not found with Netvisor identifier: N``, raised as
+        :class:`InvalidData`; None only if Netvisor answers OK without a customer.
+        """
         return parsing.parse_customer(self._get("getcustomer", {"id": netvisor_key}))
 
     def update_sales_invoice_status(self, netvisor_keys: Sequence[int], status: str) -> None:
@@ -294,14 +300,19 @@ class NetvisorClient:
             request = self._http.build_request(method, url, content=body)
             if body:
                 request.headers["Content-Type"] = "text/xml; charset=ISO-8859-15"
-            # The MAC covers the URL exactly as it goes on the wire.
+            # The MAC covers the URL exactly as it goes on the wire, and the header values
+            # as the ISO-8859-1 bytes they are sent as.
             request.headers.update(
-                build_headers(
-                    self.config,
-                    str(request.url),
-                    use_http_status_codes=self._use_http_status_codes,
+                wire_headers(
+                    build_headers(
+                        self.config,
+                        str(request.url),
+                        use_http_status_codes=self._use_http_status_codes,
+                    )
                 )
             )
+            # httpx reads headers back as text (cookies): in the encoding they were sent in.
+            request.headers.encoding = HEADER_ENCODING
             started = time.monotonic()
             try:
                 response = self._http.send(request)
@@ -348,10 +359,11 @@ class NetvisorClient:
         try:
             check_response_status(root)
         except NetvisorError as error:
-            # A FAILED answer means Netvisor did not carry the request out. Transient
-            # codes are retried; a TECHNICAL_ERROR on a non-idempotent request is not,
-            # since we cannot be sure nothing was stored before the failure.
-            if error.transient and (attempt.idempotent or error.code != "TECHNICAL_ERROR"):
+            # A FAILED answer means Netvisor did not carry the request out. Codes that a
+            # second try seconds later may fix are retried (not SYSTEM_MAINTENANCE: a
+            # maintenance break lasts longer than our backoff); a TECHNICAL_ERROR on a
+            # non-idempotent request is not, since something may have been stored.
+            if error.retry_at_once and (attempt.idempotent or error.code != "TECHNICAL_ERROR"):
                 raise _Retry(error) from None
             raise
         if not 200 <= status < 300:

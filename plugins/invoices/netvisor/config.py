@@ -1,10 +1,42 @@
-"""Connection settings for one Netvisor customer environment."""
+"""Connection settings for one Netvisor customer environment, and which characters they hold."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+#: How header values go on the wire and into the MAC (``auth``'s docstring says why).
+HEADER_ENCODING = "iso-8859-1"
+#: The ISO-8859-1 characters that ISO-8859-15 encodes differently (or not at all).
+_LATIN_DIFFERENCES = frozenset("\u00a4\u00a6\u00a8\u00b4\u00b8\u00bc\u00bd\u00be")
+
+
+def unsafe_characters(value: str) -> list[str]:
+    """The characters of ``value`` that may not go into a MAC'd header (see ``auth``).
+
+    Leading or trailing whitespace is reported as ``" "``: HTTP strips it from a header.
+    """
+    found = {
+        char
+        for char in value
+        if not (" " <= char <= "~" or "\u00a0" <= char <= "\u00ff") or char in _LATIN_DIFFERENCES
+    }
+    if value != value.strip(" \t"):
+        found.add(" ")
+    return sorted(found)
+
+
 LANGUAGES = ("FI", "EN", "SE")
+#: The values hashed into the MAC (the keys) or also sent in a header: held to the rule of
+#: :func:`unsafe_characters` (the reasons are in ``auth``'s docstring).
+MACED_FIELDS = (
+    "sender",
+    "customer_id",
+    "customer_key",
+    "partner_id",
+    "partner_key",
+    "organisation_id",
+    "language",
+)
 
 
 @dataclass(frozen=True)
@@ -22,6 +54,15 @@ class NetvisorConfig:
     timeout: float = 120.0
 
     def __post_init__(self) -> None:
+        for name in MACED_FIELDS:
+            unsafe = unsafe_characters(getattr(self, name))
+            if unsafe:
+                # The characters, never the value: it may be a key.
+                raise ValueError(
+                    f"{name} may not contain {' '.join(repr(c) for c in unsafe)}: "
+                    "Netvisor's MAC'd headers take ISO-8859-1 characters only "
+                    "(no €, no control characters, no leading or trailing spaces)"
+                )
         if self.language not in LANGUAGES:
             raise ValueError(f"language must be one of {LANGUAGES}, not {self.language!r}")
         if not self.url.startswith(("http://", "https://")):

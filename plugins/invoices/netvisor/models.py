@@ -7,7 +7,7 @@ Amounts are Decimals read from Netvisor's decimal-comma text; dates are
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 
@@ -48,10 +48,24 @@ class SalesInvoiceRow:
 
 @dataclass(frozen=True)
 class ProcessHistoryEntry:
-    """One event in an invoice's process history (sending, printing, our comments)."""
+    """One ``ProcessHistoryLine``: what was done with the invoice, when, by whom, how.
 
-    date: str | None
-    text: str
+    Netvisor documents the five children but not their vocabulary, so the texts are kept
+    as Netvisor wrote them (in the interface language) for people to read.
+    """
+
+    #: ``ProcessedTimeStamp`` as Netvisor wrote it (``format="ansi"``).
+    timestamp: str | None
+    #: The same read as Netvisor's local wall time, when it could be read.
+    processed_at: datetime | None
+    #: ``MaterialTypeName``: what was processed, e.g. the invoice or a reminder.
+    material_type: str | None
+    #: ``UserName``: who did it in Netvisor.
+    user: str | None
+    #: ``ProcessChannelName``: the channel, e.g. the print service, email, e-invoice.
+    channel: str | None
+    #: ``ProcessStatus``: how it went.
+    status: str | None
 
 
 @dataclass(frozen=True)
@@ -67,16 +81,20 @@ class SalesInvoice:
     status: str | None
     #: Raw text of the Toimitustapa field, e.g. ``Posti``, ``Sähköposti``, ``Verkkolasku``.
     delivery_method: str | None
+    #: ``InvoicingCustomerNetvisorKey``: the customer for getcustomer.nv.
     customer_netvisor_key: int | None
+    #: ``InvoicingCustomerCode``: the customer number in Netvisor's register.
     customer_code: str | None
-    customer_identifier: str | None
     customer_name: str | None
     customer_name_extension: str | None
     customer_address_line: str | None
     customer_additional_address_line: str | None
     customer_post_number: str | None
     customer_town: str | None
+    #: The country's name, the text of ``InvoicingCustomerCountryCode`` (e.g. ``Sweden``).
     customer_country: str | None
+    #: The ISO 3166 code, its ``ISO-3166`` attribute (e.g. ``SE``); None if not given.
+    customer_country_code: str | None
     customer_business_id: str | None
     seller: str | None
     our_reference: str | None
@@ -84,8 +102,6 @@ class SalesInvoice:
     #: Gross total, ``SalesInvoiceAmount``.
     amount: Decimal | None
     currency: str | None
-    net_sum: Decimal | None
-    vat_sum: Decimal | None
     payment_term_net_days: int | None
     free_text_before_lines: str | None
     free_text_after_lines: str | None
@@ -93,6 +109,11 @@ class SalesInvoice:
     rows: tuple[SalesInvoiceRow, ...]
     comment_lines: tuple[str, ...]
     process_history: tuple[ProcessHistoryEntry, ...]
+
+    @property
+    def rows_net_total(self) -> Decimal:
+        """Sum of the rows' net sums (Netvisor's answer has no invoice-level net sum)."""
+        return sum((row.net_sum or Decimal(0) for row in self.rows), Decimal(0))
 
     @property
     def rows_gross_total(self) -> Decimal:
@@ -121,6 +142,7 @@ class Customer:
     additional_address: str | None
     post_number: str | None
     city: str | None
+    #: ``Country``, an ISO 3166 code (``type="ISO-3166"``).
     country: str | None
     phone: str | None
     email: str | None

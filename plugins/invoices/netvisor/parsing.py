@@ -2,14 +2,27 @@
 
 Element names follow Netvisor's documentation (support.netvisor.fi articles
 77000554148 salesinvoicelist.nv, 77000554151 getsalesinvoice.nv, 77000554180
-getcustomer.nv) and the sample answers in public clients. Where the sources disagree
-or stay silent, the lookups try the known spellings and a missing element is None.
+getcustomer.nv; their response tables, as transcribed by public clients), spelled as
+Netvisor spells them (``Invoicedate``, ``SalesInvoiceReferencenumber``); lookups ignore
+case only. A missing element is None. Some documented facts worth knowing here:
+
+- The invoice names its customer by ``InvoicingCustomerNetvisorKey`` (what getcustomer.nv
+  takes) and ``InvoicingCustomerCode``; ``InvoicingCustomerIdentifier`` belongs to the
+  import message salesinvoice.nv, not to this answer.
+- ``InvoicingCustomerCountryCode`` holds the country's *name* as text and the ISO 3166
+  code in its ``ISO-3166`` attribute (``<... ISO-3166="SE">Sweden</...>``); an answer
+  from before the attribute existed (``FINLAND``) gives no code unless it is Finland.
+- Each row's VAT treatment is the ``vatcode`` attribute of ``ProductVatPercentage``
+  (KOMY domestic sales, EUMY EU sales, MUUL other turnover without VAT, ...).
+- ``ProcessHistory`` holds ``ProcessHistoryLine`` elements of five children.
+- getcustomer.nv's ``Country`` is an ISO code (``type="ISO-3166"``).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import re
 
 from .errors import NetvisorProtocolError
 from .models import (
@@ -30,6 +43,7 @@ from .xml import (
     element_text,
     int_at,
     parse_decimal,
+    parse_timestamp,
     text,
 )
 
@@ -59,7 +73,7 @@ def _list_item(element: Element) -> SalesInvoiceListItem:
     return SalesInvoiceListItem(
         netvisor_key=key,
         invoice_number=text(element, "InvoiceNumber") or "",
-        invoice_date=date_at(element, "Invoicedate", "InvoiceDate"),
+        invoice_date=date_at(element, "Invoicedate"),
         status=(element_text(status_element) or "").lower(),
         substatus=_lower(attribute(status_element, "substatus")),
         customer_code=text(element, "CustomerCode"),
@@ -95,41 +109,33 @@ def parse_sales_invoice(element: Element, *, fallback_key: int | None = None) ->
     status = attribute(status_element, "status") or element_text(status_element)
     amount_element = child(element, "SalesInvoiceAmount")
     lines = descend(element, "InvoiceLines", "InvoiceLine")
-    key = int_at(element, "SalesInvoiceNetvisorKey", "NetvisorKey")
+    key = int_at(element, "SalesInvoiceNetvisorKey")
+    country, country_code = _country(child(element, "InvoicingCustomerCountryCode"))
     return SalesInvoice(
         netvisor_key=key if key is not None else fallback_key,
         invoice_number=text(element, "SalesInvoiceNumber") or "",
         invoice_date=date_at(element, "SalesInvoiceDate"),
         delivery_date=date_at(element, "SalesInvoiceDeliveryDate"),
         due_date=date_at(element, "SalesInvoiceDueDate"),
-        reference_number=text(
-            element, "SalesInvoiceReferencenumber", "SalesInvoiceReferenceNumber"
-        ),
+        reference_number=text(element, "SalesInvoiceReferencenumber"),
         status=_lower(status),
         delivery_method=text(element, "DeliveryMethod"),
         customer_netvisor_key=int_at(element, "InvoicingCustomerNetvisorKey"),
         customer_code=text(element, "InvoicingCustomerCode"),
-        customer_identifier=text(element, "InvoicingCustomerIdentifier"),
         customer_name=text(element, "InvoicingCustomerName"),
         customer_name_extension=text(element, "InvoicingCustomerNameExtension"),
         customer_address_line=text(element, "InvoicingCustomerAddressline"),
         customer_additional_address_line=text(element, "InvoicingCustomerAdditionalAddressLine"),
         customer_post_number=text(element, "InvoicingCustomerPostnumber"),
         customer_town=text(element, "InvoicingCustomerTown"),
-        customer_country=text(element, "InvoicingCustomerCountryCode"),
-        customer_business_id=text(
-            element,
-            "InvoicingCustomerOrganizationIdentifier",
-            "InvoicingCustomerOrganisationIdentifier",
-        ),
+        customer_country=country,
+        customer_country_code=country_code,
+        customer_business_id=text(element, "InvoicingCustomerOrganizationIdentifier"),
         seller=text(element, "SellerIdentifier"),
         our_reference=text(element, "SalesInvoiceOurReference"),
         your_reference=text(element, "SalesInvoiceYourReference"),
         amount=parse_decimal(element_text(amount_element)),
         currency=attribute(amount_element, "iso4217currencycode"),
-        # Not in the sources we checked; read when present, else derive from the rows.
-        net_sum=decimal_at(element, "SalesInvoiceNetSum", "SalesInvoiceTotalNetSum"),
-        vat_sum=decimal_at(element, "SalesInvoiceVatSum", "SalesInvoiceTotalVatSum"),
         payment_term_net_days=int_at(element, "PaymentTermNetDays"),
         free_text_before_lines=text(element, "SalesInvoiceFreeTextBeforeLines"),
         free_text_after_lines=text(element, "SalesInvoiceFreeTextAfterLines"),
@@ -138,10 +144,32 @@ def parse_sales_invoice(element: Element, *, fallback_key: int | None = None) ->
         comment_lines=tuple(
             comment
             for line in children(lines, "SalesInvoiceCommentLine")
-            if (comment := text(line, "Comment") or element_text(line)) is not None
+            if (comment := text(line, "Comment")) is not None
         ),
-        process_history=_process_history(child(element, "ProcessHistory")),
+        process_history=tuple(
+            _history_line(line)
+            for line in children(child(element, "ProcessHistory"), "ProcessHistoryLine")
+        ),
     )
+
+
+_ISO_CODE = re.compile(r"[A-Za-z]{2}")
+#: The one country whose name we map to its code: the 2014 answer shape wrote FINLAND.
+_FINLAND = {"finland", "suomi"}
+
+
+def _country(element: Element | None) -> tuple[str | None, str | None]:
+    """The (name, ISO 3166 code) of an ``InvoicingCustomerCountryCode`` element."""
+    name = element_text(element)
+    code = attribute(element, "ISO-3166")
+    if code is None and name is not None:
+        if _ISO_CODE.fullmatch(name):
+            code = name  # a bare code, as the import message writes it
+        elif name.casefold() in _FINLAND:
+            code = "FI"
+    if code is None or not _ISO_CODE.fullmatch(code):
+        return name, None
+    return name, code.upper()
 
 
 def _row(line: Element) -> SalesInvoiceRow:
@@ -151,14 +179,15 @@ def _row(line: Element) -> SalesInvoiceRow:
     # SalesInvoiceProductLineSum is the row total including VAT (the public sample
     # answers add up that way: 2 x 6,90 + 3,04 VAT = 16,84), so net = gross - VAT.
     net = gross - vat if gross is not None and vat is not None else None
+    code = attribute(vat_element, "vatcode")
     return SalesInvoiceRow(
         product_name=text(line, "ProductName"),
-        product_code=text(line, "ProductIdentifier", "ProductCode"),
+        product_code=text(line, "ProductIdentifier"),
         quantity=decimal_at(line, "SalesInvoiceProductLineQuantity"),
-        unit=text(line, "SalesInvoiceProductLineUnit", "ProductUnitName"),
+        unit=text(line, "SalesInvoiceProductLineUnit"),
         unit_price=decimal_at(line, "ProductUnitPrice"),
         vat_percent=parse_decimal(element_text(vat_element)),
-        vat_code=attribute(vat_element, "vatcode"),
+        vat_code=code.upper() if code else None,
         discount_percent=decimal_at(line, "SalesInvoiceProductLineDiscountPercentage"),
         free_text=text(line, "SalesInvoiceProductLineFreeText"),
         net_sum=net,
@@ -167,21 +196,16 @@ def _row(line: Element) -> SalesInvoiceRow:
     )
 
 
-def _process_history(history: Element | None) -> tuple[ProcessHistoryEntry, ...]:
-    # The documentation names the ProcessHistory element but the sources we found do
-    # not show its children, so each child event is read loosely: a date-like child
-    # and a text-like child, else the event's whole text.
-    entries: list[ProcessHistoryEntry] = []
-    for event in history if history is not None else []:
-        if not isinstance(event.tag, str):
-            continue
-        when = text(event, "Date", "EventDate", "Timestamp", "Time")
-        what = text(event, "Description", "EventDescription", "Event", "Comment", "Text")
-        if what is None:
-            what = element_text(event)
-        if what:
-            entries.append(ProcessHistoryEntry(date=when, text=what))
-    return tuple(entries)
+def _history_line(line: Element) -> ProcessHistoryEntry:
+    stamp = text(line, "ProcessedTimeStamp")
+    return ProcessHistoryEntry(
+        timestamp=stamp,
+        processed_at=parse_timestamp(stamp),
+        material_type=text(line, "MaterialTypeName"),
+        user=text(line, "UserName"),
+        channel=text(line, "ProcessChannelName"),
+        status=text(line, "ProcessStatus"),
+    )
 
 
 def parse_invoice_pdf(root: Element) -> bytes | None:
@@ -201,7 +225,10 @@ def parse_invoice_pdf(root: Element) -> bytes | None:
 
 
 def parse_customer(root: Element) -> Customer | None:
-    """The ``<Customer>`` of getcustomer.nv, or None for the empty "not found" answer."""
+    """The ``<Customer>`` of getcustomer.nv; None for an OK answer without one.
+
+    (Netvisor answers an unknown id with FAILED / INVALID_DATA, raised before this.)
+    """
     customer = child(root, "Customer")
     if customer is None or _is_empty(customer):
         return None
@@ -217,15 +244,19 @@ def parse_customer(root: Element) -> Customer | None:
         name=text(base, "Name"),
         name_extension=text(base, "NameExtension"),
         business_id=text(base, "ExternalIdentifier"),
-        organisation_unit_number=text(base, "OrganizationUnitNumber", "OrganisationUnitNumber"),
+        organisation_unit_number=text(base, "OrganizationUnitNumber"),
         street_address=text(base, "StreetAddress"),
-        additional_address=text(base, "AdditionalStreetAddress", "AdditionalAddressLine"),
+        additional_address=text(base, "AdditionalStreetAddress"),
         post_number=text(base, "PostNumber"),
         city=text(base, "City"),
-        country=text(base, "Country"),
+        country=_upper(text(base, "Country")),
         phone=text(base, "PhoneNumber"),
         email=text(base, "Email"),
         email_invoicing_address=text(base, "EmailInvoicingAddress"),
         finvoice_address=text(finvoice, "FinvoiceAddress"),
         finvoice_router_code=text(finvoice, "FinvoiceRouterCode"),
     )
+
+
+def _upper(value: str | None) -> str | None:
+    return value.upper() if value is not None else None

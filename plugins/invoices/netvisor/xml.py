@@ -15,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 
 from lxml import etree
 
-from .errors import NetvisorProtocolError, error_for_code
+from .errors import UNREADABLE_DATA, NetvisorProtocolError, error_for_code
 
 REQUEST_ENCODING = "ISO-8859-15"
 
@@ -122,10 +122,10 @@ def parse_decimal(value: str | None) -> Decimal | None:
         number = Decimal(cleaned)
     except InvalidOperation as exc:
         raise NetvisorProtocolError(
-            f"luku {value!r} ei ole kelvollinen", code="UNEXPECTED_SHAPE"
+            f"luku {value!r} ei ole kelvollinen", code=UNREADABLE_DATA
         ) from exc
     if not number.is_finite():
-        raise NetvisorProtocolError(f"luku {value!r} ei ole kelvollinen", code="UNEXPECTED_SHAPE")
+        raise NetvisorProtocolError(f"luku {value!r} ei ole kelvollinen", code=UNREADABLE_DATA)
     return number
 
 
@@ -138,7 +138,37 @@ def parse_date(value: str | None) -> date | None:
             return datetime.strptime(value.strip()[:10], fmt).date()
         except ValueError:
             continue
-    raise NetvisorProtocolError(f"päivämäärä {value!r} ei ole kelvollinen", code="UNEXPECTED_SHAPE")
+    raise NetvisorProtocolError(f"päivämäärä {value!r} ei ole kelvollinen", code=UNREADABLE_DATA)
+
+
+_TIMESTAMP_FORMATS = (
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%d.%m.%Y %H:%M:%S",
+)
+
+
+def parse_timestamp(value: str | None) -> datetime | None:
+    """A ``format="ansi"`` date and time as a naive wall time; None when unreadable.
+
+    Netvisor does not document the text of its ``ProcessedTimeStamp``; ANSI dates are
+    ``2026-11-24``, so ``2026-11-24 13:05:09`` (fractions dropped) and a bare date are read,
+    and so is the Finnish ``24.11.2026 13:05:09`` of the ``ResponseStatus``. Only shown to
+    people, so an unknown form is kept as text rather than failing the invoice.
+    """
+    if value is None:
+        return None
+    text = value.strip().split(".")[0] if value.strip()[:4].isdigit() else value.strip()
+    for fmt in _TIMESTAMP_FORMATS:
+        try:
+            return datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+    try:
+        return datetime.strptime(text[:10], "%Y-%m-%d")
+    except ValueError:
+        return None
 
 
 def parse_int(value: str | None) -> int | None:
@@ -149,7 +179,7 @@ def parse_int(value: str | None) -> int | None:
         return int(value.strip())
     except ValueError as exc:
         raise NetvisorProtocolError(
-            f"kokonaisluku {value!r} ei ole kelvollinen", code="UNEXPECTED_SHAPE"
+            f"kokonaisluku {value!r} ei ole kelvollinen", code=UNREADABLE_DATA
         ) from exc
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+from stdnum.eu import vat as eu_vat
 from stdnum.fi import ytunnus
 
 from helpdesk.plugin_api import from_rf, invoice_number_parts, is_valid_reference, make_reference
@@ -74,7 +75,9 @@ class InvoiceForCheck:
     recipient_street: str = ""
     recipient_postcode: str = ""
     recipient_town: str = ""
+    #: The country's name as Netvisor shows it, and its ISO 3166 code (may be empty).
     recipient_country: str = ""
+    recipient_country_code: str = ""
     email: str = ""
     einvoice_address: str = ""
     einvoice_operator: str = ""
@@ -86,6 +89,12 @@ class InvoiceForCheck:
     customer_key: str = ""
     customer_name: str = ""
     other_invoices: Sequence[OtherInvoice] = field(default=())
+    #: Netvisor's own words when it would not give the invoice or its customer (e.g. a
+    #: customer deleted from its register); empty when everything was read.
+    netvisor_error: str = ""
+    #: Why an e-invoice could not be written as Finvoice (the writer's preflight, run by
+    #: whoever fills this in: the rules know nothing of the format).
+    einvoice_problems: Sequence[str] = ()
 
     @property
     def resolved_delivery_method(self) -> DeliveryMethod | None:
@@ -178,8 +187,12 @@ def check_delivery_method(inv: InvoiceForCheck) -> CheckResult:
     )
 
 
-def _is_finland(country: str) -> bool:
-    return fold(country) in {"", "fi", "fin", "finland", "suomi"}
+def _is_finland(inv: InvoiceForCheck) -> bool:
+    """The ISO code decides; without one, the name (Netvisor's customers are Finnish by default)."""
+    code = inv.recipient_country_code.strip().upper()
+    if code:
+        return code == "FI"
+    return fold(inv.recipient_country) in {"", "fi", "fin", "finland", "suomi"}
 
 
 def check_delivery_data(inv: InvoiceForCheck) -> CheckResult:
@@ -204,7 +217,7 @@ def check_delivery_data(inv: InvoiceForCheck) -> CheckResult:
         if missing:
             return CheckResult(name, False, f"Postiosoitteesta puuttuu: {', '.join(missing)}.")
         postcode = inv.recipient_postcode.strip()
-        if _is_finland(inv.recipient_country) and not re.fullmatch(r"\d{5}", postcode):
+        if _is_finland(inv) and not re.fullmatch(r"\d{5}", postcode):
             return CheckResult(name, False, f"Postinumero {postcode} ei ole viisinumeroinen.")
         return CheckResult(name, True, "Postiosoite on täydellinen.")
     if method == "email":
@@ -307,14 +320,21 @@ def check_due_date(inv: InvoiceForCheck) -> CheckResult:
 
 
 def check_business_id(inv: InvoiceForCheck) -> CheckResult:
-    """A business ID, where given, is a valid Y-tunnus."""
+    """A business ID, where given, is a valid Y-tunnus; a foreign customer's an EU VAT number."""
     name = "business_id"
     business_id = inv.business_id.strip()
     if not business_id:
         return CheckResult(name, True, "Y-tunnusta ei ole annettu.")
-    if not ytunnus.is_valid(business_id):
-        return CheckResult(name, False, f"Y-tunnus {business_id} ei ole kelvollinen.")
-    return CheckResult(name, True, f"Y-tunnus {ytunnus.format(business_id)} on kelvollinen.")
+    if ytunnus.is_valid(business_id):
+        return CheckResult(name, True, f"Y-tunnus {ytunnus.format(business_id)} on kelvollinen.")
+    if not _is_finland(inv) and eu_vat.is_valid(business_id):
+        # Netvisor's one identifier field holds a foreign customer's VAT number.
+        return CheckResult(name, True, f"ALV-numero {eu_vat.compact(business_id)} on kelvollinen.")
+    if not _is_finland(inv):
+        return CheckResult(
+            name, False, f"Tunnus {business_id} ei ole kelvollinen Y-tunnus eikä EU-ALV-numero."
+        )
+    return CheckResult(name, False, f"Y-tunnus {business_id} ei ole kelvollinen.")
 
 
 def _same_customer(a: str, b: str) -> bool:
@@ -346,6 +366,26 @@ def check_duplicate(inv: InvoiceForCheck) -> CheckResult:
     )
 
 
+def check_netvisor_data(inv: InvoiceForCheck) -> CheckResult:
+    """Netvisor gave the invoice and its customer; if not, its own message says why."""
+    name = "netvisor_data"
+    error = inv.netvisor_error.strip()
+    if error:
+        return CheckResult(name, False, f"Netvisor ei antanut kaikkia laskun tietoja: {error}")
+    return CheckResult(name, True, "Laskun ja asiakkaan tiedot luettiin Netvisorista.")
+
+
+def check_einvoice_message(inv: InvoiceForCheck) -> CheckResult:
+    """An e-invoice can be written as a valid Finvoice message."""
+    name = "einvoice_message"
+    if inv.resolved_delivery_method != "einvoice":
+        return CheckResult(name, True, "Ei verkkolasku: Finvoice-sanomaa ei tarvita.")
+    if inv.einvoice_problems:
+        problems = "; ".join(problem.rstrip(".") for problem in inv.einvoice_problems)
+        return CheckResult(name, False, f"Verkkolaskua ei voi muodostaa: {problems}.")
+    return CheckResult(name, True, "Verkkolaskusta voi muodostaa kelvollisen Finvoice-sanoman.")
+
+
 CHECKS: tuple[Callable[[InvoiceForCheck], CheckResult], ...] = (
     check_reference,
     check_etunnus_prefix,
@@ -356,6 +396,8 @@ CHECKS: tuple[Callable[[InvoiceForCheck], CheckResult], ...] = (
     check_due_date,
     check_business_id,
     check_duplicate,
+    check_netvisor_data,
+    check_einvoice_message,
 )
 
 

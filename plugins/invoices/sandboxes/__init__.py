@@ -1,6 +1,7 @@
 """Stand-ins for Netvisor and Maventa, and the demo data they serve: development and tests only.
 
-- ``netvisor/``: a local Netvisor speaking its headers, MAC, XML shapes and error answers
+- ``netvisor/``: a local Netvisor written from Netvisor's published documents (its headers,
+  MAC, XML shapes and error answers), never from the plugin's client
   (``helpdesk netvisor-sandbox``; ``server.serve_in_thread`` for tests).
 - ``maventa.py``: a local Maventa AutoXChange (``helpdesk maventa-sandbox``).
 - ``demo.py``: the plugin's part of ``helpdesk demo`` (the sandbox's users, a first sync).

@@ -1,13 +1,18 @@
-"""Pull Netvisor's unsent invoices into the queue: idempotent, all or nothing, one at a time.
+"""Pull Netvisor's unsent invoices into the queue: idempotent, one invoice's trouble its own.
 
 A run has two phases. First everything is read from Netvisor (the unsent list, the
-details of those and of the invoices that left the list, their customers) without
-touching the database (no transaction is open meanwhile), so a Netvisor failure leaves
-the queue exactly as it was and only ``SyncState.last_error`` records it. Then one unit
-of work (``db.transaction``) upserts the invoices, re-runs the checks and writes the
-history. Two syncs at once (two workers, a button and the worker) serialise on a
-PostgreSQL advisory lock or SQLite's write lock (which the unit takes as it begins), and
-``netvisor_key`` is unique, so an invoice is never stored twice.
+details of those and of the invoices that left the list, their customers) with no
+transaction open. A failure of the whole request (credentials, rights, maintenance, the
+network, an unreadable answer) stops the run there: the queue stays exactly as it was and
+``SyncState.last_error`` says why. A failure about one record (Netvisor's INVALID_DATA for
+one invoice, or for its customer, e.g. one deleted from the register; data we cannot read
+in one invoice) marks that invoice: its ``sync_error`` holds Netvisor's message, a failed
+check shows it in the queue, and the others are synced as usual. Then one unit of work
+(``db.transaction``) upserts the invoices, re-runs the checks (the e-invoices' Finvoice
+preflight among them, so that the queue shows what the writer would refuse before anyone
+clicks) and writes the history. Two syncs at once (two workers, a button and the worker)
+serialise on a PostgreSQL advisory lock or SQLite's write lock (which the unit takes as it
+begins), and ``netvisor_key`` is unique, so an invoice is never stored twice.
 """
 
 from __future__ import annotations
@@ -17,13 +22,21 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from helpdesk.plugin_api import EtunnusUser, end_read, is_postgres, transaction, utcnow
+from helpdesk.plugin_api import (
+    EtunnusUser,
+    end_read,
+    invoice_number_parts,
+    is_postgres,
+    transaction,
+    utcnow,
+)
 from plugins.invoices.dispatch.service import on_left_unsent
 from plugins.invoices.models import (
     EventKind,
@@ -32,11 +45,18 @@ from plugins.invoices.models import (
     InvoiceStatus,
     SyncState,
 )
-from plugins.invoices.netvisor import Customer, NetvisorClient, NetvisorError, SalesInvoice
+from plugins.invoices.netvisor import (
+    Customer,
+    NetvisorClient,
+    NetvisorError,
+    SalesInvoice,
+    SalesInvoiceListItem,
+    concerns_one_record,
+)
 from plugins.invoices.rules.checks import OtherInvoice, run_checks
 from plugins.invoices.rules.deadline import InvoiceDeadline
 from plugins.invoices.settings import NetvisorNotConfigured, deadline_rules, netvisor_client
-from plugins.invoices.sync.mapping import for_check, invoice_values, plain
+from plugins.invoices.sync.mapping import einvoice_problems, for_check, invoice_values, plain
 
 log = logging.getLogger(__name__)
 
@@ -75,12 +95,20 @@ class SyncResult:
     updated: int = 0
     left: int = 0
     unsent: int = 0
+    #: Invoices marked because Netvisor would not give them (or their customer) whole.
+    failed: int = 0
     error: str | None = None
     detail: str | None = None
     new_ids: list[int] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
-        return {"new": self.new, "updated": self.updated, "left": self.left, "unsent": self.unsent}
+        return {
+            "new": self.new,
+            "updated": self.updated,
+            "left": self.left,
+            "unsent": self.unsent,
+            "failed": self.failed,
+        }
 
 
 @dataclass(frozen=True)
@@ -90,22 +118,73 @@ class _Fetched:
     unsent: list[SalesInvoice]
     gone: dict[int, SalesInvoice | None]
     customers: dict[int, Customer | None]
+    #: Customer key -> Netvisor's message, for customers it would not give.
+    customer_errors: dict[int, str] = field(default_factory=dict)
+    #: Listed invoices whose details Netvisor would not give: their list row and its message.
+    unreadable: dict[int, tuple[SalesInvoiceListItem | None, str]] = field(default_factory=dict)
+
+
+def _error_text(exc: NetvisorError) -> str:
+    """Netvisor's own words with its code, as the queue shows them."""
+    if exc.code and exc.message:
+        return f"{exc.code}: {exc.message}"
+    return exc.message or str(exc)
+
+
+def _details(
+    client: NetvisorClient, keys: list[int]
+) -> tuple[dict[int, SalesInvoice], dict[int, str]]:
+    """The details of ``keys`` in batches; one bad invoice costs only itself.
+
+    Raises the NetvisorError of a failure that is not about one record.
+    """
+    try:
+        found = client.get_sales_invoices(keys, process_history=True)
+        return {d.netvisor_key: d for d in found if d.netvisor_key is not None}, {}
+    except NetvisorError as exc:
+        if not concerns_one_record(exc):
+            raise
+        log.warning("invoice sync: a batch of details failed (%s); reading one by one", exc)
+    details: dict[int, SalesInvoice] = {}
+    errors: dict[int, str] = {}
+    for key in keys:
+        try:
+            detail = client.get_sales_invoice(key, process_history=True)
+        except NetvisorError as exc:
+            if not concerns_one_record(exc):
+                raise
+            errors[key] = _error_text(exc)
+            continue
+        if detail is not None:
+            details[key] = detail
+    return details, errors
 
 
 def _fetch(client: NetvisorClient, tracked: set[int]) -> _Fetched:
-    listed = client.list_sales_invoices(status="unsent")
-    listed_keys = {item.netvisor_key for item in listed}
-    gone_keys = tracked - listed_keys
-    details = client.get_sales_invoices(sorted(listed_keys | gone_keys))
-    by_key = {d.netvisor_key: d for d in details if d.netvisor_key is not None}
+    listed = {item.netvisor_key: item for item in client.list_sales_invoices(status="unsent")}
+    gone_keys = tracked - set(listed)
+    by_key, errors = _details(client, sorted(set(listed) | gone_keys))
     # An invoice listed as unsent whose details vanished meanwhile is left for the next run.
-    unsent = [by_key[key] for key in sorted(listed_keys) if key in by_key]
+    unsent = [by_key[key] for key in sorted(listed) if key in by_key]
     customers: dict[int, Customer | None] = {}
+    customer_errors: dict[int, str] = {}
     for invoice in unsent:
         key = invoice.customer_netvisor_key
-        if key is not None and key not in customers:
+        if key is None or key in customers or key in customer_errors:
+            continue
+        try:
             customers[key] = client.get_customer(key)
-    return _Fetched(unsent, {key: by_key.get(key) for key in gone_keys}, customers)
+        except NetvisorError as exc:
+            if not concerns_one_record(exc):
+                raise
+            customer_errors[key] = _error_text(exc)
+    return _Fetched(
+        unsent,
+        {key: by_key.get(key) for key in gone_keys if key not in errors},
+        customers,
+        customer_errors,
+        {key: (listed.get(key), message) for key, message in errors.items()},
+    )
 
 
 def sync_unsent(
@@ -176,8 +255,10 @@ def _apply(session: Session, fetched: _Fetched, now: datetime) -> SyncResult:
     state = _take_lock(session, now)
     result = SyncResult()
     keys = [d.netvisor_key for d in fetched.unsent if d.netvisor_key is not None]
-    existing = _by_key(session, [*keys, *fetched.gone])
-    prefixes = {d.invoice_number[:6] for d in fetched.unsent}
+    existing = _by_key(session, [*keys, *fetched.gone, *fetched.unreadable])
+    prefixes = {d.invoice_number[:6] for d in fetched.unsent} | {
+        item.invoice_number[:6] for item, _ in fetched.unreadable.values() if item is not None
+    }
     users = {
         u.etunnus: u
         for u in session.exec(select(EtunnusUser).where(col(EtunnusUser.etunnus).in_(prefixes)))
@@ -190,8 +271,11 @@ def _apply(session: Session, fetched: _Fetched, now: datetime) -> SyncResult:
             and existing[detail.netvisor_key or -1].status != InvoiceStatus.left_netvisor
         ):
             continue  # being dispatched: its details stay as the dispatch read them
-        customer = fetched.customers.get(detail.customer_netvisor_key or -1)
-        values = invoice_values(detail, customer)
+        customer_key = detail.customer_netvisor_key or -1
+        values = invoice_values(detail, fetched.customers.get(customer_key))
+        if customer_key in fetched.customer_errors:
+            values["sync_error"] = fetched.customer_errors[customer_key]
+            result.failed += 1
         user = users.get(str(values["etunnus"]))
         values["user_id"] = user.id if user else None
         invoice = existing.get(int(values["netvisor_key"]))
@@ -204,6 +288,14 @@ def _apply(session: Session, fetched: _Fetched, now: datetime) -> SyncResult:
                 result.updated += 1
         invoice.last_synced_at = now
         touched.append(invoice)
+    for key, (item, message) in fetched.unreadable.items():
+        marked = _mark_unreadable(session, existing.get(key), key, item, message, now, rules)
+        if marked is not None:
+            if item is not None and existing.get(key) is None:
+                result.new += 1
+                result.new_ids.append(marked.id or 0)
+            result.failed += 1
+            touched.append(marked)
     for key, gone in fetched.gone.items():
         invoice = existing.get(key)
         if invoice is None or invoice.status not in TRACKED:
@@ -230,6 +322,50 @@ def _apply(session: Session, fetched: _Fetched, now: datetime) -> SyncResult:
     state.last_counts = result.counts()
     session.add(state)
     return result
+
+
+def _mark_unreadable(
+    session: Session,
+    invoice: Invoice | None,
+    key: int,
+    item: SalesInvoiceListItem | None,
+    message: str,
+    now: datetime,
+    rules: InvoiceDeadline,
+) -> Invoice | None:
+    """Record that Netvisor would not give this invoice's details; the rest of it stays.
+
+    A new one enters the queue from its row in the unsent list (number, customer, sum),
+    so that the team sees it and why; an invoice being dispatched is left alone.
+    """
+    if invoice is not None:
+        if invoice.status not in FOLLOWS_NETVISOR:
+            return None
+        invoice.sync_error = message
+        invoice.last_synced_at = now
+        session.add(invoice)
+        return invoice
+    if item is None:
+        return None
+    number = item.invoice_number.strip()
+    parts = invoice_number_parts(number)
+    values: dict[str, Any] = {
+        "netvisor_key": key,
+        "number": number,
+        "reference": "".join((item.reference_number or "").split()).upper(),
+        "etunnus": parts[0] if parts else number[:6],
+        "customer_code": item.customer_code,
+        "customer_name": (item.customer_name or "").strip(),
+        "customer_name_search": (item.customer_name or "").strip().casefold(),
+        "invoice_date": item.invoice_date,
+        "gross_sum": (item.invoice_sum or Decimal(0)).quantize(Decimal("0.01")),
+        "netvisor_status": item.status or "unsent",
+        "sync_error": message,
+    }
+    user = session.exec(select(EtunnusUser).where(EtunnusUser.etunnus == values["etunnus"]))
+    found = user.first()
+    values["user_id"] = found.id if found else None
+    return _insert(session, values, now, rules)
 
 
 def _by_key(session: Session, keys: Iterable[int]) -> dict[int, Invoice]:
@@ -306,10 +442,8 @@ def _recheck(
             # Only earlier invoices: the later one of a pair is the possible duplicate.
             if o.netvisor_key < invoice.netvisor_key and o.invoice_date is not None
         ]
-        results = [
-            {"name": r.name, "ok": r.ok, "reason": r.reason}
-            for r in run_checks(for_check(invoice, invoice.etunnus in users, others))
-        ]
+        snapshot = for_check(invoice, invoice.etunnus in users, others, einvoice_problems(invoice))
+        results = [{"name": r.name, "ok": r.ok, "reason": r.reason} for r in run_checks(snapshot)]
         if results != invoice.checks:
             before = {c["name"] for c in invoice.failed_checks}
             after = {c["name"] for c in results if not c["ok"]}
@@ -351,6 +485,8 @@ class Refetched:
 
     detail: SalesInvoice | None
     customer: Customer | None = None
+    #: Netvisor's words when it would not give the customer (the invoice's sync_error).
+    customer_error: str = ""
 
     @property
     def unsent(self) -> bool:
@@ -362,11 +498,19 @@ def fetch_invoice(client: NetvisorClient, invoice: Invoice) -> Refetched:
 
     Only the network: call it with no transaction open, then ``refresh_invoice``.
     """
-    detail = client.get_sales_invoice(invoice.netvisor_key)
+    detail = client.get_sales_invoice(invoice.netvisor_key, process_history=True)
     if detail is None or detail.status not in (None, "unsent"):
         return Refetched(detail)
     key = detail.customer_netvisor_key
-    return Refetched(detail, client.get_customer(key) if key is not None else None)
+    if key is None:
+        return Refetched(detail)
+    try:
+        return Refetched(detail, client.get_customer(key))
+    except NetvisorError as exc:
+        # A customer Netvisor will not give (e.g. deleted) marks the invoice, as in a sync.
+        if not concerns_one_record(exc):
+            raise
+        return Refetched(detail, customer_error=_error_text(exc))
 
 
 def refresh_invoice(
@@ -385,6 +529,7 @@ def refresh_invoice(
         session.add(invoice)
         return False
     values = invoice_values(detail, fetched.customer)
+    values["sync_error"] = fetched.customer_error
     user = session.exec(
         select(EtunnusUser).where(EtunnusUser.etunnus == str(values["etunnus"]))
     ).first()

@@ -92,7 +92,9 @@ class InvoiceDetail(InvoiceRead):
     customer_address: str
     customer_postcode: str
     customer_town: str
+    #: The country's name as Netvisor shows it, and its ISO 3166 code.
     customer_country: str
+    customer_country_code: str
     business_id: str
     email: str
     einvoice_address: str
@@ -102,6 +104,10 @@ class InvoiceDetail(InvoiceRead):
     last_synced_at: datetime
     history: list[EventRead]
     dispatches: list[DispatchRead] = []
+    #: Netvisor's own process history (timestamp, material_type, user, channel, status).
+    netvisor_history: list[dict[str, str]] = []
+    #: Why the last sync could not read the invoice or its customer from Netvisor.
+    sync_error: str = ""
 
 
 class InvoicePage(BaseModel):
@@ -207,6 +213,7 @@ def invoice_detail(session: Session, invoice: Invoice) -> InvoiceDetail:
         customer_postcode=invoice.customer_postcode,
         customer_town=invoice.customer_town,
         customer_country=invoice.customer_country,
+        customer_country_code=invoice.customer_country_code,
         business_id=invoice.business_id,
         email=invoice.email,
         einvoice_address=invoice.einvoice_address,
@@ -215,4 +222,6 @@ def invoice_detail(session: Session, invoice: Invoice) -> InvoiceDetail:
         left_unsent_at=invoice.left_unsent_at,
         last_synced_at=invoice.last_synced_at,
         history=history,
+        netvisor_history=invoice.netvisor_history,
+        sync_error=invoice.sync_error,
     )

@@ -25,6 +25,8 @@ CHECK_LABELS = {
     "due_date": N_("Due date"),
     "business_id": N_("Business ID"),
     "duplicate": N_("Duplicate"),
+    "netvisor_data": N_("Netvisor data"),
+    "einvoice_message": N_("E-invoice message"),
 }
 STATUS_LABELS = {
     "unsent": N_("Unsent"),

@@ -8,21 +8,21 @@ from pathlib import Path
 
 import pytest
 from invoice_dispatch import MaventaServer, serve_maventa
+from netvisor_sandbox import NetvisorSandbox, serve_netvisor
 
-from plugins.invoices.sandboxes.netvisor.server import SandboxServer, serve_in_thread
 from plugins.invoices.sandboxes.netvisor.state import SandboxState
 from plugins.invoices.settings import invoice_settings
 
 
 @pytest.fixture
-def sandbox() -> Iterator[SandboxServer]:
+def sandbox() -> Iterator[NetvisorSandbox]:
     """A fresh sandbox with the demo data, on a free loopback port."""
-    with serve_in_thread() as server:
+    with serve_netvisor() as server:
         yield server
 
 
 @pytest.fixture
-def netvisor_env(sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch) -> SandboxServer:
+def netvisor_env(sandbox: NetvisorSandbox, monkeypatch: pytest.MonkeyPatch) -> NetvisorSandbox:
     """Point the plugin's Netvisor settings at the test sandbox (its test credentials)."""
     monkeypatch.setenv("HELPDESK_NETVISOR_URL", sandbox.url)
     return sandbox
@@ -32,9 +32,9 @@ def netvisor_env(sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch) -> San
 
 
 @pytest.fixture
-def bare_sandbox() -> Iterator[SandboxServer]:
+def bare_sandbox() -> Iterator[NetvisorSandbox]:
     """A Netvisor sandbox holding only what the test adds."""
-    with serve_in_thread(SandboxState(demo=False)) as server:
+    with serve_netvisor(SandboxState(demo=False)) as server:
         yield server
 
 

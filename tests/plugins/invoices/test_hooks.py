@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import factories
 import pytest
+from netvisor_sandbox import NetvisorSandbox
 from sqlmodel import Session, select
 from starlette.requests import Request
 from typer.testing import CliRunner
@@ -19,7 +20,6 @@ from plugins.invoices.jobs import JOB_NAME, sync_due
 from plugins.invoices.models import Invoice
 from plugins.invoices.sandboxes.demo import seed
 from plugins.invoices.sandboxes.netvisor.data import DEMO_USERS
-from plugins.invoices.sandboxes.netvisor.server import SandboxServer
 from plugins.invoices.sync import sync_unsent
 
 HELSINKI = ZoneInfo("Europe/Helsinki")
@@ -30,7 +30,7 @@ def at(text: str) -> datetime:
 
 
 @pytest.fixture
-def synced(session: Session, netvisor_env: SandboxServer) -> SandboxServer:
+def synced(session: Session, netvisor_env: NetvisorSandbox) -> NetvisorSandbox:
     seed(session)  # the demo hook: users, then a sync from the (reachable) sandbox
     return netvisor_env
 
@@ -44,7 +44,7 @@ def links(session: Session, text: str) -> list[tuple[str, str, str | None]]:
     return [(f.label, f.found_text, f.etunnus) for f in found if f.kind == "invoice"]
 
 
-def test_linker_finds_numbers_and_references(session: Session, synced: SandboxServer) -> None:
+def test_linker_finds_numbers_and_references(session: Session, synced: NetvisorSandbox) -> None:
     first = invoice(session, "1001020007")
     ref = invoice(session, "1002330012").reference
 
@@ -63,7 +63,7 @@ def test_linker_finds_numbers_and_references(session: Session, synced: SandboxSe
 
 
 def test_ticket_sidebar_shows_linked_invoices(
-    logged_in: Client, session: Session, synced: SandboxServer
+    logged_in: Client, session: Session, synced: NetvisorSandbox
 ) -> None:
     ticket = factories.ticket(session)
     plain = logged_in.get(f"/tickets/{ticket.id}").text
@@ -81,7 +81,7 @@ def test_ticket_sidebar_shows_linked_invoices(
 
 
 def test_user_page_slot_lists_the_users_invoices(
-    logged_in: Client, session: Session, synced: SandboxServer
+    logged_in: Client, session: Session, synced: NetvisorSandbox
 ) -> None:
     user = session.exec(select(EtunnusUser).where(EtunnusUser.etunnus == "100102")).one()
     request = Request(
@@ -136,12 +136,12 @@ def test_sync_due(now: str, last: str | None, due: bool) -> None:
     assert sync_due(at(now), at(last) if last else None) is due
 
 
-def test_cli_sync(session: Session, netvisor_env: SandboxServer) -> None:
+def test_cli_sync(session: Session, netvisor_env: NetvisorSandbox) -> None:
     from helpdesk.cli import app
 
     result = CliRunner().invoke(app, ["invoices", "sync"])
     assert result.exit_code == 0, result.output
-    assert '"new": 12' in result.output
+    assert '"new": 16' in result.output
 
     netvisor_env.state.fail_next("salesinvoicelist", "AUTHENTICATION_FAILED", "Väärä avain")
     failed = CliRunner().invoke(app, ["invoices", "sync"])
@@ -188,13 +188,13 @@ def test_demo_creates_the_sandbox_users_and_survives_a_silent_sandbox(
     assert session.exec(select(Invoice)).first() is None
 
 
-def test_demo_syncs_from_a_running_sandbox(session: Session, synced: SandboxServer) -> None:
-    assert len(session.exec(select(Invoice)).all()) == 12
+def test_demo_syncs_from_a_running_sandbox(session: Session, synced: NetvisorSandbox) -> None:
+    assert len(session.exec(select(Invoice)).all()) == 16
     assert sync_unsent(session, synced.client(), datetime.now(UTC) + timedelta(1)).new == 0
 
 
 def test_korjattava_from_the_ticket_sidebar_stays_in_the_sidebar(
-    logged_in: Client, session: Session, synced: SandboxServer
+    logged_in: Client, session: Session, synced: NetvisorSandbox
 ) -> None:
     ticket = factories.ticket(session, mailbox=factories.mailbox(session))
     problem = invoice(session, "1004780021")

@@ -6,7 +6,7 @@ import pytest
 
 from helpdesk.settings import get_settings
 from plugins.invoices.sandboxes import maventa as maventa_sandbox
-from plugins.invoices.sandboxes.netvisor.app import sandbox_config
+from plugins.invoices.sandboxes.netvisor.app import SANDBOX_CREDENTIALS
 from plugins.invoices.settings import (
     MaventaSettings,
     NetvisorNotConfigured,
@@ -37,10 +37,47 @@ def test_development_defaults_are_what_the_sandboxes_accept(
 ) -> None:
     # The settings spell the sandboxes' test credentials out rather than import them.
     netvisor = NetvisorSettings()
-    assert netvisor.client_config() == sandbox_config(netvisor.url)
+    config = netvisor.client_config()
+    accepted = SANDBOX_CREDENTIALS
+    assert (config.url, config.sender, config.customer_id, config.partner_id) == (
+        "http://127.0.0.1:8765",
+        accepted.sender,
+        accepted.customer_id,
+        accepted.partner_id,
+    )
+    assert (config.customer_key, config.partner_key, config.organisation_id) == (
+        accepted.customer_key,
+        accepted.partner_key,
+        accepted.organisation_id,
+    )
 
     monkeypatch.setattr(get_settings(), "environment", "development")
     maventa = MaventaSettings().client_config()
     assert maventa.client_id == maventa_sandbox.SANDBOX_CLIENT_ID
     assert maventa.api_key == maventa_sandbox.SANDBOX_API_KEY
     assert maventa.vendor_api_key == maventa_sandbox.SANDBOX_VENDOR_API_KEY
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "named"),
+    [
+        ("HELPDESK_NETVISOR_SENDER", "Laskut € Oy", "'€'"),
+        ("HELPDESK_NETVISOR_ORGANISATION_ID", "1957204-1 ", "space at the start or end"),
+        ("HELPDESK_NETVISOR_CUSTOMER_ID", "ETU\n123", "'\\n'"),
+        ("HELPDESK_NETVISOR_PARTNER_KEY", "avain–ž", "'ž'"),
+    ],
+)
+def test_maced_header_values_outside_iso_8859_1_are_refused(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, named: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(NetvisorNotConfigured) as caught:
+        netvisor_settings()
+    message = str(caught.value)
+    assert variable in message and "ISO-8859-1" in message and named in message
+    assert "avain" not in message  # a key's value is never echoed
+
+
+def test_scandinavian_letters_in_the_sender_are_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HELPDESK_NETVISOR_SENDER", "E-tunnus asiakaspalvelu (Åbo/Vähäkyrö)")
+    assert netvisor_settings().client_config().sender == "E-tunnus asiakaspalvelu (Åbo/Vähäkyrö)"

@@ -1,9 +1,15 @@
-"""A local stand-in for Netvisor: the same headers, MAC, XML shapes and error answers.
+"""A local stand-in for Netvisor, written from its published documents.
 
-Serves the five resources the invoice plugin uses, keeps what clients change
-(statuses, comments) in a ``SandboxState``, and lets tests inject failures, delays
+Serves the five resources the invoice plugin uses (salesinvoicelist.nv, getsalesinvoice.nv,
+getcustomer.nv, updatesalesinvoicestatus.nv, salesinvoicecomment.nv) with their documented
+parameters, authentication (``protocol``) and answers (``answers``); keeps what clients
+change (statuses, comments) in a ``SandboxState``, and lets tests inject failures, delays
 and broken XML. Debug endpoints: ``GET /_sandbox/state`` (JSON) and
 ``POST /_sandbox/invoices`` (JSON body) to make a new unsent invoice appear.
+
+Our own choices where the documents are silent, so that no one mistakes them for
+Netvisor's: the HTTP statuses answered with ``UseHTTPResponseStatusCodes: 1``, the error
+messages' wording, and the words of the process history lines.
 
 Run it with ``python -m plugins.invoices.sandboxes.netvisor.app``.
 """
@@ -13,7 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -24,18 +30,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from plugins.invoices.netvisor.auth import (
-    CUSTOMER_ID,
-    ORGANISATION_ID,
-    PARTNER_ID,
-    TRANSACTION_ID,
-    USE_HTTP_STATUS_CODES,
-    missing_headers,
-    verify_mac,
-)
-from plugins.invoices.netvisor.config import NetvisorConfig
 from plugins.invoices.sandboxes.netvisor import answers
 from plugins.invoices.sandboxes.netvisor.data import SandboxCustomer, SandboxInvoice, SandboxRow
+from plugins.invoices.sandboxes.netvisor.protocol import (
+    HTTP_STATUS_CODES,
+    TRANSACTION_ID,
+    Credentials,
+    Refused,
+    authenticate,
+    header_map,
+)
 from plugins.invoices.sandboxes.netvisor.state import RESOURCES, RecordedRequest, SandboxState
 
 log = logging.getLogger(__name__)
@@ -46,19 +50,30 @@ SANDBOX_CUSTOMER_KEY = "sandbox-customer-key"
 SANDBOX_PARTNER_ID = "SANDBOX_PARTNER"
 SANDBOX_PARTNER_KEY = "sandbox-partner-key"
 SANDBOX_ORGANISATION_ID = "1957204-1"
+#: The test credentials the sandbox accepts by default (plain values, not secrets).
+SANDBOX_CREDENTIALS = Credentials(
+    sender=SANDBOX_SENDER,
+    customer_id=SANDBOX_CUSTOMER_ID,
+    customer_key=SANDBOX_CUSTOMER_KEY,
+    partner_id=SANDBOX_PARTNER_ID,
+    partner_key=SANDBOX_PARTNER_KEY,
+    organisation_id=SANDBOX_ORGANISATION_ID,
+)
 
-#: HTTP statuses used when the client asks for them with UseHTTPResponseStatusCodes: 1.
-#: Netvisor's public pages name the switch but not the mapping; this one is our choice.
+#: Our choice of HTTP status per error category for ``UseHTTPResponseStatusCodes: 1``
+#: (Netvisor's pages name the switch but not the mapping).
 HTTP_STATUS_FOR_CODE = {
     "AUTHENTICATION_FAILED": 401,
     "INVALID_DATA": 400,
-    "INVALID_DATA_SIZE": 400,
+    "INVALID_DATA_SIZE": 413,
     "DUPLICATE_DATA": 409,
     "REQUEST_NOT_UNIQUE": 409,
     "PERIOD_LOCK": 409,
     "SERVICE_ACCESS_ERROR": 403,
+    "SYSTEM_MAINTENANCE": 503,
     "TECHNICAL_ERROR": 500,
 }
+#: salesinvoicelist.nv's ``invoicestatus`` filter and the statuses each returns.
 LIST_STATUS_FILTER = {
     "open": {"open", "overdue", "reminded", "requested", "collected"},
     "overdue": {"overdue", "reminded", "requested", "collected"},
@@ -67,50 +82,43 @@ LIST_STATUS_FILTER = {
     "creditloss": {"creditloss"},
     "rejected": {"rejected"},
 }
-UPDATABLE_STATUSES = {"open", "overdue", "reminded", "requested", "collected", "paid", "creditloss"}
+#: updatesalesinvoicestatus.nv's ``status`` values.
+UPDATABLE_STATUSES = {
+    "open",
+    "overdue",
+    "reminded",
+    "requested",
+    "collected",
+    "paid",
+    "creditloss",
+    "unsent",
+}
+PDF_IMAGES = {"lastsentprintservice", "pdf", "nopdf"}
+DETAILS_MAX = 500
+STATUS_MAX = 100
+COMMENT_MAX = 500
 
 
-def sandbox_config(url: str, **overrides: Any) -> NetvisorConfig:
-    """A client configuration that the sandbox's default credentials accept."""
-    values: dict[str, Any] = {
-        "url": url,
-        "sender": SANDBOX_SENDER,
-        "customer_id": SANDBOX_CUSTOMER_ID,
-        "customer_key": SANDBOX_CUSTOMER_KEY,
-        "partner_id": SANDBOX_PARTNER_ID,
-        "partner_key": SANDBOX_PARTNER_KEY,
-        "organisation_id": SANDBOX_ORGANISATION_ID,
-    }
-    values.update(overrides)
-    return NetvisorConfig(**values)
-
-
-class _Failure(Exception):
-    """Answer with Netvisor's FAILED shape."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
-def _parse_keys(single: str | None, listed: str | None) -> list[int]:
-    raw = listed if listed else single
+def _keys(single: str | None, listed: str | None) -> tuple[list[int], bool]:
+    """The keys of ``netvisorkey`` or ``netvisorkeylist`` (exactly one), and which was given."""
+    if single and listed:
+        raise Refused("INVALID_DATA", "Anna joko netvisorkey tai netvisorkeylist, ei molempia")
+    raw = listed or single
     if not raw:
-        raise _Failure("INVALID_DATA", "netvisorkey tai netvisorkeylist puuttuu")
+        raise Refused("INVALID_DATA", "netvisorkey tai netvisorkeylist puuttuu")
     try:
-        return [int(part) for part in raw.split(",") if part.strip()]
+        return [int(part) for part in raw.split(",") if part.strip()], bool(listed)
     except ValueError as exc:
-        raise _Failure("INVALID_DATA", f"virheellinen tunniste: {raw}") from exc
+        raise Refused("INVALID_DATA", f"Virheellinen tunniste: {raw}") from exc
 
 
-def _parse_day(value: str | None, name: str) -> date | None:
+def _day(value: str | None, name: str) -> date | None:
     if not value:
         return None
     try:
-        return datetime.fromisoformat(value.strip()).date()
+        return date.fromisoformat(value.strip())
     except ValueError as exc:
-        raise _Failure("INVALID_DATA", f"virheellinen päivämäärä {name}={value}") from exc
+        raise Refused("INVALID_DATA", f"Virheellinen päivämäärä {name}={value}") from exc
 
 
 def _decimal(value: object, name: str) -> Decimal:
@@ -120,53 +128,47 @@ def _decimal(value: object, name: str) -> Decimal:
         raise ValueError(f"{name} is not a number: {value!r}") from exc
 
 
+def _customer_not_found(key: str, language: str) -> Refused:
+    if language == "FI":
+        return Refused(
+            "INVALID_DATA", f"Virheellinen tieto: asiakasta ei löydy Netvisor-tunnisteella {key}"
+        )
+    return Refused("INVALID_DATA", f"Invalid data: no customer with Netvisor identifier {key}")
+
+
 def create_sandbox_app(
-    state: SandboxState | None = None,
-    *,
-    customer_id: str = SANDBOX_CUSTOMER_ID,
-    customer_key: str = SANDBOX_CUSTOMER_KEY,
-    partner_id: str = SANDBOX_PARTNER_ID,
-    partner_key: str = SANDBOX_PARTNER_KEY,
-    organisation_id: str = SANDBOX_ORGANISATION_ID,
+    state: SandboxState | None = None, *, credentials: Credentials = SANDBOX_CREDENTIALS
 ) -> Starlette:
     """The sandbox ASGI app; ``app.state.sandbox`` is the ``SandboxState`` it serves."""
     sandbox = state if state is not None else SandboxState()
 
     def answer(body: bytes, status: int = 200) -> Response:
         return Response(
-            body,
-            status_code=status,
-            media_type=f"text/xml; charset={sandbox.response_encoding}",
+            body, status_code=status, media_type=f"text/xml; charset={sandbox.response_encoding}"
         )
 
     def failure(request: Request, code: str, message: str) -> Response:
         status = 200
-        if request.headers.get(USE_HTTP_STATUS_CODES) == "1":
+        if header_map(request.headers.raw).get(HTTP_STATUS_CODES) == b"1":
             status = HTTP_STATUS_FOR_CODE.get(code, 400)
         return answer(answers.failed(code, message, sandbox.response_encoding), status)
 
-    def full_url(request: Request) -> str:
-        # What the client hashed: scheme, Host header, path and the raw query string.
-        host = request.headers.get("host", "")
-        query = request.scope.get("query_string", b"").decode("latin-1")
-        url = f"{request.url.scheme}://{host}{request.url.path}"
-        return f"{url}?{query}" if query else url
+    def signed_url(request: Request) -> bytes:
+        # What the client hashed: scheme, Host header, path and query, as they arrived.
+        host = header_map(request.headers.raw).get(b"host", b"")
+        path = request.scope.get("raw_path") or request.url.path.encode()
+        query = request.scope.get("query_string", b"")
+        url = request.url.scheme.encode() + b"://" + host + path
+        return url + b"?" + query if query else url
 
-    def authenticate(request: Request) -> None:
-        missing = missing_headers(request.headers)
-        if missing:
-            raise _Failure("AUTHENTICATION_FAILED", "Puuttuvat otsakkeet: " + ", ".join(missing))
-        headers = request.headers
-        if (
-            headers[CUSTOMER_ID] != customer_id
-            or headers[PARTNER_ID] != partner_id
-            or headers[ORGANISATION_ID] != organisation_id
-        ):
-            raise _Failure("AUTHENTICATION_FAILED", "Tuntematon asiakas, kumppani tai organisaatio")
-        if not verify_mac(full_url(request), headers, customer_key, partner_key):
-            raise _Failure("AUTHENTICATION_FAILED", "MAC-tarkiste ei täsmää")
-        if not sandbox.claim_transaction_id(headers[TRANSACTION_ID]):
-            raise _Failure("REQUEST_NOT_UNIQUE", "TransactionId on jo käytetty")
+    def admit(request: Request) -> str:
+        language = authenticate(signed_url(request), request.headers.raw, credentials)
+        transaction = header_map(request.headers.raw)[TRANSACTION_ID].decode("latin-1")
+        if not sandbox.claim_transaction_id(transaction):
+            raise Refused(
+                "REQUEST_NOT_UNIQUE", "Tunniste (TransactionId) on jo käytetty; anna uusi"
+            )
+        return language
 
     async def resource(request: Request) -> Response:
         name = request.path_params["name"].lower()
@@ -175,7 +177,7 @@ def create_sandbox_app(
         with sandbox.in_flight_request():
             outcome = "ok"
             try:
-                authenticate(request)
+                language = admit(request)
                 # Read the whole request before any delay, like a server that received it
                 # and then took its time: a client giving up must not stop the processing.
                 await request.body()
@@ -187,9 +189,9 @@ def create_sandbox_app(
                     outcome = "malformed"
                     return answer(answers.MALFORMED)
                 if fault is not None:
-                    raise _Failure(fault.code, fault.message)
-                return await _dispatch(name, request)
-            except _Failure as exc:
+                    raise Refused(fault.code, fault.message)
+                return await dispatch(name, request, language)
+            except Refused as exc:
                 outcome = exc.code
                 return failure(request, exc.code, exc.message)
             finally:
@@ -197,69 +199,91 @@ def create_sandbox_app(
                     RecordedRequest(
                         resource=name,
                         method=request.method,
-                        url=full_url(request),
-                        transaction_id=request.headers.get(TRANSACTION_ID, ""),
+                        url=signed_url(request).decode("latin-1"),
+                        transaction_id=request.headers.get(TRANSACTION_ID.decode(), ""),
                         outcome=outcome,
                     )
                 )
 
-    async def _dispatch(name: str, request: Request) -> Response:
-        query = request.query_params
+    async def dispatch(name: str, request: Request, language: str) -> Response:
+        query = {key.lower(): value for key, value in request.query_params.items()}
         encoding = sandbox.response_encoding
-        base_url = f"{request.url.scheme}://{request.headers.get('host', '')}"
         if name == "salesinvoicelist":
-            return answer(answers.sales_invoice_list(_filtered(request), base_url, encoding))
+            base_url = f"{request.url.scheme}://{request.headers.get('host', '')}"
+            return answer(answers.sales_invoice_list(_listed(query), base_url, encoding))
         if name == "getsalesinvoice":
-            pdf = query.get("pdfimage", "").lower() == "pdf"
-            history = query.get("showprocesshistory") == "1"
-            keys = _parse_keys(query.get("netvisorkey"), query.get("netvisorkeylist"))
-            if query.get("netvisorkeylist"):
-                if len(keys) > 500:
-                    raise _Failure("INVALID_DATA_SIZE", "Enintään 500 tunnistetta")
-                found = [sandbox.invoices[k] for k in keys if k in sandbox.invoices]
-                body = answers.sales_invoices(
-                    found, pdf=pdf, process_history=history, encoding=encoding
-                )
-            else:
-                body = answers.sales_invoice(
-                    sandbox.invoices.get(keys[0]),
-                    pdf=pdf,
-                    process_history=history,
-                    encoding=encoding,
-                )
-            return answer(body)
+            return answer(_sales_invoice(query, encoding))
         if name == "getcustomer":
-            try:
-                key = int(query.get("id", ""))
-            except ValueError as exc:
-                raise _Failure("INVALID_DATA", "id puuttuu tai on virheellinen") from exc
-            return answer(answers.customer(sandbox.customers.get(key), encoding))
+            return answer(_customer(query, language, encoding))
         if request.method != "POST":
-            raise _Failure("INVALID_DATA", f"{name}.nv vaatii POST-pyynnön")
+            raise Refused("INVALID_DATA", f"{name}.nv vaatii POST-pyynnön")
         if name == "updatesalesinvoicestatus":
-            status = query.get("status", "").lower()
-            if status not in UPDATABLE_STATUSES:
-                raise _Failure("INVALID_DATA", f"Tuntematon tila {status!r}")
-            keys = _parse_keys(query.get("netvisorkey"), query.get("netvisorkeylist"))
-            if len(keys) > 100:
-                raise _Failure("INVALID_DATA_SIZE", "Enintään 100 laskua kerralla")
-            unknown = sandbox.set_status(keys, status)
-            if unknown:
-                raise _Failure("INVALID_DATA", f"Tuntemattomat laskut: {unknown}")
-            return answer(answers.ok(encoding))
-        return await _comment(request, encoding)
+            return answer(_status_update(query, encoding))
+        return answer(_comment(await request.body(), encoding))
 
-    async def _comment(request: Request, encoding: str) -> Response:
-        try:
-            # lxml honours the body's own XML declaration (ISO-8859-15 from our client).
-            root = etree.fromstring(
-                await request.body(), etree.XMLParser(resolve_entities=False, no_network=True)
+    def _sales_invoice(query: dict[str, str], encoding: str) -> bytes:
+        keys, listed = _keys(query.get("netvisorkey"), query.get("netvisorkeylist"))
+        if len(keys) > DETAILS_MAX:
+            raise Refused("INVALID_DATA_SIZE", f"Enintään {DETAILS_MAX} tunnistetta")
+        image = query.get("pdfimage", "lastsentprintservice").lower()
+        if image not in PDF_IMAGES:
+            raise Refused("INVALID_DATA", f"Tuntematon pdfimage {image!r}")
+        history = query.get("showprocesshistory") == "1"
+        comments = query.get("showcommentlines") == "1"
+
+        def pdf_of(invoice: SandboxInvoice) -> bool:
+            return image == "pdf" or (image == "lastsentprintservice" and invoice.printed)
+
+        if listed:
+            found = [sandbox.invoices[key] for key in keys if key in sandbox.invoices]
+            return answers.sales_invoices(
+                found,
+                pdf_keys=frozenset(i.netvisor_key for i in found if pdf_of(i)),
+                process_history=history,
+                comment_lines=comments,
+                encoding=encoding,
             )
+        invoice = sandbox.invoices.get(keys[0])
+        return answers.sales_invoice(
+            invoice,
+            pdf=invoice is not None and pdf_of(invoice),
+            process_history=history,
+            comment_lines=comments,
+            encoding=encoding,
+        )
+
+    def _customer(query: dict[str, str], language: str, encoding: str) -> bytes:
+        raw = query.get("id", "")
+        try:
+            key = int(raw)
+        except ValueError as exc:
+            raise Refused("INVALID_DATA", "id puuttuu tai ei ole luku") from exc
+        record = sandbox.customers.get(key)
+        if record is None:
+            raise _customer_not_found(raw, language)
+        return answers.customer(record, encoding)
+
+    def _status_update(query: dict[str, str], encoding: str) -> bytes:
+        status = query.get("status", "").lower()
+        if status not in UPDATABLE_STATUSES:
+            raise Refused("INVALID_DATA", f"Tuntematon tila {status!r}")
+        keys, _ = _keys(query.get("netvisorkey"), query.get("netvisorkeylist"))
+        if len(keys) > STATUS_MAX:
+            raise Refused("INVALID_DATA_SIZE", f"Enintään {STATUS_MAX} laskua kerralla")
+        unknown = sandbox.set_status(keys, status)
+        if unknown:
+            raise Refused("INVALID_DATA", f"Tuntemattomat laskut: {unknown}")
+        return answers.ok(encoding)
+
+    def _comment(body: bytes, encoding: str) -> bytes:
+        try:
+            # lxml reads the body by its own XML declaration (ISO-8859-15 from a client).
+            root = etree.fromstring(body, etree.XMLParser(resolve_entities=False, no_network=True))
         except etree.XMLSyntaxError as exc:
-            raise _Failure("INVALID_DATA", f"XML ei kelpaa: {exc}") from exc
+            raise Refused("INVALID_DATA", f"XML ei kelpaa: {exc}") from exc
         entries = root.findall("salesinvoicecomments/salesinvoicecomment")
-        if root.tag.lower() != "root" or len(entries) != 1:
-            raise _Failure(
+        if root.tag != "root" or len(entries) != 1:
+            raise Refused(
                 "INVALID_DATA", "Odotettiin root/salesinvoicecomments/salesinvoicecomment"
             )
         entry = entries[0]
@@ -268,32 +292,28 @@ def create_sandbox_app(
         try:
             key = int((entry.findtext("invoicenetvisorkey") or "").strip())
         except ValueError as exc:
-            raise _Failure("INVALID_DATA", "invoicenetvisorkey puuttuu") from exc
+            raise Refused("INVALID_DATA", "invoicenetvisorkey puuttuu") from exc
         if invoice_type not in {"invoice", "order", "invoicedraft"}:
-            raise _Failure("INVALID_DATA", f"Tuntematon invoicetype {invoice_type!r}")
-        if not comment or len(comment) > 500:
-            raise _Failure("INVALID_DATA", "Kommentin pituus 1–500 merkkiä")
+            raise Refused("INVALID_DATA", f"Tuntematon invoicetype {invoice_type!r}")
+        if not comment or len(comment) > COMMENT_MAX:
+            raise Refused("INVALID_DATA", f"Kommentin pituus 1–{COMMENT_MAX} merkkiä")
         if not sandbox.add_comment(key, comment):
-            raise _Failure("INVALID_DATA", f"Laskua {key} ei löydy")
-        return answer(answers.ok(encoding))
+            raise Refused("INVALID_DATA", f"Laskua {key} ei löydy")
+        return answers.ok(encoding)
 
-    def _filtered(request: Request) -> list[SandboxInvoice]:
-        query = {k.lower(): v for k, v in request.query_params.items()}
+    def _listed(query: dict[str, str]) -> list[SandboxInvoice]:
         status = query.get("invoicestatus", "").lower()
         if status and status not in LIST_STATUS_FILTER:
-            raise _Failure("INVALID_DATA", f"Tuntematon invoicestatus {status!r}")
+            raise Refused("INVALID_DATA", f"Tuntematon invoicestatus {status!r}")
+        above_text = query.get("invoicesabovenetvisorkey")
         try:
-            above = (
-                int(query["invoicesabovenetvisorkey"])
-                if query.get("invoicesabovenetvisorkey")
-                else None
-            )
+            above = int(above_text) if above_text else None
         except ValueError as exc:
-            raise _Failure("INVALID_DATA", "invoicesabovenetvisorkey ei ole luku") from exc
-        begin = _parse_day(query.get("begininvoicedate"), "begininvoicedate")
-        end = _parse_day(query.get("endinvoicedate"), "endinvoicedate")
-        modified_start = _parse_day(query.get("lastmodifiedstart"), "lastmodifiedstart")
-        modified_end = _parse_day(query.get("lastmodifiedend"), "lastmodifiedend")
+            raise Refused("INVALID_DATA", "invoicesabovenetvisorkey ei ole luku") from exc
+        begin = _day(query.get("begininvoicedate"), "begininvoicedate")
+        end = _day(query.get("endinvoicedate"), "endinvoicedate")
+        modified_start = _day(query.get("lastmodifiedstart"), "lastmodifiedstart")
+        modified_end = _day(query.get("lastmodifiedend"), "lastmodifiedend")
         number = query.get("invoicenumber")
         customer_code = query.get("customercode")
         result = []
@@ -311,7 +331,7 @@ def create_sandbox_app(
             ):
                 continue
             result.append(invoice)
-        return result[:500]
+        return result[:DETAILS_MAX]
 
     async def state_json(request: Request) -> JSONResponse:
         return JSONResponse(sandbox.snapshot())
@@ -362,6 +382,7 @@ def _invoice_from_json(sandbox: SandboxState, payload: Any) -> SandboxInvoice:
             unit_price=_decimal(row["unit_price"], "unit_price"),
             vat_percent=_decimal(row.get("vat_percent", "25.5"), "vat_percent"),
             unit=str(row.get("unit", "kpl")),
+            vat_code=str(row.get("vat_code", "KOMY")),
         )
         for row in payload.get("rows", [])
     ]

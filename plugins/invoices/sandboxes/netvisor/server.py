@@ -7,38 +7,26 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import uvicorn
 
-from plugins.invoices.netvisor.client import NetvisorClient
-from plugins.invoices.netvisor.config import NetvisorConfig
-from plugins.invoices.sandboxes.netvisor.app import create_sandbox_app, sandbox_config
+from plugins.invoices.sandboxes.netvisor.app import SANDBOX_CREDENTIALS, create_sandbox_app
+from plugins.invoices.sandboxes.netvisor.protocol import Credentials
 from plugins.invoices.sandboxes.netvisor.state import SandboxState
 
 
 @dataclass
 class SandboxServer:
-    """A sandbox listening on ``url``; ``state`` is the live state it serves."""
+    """A sandbox listening on ``url``; ``state`` is the live state it serves.
+
+    ``credentials`` are what it accepts; the client a test points at it is the test's own
+    business (the sandbox never imports the plugin's client).
+    """
 
     url: str
     state: SandboxState
-    clients: list[NetvisorClient] = field(default_factory=list)
-
-    def config(self, **overrides: Any) -> NetvisorConfig:
-        """A client configuration the sandbox accepts (override e.g. ``timeout``)."""
-        return sandbox_config(self.url, **overrides)
-
-    def client(
-        self, *, max_attempts: int = 3, backoff_seconds: float = 0.01, **overrides: Any
-    ) -> NetvisorClient:
-        """A client for this sandbox with a short backoff; closed when the server stops."""
-        client = NetvisorClient(
-            self.config(**overrides), max_attempts=max_attempts, backoff_seconds=backoff_seconds
-        )
-        self.clients.append(client)
-        return client
+    credentials: Credentials = SANDBOX_CREDENTIALS
 
     def wait_for(self, condition: Callable[[], bool], timeout: float = 5.0) -> None:
         """Wait until ``condition`` holds (e.g. the server finished what a client gave up on)."""
@@ -73,8 +61,6 @@ def serve_in_thread(
             raise RuntimeError("the Netvisor sandbox did not start")
         yield running
     finally:
-        for client in running.clients:
-            client.close()
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()

@@ -16,13 +16,17 @@ from decimal import Decimal
 from typing import Any
 
 from plugins.invoices.sandboxes.netvisor.data import (
+    HISTORY_API_CHANNEL,
+    HISTORY_API_USER,
+    HISTORY_COMMENT_MATERIAL,
     SandboxCustomer,
-    SandboxHistoryEvent,
+    SandboxHistoryLine,
     SandboxInvoice,
     SandboxRow,
     demo_customers,
     demo_invoices,
     reference_for,
+    saved_line,
 )
 
 RESOURCES = (
@@ -81,11 +85,12 @@ class SandboxState:
             invoices = demo_invoices(self.customers, today=today)
         self.invoices: dict[int, SandboxInvoice] = {i.netvisor_key: i for i in invoices or []}
         self.requests: list[RecordedRequest] = []
+        #: Statuses set through updatesalesinvoicestatus.nv: (key, from, to).
         self.status_changes: list[tuple[int, str, str]] = []
         self.seen_transaction_ids: set[str] = set()
         self.in_flight = 0
         self.max_concurrency = 0
-        #: Encoding of the XML answers; real Netvisor declares UTF-8.
+        #: Encoding of the XML answers; Netvisor's declare UTF-8 (tests may switch it).
         self.response_encoding = "utf-8"
         self._faults: dict[str, deque[Fault]] = {name: deque() for name in RESOURCES}
         self._delays: dict[str, deque[float]] = {name: deque() for name in RESOURCES}
@@ -180,9 +185,6 @@ class SandboxState:
                 invoice = self.invoices[key]
                 if invoice.status != status:
                     self.status_changes.append((key, invoice.status, status))
-                    invoice.history.append(
-                        SandboxHistoryEvent(now, f"Tila muutettu: {status}", kind="status")
-                    )
                 invoice.status = status
                 invoice.last_modified = now
             return []
@@ -194,7 +196,16 @@ class SandboxState:
             if invoice is None:
                 return False
             now = datetime.now(UTC)
-            invoice.history.append(SandboxHistoryEvent(now, comment))
+            invoice.history.append(
+                SandboxHistoryLine(
+                    now,
+                    HISTORY_COMMENT_MATERIAL,
+                    HISTORY_API_USER,
+                    HISTORY_API_CHANNEL,
+                    comment,
+                    kind="comment",
+                )
+            )
             invoice.last_modified = now
             return True
 
@@ -204,16 +215,23 @@ class SandboxState:
             invoice = self.invoices.get(key)
             if invoice is None:
                 return []
-            return [event.text for event in invoice.history if event.kind == "comment"]
+            return [line.status for line in invoice.history if line.kind == "comment"]
 
     def add_customer(self, customer: SandboxCustomer) -> SandboxCustomer:
         with self._lock:
             self.customers[customer.netvisor_key] = customer
             return customer
 
-    def next_customer_key(self) -> int:
+    def delete_customer(self, key: int) -> SandboxCustomer:
+        """Remove a customer from the register; its invoices keep their copy of its details."""
         with self._lock:
-            return max(self.customers, default=500) + 1
+            return self.customers.pop(key)
+
+    def next_customer_key(self) -> int:
+        """A key no customer has had, deleted ones included."""
+        with self._lock:
+            used = set(self.customers) | {i.customer.netvisor_key for i in self.invoices.values()}
+            return max(used, default=500) + 1
 
     def add_invoice(
         self,
@@ -241,6 +259,7 @@ class SandboxState:
             if invoice_number is None:
                 invoice_number = self._next_invoice_number(etunnus_number)
             issued = invoice_date or datetime.now(UTC).date()
+            now = datetime.now(UTC)
             invoice = SandboxInvoice(
                 netvisor_key=max(self.invoices, default=1000) + 1,
                 invoice_number=invoice_number,
@@ -255,6 +274,8 @@ class SandboxState:
                 amount_override=amount,
                 our_reference=f"E-tunnus {etunnus_number}",
                 free_text_before_lines=f"Laskuttaja: e-tunnus {etunnus_number}",
+                last_modified=now,
+                history=[saved_line(now)],
             )
             self.invoices[invoice.netvisor_key] = invoice
             return invoice
@@ -281,7 +302,7 @@ class SandboxState:
                         "delivery_method": i.delivery_method,
                         "customer": i.customer.name,
                         "amount": str(i.amount),
-                        "comments": [e.text for e in i.history if e.kind == "comment"],
+                        "comments": [e.status for e in i.history if e.kind == "comment"],
                     }
                     for i in sorted(self.invoices.values(), key=lambda i: i.netvisor_key)
                 ],

@@ -29,7 +29,8 @@ def _invoice(rows: list[dict[str, Any]], **changes: Any) -> Invoice:
         "customer_address": "Työmaantie 3",
         "customer_postcode": "33100",
         "customer_town": "Tampere",
-        "customer_country": "FI",
+        "customer_country": "Finland",
+        "customer_country_code": "FI",
         "business_id": "2332748-7",
         "einvoice_address": "003723327487",
         "einvoice_operator": "003721291126",
@@ -77,7 +78,8 @@ def test_a_foreign_vat_number_in_the_business_id_field() -> None:
     invoice = _invoice(
         [_row("500.00", "0", "0.00", vat_code="EUMY")],
         business_id="SE 556703748501",
-        customer_country="SE",
+        customer_country="Sweden",
+        customer_country_code="SE",
         einvoice_address="",
         einvoice_operator="",
     )
@@ -86,6 +88,21 @@ def test_a_foreign_vat_number_in_the_business_id_field() -> None:
     xml = finvoice_for(invoice)
     assert validate_finvoice(xml) == []
     assert b"<BuyerOrganisationTaxCode>SE556703748501<" in xml
+    root = etree.fromstring(xml)
+    assert root.findtext("BuyerPartyDetails/BuyerPostalAddressDetails/CountryCode") == "SE"
+
+
+def test_the_country_code_is_the_iso_attribute_never_the_name() -> None:
+    # Netvisor's text is the country's name ("Sweden"); only the ISO-3166 attribute is a
+    # code. Without one the buyer's country is unknown: refused, never taken for Finland.
+    named_only = _invoice(
+        [_row("200.00", "25.5", "51.00", vat_code="KOMY")],
+        customer_country="Sweden",
+        customer_country_code="",
+    )
+    assert finvoice_input(named_only).buyer.address.country_code == ""
+    with pytest.raises(FinvoiceRefused, match="maakoodi"):
+        finvoice_for(named_only)
 
 
 def test_zero_vat_rows_without_a_code_are_refused_with_the_reason() -> None:

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 
 from plugins.invoices.netvisor import auth
-from plugins.invoices.netvisor.config import NetvisorConfig
+from plugins.invoices.netvisor.config import NetvisorConfig, unsafe_characters
 
 CONFIG = NetvisorConfig(
     url="https://isvapi.netvisor.fi",
@@ -123,3 +123,69 @@ def test_config_rejects_unknown_language() -> None:
             organisation_id="o",
             language="DE",
         )
+
+
+def _config(**values: str) -> NetvisorConfig:
+    fields = {
+        "url": "https://isvapi.netvisor.fi",
+        "sender": "E-tunnus helpdesk",
+        "customer_id": "ETU_123",
+        "customer_key": "customer-key-1",
+        "partner_id": "PARTNER_9",
+        "partner_key": "partner-key-2",
+        "organisation_id": "1957204-1",
+    } | values
+    return NetvisorConfig(**fields)
+
+
+@pytest.mark.parametrize(
+    ("value", "unsafe"),
+    [
+        ("Lähettäjä Åbo Öljy é", []),
+        ("Laskut € Oy", ["€"]),
+        ("Šárka", ["Š"]),  # ISO-8859-15 has Š, ISO-8859-1 does not
+        ("half ½", ["½"]),  # ISO-8859-1 has ½, ISO-8859-15 puts Œ there
+        ("tab\there", ["\t"]),
+        ("line\r\nbreak", ["\n", "\r"]),
+        ("1957204-1 ", [" "]),
+        ("北", ["北"]),
+    ],
+)
+def test_unsafe_characters(value: str, unsafe: list[str]) -> None:
+    assert unsafe_characters(value) == unsafe
+
+
+def test_config_refuses_what_a_header_cannot_carry_alike() -> None:
+    with pytest.raises(ValueError, match="sender may not contain '€'"):
+        _config(sender="Laskut € Oy")
+    with pytest.raises(ValueError, match="organisation_id"):
+        _config(organisation_id="1957204-1 ")
+    with pytest.raises(ValueError, match="customer_key") as caught:
+        _config(customer_key="secret€key")
+    assert "secret" not in str(caught.value)  # the characters are named, never a key
+
+
+def test_scandinavian_letters_go_out_and_into_the_mac_as_iso_8859_1() -> None:
+    config = _config(sender="Lähettäjä Åbo")
+    headers = auth.build_headers(config, URL, now=MOMENT, transaction_id=TXID)
+    wire = auth.wire_headers(headers)
+
+    assert wire[b"X-Netvisor-Authentication-Sender"] == b"L\xe4hett\xe4j\xe4 \xc5bo"
+    message = b"&".join(
+        [
+            URL.encode(),
+            b"L\xe4hett\xe4j\xe4 \xc5bo",
+            b"ETU_123",
+            b"2026-11-24 13:05:09.123",
+            b"FI",
+            b"1957204-1",
+            TXID.encode(),
+            b"1795525509",
+            b"customer-key-1",
+            b"partner-key-2",
+        ]
+    )
+    expected = hmac.new(b"customer-key-1&partner-key-2", message, hashlib.sha256).hexdigest()
+    assert headers["X-Netvisor-Authentication-MAC"] == expected
+    # ISO-8859-15 gives the same bytes for every character the rule lets through.
+    assert "Lähettäjä Åbo".encode("iso-8859-15") == b"L\xe4hett\xe4j\xe4 \xc5bo"

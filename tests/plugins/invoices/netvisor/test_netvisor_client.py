@@ -9,7 +9,9 @@ from decimal import Decimal
 
 import httpx
 import pytest
+from netvisor_sandbox import NetvisorSandbox
 
+from plugins.invoices.netvisor import concerns_one_record
 from plugins.invoices.netvisor.auth import build_headers
 from plugins.invoices.netvisor.errors import (
     AuthenticationFailed,
@@ -18,16 +20,17 @@ from plugins.invoices.netvisor.errors import (
     NetvisorTransportError,
     TechnicalError,
 )
-from plugins.invoices.sandboxes.netvisor.data import DEMO_PROBLEMS, SandboxRow
-from plugins.invoices.sandboxes.netvisor.server import SandboxServer
+from plugins.invoices.sandboxes.netvisor.data import DELETED_CUSTOMER_KEY, DEMO_PROBLEMS, SandboxRow
 
 TODAY = date.today()
+#: The demo's unsent invoices (one more, 1001020006, was sent a month ago).
+UNSENT_IN_DEMO = 16
 
 
-def test_list_unsent_invoices(sandbox: SandboxServer) -> None:
+def test_list_unsent_invoices(sandbox: NetvisorSandbox) -> None:
     items = sandbox.client().list_sales_invoices()
 
-    assert len(items) == 12
+    assert len(items) == UNSENT_IN_DEMO
     assert all(item.status == "unsent" for item in items)
     first = next(item for item in items if item.invoice_number == "1001020007")
     assert first.netvisor_key == 1002
@@ -46,23 +49,29 @@ def test_list_unsent_invoices(sandbox: SandboxServer) -> None:
     }
 
 
-def test_list_filters(sandbox: SandboxServer) -> None:
+def test_list_filters(sandbox: NetvisorSandbox) -> None:
     client = sandbox.client()
 
     assert [i.netvisor_key for i in client.list_sales_invoices(status=None)][:2] == [1001, 1002]
     assert [i.status for i in client.list_sales_invoices(status="open")] == ["open"]
     above = client.list_sales_invoices(above_netvisor_key=1010)
-    assert [i.netvisor_key for i in above] == [1011, 1012, 1013]
+    assert [i.netvisor_key for i in above] == list(range(1011, 1018))
     one = client.list_sales_invoices(invoice_number="1004780022")
     assert [i.netvisor_key for i in one] == [1009]
     today_only = client.list_sales_invoices(begin_date=TODAY, end_date=TODAY)
-    assert {i.invoice_number for i in today_only} == {"1005120006", "1001020009", "9999010001"}
+    assert {i.invoice_number for i in today_only} == {
+        "1005120006",
+        "1001020009",
+        "9999010001",
+        "1004780023",
+        "1005120007",
+    }
     assert client.list_sales_invoices(last_modified_start=TODAY + timedelta(days=1)) == []
     with pytest.raises(ValueError):
         client.list_sales_invoices(status="lähettämätön")
 
 
-def test_get_sales_invoice_details(sandbox: SandboxServer) -> None:
+def test_get_sales_invoice_details(sandbox: NetvisorSandbox) -> None:
     invoice = sandbox.client().get_sales_invoice(1003)
 
     assert invoice is not None
@@ -95,7 +104,7 @@ def test_get_sales_invoice_details(sandbox: SandboxServer) -> None:
     assert invoice.our_reference == "E-tunnus 100102 / Matti Virtanen"
 
 
-def test_get_company_invoice_and_problem_invoice(sandbox: SandboxServer) -> None:
+def test_get_company_invoice_and_problem_invoice(sandbox: NetvisorSandbox) -> None:
     client = sandbox.client()
     einvoice = client.get_sales_invoice(1004)
     broken_sum = client.get_sales_invoice(1011)
@@ -108,20 +117,32 @@ def test_get_company_invoice_and_problem_invoice(sandbox: SandboxServer) -> None
     assert broken_sum.rows_gross_total == Decimal("2058.20")
 
 
-def test_missing_invoice_and_customer_are_none(sandbox: SandboxServer) -> None:
+def test_a_missing_invoice_is_none_a_missing_customer_a_failure(sandbox: NetvisorSandbox) -> None:
     client = sandbox.client()
     assert client.get_sales_invoice(99999) is None
-    assert client.get_customer(99999) is None
     assert client.get_sales_invoice_pdf(99999) is None
+    with pytest.raises(InvalidData) as caught:
+        client.get_customer(99999)
+    assert concerns_one_record(caught.value)
+    assert sandbox.state.request_count("getcustomer") == 1  # not retried
 
 
-def test_get_many_invoices(sandbox: SandboxServer) -> None:
+def test_a_deleted_customer_still_shows_on_its_invoice(sandbox: NetvisorSandbox) -> None:
+    client = sandbox.client()
+    invoice = client.get_sales_invoice(1017)
+    assert invoice is not None and invoice.customer_netvisor_key == DELETED_CUSTOMER_KEY
+    assert invoice.customer_name == "Tmi Kaarina Salo"
+    with pytest.raises(InvalidData, match=f"Netvisor-tunnisteella {DELETED_CUSTOMER_KEY}"):
+        client.get_customer(DELETED_CUSTOMER_KEY)
+
+
+def test_get_many_invoices(sandbox: NetvisorSandbox) -> None:
     invoices = sandbox.client().get_sales_invoices([1002, 1013, 99999, 1002])
     assert [i.netvisor_key for i in invoices] == [1002, 1013]
     assert invoices[1].invoice_number == "9999010001"
 
 
-def test_invoice_pdf(sandbox: SandboxServer) -> None:
+def test_invoice_pdf(sandbox: NetvisorSandbox) -> None:
     pdf = sandbox.client().get_sales_invoice_pdf(1004)
 
     assert pdf is not None
@@ -132,7 +153,7 @@ def test_invoice_pdf(sandbox: SandboxServer) -> None:
     assert b"1280,10" in pdf
 
 
-def test_get_customer(sandbox: SandboxServer) -> None:
+def test_get_customer(sandbox: NetvisorSandbox) -> None:
     client = sandbox.client()
     company = client.get_customer(506)
     person = client.get_customer(508)
@@ -153,14 +174,14 @@ def test_get_customer(sandbox: SandboxServer) -> None:
     assert with_invoicing_email.email == "toimisto.rakennusvirtanen@example.fi"
 
 
-def test_status_open_removes_invoice_from_unsent_list(sandbox: SandboxServer) -> None:
+def test_status_open_removes_invoice_from_unsent_list(sandbox: NetvisorSandbox) -> None:
     client = sandbox.client()
     client.update_sales_invoice_status([1002], "open")
     client.update_sales_invoice_status([1003, 1004], "open")
 
     unsent = {i.netvisor_key for i in client.list_sales_invoices()}
     assert {1002, 1003, 1004}.isdisjoint(unsent)
-    assert len(unsent) == 9
+    assert len(unsent) == UNSENT_IN_DEMO - 3
     assert sandbox.state.invoices[1002].status == "open"
     assert (1002, "unsent", "open") in sandbox.state.status_changes
     details = client.get_sales_invoice(1002)
@@ -171,7 +192,7 @@ def test_status_open_removes_invoice_from_unsent_list(sandbox: SandboxServer) ->
         client.update_sales_invoice_status([424242], "open")
 
 
-def test_comment_round_trip_in_iso_8859_15(sandbox: SandboxServer) -> None:
+def test_comment_round_trip_in_iso_8859_15(sandbox: NetvisorSandbox) -> None:
     client = sandbox.client()
     text = "Äijälä Öljy Oy € – tarkistettu"
     client.add_sales_invoice_comment(1004, text)
@@ -179,17 +200,20 @@ def test_comment_round_trip_in_iso_8859_15(sandbox: SandboxServer) -> None:
     assert sandbox.state.comments(1004) == [text]
     invoice = client.get_sales_invoice(1004, process_history=True)
     assert invoice is not None
-    assert [entry.text for entry in invoice.process_history] == [text]
+    saved, comment = invoice.process_history
+    assert (saved.channel, saved.status) == ("Rajapinta", "Tallennettu")
+    assert (comment.material_type, comment.status) == ("Kommentti", text)
+    assert comment.processed_at is not None
     # The same through a Latin-9 answer: parsed by what it declares.
     sandbox.state.response_encoding = "ISO-8859-15"
     again = client.get_sales_invoice(1004, process_history=True)
-    assert again is not None and again.process_history[0].text == text
+    assert again is not None and again.process_history[-1].status == text
     assert again.customer_name == "Äijälä Öljy Oy"
     state = httpx.get(f"{sandbox.url}/_sandbox/state").json()
     assert next(i for i in state["invoices"] if i["netvisor_key"] == 1004)["comments"] == [text]
 
 
-def test_comment_is_validated_before_sending(sandbox: SandboxServer) -> None:
+def test_comment_is_validated_before_sending(sandbox: NetvisorSandbox) -> None:
     client = sandbox.client()
     with pytest.raises(ValueError):
         client.add_sales_invoice_comment(1004, "x" * 501)
@@ -198,7 +222,7 @@ def test_comment_is_validated_before_sending(sandbox: SandboxServer) -> None:
     assert sandbox.state.request_count("salesinvoicecomment") == 0
 
 
-def test_wrong_key_is_authentication_failed(sandbox: SandboxServer) -> None:
+def test_wrong_key_is_authentication_failed(sandbox: NetvisorSandbox) -> None:
     client = sandbox.client(customer_key="not-the-key")
     with pytest.raises(AuthenticationFailed) as caught:
         client.list_sales_invoices()
@@ -210,7 +234,7 @@ def test_wrong_key_is_authentication_failed(sandbox: SandboxServer) -> None:
     assert sandbox.state.request_count("salesinvoicelist") == 1  # never retried
 
 
-def test_injected_failure_is_typed_and_not_retried(sandbox: SandboxServer) -> None:
+def test_injected_failure_is_typed_and_not_retried(sandbox: NetvisorSandbox) -> None:
     sandbox.state.fail_next("getcustomer", "INVALID_DATA", "Asiakasta ei voitu hakea")
     with pytest.raises(InvalidData) as caught:
         sandbox.client().get_customer(501)
@@ -220,9 +244,9 @@ def test_injected_failure_is_typed_and_not_retried(sandbox: SandboxServer) -> No
     assert sandbox.state.request_count("getcustomer") == 1
 
 
-def test_technical_error_on_get_is_retried(sandbox: SandboxServer) -> None:
+def test_technical_error_on_get_is_retried(sandbox: NetvisorSandbox) -> None:
     sandbox.state.fail_next("salesinvoicelist", "TECHNICAL_ERROR")
-    assert len(sandbox.client().list_sales_invoices()) == 12
+    assert len(sandbox.client().list_sales_invoices()) == UNSENT_IN_DEMO
     assert sandbox.state.request_count("salesinvoicelist") == 2
 
     sandbox.state.fail_next("salesinvoicelist", "TECHNICAL_ERROR", times=3)
@@ -231,14 +255,14 @@ def test_technical_error_on_get_is_retried(sandbox: SandboxServer) -> None:
     assert sandbox.state.request_count("salesinvoicelist") == 5
 
 
-def test_technical_error_on_comment_is_not_retried(sandbox: SandboxServer) -> None:
+def test_technical_error_on_comment_is_not_retried(sandbox: NetvisorSandbox) -> None:
     sandbox.state.fail_next("salesinvoicecomment", "TECHNICAL_ERROR")
     with pytest.raises(TechnicalError):
         sandbox.client().add_sales_invoice_comment(1002, "Tarkistettu")
     assert sandbox.state.request_count("salesinvoicecomment") == 1
 
 
-def test_timeout_on_get_is_retried_then_transport_error(sandbox: SandboxServer) -> None:
+def test_timeout_on_get_is_retried_then_transport_error(sandbox: NetvisorSandbox) -> None:
     sandbox.state.delay_next("getsalesinvoice", 0.8, times=3)
     client = sandbox.client(timeout=0.25)
     with pytest.raises(NetvisorTransportError) as caught:
@@ -248,7 +272,7 @@ def test_timeout_on_get_is_retried_then_transport_error(sandbox: SandboxServer) 
     sandbox.wait_for(lambda: sandbox.state.request_count("getsalesinvoice") == 3)
 
 
-def test_timeout_on_comment_is_not_retried(sandbox: SandboxServer) -> None:
+def test_timeout_on_comment_is_not_retried(sandbox: NetvisorSandbox) -> None:
     sandbox.state.delay_next("salesinvoicecomment", 0.8)
     client = sandbox.client(timeout=0.25)
     with pytest.raises(NetvisorTransportError):
@@ -259,7 +283,7 @@ def test_timeout_on_comment_is_not_retried(sandbox: SandboxServer) -> None:
     assert sandbox.state.comments(1002) == ["Lähetetty postitse"]
 
 
-def test_timeout_on_status_update_is_retried(sandbox: SandboxServer) -> None:
+def test_timeout_on_status_update_is_retried(sandbox: NetvisorSandbox) -> None:
     sandbox.state.delay_next("updatesalesinvoicestatus", 0.6)
     client = sandbox.client(timeout=0.25)
     client.update_sales_invoice_status([1005], "open")
@@ -269,7 +293,7 @@ def test_timeout_on_status_update_is_retried(sandbox: SandboxServer) -> None:
     assert [c for c in sandbox.state.status_changes if c[0] == 1005] == [(1005, "unsent", "open")]
 
 
-def test_malformed_xml_is_protocol_error(sandbox: SandboxServer) -> None:
+def test_malformed_xml_is_protocol_error(sandbox: NetvisorSandbox) -> None:
     sandbox.state.malformed_next("salesinvoicelist")
     with pytest.raises(NetvisorProtocolError) as caught:
         sandbox.client().list_sales_invoices()
@@ -277,7 +301,7 @@ def test_malformed_xml_is_protocol_error(sandbox: SandboxServer) -> None:
     assert sandbox.state.request_count("salesinvoicelist") == 1
 
 
-def test_calls_to_one_environment_are_serialised(sandbox: SandboxServer) -> None:
+def test_calls_to_one_environment_are_serialised(sandbox: NetvisorSandbox) -> None:
     sandbox.state.delay_next("salesinvoicelist", 0.15, times=6)
     clients = [sandbox.client(), sandbox.client()]
     errors: list[BaseException] = []
@@ -300,7 +324,7 @@ def test_calls_to_one_environment_are_serialised(sandbox: SandboxServer) -> None
     assert sandbox.state.max_concurrency == 1
 
 
-def test_sandbox_would_notice_concurrent_calls(sandbox: SandboxServer) -> None:
+def test_sandbox_would_notice_concurrent_calls(sandbox: NetvisorSandbox) -> None:
     """Control for the test above: unserialised requests do overlap in the sandbox."""
     sandbox.state.delay_next("getcustomer", 0.3, times=2)
     config = sandbox.config()
@@ -317,7 +341,7 @@ def test_sandbox_would_notice_concurrent_calls(sandbox: SandboxServer) -> None:
     assert sandbox.state.max_concurrency == 2
 
 
-def test_new_invoice_appears_in_unsent_list(sandbox: SandboxServer) -> None:
+def test_new_invoice_appears_in_unsent_list(sandbox: NetvisorSandbox) -> None:
     client = sandbox.client()
     added = sandbox.state.add_invoice(
         etunnus_number="100233",
@@ -342,17 +366,18 @@ def test_new_invoice_appears_in_unsent_list(sandbox: SandboxServer) -> None:
     )
 
     assert response.status_code == 201
-    assert added.invoice_number == "1002330014"
-    assert added.reference_number == "10023300146"
+    assert added.invoice_number == "1002330015"
+    assert added.reference_number == "10023300159"
     assert response.json()["invoice_number"] == "1001020010"
     assert response.json()["amount"] == "301.20"
-    new = client.list_sales_invoices(above_netvisor_key=1013)
-    assert [i.invoice_number for i in new] == ["1002330014", "1001020010"]
-    customer = client.get_customer(511)
+    new = client.list_sales_invoices(above_netvisor_key=1017)
+    assert [i.invoice_number for i in new] == ["1002330015", "1001020010"]
+    # A new customer's key was never anyone's, not even the deleted customer's.
+    customer = client.get_customer(515)
     assert customer is not None and customer.email == "tuomas.salo@example.com"
 
 
-def test_no_keys_in_logs(sandbox: SandboxServer, caplog: pytest.LogCaptureFixture) -> None:
+def test_no_keys_in_logs(sandbox: NetvisorSandbox, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     sandbox.state.fail_next("getcustomer", "TECHNICAL_ERROR")
     client = sandbox.client()
@@ -364,6 +389,11 @@ def test_no_keys_in_logs(sandbox: SandboxServer, caplog: pytest.LogCaptureFixtur
     assert "getcustomer" in caplog.text  # the retry was logged
 
 
-def test_problem_invoices_are_all_in_the_unsent_list(sandbox: SandboxServer) -> None:
+def test_problem_invoices_are_all_in_the_unsent_list(sandbox: NetvisorSandbox) -> None:
     numbers = {i.invoice_number for i in sandbox.client().list_sales_invoices()}
     assert set(DEMO_PROBLEMS) <= numbers
+
+
+def test_a_scandinavian_sender_passes_the_mac_check(sandbox: NetvisorSandbox) -> None:
+    client = sandbox.client(sender="E-tunnus asiakaspalvelu, Vähäkyrö")
+    assert len(client.list_sales_invoices()) == UNSENT_IN_DEMO

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -12,9 +13,13 @@ from plugins.invoices.netvisor.auth import verify_mac
 from plugins.invoices.netvisor.client import NetvisorClient
 from plugins.invoices.netvisor.config import NetvisorConfig
 from plugins.invoices.netvisor.errors import (
+    NetvisorError,
     NetvisorProtocolError,
     NetvisorTransportError,
     RequestNotUnique,
+    ServiceAccessError,
+    SystemMaintenance,
+    concerns_one_record,
 )
 
 CONFIG = NetvisorConfig(
@@ -188,3 +193,64 @@ def test_unexpected_shape_is_protocol_error() -> None:
     client, _ = make_client(sequence(httpx.Response(200, content=OK)))
     with pytest.raises(NetvisorProtocolError):
         client.list_sales_invoices()  # OK but no <SalesInvoiceList>
+
+
+def test_a_scandinavian_sender_is_sent_as_the_bytes_the_mac_covers() -> None:
+    config = replace(CONFIG, sender="Äijälä Öljy -integraatio")
+    seen: list[httpx.Request] = []
+
+    def record(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, content=LIST)
+
+    with NetvisorClient(config, transport=httpx.MockTransport(record)) as client:
+        assert client.list_sales_invoices() == []
+
+    raw = dict(seen[0].headers.raw)
+    assert raw[b"X-Netvisor-Authentication-Sender"] == "Äijälä Öljy -integraatio".encode("latin-1")
+    # What a server reading the header bytes as ISO-8859-1 gets back verifies.
+    received = {k.decode(): v.decode("latin-1") for k, v in seen[0].headers.raw}
+    assert verify_mac(str(seen[0].url), received, "ck", "pk")
+
+
+def test_system_maintenance_is_not_retried_at_once_but_later() -> None:
+    client, seen = make_client(sequence(httpx.Response(200, content=failed("SYSTEM_MAINTENANCE"))))
+    with pytest.raises(SystemMaintenance) as caught:
+        client.list_sales_invoices()
+    assert len(seen) == 1  # a maintenance break outlasts any backoff of ours
+    assert caught.value.transient  # the next sync (or dispatch step) tries again
+    assert not concerns_one_record(caught.value)
+
+
+def test_service_access_error_is_a_setting_not_a_hiccup() -> None:
+    client, seen = make_client(
+        sequence(httpx.Response(200, content=failed("SERVICE_ACCESS_ERROR")))
+    )
+    with pytest.raises(ServiceAccessError) as caught:
+        client.get_customer(1)
+    assert len(seen) == 1
+    assert not caught.value.transient
+    assert "rajapinta" in caught.value.detail
+
+
+@pytest.mark.parametrize(
+    ("answer", "about_one_record"),
+    [
+        (failed("INVALID_DATA"), True),  # e.g. "Customer not found with Netvisor identifier"
+        (failed("INVALID_DATA_SIZE"), False),  # too many keys: the request itself
+        (failed("AUTHENTICATION_FAILED"), False),
+        (failed("REQUEST_NOT_UNIQUE"), False),
+        (b"<Root><ResponseStatus><Status>OK</Status></ResponseStatus><SalesInvoice", False),
+        (
+            b"<Root><ResponseStatus><Status>OK</Status></ResponseStatus><SalesInvoice>"
+            b"<SalesInvoiceNumber>1</SalesInvoiceNumber>"
+            b"<SalesInvoiceAmount>12,3,4</SalesInvoiceAmount></SalesInvoice></Root>",
+            True,  # one invoice's unreadable amount
+        ),
+    ],
+)
+def test_which_failures_concern_one_record(answer: bytes, about_one_record: bool) -> None:
+    client, _ = make_client(lambda request: httpx.Response(200, content=answer))
+    with pytest.raises(NetvisorError) as caught:
+        client.get_sales_invoice(7)
+    assert concerns_one_record(caught.value) is about_one_record

@@ -149,3 +149,18 @@ def test_pdf_base64_is_decoded() -> None:
         b"</SalesInvoice></Root>"
     )
     assert parsing.parse_invoice_pdf(parse_document(body)) == b"%PDF-1.4\n"
+
+
+def test_failed_answer_as_the_error_article_shows_it() -> None:
+    # Two Status elements, the second "CODE :: message" (here with the leading space the
+    # article's own example has), and Netvisor's Finnish-format TimeStamp.
+    body = (
+        "<Root><ResponseStatus><Status>FAILED</Status>"
+        "<Status> SYSTEM_MAINTENANCE :: Huoltokatko käynnissä, yritä myöhemmin</Status>"
+        "<TimeStamp>24.11.2026 13:05:09</TimeStamp></ResponseStatus></Root>"
+    ).encode()
+    with pytest.raises(NetvisorError) as caught:
+        check_response_status(parse_document(body))
+    assert type(caught.value).__name__ == "SystemMaintenance"
+    assert caught.value.code == "SYSTEM_MAINTENANCE"
+    assert caught.value.message == "Huoltokatko käynnissä, yritä myöhemmin"

@@ -29,7 +29,8 @@ def good_invoice(**changes: object) -> InvoiceForCheck:
         recipient_street="Mäkikatu 1 A 2",
         recipient_postcode="00100",
         recipient_town="Helsinki",
-        recipient_country="FI",
+        recipient_country="Finland",
+        recipient_country_code="FI",
         email="laskut@esimerkki.fi",
         business_id="2129112-6",
         rows=[
@@ -61,6 +62,8 @@ def test_all_checks_pass_with_finnish_reasons() -> None:
         "due_date",
         "business_id",
         "duplicate",
+        "netvisor_data",
+        "einvoice_message",
     ]
     assert all(ok for ok, _ in got.values()), got
     assert got["reference"][1] == "Viitenumero on oikein."
@@ -122,8 +125,21 @@ def test_post_delivery_data() -> None:
     missing = results(good_invoice(recipient_street="", recipient_town=" "))["delivery_data"]
     assert missing == (False, "Postiosoitteesta puuttuu: katuosoite, postitoimipaikka.")
     assert results(good_invoice(recipient_postcode="0010"))["delivery_data"][0] is False
-    foreign = good_invoice(recipient_postcode="SE-111 22", recipient_country="SE")
+    foreign = good_invoice(
+        recipient_postcode="111 22", recipient_country="Sweden", recipient_country_code="SE"
+    )
     assert results(foreign)["delivery_data"][0] is True
+
+
+def test_the_iso_code_not_the_name_says_which_country() -> None:
+    # Netvisor's text is the country's name: "Finland" with code SE is Sweden.
+    odd = good_invoice(recipient_postcode="111 22", recipient_country="Finland")
+    assert results(replace(odd, recipient_country_code="SE"))["delivery_data"][0] is True
+    assert results(replace(odd, recipient_country_code="FI"))["delivery_data"][0] is False
+    # Without a code the name decides, and an empty one is Netvisor's default, Finland.
+    assert results(replace(odd, recipient_country_code=""))["delivery_data"][0] is False
+    nameless = replace(odd, recipient_country="", recipient_country_code="")
+    assert results(nameless)["delivery_data"][0] is False
 
 
 @pytest.mark.parametrize(
@@ -223,6 +239,56 @@ def test_due_date() -> None:
 def test_business_id() -> None:
     assert results(good_invoice(business_id=""))["business_id"][0] is True
     assert results(good_invoice(business_id="2129112-7"))["business_id"][0] is False
+
+
+def test_a_foreign_customer_may_have_an_eu_vat_number() -> None:
+    swedish = good_invoice(
+        business_id="SE559912345101", recipient_country="Sweden", recipient_country_code="SE"
+    )
+    assert results(swedish)["business_id"] == (True, "ALV-numero SE559912345101 on kelvollinen.")
+    wrong = replace(swedish, business_id="SE559912345201")
+    assert results(wrong)["business_id"] == (
+        False,
+        "Tunnus SE559912345201 ei ole kelvollinen Y-tunnus eikä EU-ALV-numero.",
+    )
+    # A Finnish customer's identifier is a Y-tunnus.
+    assert results(replace(swedish, recipient_country_code="FI"))["business_id"][0] is False
+
+
+def test_netvisor_data() -> None:
+    assert results(good_invoice())["netvisor_data"] == (
+        True,
+        "Laskun ja asiakkaan tiedot luettiin Netvisorista.",
+    )
+    refused = good_invoice(netvisor_error="INVALID_DATA: Asiakasta ei löydy")
+    assert results(refused)["netvisor_data"] == (
+        False,
+        "Netvisor ei antanut kaikkia laskun tietoja: INVALID_DATA: Asiakasta ei löydy",
+    )
+
+
+def test_einvoice_message() -> None:
+    # Not an e-invoice: whatever the writer would say does not matter.
+    post = good_invoice(einvoice_problems=("Ostajan nimi puuttuu",))
+    assert results(post)["einvoice_message"][0] is True
+    einvoice = good_invoice(
+        delivery_method_text="Verkkolasku",
+        einvoice_address="003721291126",
+        einvoice_operator="003721291126",
+    )
+    assert results(einvoice)["einvoice_message"] == (
+        True,
+        "Verkkolaskusta voi muodostaa kelvollisen Finvoice-sanoman.",
+    )
+    refused = replace(
+        einvoice,
+        einvoice_problems=("Ostajan osoitteesta puuttuu katuosoite", "Rivin 1 ALV 0 %: x."),
+    )
+    assert results(refused)["einvoice_message"] == (
+        False,
+        "Verkkolaskua ei voi muodostaa: Ostajan osoitteesta puuttuu katuosoite; "
+        "Rivin 1 ALV 0 %: x.",
+    )
 
 
 def test_duplicate() -> None:

@@ -8,11 +8,11 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from netvisor_sandbox import NetvisorSandbox, serve_netvisor
 from sqlmodel import Session, select
 
 from plugins.invoices.models import Invoice
 from plugins.invoices.sandboxes.netvisor.data import SandboxCustomer, SandboxRow
-from plugins.invoices.sandboxes.netvisor.server import SandboxServer, serve_in_thread
 from plugins.invoices.sandboxes.netvisor.state import SandboxState
 from plugins.invoices.settings import invoice_settings
 from plugins.invoices.sync import sync_unsent
@@ -25,13 +25,13 @@ def helsinki(text: str) -> datetime:
 
 
 @pytest.fixture
-def empty_sandbox() -> Iterator[SandboxServer]:
+def empty_sandbox() -> Iterator[NetvisorSandbox]:
     customer = SandboxCustomer(601, "A601", "Testi Oy", "Katu 1", "00100", "Helsinki")
-    with serve_in_thread(SandboxState(customers=[customer], invoices=[], demo=False)) as server:
+    with serve_netvisor(SandboxState(customers=[customer], invoices=[], demo=False)) as server:
         yield server
 
 
-def first_seen(session: Session, sandbox: SandboxServer, seen: datetime) -> Invoice:
+def first_seen(session: Session, sandbox: NetvisorSandbox, seen: datetime) -> Invoice:
     """Add one invoice to Netvisor, sync at ``seen`` and return the stored row."""
     added = sandbox.state.add_invoice(
         etunnus_number="100102",
@@ -64,7 +64,7 @@ def first_seen(session: Session, sandbox: SandboxServer, seen: datetime) -> Invo
     ],
 )
 def test_deadline_stored_on_first_sight(
-    session: Session, empty_sandbox: SandboxServer, seen: str, due: str
+    session: Session, empty_sandbox: NetvisorSandbox, seen: str, due: str
 ) -> None:
     row = first_seen(session, empty_sandbox, helsinki(seen))
 
@@ -72,7 +72,7 @@ def test_deadline_stored_on_first_sight(
     assert row.deadline_at.astimezone(HELSINKI).strftime("%H:%M") == "15:00"
 
 
-def test_dst_deadlines_in_utc(session: Session, empty_sandbox: SandboxServer) -> None:
+def test_dst_deadlines_in_utc(session: Session, empty_sandbox: NetvisorSandbox) -> None:
     spring = first_seen(session, empty_sandbox, helsinki("2026-03-29 12:00"))
     autumn = first_seen(session, empty_sandbox, helsinki("2026-10-24 12:00"))
 
@@ -81,7 +81,7 @@ def test_dst_deadlines_in_utc(session: Session, empty_sandbox: SandboxServer) ->
 
 
 def test_deadline_is_set_once_and_includes_the_margin(
-    session: Session, empty_sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
+    session: Session, empty_sandbox: NetvisorSandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(invoice_settings(), "processing_margin_minutes", 30)
     row = first_seen(session, empty_sandbox, helsinki("2026-11-26 09:00"))

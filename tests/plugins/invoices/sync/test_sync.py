@@ -8,14 +8,20 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from netvisor_sandbox import NetvisorSandbox
 from sqlmodel import Session, func, select
 
-from helpdesk.db import new_session
+from helpdesk.db import new_session, transaction
 from plugins.invoices.models import Invoice, InvoiceEvent, InvoiceStatus, SyncState
+from plugins.invoices.rules.checks import CHECKS
 from plugins.invoices.sandboxes.demo import ensure_demo_users
-from plugins.invoices.sandboxes.netvisor.data import DEMO_PROBLEMS, SandboxRow
-from plugins.invoices.sandboxes.netvisor.server import SandboxServer
-from plugins.invoices.sync import SYNC_NAME, sync_unsent
+from plugins.invoices.sandboxes.netvisor.data import (
+    DEMO_PROBLEMS,
+    SandboxCustomer,
+    SandboxRow,
+    deleted_customer,
+)
+from plugins.invoices.sync import SYNC_NAME, fetch_invoice, refresh_invoice, sync_unsent
 
 HELSINKI = ZoneInfo("Europe/Helsinki")
 #: Thursday 26.11.2026 10:30 in Helsinki: a business day in service hours.
@@ -31,7 +37,11 @@ EXPECTED_FAILURE = {
     "1005120006": "sums",
     "1001020009": "duplicate",
     "9999010001": "etunnus_prefix",
+    "1004780023": "einvoice_message",
+    "1005120007": "netvisor_data",
 }
+#: The demo's unsent invoices.
+DEMO_UNSENT = 16
 
 
 def invoices(session: Session) -> dict[str, Invoice]:
@@ -42,7 +52,7 @@ def count(session: Session, model: type) -> int:
     return session.exec(select(func.count()).select_from(model)).one()
 
 
-def test_sync_twice_gives_the_same_rows(session: Session, sandbox: SandboxServer) -> None:
+def test_sync_twice_gives_the_same_rows(session: Session, sandbox: NetvisorSandbox) -> None:
     ensure_demo_users(session)
     first = sync_unsent(session, sandbox.client(), NOW)
     rows = invoices(session)
@@ -50,10 +60,10 @@ def test_sync_twice_gives_the_same_rows(session: Session, sandbox: SandboxServer
     second = sync_unsent(session, sandbox.client(), NOW + timedelta(minutes=5))
 
     assert first.ok and second.ok
-    assert (first.new, second.new, second.updated, second.left) == (12, 0, 0, 0)
+    assert (first.new, second.new, second.updated, second.left) == (DEMO_UNSENT, 0, 0, 0)
     assert set(rows) == {i.invoice_number for i in sandbox.state.unsent_invoices()}
-    assert count(session, Invoice) == 12
-    assert count(session, InvoiceEvent) == events == 12  # one "seen" each, nothing since
+    assert count(session, Invoice) == DEMO_UNSENT
+    assert count(session, InvoiceEvent) == events == DEMO_UNSENT  # one "seen" each, no more
     again = invoices(session)
     for number, row in rows.items():
         assert again[number].id == row.id
@@ -63,7 +73,7 @@ def test_sync_twice_gives_the_same_rows(session: Session, sandbox: SandboxServer
 
 
 def test_netvisor_is_asked_with_no_transaction_open(
-    session: Session, sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
+    session: Session, sandbox: NetvisorSandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     client = sandbox.client()
     asked: list[tuple[str, bool]] = []
@@ -82,7 +92,7 @@ def test_netvisor_is_asked_with_no_transaction_open(
     assert [call for call in asked if call[1]] == []
 
 
-def test_sync_stores_the_details(session: Session, sandbox: SandboxServer) -> None:
+def test_sync_stores_the_details(session: Session, sandbox: NetvisorSandbox) -> None:
     ensure_demo_users(session)
     sync_unsent(session, sandbox.client(), NOW)
     rows = invoices(session)
@@ -96,6 +106,8 @@ def test_sync_stores_the_details(session: Session, sandbox: SandboxServer) -> No
     assert post.business_id == "2734561-5"
     assert post.gross_sum == Decimal("765.55") and post.vat_sum == Decimal("155.55")
     assert len(post.rows) == 2 and post.rows[0]["vat_percent"] == "25.5"
+    assert post.rows[0]["vat_code"] == "KOMY"  # ProductVatPercentage's vatcode attribute
+    assert (post.customer_country, post.customer_country_code) == ("Finland", "FI")
     email = rows["1001020008"]
     assert email.delivery_method == "email" and email.email == "liisa.laaksonen@example.com"
     einvoice = rows["1002330012"]
@@ -105,12 +117,23 @@ def test_sync_stores_the_details(session: Session, sandbox: SandboxServer) -> No
         "003721291126",
     )
     assert rows["1005120005"].delivery_method == "email"  # "Email" is recognised too
+    swedish = rows["1002330014"]
+    assert (swedish.customer_country, swedish.customer_country_code) == ("Sweden", "SE")
+    assert swedish.business_id == "SE559912345101" and swedish.checks_ok, swedish.failed_checks
+    assert [(row["vat_code"], row["vat_percent"]) for row in swedish.rows] == [("EUPM312", "0")]
+    (saved,) = post.netvisor_history
+    assert (saved["material_type"], saved["channel"], saved["status"]) == (
+        "Myyntilasku",
+        "Rajapinta",
+        "Tallennettu",
+    )
+    assert saved["user"] == "E-tunnus" and saved["timestamp"]
     state = session.get(SyncState, SYNC_NAME)
     assert state is not None and state.last_success_at == NOW and state.last_error is None
 
 
 def test_every_planted_problem_fails_its_check_and_clean_ones_pass(
-    session: Session, sandbox: SandboxServer
+    session: Session, sandbox: NetvisorSandbox
 ) -> None:
     ensure_demo_users(session)
     sync_unsent(session, sandbox.client(), NOW)
@@ -121,14 +144,17 @@ def test_every_planted_problem_fails_its_check_and_clean_ones_pass(
         failed = {c["name"]: c["reason"] for c in rows[number].checks if not c["ok"]}
         assert check in failed, (number, failed)
         assert not rows[number].checks_ok
-    for number in ("1001020007", "1001020008", "1002330012", "1002330013"):
+    clean = ("1001020007", "1001020008", "1002330012", "1002330013", "1002330014", "1003450005")
+    for number in clean:
         assert rows[number].checks_ok, rows[number].failed_checks
-        assert len(rows[number].checks) == 9
+        assert len(rows[number].checks) == len(CHECKS)
     duplicate = next(c for c in rows["1001020009"].checks if c["name"] == "duplicate")
     assert "1001020007" in duplicate["reason"]
 
 
-def test_unknown_user_passes_once_the_user_exists(session: Session, sandbox: SandboxServer) -> None:
+def test_unknown_user_passes_once_the_user_exists(
+    session: Session, sandbox: NetvisorSandbox
+) -> None:
     sync_unsent(session, sandbox.client(), NOW)
     before = invoices(session)["1001020007"]
     assert before.user_id is None
@@ -147,7 +173,7 @@ def test_unknown_user_passes_once_the_user_exists(session: Session, sandbox: San
 
 
 def test_invoice_opened_in_netvisor_leaves_the_queue(
-    session: Session, sandbox: SandboxServer
+    session: Session, sandbox: NetvisorSandbox
 ) -> None:
     sync_unsent(session, sandbox.client(), NOW)
     key = invoices(session)["1002330013"].netvisor_key
@@ -171,7 +197,7 @@ def test_invoice_opened_in_netvisor_leaves_the_queue(
 
 
 def test_new_invoice_at_runtime_appears_with_its_deadline(
-    session: Session, sandbox: SandboxServer
+    session: Session, sandbox: NetvisorSandbox
 ) -> None:
     sync_unsent(session, sandbox.client(), NOW)
     added = sandbox.state.add_invoice(
@@ -196,12 +222,13 @@ def test_new_invoice_at_runtime_appears_with_its_deadline(
     ("resource", "code"),
     [
         ("salesinvoicelist", "AUTHENTICATION_FAILED"),
-        ("getsalesinvoice", "INVALID_DATA"),
+        ("getsalesinvoice", "SYSTEM_MAINTENANCE"),
         ("getcustomer", "SERVICE_ACCESS_ERROR"),
+        ("getsalesinvoice", "INVALID_DATA_SIZE"),
     ],
 )
 def test_netvisor_failure_writes_nothing_and_says_why(
-    session: Session, sandbox: SandboxServer, resource: str, code: str
+    session: Session, sandbox: NetvisorSandbox, resource: str, code: str
 ) -> None:
     sandbox.state.fail_next(resource, code, "Sandbox sanoo ei", times=5)
 
@@ -216,7 +243,7 @@ def test_netvisor_failure_writes_nothing_and_says_why(
 
 
 def test_failure_on_a_later_run_keeps_the_earlier_queue(
-    session: Session, sandbox: SandboxServer
+    session: Session, sandbox: NetvisorSandbox
 ) -> None:
     sync_unsent(session, sandbox.client(), NOW)
     before = {n: (i.status, i.last_synced_at) for n, i in invoices(session).items()}
@@ -233,7 +260,7 @@ def test_failure_on_a_later_run_keeps_the_earlier_queue(
     assert state is not None and state.last_error is None
 
 
-def test_timeout_is_a_clear_error(session: Session, sandbox: SandboxServer) -> None:
+def test_timeout_is_a_clear_error(session: Session, sandbox: NetvisorSandbox) -> None:
     sandbox.state.delay_next("salesinvoicelist", 2.0)
     client = sandbox.client(max_attempts=1, timeout=0.3)
 
@@ -244,7 +271,7 @@ def test_timeout_is_a_clear_error(session: Session, sandbox: SandboxServer) -> N
 
 
 def test_two_syncs_at_once_store_each_invoice_once(
-    committed_url: str, sandbox: SandboxServer
+    committed_url: str, sandbox: NetvisorSandbox
 ) -> None:
     errors: list[BaseException] = []
     barrier = threading.Barrier(2)
@@ -267,8 +294,138 @@ def test_two_syncs_at_once_store_each_invoice_once(
 
     assert errors == []
     with Session(new_session().get_bind()) as check:
-        assert count(check, Invoice) == 12
+        assert count(check, Invoice) == DEMO_UNSENT
         seen = check.exec(
             select(func.count()).select_from(InvoiceEvent).where(InvoiceEvent.kind == "seen")
         ).one()
-        assert seen == 12
+        assert seen == DEMO_UNSENT
+
+
+def failed_checks(invoice: Invoice) -> dict[str, str]:
+    return {c["name"]: c["reason"] for c in invoice.failed_checks}
+
+
+def test_a_deleted_customer_marks_its_invoice_and_the_rest_go_on(
+    session: Session, sandbox: NetvisorSandbox
+) -> None:
+    ensure_demo_users(session)
+    # Invoice 1005120007's customer was deleted from the register: getcustomer.nv answers
+    # FAILED / INVALID_DATA for it, as Netvisor documents.
+    result = sync_unsent(session, sandbox.client(), NOW)
+
+    assert result.ok and (result.new, result.failed) == (DEMO_UNSENT, 1)
+    rows = invoices(session)
+    assert {number for number, row in rows.items() if row.sync_error} == {"1005120007"}
+    orphan = rows["1005120007"]
+    message = "INVALID_DATA: Virheellinen tieto: asiakasta ei löydy Netvisor-tunnisteella 511"
+    assert orphan.sync_error == message
+    assert failed_checks(orphan)["netvisor_data"] == (
+        f"Netvisor ei antanut kaikkia laskun tietoja: {message}"
+    )
+    assert orphan.customer_name == "Tmi Kaarina Salo"  # the invoice's own copy
+    assert rows["1002330012"].checks_ok and not rows["1002330012"].sync_error
+    state = session.get(SyncState, SYNC_NAME)
+    assert state is not None and state.last_error is None and state.last_counts["failed"] == 1
+
+    # Once Netvisor gives the customer again, the mark goes.
+    sandbox.state.add_customer(deleted_customer())
+    assert sync_unsent(session, sandbox.client(), NOW + timedelta(minutes=5)).failed == 0
+    session.refresh(orphan)
+    assert orphan.sync_error == "" and "netvisor_data" not in failed_checks(orphan)
+    assert orphan.email == "kaarina.salo@example.fi"
+
+
+def test_a_customer_refused_once_marks_each_of_its_invoices(
+    session: Session, sandbox: NetvisorSandbox
+) -> None:
+    ensure_demo_users(session)
+    # The first customer asked for (501, of three invoices) is refused as well.
+    sandbox.state.fail_next("getcustomer", "INVALID_DATA", "Asiakas 501 on lukittu")
+
+    result = sync_unsent(session, sandbox.client(), NOW)
+
+    assert result.ok and result.failed == 3 + 1
+    rows = invoices(session)
+    marked = {number for number, row in rows.items() if row.sync_error}
+    assert marked == {"1001020007", "1005120006", "1001020009", "1005120007"}
+    assert rows["1001020007"].sync_error == "INVALID_DATA: Asiakas 501 on lukittu"
+    assert rows["1001020007"].customer_name == "Rakennus Virtanen & Poika Oy"
+
+
+def test_an_invoice_netvisor_will_not_give_is_queued_from_its_list_row(
+    session: Session, sandbox: NetvisorSandbox
+) -> None:
+    ensure_demo_users(session)
+    # The batch of details fails, then the first invoice asked for alone.
+    sandbox.state.fail_next("getsalesinvoice", "INVALID_DATA", "Laskua ei voi lukea", times=2)
+
+    result = sync_unsent(session, sandbox.client(max_attempts=1), NOW)
+
+    assert result.ok and (result.new, result.failed) == (DEMO_UNSENT, 1 + 1)
+    assert sandbox.state.request_count("getsalesinvoice") == 2 + DEMO_UNSENT - 1
+    rows = invoices(session)
+    unreadable = rows["1001020007"]
+    assert unreadable.sync_error == "INVALID_DATA: Laskua ei voi lukea"
+    assert unreadable.status == InvoiceStatus.unsent and unreadable.rows == []
+    assert (unreadable.reference, unreadable.gross_sum) == ("10010200071", Decimal("765.55"))
+    assert unreadable.customer_name == "Rakennus Virtanen & Poika Oy"
+    assert "netvisor_data" in failed_checks(unreadable)
+    assert sum(1 for row in rows.values() if row.sync_error) == 1 + 1  # + the deleted customer
+
+    # Read whole on the next run: the same row, now complete.
+    sync_unsent(session, sandbox.client(), NOW + timedelta(minutes=5))
+    session.refresh(unreadable)
+    assert unreadable.sync_error == "" and len(unreadable.rows) == 2
+    assert count(session, Invoice) == DEMO_UNSENT
+
+
+def test_an_einvoice_the_finvoice_writer_would_refuse_fails_a_check_before_dispatch(
+    session: Session, sandbox: NetvisorSandbox
+) -> None:
+    ensure_demo_users(session)
+    moved = SandboxCustomer(
+        601,
+        "A601",
+        "Kuljetus Lahtinen Oy",
+        "",  # no street address: Finvoice needs one (2 to 35 characters)
+        "15100",
+        "Lahti",
+        business_id="2219870-8",
+        finvoice_address="003722198708",
+        finvoice_router_code="003721291126",
+    )
+    added = sandbox.state.add_invoice(
+        etunnus_number="100102",
+        customer=moved,
+        delivery_method="Verkkolasku",
+        rows=[SandboxRow("Kuljetus", Decimal(1), Decimal("80.00"), Decimal("25.5"))],
+    )
+
+    sync_unsent(session, sandbox.client(), NOW)
+
+    rows = invoices(session)
+    refused = failed_checks(rows[added.invoice_number])
+    assert set(refused) == {"einvoice_message"}  # no other check knows Finvoice's needs
+    assert refused["einvoice_message"].startswith("Verkkolaskua ei voi muodostaa: ")
+    assert "katuosoite" in refused["einvoice_message"]
+    clean = next(c for c in rows["1002330012"].checks if c["name"] == "einvoice_message")
+    assert clean["ok"], clean
+
+
+def test_refreshing_one_invoice_marks_it_when_its_customer_is_gone(
+    session: Session, sandbox: NetvisorSandbox
+) -> None:
+    # What Korjattava's resolve does: re-read one invoice, then write in a unit of work.
+    ensure_demo_users(session)
+    sync_unsent(session, sandbox.client(), NOW)
+    invoice = invoices(session)["1001020008"]
+    sandbox.state.delete_customer(504)
+
+    fetched = fetch_invoice(sandbox.client(), invoice)
+    with transaction(session):
+        assert refresh_invoice(session, invoice, fetched, NOW + timedelta(minutes=5))
+
+    assert fetched.customer is None and "Netvisor-tunnisteella 504" in fetched.customer_error
+    assert invoice.sync_error == fetched.customer_error
+    assert "netvisor_data" in failed_checks(invoice)
+    assert len(invoice.netvisor_history) == 1  # read with showprocesshistory=1

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from netvisor_sandbox import NetvisorSandbox
 from sqlmodel import Session, select
 from webclient import Client
 
 from plugins.invoices.models import Invoice
 from plugins.invoices.sandboxes.demo import ensure_demo_users
-from plugins.invoices.sandboxes.netvisor.server import SandboxServer
 from plugins.invoices.sync import sync_unsent
 
 HELSINKI = ZoneInfo("Europe/Helsinki")
@@ -22,7 +23,7 @@ def at(text: str) -> datetime:
 
 
 @pytest.fixture
-def synced(session: Session, netvisor_env: SandboxServer) -> SandboxServer:
+def synced(session: Session, netvisor_env: NetvisorSandbox) -> NetvisorSandbox:
     ensure_demo_users(session)
     assert sync_unsent(session, netvisor_env.client(), at("2026-11-26 10:30")).ok
     return netvisor_env
@@ -44,7 +45,7 @@ def test_pages_need_login(client: Client) -> None:
 
 
 def test_queue_lists_by_deadline_with_time_left_and_failed_checks(
-    logged_in: Client, session: Session, synced: SandboxServer, monkeypatch: pytest.MonkeyPatch
+    logged_in: Client, session: Session, synced: NetvisorSandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # An invoice seen later today is due tomorrow; put an overdue one first.
     late = by_number(session, "1002330013")
@@ -71,7 +72,7 @@ def test_queue_lists_by_deadline_with_time_left_and_failed_checks(
 
 
 def test_alert_from_1430_on_the_queue_and_every_page(
-    logged_in: Client, synced: SandboxServer, monkeypatch: pytest.MonkeyPatch
+    logged_in: Client, synced: NetvisorSandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     freeze(monkeypatch, at("2026-11-26 14:29"))
     assert 'data-testid="invoice-alert"' not in logged_in.get("/tickets").text
@@ -81,14 +82,14 @@ def test_alert_from_1430_on_the_queue_and_every_page(
     inbox = logged_in.get("/tickets").text
 
     assert queue.count('data-testid="invoice-alert"') == 2  # banner + the small page notice
-    assert "Tänään erääntyviä lähettämättömiä laskuja: 12" in queue
+    assert "Tänään erääntyviä lähettämättömiä laskuja: 16" in queue
     assert 'class="invoice-alert compact"' in inbox
 
     freeze(monkeypatch, at("2026-11-26 15:01"))
     assert 'data-testid="invoice-alert"' not in logged_in.get("/tickets").text
 
 
-def test_queue_fragment_for_htmx_refresh(logged_in: Client, synced: SandboxServer) -> None:
+def test_queue_fragment_for_htmx_refresh(logged_in: Client, synced: NetvisorSandbox) -> None:
     response = logged_in.get(
         "/invoices", headers={"HX-Request": "true", "HX-Target": "invoice-queue"}
     )
@@ -97,7 +98,7 @@ def test_queue_fragment_for_htmx_refresh(logged_in: Client, synced: SandboxServe
     assert "<html" not in response.text
 
 
-def test_search_box(logged_in: Client, synced: SandboxServer) -> None:
+def test_search_box(logged_in: Client, synced: NetvisorSandbox) -> None:
     page = logged_in.get("/invoices", params={"q": "100102%"}).text
     results = page[page.index('id="invoice-results"') : page.index('id="invoice-queue"')]
     assert all(n in results for n in ("1001020007", "1001020008", "1001020009"))
@@ -105,7 +106,7 @@ def test_search_box(logged_in: Client, synced: SandboxServer) -> None:
 
 
 def test_invoice_page_shows_details_checks_and_history(
-    logged_in: Client, session: Session, synced: SandboxServer
+    logged_in: Client, session: Session, synced: NetvisorSandbox
 ) -> None:
     invoice = by_number(session, "1004780022")
     page = logged_in.get(f"/invoices/{invoice.id}").text
@@ -115,10 +116,45 @@ def test_invoice_page_shows_details_checks_and_history(
     assert 'data-check="delivery_data"' in page
     assert "Nähty ensimmäisen kerran Netvisorissa" in page
     assert f"/invoices/{invoice.id}/pdf" in page
+    # Netvisor's own process history, line by line in its five parts.
+    history = page[page.index('data-testid="netvisor-history"') :]
+    history = history[: history.index("</table>")]
+    assert "Netvisorin käsittelyhistoria" in page
+    assert all(part in history for part in ("Myyntilasku", "E-tunnus", "Rajapinta", "Tallennettu"))
+
+
+def page_and_detail(client: Client, session: Session, number: str) -> tuple[str, dict[str, Any]]:
+    """The invoice's page and its API detail."""
+    invoice = by_number(session, number)
+    page = client.get(f"/invoices/{invoice.id}").text
+    return page, client.get(f"/api/v1/invoices/{invoice.id}").json()
+
+
+def test_a_foreign_recipient_shows_the_country_and_its_code(
+    logged_in: Client, session: Session, synced: NetvisorSandbox
+) -> None:
+    page, detail = page_and_detail(logged_in, session, "1002330014")
+    assert "Sweden (SE)" in page
+    assert (detail["customer_country"], detail["customer_country_code"]) == ("Sweden", "SE")
+    assert detail["netvisor_history"][0]["status"] == "Tallennettu"
+    assert detail["sync_error"] == ""
+
+
+def test_a_deleted_customer_is_a_failed_check_with_netvisors_words(
+    logged_in: Client, session: Session, synced: NetvisorSandbox
+) -> None:
+    page, detail = page_and_detail(logged_in, session, "1005120007")
+    assert 'data-check="netvisor_data"' in page
+    assert "asiakasta ei löydy Netvisor-tunnisteella 511" in page
+    assert detail["sync_error"].startswith("INVALID_DATA: ")
+    # The queue shows it, and the e-invoice Finvoice would refuse, before anyone clicks.
+    queue = logged_in.get("/invoices").text
+    assert "<strong>Netvisorin tiedot</strong>: Netvisor ei antanut" in queue
+    assert "<strong>Verkkolaskusanoma</strong>: Verkkolaskua ei voi muodostaa" in queue
 
 
 def test_pdf_streams_from_netvisor(
-    logged_in: Client, session: Session, synced: SandboxServer
+    logged_in: Client, session: Session, synced: NetvisorSandbox
 ) -> None:
     invoice = by_number(session, "1002330012")
     response = logged_in.get(f"/invoices/{invoice.id}/pdf")
@@ -130,13 +166,15 @@ def test_pdf_streams_from_netvisor(
     assert response.content.startswith(b"%PDF") and b"LASKU 1002330012" in response.content
 
 
-def test_sync_now_button(logged_in: Client, session: Session, netvisor_env: SandboxServer) -> None:
+def test_sync_now_button(
+    logged_in: Client, session: Session, netvisor_env: NetvisorSandbox
+) -> None:
     assert logged_in.post("/invoices/sync").status_code == 403  # no CSRF token
 
     response = logged_in.form("/invoices/sync", {}, follow_redirects=False)
 
     assert response.status_code == 303  # type: ignore[attr-defined]
-    assert len(session.exec(select(Invoice)).all()) == 12
+    assert len(session.exec(select(Invoice)).all()) == 16
     htmx = logged_in.post(
         "/invoices/sync", headers={"HX-Request": "true", "X-CSRF-Token": logged_in.csrf}
     )
@@ -144,7 +182,7 @@ def test_sync_now_button(logged_in: Client, session: Session, netvisor_env: Sand
 
 
 def test_sync_error_is_shown(
-    logged_in: Client, session: Session, netvisor_env: SandboxServer
+    logged_in: Client, session: Session, netvisor_env: NetvisorSandbox
 ) -> None:
     netvisor_env.state.fail_next("salesinvoicelist", "AUTHENTICATION_FAILED", "Väärä avain")
     htmx = logged_in.post(
@@ -157,7 +195,7 @@ def test_sync_error_is_shown(
 
 
 def test_end_of_day(
-    logged_in: Client, session: Session, synced: SandboxServer, monkeypatch: pytest.MonkeyPatch
+    logged_in: Client, session: Session, synced: NetvisorSandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sent = by_number(session, "1002330013")
     synced.state.set_status([sent.netvisor_key], "open")

@@ -8,19 +8,19 @@ from decimal import Decimal
 import factories
 import pytest
 from browser import LiveServer, browser_login
+from netvisor_sandbox import NetvisorSandbox
 from sqlmodel import Session, select
 
 from helpdesk.db import new_session
 from plugins.invoices.models import Invoice
 from plugins.invoices.sandboxes.demo import ensure_demo_users
 from plugins.invoices.sandboxes.netvisor.data import SandboxRow
-from plugins.invoices.sandboxes.netvisor.server import SandboxServer
 from plugins.invoices.sync import sync_unsent
 
 pytestmark = pytest.mark.browser
 
 
-def test_queue_page(live_server: LiveServer, page, netvisor_env: SandboxServer) -> None:
+def test_queue_page(live_server: LiveServer, page, netvisor_env: NetvisorSandbox) -> None:
     from playwright.sync_api import expect
 
     with Session(new_session().get_bind(), expire_on_commit=False) as session:
@@ -37,7 +37,7 @@ def test_queue_page(live_server: LiveServer, page, netvisor_env: SandboxServer) 
     page.goto(f"{live_url}/invoices")
 
     rows = page.locator("table.invoice-queue tbody tr")
-    expect(rows).to_have_count(12)
+    expect(rows).to_have_count(16)
     first = rows.first
     expect(first).to_contain_text("1002330013")
     expect(first).to_have_class("overdue")
@@ -52,7 +52,7 @@ def test_queue_page(live_server: LiveServer, page, netvisor_env: SandboxServer) 
         rows=[SandboxRow("Käännös", Decimal(1), Decimal("90.00"), Decimal("25.5"))],
     )
     page.click("[data-testid=sync-now]")
-    expect(rows).to_have_count(13)
+    expect(rows).to_have_count(17)
     expect(page.locator("#invoice-queue")).to_contain_text("1006890001")
     expect(page.locator("#invoice-queue")).to_contain_text("Synkronoitu: 1 uutta")
 
