@@ -41,6 +41,7 @@ from helpdesk.services.outgoing import (
     retry,
     sync_message,
 )
+from helpdesk.services.reply_text import signed, unsigned
 from helpdesk.settings import get_settings
 
 __all__ = [
@@ -52,8 +53,10 @@ __all__ = [
     "queue_mail",
     "reply",
     "retry",
+    "signed",
     "start_conversation",
     "sync_message",
+    "unsigned",
 ]
 
 
@@ -63,15 +66,6 @@ class NewerMessageExists(Conflict):
     def __init__(self, newest: Message) -> None:
         super().__init__("A newer reply or note exists", code="newer_message")
         self.newest = newest
-
-
-def signed(body: str, agent: Agent | None, mailbox: Mailbox) -> str:
-    """The body with the agent's and then the mailbox's signature below it."""
-    parts = [body.rstrip()]
-    for signature in (agent.signature if agent else "", mailbox.signature):
-        if signature and signature.strip() and signature.strip() not in body:
-            parts.append(signature.strip())
-    return "\n\n".join(parts) + "\n"
 
 
 def latest_human_message(session: Session, ticket: Ticket) -> Message | None:

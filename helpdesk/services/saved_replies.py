@@ -8,16 +8,13 @@ substitution rather than ``str.format_map``: a stray ``{`` would make that raise
 
 from __future__ import annotations
 
-import re
-
 from sqlmodel import Session, col, select
 
 from helpdesk.db import transaction
 from helpdesk.models import Agent, SavedReply, Ticket, utcnow
-from helpdesk.services import audit
+from helpdesk.services import audit, reply_text
 from helpdesk.services.errors import Conflict, NotFound, ServiceError
 
-_VARIABLE = re.compile(r"\{(\w+)\}")
 VARIABLES = {
     "asiakas": "customer_name",
     "customer_name": "customer_name",
@@ -36,11 +33,7 @@ def render(body: str, *, ticket: Ticket | None, agent: Agent) -> str:
         "agent_name": agent.name,
     }
 
-    def fill(match: re.Match[str]) -> str:
-        key = VARIABLES.get(match.group(1).lower())
-        return values[key] if key else match.group(0)
-
-    return _VARIABLE.sub(fill, body)
+    return reply_text.fill_variables(body, {name: values[key] for name, key in VARIABLES.items()})
 
 
 def list_replies(session: Session, *, active_only: bool = True) -> list[SavedReply]:

@@ -15,7 +15,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
-from helpdesk.models import Agent, Message, PresenceState, utcnow
+from helpdesk.models import Agent, Mailbox, Message, PresenceState, utcnow
 from helpdesk.services import presence, replies, saved_replies
 from helpdesk.services import tickets as ticket_service
 from helpdesk.services.errors import ServiceError
@@ -135,7 +135,12 @@ def cancel_send(
         return RedirectResponse(f"/tickets/{row.ticket_id}", status_code=303)
     response = _delivery(request, session, outbound_id)
     message = session.get(Message, row.message_row_id) if row.message_row_id else None
-    event = {"ticket": row.ticket_id, "text": message.text if message else ""}
+    text = (message.text or "") if message else ""
+    mailbox = session.get(Mailbox, row.mailbox_id)
+    if mailbox is not None:  # the writer's words go back, without what sending adds again
+        author = session.get(Agent, message.author_id) if message and message.author_id else agent
+        text = replies.unsigned(text, author, mailbox)
+    event = {"ticket": row.ticket_id, "text": text}
     response.headers["HX-Trigger"] = json.dumps({"reply-undone": event})
     return response
 
