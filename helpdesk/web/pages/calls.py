@@ -3,7 +3,7 @@ as-you-type caller lookup, and the list of recent calls."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -12,6 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel
 
 from helpdesk.i18n import N_
+from helpdesk.i18n import gettext as _
 from helpdesk.models import EtunnusUser, Ticket, utcnow
 from helpdesk.services import calls as call_service
 from helpdesk.services import people as people_service
@@ -141,6 +142,45 @@ def parse_local(value: str) -> datetime | None:
     return naive.replace(tzinfo=_zone()) if naive.tzinfo is None else naive
 
 
+#: How far in the future a call's start may be (clocks differ a little).
+_FUTURE_SLACK = timedelta(minutes=5)
+
+
+def _form_errors(
+    session: SessionDep, form: CallForm
+) -> tuple[dict[str, str], EtunnusUser | None, datetime | None, int]:
+    """What is wrong with the form, by field (in the agent's language), and the values read.
+
+    A call needs someone (a valid number, or the user picked) and something said (a topic
+    or notes); the time and duration must read as such."""
+    errors: dict[str, str] = {}
+    caller = (
+        people_service.get_by_etunnus(session, form.user.strip()) if form.user.strip() else None
+    )
+    phone = form.phone.strip()
+    if form.user.strip() and caller is None:
+        errors["phone"] = _("No such user: find and pick the user again.")
+    elif phone and people_service.parse_phone(phone) is None:
+        errors["phone"] = _("Not a phone number. Write it as 040 123 4567 or +358 40 123 4567.")
+    elif not phone and caller is None:
+        errors["phone"] = _("Give the caller's number, or find and pick the user.")
+    if not (form.topic.strip() or form.notes.strip()):
+        errors["topic"] = _("Write what the call was about (a topic or notes).")
+    started: datetime | None = None
+    try:
+        started = parse_local(form.started_at)
+    except ServiceError as exc:
+        errors["started_at"] = _(exc.message)
+    if started is not None and started > utcnow() + _FUTURE_SLACK:
+        errors["started_at"] = _("The start time is in the future.")
+    duration = 0
+    try:
+        duration = call_service.parse_duration(form.duration)
+    except ServiceError as exc:
+        errors["duration"] = exc.message
+    return errors, caller, started, duration
+
+
 @router.post("/calls", include_in_schema=False)
 def save_call(
     request: Request,
@@ -149,7 +189,28 @@ def save_call(
     target: HtmxTarget,
     form: Annotated[CallForm, Form()],
 ) -> Response:
-    caller = people_service.get_user(session, form.user) if form.user.strip() else None
+    errors, caller, started, duration = _form_errors(session, form)
+    if errors:
+        # The form again, with every error beside its field and what was typed kept.
+        context = {
+            "phone": form.phone,
+            "form": form,
+            "errors": errors,
+            "now_local": utcnow().astimezone(_zone()).strftime(_LOCAL_INPUT),
+            "in_dialog": target == DIALOG,
+            **_picked(session, caller, form.ticket_id),
+        }
+        if target == DIALOG:
+            headers = {"HX-Retarget": f"#{DIALOG}", "HX-Reswap": "innerHTML"}
+            return render(
+                request,
+                "calls/new.html",
+                context,
+                block="call_form",
+                status_code=422,
+                headers=headers,
+            )
+        return render(request, "calls/new.html", context, status_code=422)
     ticket = (
         ticket_service.get_ticket(session, form.ticket_id) if form.ticket_id is not None else None
     )
@@ -157,9 +218,9 @@ def save_call(
         session,
         by=agent,
         phone=form.phone,
-        direction=form.direction,
-        started_at=parse_local(form.started_at),
-        duration_seconds=call_service.parse_duration(form.duration),
+        direction="outgoing" if form.direction == "outgoing" else "incoming",
+        started_at=started,
+        duration_seconds=duration,
         topic=form.topic,
         notes=form.notes,
         user=caller,

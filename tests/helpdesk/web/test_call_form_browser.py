@@ -63,9 +63,16 @@ def test_call_form_with_as_you_type_lookup(live_server, page) -> None:
     # An unknown caller: saved as a new phone ticket.
     page.get_by_role("link", name=re.compile("(Kirjaa uusi puhelu|Log another call)")).click()
     phone = page.get_by_test_id("call-phone")
+    phone.press_sequentially("050 9", delay=20)
+    page.get_by_test_id("call-notes").fill("Kysyi palvelusta, ei vielä käyttäjä.")
+    page.get_by_test_id("call-save").click()
+    # A number cut short: the error stands beside the number, in the panel, the notes kept.
+    expect(page.get_by_test_id("error-phone")).to_be_visible()
+    expect(page.get_by_test_id("call-notes")).to_have_value("Kysyi palvelusta, ei vielä käyttäjä.")
+    phone = page.get_by_test_id("call-phone")
+    phone.fill("")
     phone.press_sequentially("050 999 8877", delay=20)
     expect(page.get_by_test_id("lookup-none")).to_be_visible()
-    page.get_by_test_id("call-notes").fill("Kysyi palvelusta, ei vielä käyttäjä.")
     page.get_by_test_id("call-save").click()
     expect(page.get_by_test_id("call-saved")).to_be_visible()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import factories
+import pytest
 from sqlmodel import select
 
 from helpdesk.models import Call, Channel, MessageKind, Ticket
@@ -113,10 +114,46 @@ def test_unknown_caller_as_a_new_ticket_without_javascript(session, logged_in) -
     assert f"#{ticket.number}" in listing.text and "050 9998877" in listing.text
 
 
-def test_bad_input_is_explained(session, logged_in) -> None:
-    response = logged_in.form(
-        "/calls", {"duration": "pitkä"}, headers={**HX, "HX-Target": "call-dialog"}
-    )
-    assert response.status_code == 400
-    assert response.headers["HX-Retarget"] == "#flash"
+def test_bad_input_is_explained_beside_each_field_and_kept(session, logged_in) -> None:
+    typed = {
+        "phone": "soita huomenna",
+        "direction": "outgoing",
+        "started_at": "eilen",
+        "duration": "pitkä",
+        "topic": "",
+        "notes": "",
+    }
+    response = logged_in.form("/calls", typed, headers={**HX, "HX-Target": "call-dialog"})
+    assert response.status_code == 422
+    assert response.headers["HX-Retarget"] == "#call-dialog"
+    page = response.text
+    for field in ("phone", "started_at", "duration", "topic"):
+        assert f'data-testid="error-{field}"' in page, field
+    assert "Tämä ei ole puhelinnumero" in page  # Finnish first
+    # What was typed stays, so nothing has to be written twice.
+    assert 'value="soita huomenna"' in page and 'value="pitkä"' in page
+    assert 'value="outgoing" checked' in page
     assert session.exec(select(Call)).all() == []
+
+
+@pytest.mark.parametrize(
+    ("fields", "wrong"),
+    [
+        ({"notes": "Kysyi laskusta"}, "phone"),  # nobody: no number and no user
+        ({"phone": "040 123 4567"}, "topic"),  # nothing said
+        ({"phone": "040 123 4567", "topic": "x", "started_at": "2999-01-01T10:00"}, "started_at"),
+        ({"user": "999999", "topic": "Lasku"}, "phone"),  # a user that is not there
+    ],
+)
+def test_a_call_needs_someone_and_something_said(session, logged_in, fields, wrong) -> None:
+    response = logged_in.form("/calls", fields)
+    assert response.status_code == 422
+    assert f'data-testid="error-{wrong}"' in response.text
+    assert session.exec(select(Call)).all() == []
+
+
+def test_errors_in_english_for_an_english_agent(session, logged_in) -> None:
+    logged_in.form("/language", {"language": "en", "next": "/calls/new"})
+    response = logged_in.form("/calls", {"phone": "abc", "topic": "x"})
+    assert response.status_code == 422
+    assert "Not a phone number" in response.text
