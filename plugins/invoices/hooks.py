@@ -68,7 +68,7 @@ def helpdesk_routers() -> list[APIRouter]:
 @hookimpl
 def helpdesk_navigation(agent: Agent) -> list[NavEntry]:
     return [
-        NavEntry(label=N_("Unsent invoices"), url="/invoices", order=40),
+        NavEntry(label=N_("Invoices"), url="/invoices", order=40),
         NavEntry(label=N_("Korjattavat"), url="/invoices/korjattavat", order=41),
         NavEntry(label=N_("Invoice texts"), url="/admin/invoice-texts", order=95, admin_only=True),
     ]

@@ -92,7 +92,7 @@ def test_extraction_sees_templates_python_and_keys(extracted):
 @pytest.mark.parametrize("catalogs", [INVOICES], ids=["invoices"])
 def test_the_plugin_extracts_its_own_strings(extracted):
     ids = {msgid for _ctx, msgid in extracted}
-    assert "Unsent invoices" in ids  # a navigation label in hooks.py
+    assert "Unsent invoices" in ids  # the queue page's heading
     assert "Korjattavat" in ids
     assert "Log in" not in ids
 

@@ -86,6 +86,7 @@ def test_agent_works_a_ticket_from_the_inbox(live_server, page):
     label = page.locator("label[for=note-text]")
     expect(label).to_have_text("Sisäinen muistiinpano")
     page.screenshot(path=SCREENSHOT, full_page=True)
+    page.click("[data-testid=user-menu]")  # the language is in the user menu
     page.click("[data-testid=lang-en]")
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(label).to_have_text("Internal note")
