@@ -8,6 +8,7 @@ single trailing ``%`` is read as the prefix wildcard.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -20,6 +21,15 @@ from plugins.invoices.models import Invoice
 
 LIKE_ESCAPE = "\\"
 _AMOUNT = re.compile(r"^(?:\d{1,3}(?:[ \u00a0]\d{3})+|\d+)(?:[.,]\d{1,2})?$")
+
+
+def name_key(text: str) -> str:
+    """A customer's name as stored for search: lower case, without accents, spaces kept.
+
+    The same folding is applied to what the agent types, so ``makinen`` finds Mäkinen,
+    ``mäkinen`` still does, and ``hamalainen`` finds Hämäläinen."""
+    decomposed = unicodedata.normalize("NFKD", " ".join(text.split()).casefold())
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
 
 
 def escape_like(text: str) -> str:
@@ -61,7 +71,7 @@ def conditions(q: str) -> list[ColumnElement[bool]]:
         prefix = escape_like(query[:-1].strip())
         return [
             col(Invoice.number).like(prefix.replace(" ", "") + "%", escape=LIKE_ESCAPE),
-            col(Invoice.customer_name_search).like(prefix.casefold() + "%", escape=LIKE_ESCAPE),
+            col(Invoice.customer_name_search).like(name_key(prefix) + "%", escape=LIKE_ESCAPE),
         ]
     found: list[ColumnElement[bool]] = []
     compact = "".join(query.split())
@@ -75,7 +85,7 @@ def conditions(q: str) -> list[ColumnElement[bool]]:
         found.append(col(Invoice.gross_sum) == amount)
     found.append(
         col(Invoice.customer_name_search).like(
-            "%" + escape_like(query.casefold()) + "%", escape=LIKE_ESCAPE
+            "%" + escape_like(name_key(query)) + "%", escape=LIKE_ESCAPE
         )
     )
     return found

@@ -13,6 +13,7 @@ from plugins.invoices.models import DeliveryMethod, Invoice
 from plugins.invoices.netvisor import Customer, ProcessHistoryEntry, SalesInvoice
 from plugins.invoices.rules.checks import InvoiceForCheck, OtherInvoice, RowForCheck
 from plugins.invoices.rules.validators import parse_delivery_method
+from plugins.invoices.search import name_key
 
 
 def for_check(
@@ -122,7 +123,7 @@ def invoice_values(detail: SalesInvoice, customer: Customer | None) -> dict[str,
         "customer_key": detail.customer_netvisor_key,
         "customer_code": detail.customer_code or (customer.code if customer else None),
         "customer_name": _text(detail.customer_name),
-        "customer_name_search": _text(detail.customer_name).casefold(),
+        "customer_name_search": name_key(_text(detail.customer_name)),
         "customer_address": _text(detail.customer_address_line),
         "customer_postcode": _text(detail.customer_post_number),
         "customer_town": _text(detail.customer_town),

@@ -55,6 +55,7 @@ from plugins.invoices.netvisor import (
 )
 from plugins.invoices.rules.checks import OtherInvoice, run_checks
 from plugins.invoices.rules.deadline import InvoiceDeadline
+from plugins.invoices.search import name_key
 from plugins.invoices.settings import NetvisorNotConfigured, deadline_rules, netvisor_client
 from plugins.invoices.sync.mapping import einvoice_problems, for_check, invoice_values, plain
 
@@ -356,7 +357,7 @@ def _mark_unreadable(
         "etunnus": parts[0] if parts else number[:6],
         "customer_code": item.customer_code,
         "customer_name": (item.customer_name or "").strip(),
-        "customer_name_search": (item.customer_name or "").strip().casefold(),
+        "customer_name_search": name_key(item.customer_name or ""),
         "invoice_date": item.invoice_date,
         "gross_sum": (item.invoice_sum or Decimal(0)).quantize(Decimal("0.01")),
         "netvisor_status": item.status or "unsent",

@@ -68,6 +68,9 @@ def test_search_by_number_reference_name_and_sum(session: Session, synced: Netvi
     assert numbers(session, to_rf(real)) == {"1002330012"}  # RF form
     assert numbers(session, "kultainen kuppi") == {"1002330013"}
     assert numbers(session, "ÄIJÄLÄ") == {"1002330012"}  # case-insensitive, also on SQLite
+    # Typed without ä and ö, as on a foreign keyboard or a phone.
+    assert numbers(session, "aijala") == {"1002330012"}
+    assert numbers(session, "Aijala%") == numbers(session, "Äijälä%") != set()
     assert numbers(session, "765,55") == {"1001020007", "1001020009"}
     assert numbers(session, "765.55") == {"1001020007", "1001020009"}
     assert parse_amount("1 244,5 €") == Decimal("1244.5")
