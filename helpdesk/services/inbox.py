@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -191,13 +191,22 @@ def hydrate(session: Session, tickets: list[Ticket]) -> list[InboxRow]:
     ]
 
 
-def status_counts(session: Session) -> dict[str, int]:
-    """How many tickets are in each status (for the inbox tabs).
+#: Filtered counts stop at this many per status (shown as "1000+"): a search for a common
+#: word never counts every message it matches.
+COUNT_CAP = 1000
 
-    Open and pending are counted exactly on every call (index-only range counts). Closed
-    tickets are most of the table and grow forever, so their count is reused for
-    ``CLOSED_COUNT_SECONDS`` per database: a page load never counts years of history.
+
+def status_counts(session: Session, f: TicketFilter | None = None) -> dict[str, int]:
+    """How many tickets are in each status, among those the filters other than the status
+    select (the mailbox, assignee, user and search the agent has on).
+
+    Unfiltered, open and pending are counted exactly on every call (index-only range
+    counts), and closed tickets, most of the table and growing forever, are counted once per
+    ``CLOSED_COUNT_SECONDS`` per database. Filtered, each status is counted up to
+    ``COUNT_CAP`` (a value above the cap means "more than that").
     """
+    if f is not None and any((f.mailbox, f.assignee, f.user, (f.q or "").strip())):
+        return _filtered_counts(session, f)
     active = [TicketStatus.open, TicketStatus.pending]
     rows = session.exec(
         select(Ticket.status, func.count())
@@ -218,6 +227,25 @@ def status_counts(session: Session) -> dict[str, int]:
         _closed_counts[key] = cached
     if cached[1]:
         counts[TicketStatus.closed.value] = cached[1]
+    return counts
+
+
+def _filtered_counts(session: Session, f: TicketFilter) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    q = (f.q or "").strip()
+    for status in TicketStatus:
+        query = _apply_filters(session, select(Ticket.id), replace(f, status=status.value))
+        if query is None:
+            return {}
+        if q:
+            condition = _search_condition(session, q)
+            if condition is None:
+                return {}
+            query = query.where(condition)
+        capped = query.limit(COUNT_CAP + 1).subquery()
+        found = int(session.exec(select(func.count()).select_from(capped)).one())
+        if found:
+            counts[status.value] = found
     return counts
 
 

@@ -8,7 +8,7 @@ from sqlmodel import select
 
 from helpdesk.models import Mailbox
 from helpdesk.services import agents as agent_service
-from helpdesk.services.inbox import TicketFilter, list_tickets, status_counts
+from helpdesk.services.inbox import COUNT_CAP, TicketFilter, list_tickets, status_counts
 from helpdesk.web.deps import CurrentAgent, HtmxTarget, SessionDep
 from helpdesk.web.templating import render
 
@@ -53,7 +53,9 @@ def inbox(
         "cursor": cursor,
         "mailboxes": list(session.exec(select(Mailbox).order_by(Mailbox.address))),
         "agents": agent_service.list_agents(session, active_only=True),
-        # The counts sit outside the htmx blocks: only a full page shows them.
-        "counts": status_counts(session) if block is None else {},
+        # The counts follow the filters and come with every list (a filter change, the
+        # 20-second refresh); only "show more" leaves them as they are.
+        "counts": status_counts(session, filters) if block != "ticket_rows" else {},
+        "count_cap": COUNT_CAP,
     }
     return render(request, "inbox.html", context, block=block)

@@ -142,6 +142,26 @@ def test_more_rows_come_as_a_fragment(session, logged_in):
     assert set(_ids(first.text)).isdisjoint(_ids(f"<table>{more.text}</table>"))
 
 
+def _counts(client, headers=None, **params) -> str:
+    page = client.get("/tickets", params=params, headers=headers or {})
+    doc = lxml.html.fromstring(page.text)
+    [line] = doc.xpath("//p[@data-testid='inbox-counts']")
+    return " ".join(line.text_content().split())
+
+
+def test_counts_follow_the_filters_and_come_with_the_list(world, logged_in):
+    assert _counts(logged_in) == "Avoimet: 3 · Odottavat: 1 · Suljetut: 1"
+    assert (
+        _counts(logged_in, mailbox="info@e-tunnus.fi") == "Avoimet: 1 · Odottavat: 0 · Suljetut: 1"
+    )
+    assert _counts(logged_in, assignee="none") == "Avoimet: 1 · Odottavat: 1 · Suljetut: 1"
+    assert _counts(logged_in, user="100102") == "Avoimet: 0 · Odottavat: 0 · Suljetut: 1"
+    assert _counts(logged_in, q="minun") == "Avoimet: 1 · Odottavat: 0 · Suljetut: 0"
+    # A filter change (the list swapped by htmx) brings the new counts along.
+    fragment = {"HX-Request": "true", "HX-Target": "ticket-list"}
+    assert _counts(logged_in, fragment, mailbox="info@e-tunnus.fi").startswith("Avoimet: 1 ·")
+
+
 def test_ticket_list_fragment_and_vary_header(world, logged_in):
     full = logged_in.get("/tickets")
     assert "<html" in full.text
