@@ -99,6 +99,7 @@
     if (token) token.value = String(Date.now()) + String(Math.random()).slice(2);
     var warning = document.getElementById("composer-warning");
     if (warning) warning.innerHTML = "";
+    document.querySelectorAll("[data-composer-error]").forEach(function (el) { el.innerHTML = ""; });
     var state = document.getElementById("presence-state");
     if (state) state.value = "viewing";
   });

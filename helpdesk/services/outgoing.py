@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 
 from helpdesk.blobs import BlobStore
 from helpdesk.db import in_unit_of_work, transaction
+from helpdesk.i18n import N_
 from helpdesk.mail import compose
 from helpdesk.models import (
     Agent,
@@ -67,7 +68,8 @@ def ticket_subject(subject: str, ticket: Ticket) -> str:
     return compose.tagged_subject(subject, ticket.number)
 
 
-def addresses(values: Sequence[str] | str | None) -> list[str]:
+def addresses(values: Sequence[str] | str | None, *, field: str | None = None) -> list[str]:
+    """The addresses of a To/Cc/Bcc field, lower-cased, each once; an error names ``field``."""
     if values is None:
         return []
     items = values.replace(";", ",").split(",") if isinstance(values, str) else values
@@ -77,7 +79,9 @@ def addresses(values: Sequence[str] | str | None) -> list[str]:
         if not addr:
             continue
         if "@" not in addr or " " in addr or addr.count("@") != 1:
-            raise ServiceError(f"Not an email address: {raw.strip()}")
+            raise ServiceError(
+                N_("Not an email address: %(value)s"), field=field, params={"value": raw.strip()}
+            )
         result.append(addr)
     return list(dict.fromkeys(result))
 

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from helpdesk.db import transaction
+from helpdesk.i18n import N_
 from helpdesk.mail import compose
 from helpdesk.models import (
     Agent,
@@ -145,7 +146,7 @@ def reply(
     if found is not None and found.message_row_id is not None:
         return _message(session, found)
     if not body.strip():
-        raise ServiceError("The reply is empty")
+        raise ServiceError(N_("The reply is empty"), field="body")
     mailbox = session.get(Mailbox, ticket.mailbox_id) if ticket.mailbox_id else None
     if mailbox is None:
         raise ServiceError("The ticket has no mailbox to answer from")
@@ -153,7 +154,11 @@ def reply(
         newer = written_since(session, ticket, expected_last_message_id, agent)
         if newer is not None:
             raise NewerMessageExists(newer)
-    recipients = outgoing.addresses(to) if to else outgoing.addresses([ticket.customer_email or ""])
+    recipients = outgoing.addresses(to or [ticket.customer_email or ""], field="to")
+    if not recipients:
+        raise ServiceError(N_("The mail needs a recipient"), field="to")
+    copies = outgoing.addresses(cc, field="cc")
+    blind = outgoing.addresses(bcc, field="bcc")
     parent, references = _thread_parent(session, ticket)
     text = signed(body, agent, mailbox)
     if include_quote and parent is not None and parent.kind == MessageKind.incoming:
@@ -165,8 +170,8 @@ def reply(
                 session,
                 mailbox=mailbox,
                 to=recipients,
-                cc=outgoing.addresses(cc),
-                bcc=outgoing.addresses(bcc),
+                cc=copies,
+                bcc=blind,
                 subject=compose.reply_subject(ticket.subject, ticket.number),
                 text=text,
                 attachments=attachments,
@@ -239,16 +244,20 @@ def find_recipient(session: Session, to: str) -> tuple[str, str | None, EtunnusU
     if value.isdigit() and len(value) == 6:
         user = session.exec(select(EtunnusUser).where(EtunnusUser.etunnus == value)).first()
         if user is None:
-            raise NotFound(f"No E-tunnus user {value}")
+            raise NotFound(N_("No E-tunnus user %(number)s"), field="to", params={"number": value})
         email = session.exec(
             select(UserEmail.email).where(UserEmail.user_id == user.id).order_by(col(UserEmail.id))
         ).first()
         if email is None:
-            raise ServiceError(f"The E-tunnus user {value} has no email address")
+            raise ServiceError(
+                N_("The E-tunnus user %(number)s has no email address"),
+                field="to",
+                params={"number": value},
+            )
         return email, user.name, user
-    address = outgoing.addresses([value])
+    address = outgoing.addresses([value], field="to")
     if not address:
-        raise ServiceError("The mail needs a recipient")
+        raise ServiceError(N_("The mail needs a recipient"), field="to")
     user_id = session.exec(select(UserEmail.user_id).where(UserEmail.email == address[0])).all()
     user = session.get(EtunnusUser, user_id[0]) if len(set(user_id)) == 1 else None
     return address[0], user.name if user else None, user
@@ -272,10 +281,12 @@ def start_conversation(
     if found is not None and found.ticket_id is not None:
         return tickets.get_ticket(session, found.ticket_id)
     if not subject.strip():
-        raise ServiceError("The subject is empty")
+        raise ServiceError(N_("The subject is empty"), field="subject")
     if not body.strip():
-        raise ServiceError("The message is empty")
+        raise ServiceError(N_("The message is empty"), field="body")
     address, name, user = find_recipient(session, to)
+    copies = outgoing.addresses(cc, field="cc")
+    blind = outgoing.addresses(bcc, field="bcc")
     try:
         with transaction(session):
             ticket = tickets.open_ticket(
@@ -291,8 +302,8 @@ def start_conversation(
                 session,
                 mailbox=mailbox,
                 to=[address],
-                cc=outgoing.addresses(cc),
-                bcc=outgoing.addresses(bcc),
+                cc=copies,
+                bcc=blind,
                 subject=compose.tagged_subject(subject, ticket.number),
                 text=signed(body, agent, mailbox),
                 attachments=attachments,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -37,6 +37,19 @@ CONTENT_SECURITY_POLICY = (
 
 def _is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/v1/")
+
+
+def _back(request: Request) -> str | None:
+    """Where an error page's Back leads: the page the agent came from, if it is one of
+    ours (a path on this host), else nothing (the page still links to the inbox)."""
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.netloc and referer.netloc != request.url.netloc:
+        return None
+    if not referer.path.startswith("/") or referer.path.startswith("//"):
+        return None
+    if referer.path == request.url.path and request.method == "GET":
+        return None  # the failing page itself
+    return referer.path + (f"?{referer.query}" if referer.query else "")
 
 
 def create_app() -> FastAPI:
@@ -112,11 +125,12 @@ def create_app() -> FastAPI:
                 status_code=403,
                 headers={"HX-Retarget": "#flash", "HX-Reswap": "innerHTML"},
             )
-        return render(request, "error.html", {"message": message}, status_code=403)
+        context = {"message": message, "back": _back(request)}
+        return render(request, "error.html", context, status_code=403)
 
     @app.exception_handler(ServiceError)
     async def service_error(request: Request, exc: ServiceError) -> Response:
-        message = i18n.gettext(exc.message)
+        message = exc.text()
         if _is_api(request):
             return JSONResponse({"detail": message, "code": exc.code}, status_code=exc.status_code)
         if request.headers.get("hx-request"):
@@ -127,7 +141,8 @@ def create_app() -> FastAPI:
                 status_code=exc.status_code,
                 headers={"HX-Retarget": "#flash", "HX-Reswap": "innerHTML"},
             )
-        return render(request, "error.html", {"message": message}, status_code=exc.status_code)
+        context = {"message": message, "back": _back(request)}
+        return render(request, "error.html", context, status_code=exc.status_code)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:

@@ -74,8 +74,8 @@ async def send_reply(
 ) -> Response:
     """Send (queue) a reply; a stale view gets the traffic-cop warning instead."""
     ticket = ticket_service.get_ticket(session, ticket_id)
-    attachments = await read_attachments(form.files)
     try:
+        attachments = await read_attachments(form.files)
         replies.reply(
             session,
             ticket=ticket,
@@ -99,6 +99,18 @@ async def send_reply(
             "_composer_warning.html",
             {"newest": exc.newest, "ticket": ticket},
             headers={"HX-Retarget": "#composer-warning", "HX-Reswap": "innerHTML"},
+        )
+    except ServiceError as exc:
+        if not request.headers.get("hx-request"):
+            raise
+        # Where the agent is looking: above Send and beside the field, not in the page's
+        # flash area a long thread away.
+        return render(
+            request,
+            "_composer_errors.html",
+            {"message": exc.text(), "field": exc.field},
+            status_code=exc.status_code,
+            headers={"HX-Retarget": "#composer-error", "HX-Reswap": "innerHTML"},
         )
     presence.touch(session, ticket_id=ticket_id, agent=agent, state=PresenceState.viewing)
     if not request.headers.get("hx-request"):

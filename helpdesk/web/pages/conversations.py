@@ -8,11 +8,12 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from helpdesk.models import Mailbox
 from helpdesk.services import mailboxes as mailbox_service
 from helpdesk.services import replies, saved_replies
+from helpdesk.services.errors import ServiceError
 from helpdesk.web.deps import AdminAgent, CurrentAgent, SessionDep
 from helpdesk.web.forms import Checkbox, OptionalId, read_attachments
 from helpdesk.web.templating import render
@@ -42,19 +43,32 @@ class SavedReplyForm(BaseModel):
     active: Checkbox = False
 
 
+def _conversation_page(
+    request: Request,
+    session: Session,
+    values: dict[str, object],
+    *,
+    error: ServiceError | None = None,
+) -> Response:
+    boxes = session.exec(
+        select(Mailbox).where(Mailbox.active == True).order_by(Mailbox.address)  # noqa: E712
+    ).all()
+    context = {
+        "mailboxes": boxes,
+        "form": values,
+        "token": values.get("token") or uuid.uuid4().hex,
+        "errors": {error.field or "form": error.text()} if error else {},
+    }
+    status = error.status_code if error else 200
+    return render(request, "new_ticket.html", context, status_code=status)
+
+
 @router.get("/tickets/new", include_in_schema=False)
 def new_conversation(
     request: Request, session: SessionDep, agent: CurrentAgent, to: str = ""
 ) -> Response:
     """The form: mailbox, a customer address or an E-tunnus number, subject, text."""
-    boxes = session.exec(
-        select(Mailbox).where(Mailbox.active == True).order_by(Mailbox.address)  # noqa: E712
-    ).all()
-    return render(
-        request,
-        "new_ticket.html",
-        {"mailboxes": boxes, "to": to, "token": uuid.uuid4().hex},
-    )
+    return _conversation_page(request, session, {"to": to})
 
 
 @router.post("/tickets/new", include_in_schema=False)
@@ -64,19 +78,25 @@ async def create_conversation(
     agent: CurrentAgent,
     form: Annotated[ConversationForm, Form()],
 ) -> Response:
-    """Open the ticket and queue the first mail; then show the ticket."""
-    ticket = replies.start_conversation(
-        session,
-        mailbox=mailbox_service.get_mailbox(session, form.mailbox_id),
-        agent=agent,
-        to=form.to,
-        subject=form.subject,
-        body=form.body,
-        cc=form.cc,
-        bcc=form.bcc,
-        attachments=await read_attachments(form.files),
-        idempotency_key=f"web:new:{form.token}" if form.token else None,
-    )
+    """Open the ticket and queue the first mail; then show the ticket. A refusal shows the
+    form again with the reason beside its field and everything typed kept (attachments
+    must be chosen again: a browser never refills a file field)."""
+    try:
+        ticket = replies.start_conversation(
+            session,
+            mailbox=mailbox_service.get_mailbox(session, form.mailbox_id),
+            agent=agent,
+            to=form.to,
+            subject=form.subject,
+            body=form.body,
+            cc=form.cc,
+            bcc=form.bcc,
+            attachments=await read_attachments(form.files),
+            idempotency_key=f"web:new:{form.token}" if form.token else None,
+        )
+    except ServiceError as exc:
+        values = form.model_dump(exclude={"files"})
+        return _conversation_page(request, session, values, error=exc)
     target = f"/tickets/{ticket.id}"
     if request.headers.get("hx-request"):
         return Response(status_code=204, headers={"HX-Redirect": target})

@@ -6,6 +6,7 @@ import base64
 import json
 
 import factories
+import lxml.html
 import pytest
 from sqlmodel import select
 from webclient import Client, login
@@ -90,7 +91,7 @@ def test_too_large_attachment_is_a_clear_error(logged_in, session, ticket, monke
         headers=_hx(logged_in),
     )
     assert response.status_code == 400
-    assert response.headers["HX-Retarget"] == "#flash"
+    assert response.headers["HX-Retarget"] == "#composer-error"  # above Send, in view
     assert "Liitteet ylittävät" in response.text  # the limit, in Finnish
     assert session.exec(select(Message).where(Message.kind == "outgoing")).all() == []
 
@@ -131,6 +132,62 @@ def test_presence_shows_a_colleague_composing(app, logged_in, session, ticket):
         )
     seen = logged_in.post(f"/tickets/{ticket.id}/presence", headers=_hx(logged_in))
     assert "Pekka Puhelin" in seen.text and "presence-composing" in seen.text
+
+
+def test_reply_errors_stand_beside_their_field(logged_in, session, ticket):
+    data = {
+        "body": "Hei",
+        "cc": "matti at example.fi",
+        "last_message_id": _last_id(session, ticket),
+    }
+    response = logged_in.post(f"/tickets/{ticket.id}/replies", data=data, headers=_hx(logged_in))
+    assert response.status_code == 400
+    assert response.headers["HX-Retarget"] == "#composer-error"
+    doc = lxml.html.fromstring(f"<div>{response.text}</div>")
+    [cc] = doc.xpath("//span[@id='reply-error-cc']")
+    assert cc.get("hx-swap-oob") == "true"
+    assert cc.text_content() == "Ei sähköpostiosoite: matti at example.fi"
+    assert doc.xpath("//span[@id='reply-error-to']")[0].text_content() == ""  # others cleared
+    empty = logged_in.post(
+        f"/tickets/{ticket.id}/replies",
+        data={**data, "body": " ", "cc": ""},
+        headers=_hx(logged_in),
+    )
+    body = lxml.html.fromstring(f"<div>{empty.text}</div>").xpath("//span[@id='reply-error-body']")
+    assert body[0].text_content() == "Vastaus on tyhjä"
+    assert session.exec(select(Message).where(Message.kind == "outgoing")).all() == []
+
+
+def test_new_conversation_refused_keeps_what_was_typed(logged_in, session, data_dir):
+    mailbox = factories.mailbox(session, display_name="E-tunnus")
+    typed = {
+        "mailbox_id": str(mailbox.id),
+        "to": "999999",
+        "cc": "kopio@example.fi",
+        "subject": "Tervetuloa",
+        "body": "Hei, tässä pitkä viesti.",
+    }
+    response = logged_in.form("/tickets/new", typed, follow_redirects=False)
+    assert response.status_code == 404
+    doc = lxml.html.fromstring(response.text)
+    assert doc.xpath("//*[@data-testid='error-to']")[0].text_content() == (
+        "E-tunnus-käyttäjää 999999 ei ole"
+    )
+    assert doc.xpath("//input[@name='subject']/@value") == ["Tervetuloa"]
+    assert doc.xpath("//input[@name='cc']/@value") == ["kopio@example.fi"]
+    assert doc.xpath("//textarea[@name='body']")[0].text_content() == "Hei, tässä pitkä viesti."
+    assert doc.xpath("//select[@name='mailbox_id']/option[@selected]/@value") == [str(mailbox.id)]
+
+
+def test_an_error_page_leads_back_where_the_agent_came_from(logged_in, session, ticket):
+    here = logged_in.get(
+        "/tickets/987654321", headers={"Referer": f"http://testserver/tickets/{ticket.id}?x=1"}
+    )
+    assert here.status_code == 404
+    back = lxml.html.fromstring(here.text).xpath("//a[@data-testid='error-back']/@href")
+    assert back == [f"/tickets/{ticket.id}?x=1"]
+    elsewhere = logged_in.get("/tickets/987654321", headers={"Referer": "https://evil.example/x"})
+    assert 'data-testid="error-back"' not in elsewhere.text and 'href="/tickets"' in elsewhere.text
 
 
 def test_new_conversation_page(logged_in, session, data_dir):
