@@ -172,7 +172,13 @@ def reply(
                 to=recipients,
                 cc=copies,
                 bcc=blind,
-                subject=compose.reply_subject(ticket.subject, ticket.number),
+                # "Re:" only answers a mail: the ticket's first mail (a Korjattava
+                # question, a phone ticket's follow-up) carries the subject as it is.
+                subject=(
+                    compose.reply_subject(ticket.subject, ticket.number)
+                    if parent is not None
+                    else compose.tagged_subject(ticket.subject, ticket.number)
+                ),
                 text=text,
                 attachments=attachments,
                 ticket=ticket,

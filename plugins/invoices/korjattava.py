@@ -17,8 +17,10 @@ Netvisor gets a comment line when an invoice is marked and when it is resolved.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from datetime import datetime
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from helpdesk.plugin_api import (
@@ -73,6 +75,36 @@ def _reasons(invoice: Invoice, checks: Sequence[str], other: str) -> list[dict[s
     if other.strip():
         reasons.append({"name": "other", "text": other.strip()})
     return reasons
+
+
+def join_reasons(texts: Iterable[str]) -> str:
+    """Reasons as one line of sentences: ``Viite puuttuu. Tarkista summa.`` (never
+    ``puuttuu.; Tarkista``)."""
+    sentences = []
+    for text in texts:
+        sentence = " ".join(text.split()).rstrip(";,")
+        if sentence:
+            sentences.append(sentence if sentence[-1] in ".!?" else sentence + ".")
+    return " ".join(sentences)
+
+
+def answered_at(session: Session, corrections: Sequence[Correction]) -> dict[int, datetime]:
+    """When the user last wrote in each round's ticket after it was marked (by round id):
+    the "the user answered" marker of the Korjattavat list, one query for the page."""
+    by_ticket = {c.ticket_id: c for c in corrections if c.ticket_id is not None and c.id}
+    if not by_ticket:
+        return {}
+    rows = session.exec(
+        select(Message.ticket_id, func.max(Message.created_at))
+        .where(col(Message.ticket_id).in_(list(by_ticket)), Message.kind == "incoming")
+        .group_by(col(Message.ticket_id))
+    ).all()
+    found: dict[int, datetime] = {}
+    for ticket_id, last in rows:
+        correction = by_ticket[ticket_id]
+        if last is not None and last >= correction.marked_at:
+            found[correction.id or 0] = last
+    return found
 
 
 def default_message(invoice: Invoice, reasons: list[dict[str, str]]) -> str:
@@ -166,7 +198,7 @@ def _mark(
             details={"reasons": reasons, "ticket": ticket.number, "correction": correction.id},
         )
     )
-    summary = "; ".join(r["text"] for r in reasons)
+    summary = join_reasons(r["text"] for r in reasons)
     queue_comment(
         session,
         invoice=invoice,

@@ -270,10 +270,11 @@ def korjattavat_page(request: Request, session: SessionDep, agent: CurrentAgent)
             select(Ticket).where(col(Ticket.id).in_([c.ticket_id for _, c, _ in items if c]))
         )
     }
+    answered = korjattava.answered_at(session, [c for _, c, _ in items if c])
     return render(
         request,
         "invoices/korjattavat.html",
-        template_helpers() | {"items": items, "tickets": tickets},
+        template_helpers() | {"items": items, "tickets": tickets, "answered": answered},
     )
 
 

@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from helpdesk.plugin_api import N_, gettext
+from plugins.invoices.korjattava import join_reasons
 from plugins.invoices.rules.formats import eur
 from plugins.invoices.settings import invoice_settings
 
@@ -78,6 +79,7 @@ def template_helpers() -> dict[str, Any]:
         "check_label": lambda key: labels(CHECK_LABELS, key),
         "status_label": lambda key: labels(STATUS_LABELS, key),
         "event_label": lambda key: labels(EVENT_LABELS, key),
+        "join_reasons": join_reasons,
     }
 
 

@@ -66,6 +66,7 @@ def test_korjattava_round_trip(
     )
     korjattavat = client.get("/invoices/korjattavat").text
     assert invoice.number in korjattavat and "Tarkista asiakkaan postinumero" in korjattavat
+    assert 'data-testid="user-answered"' not in korjattavat  # not yet
     assert "Määräaika pysäytetty" in client.get(f"/invoices/{invoice.id}").text
 
     # The questions reach the user through the normal reply path.
@@ -73,6 +74,7 @@ def test_korjattava_round_trip(
     [question_raw] = dovecot.fetch_all(tiina.name)
     question = email.message_from_bytes(question_raw)
     assert f"[#{ticket.number}]" in question["Subject"]
+    assert not question["Subject"].startswith("Re:")  # the first mail answers nothing
     text_part = next(p for p in question.walk() if p.get_content_type() == "text/plain")
     assert "Tarkista asiakkaan postinumero" in text_part.get_payload(decode=True).decode()
 
@@ -90,6 +92,9 @@ def test_korjattava_round_trip(
     texts = [m.text for m in session.exec(select(Message).where(Message.ticket_id == ticket.id))]
     assert any("Korjasin postinumeron" in t for t in texts)
     assert session.exec(select(Ticket)).all() == [ticket]
+    # Korjattavat shows that the user answered.
+    answered = client.get("/invoices/korjattavat").text
+    assert 'data-testid="user-answered"' in answered and "Käyttäjä vastasi" in answered
 
     # The user fixed it in oma.e-tunnus.fi: resolve re-reads Netvisor and re-runs the checks.
     bare_sandbox.state.customers[610].post_number = "00100"
@@ -111,6 +116,7 @@ def test_korjattava_round_trip(
     comments = bare_sandbox.state.comments(added.netvisor_key)
     assert len(comments) == 2
     assert comments[0].startswith("Merkitty korjattavaksi") and "Kaisa Korjaaja" in comments[0]
+    assert ".;" not in comments[0] and comments[0].endswith("Tarkista asiakkaan postinumero.")
     assert comments[1].startswith("Korjattu")
     kinds = [
         e.kind
@@ -147,3 +153,11 @@ def test_korjattava_needs_a_reason_and_an_invoice_in_the_queue(
     assert done.status_code == 200 and done.json()["status"] == "korjattava"
     again = logged_in.post(f"/api/v1/invoices/{invoice.id}/dispatch", headers=headers)
     assert again.status_code == 409  # not in the queue while Korjattava
+
+
+def test_reasons_join_as_sentences() -> None:
+    from plugins.invoices.korjattava import join_reasons
+
+    assert join_reasons(["Postinumero puuttuu.", "Tarkista summa", " ", "Onko ALV oikein?"]) == (
+        "Postinumero puuttuu. Tarkista summa. Onko ALV oikein?"
+    )
