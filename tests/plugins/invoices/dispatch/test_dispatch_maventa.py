@@ -23,7 +23,8 @@ from sqlmodel import Session
 from helpdesk.models import utcnow
 from plugins.invoices.dispatch import start_dispatch
 from plugins.invoices.dispatch.runner import run_due
-from plugins.invoices.models import InvoiceStatus
+from plugins.invoices.dispatch.steps import delivery_poll_delay
+from plugins.invoices.models import Dispatch, DispatchMode, InvoiceStatus
 from plugins.invoices.sandboxes.maventa import FAILING_EIA, FAILING_EIA_REASON
 
 
@@ -165,3 +166,18 @@ def test_maventa_out_of_reach_while_polling_is_waited_out(session, setup, bare_s
     run_steps(session, used, outbox=False)
     assert dispatch_of(session, invoice).state == "user_notified"
     assert _posts(maventa) == 1
+
+
+@pytest.mark.parametrize(
+    ("age", "delay"),
+    [
+        (timedelta(seconds=5), timedelta(seconds=30)),
+        (timedelta(minutes=20), timedelta(minutes=5)),
+        (timedelta(hours=10), timedelta(hours=1)),
+    ],
+)
+def test_polling_backs_off_with_the_uploads_age(age: timedelta, delay: timedelta) -> None:
+    now = utcnow()
+    dispatch = Dispatch(invoice_id=1, method="einvoice", mode=DispatchMode.einvoice_maventa)
+    dispatch.upload_started_at = now - age
+    assert delivery_poll_delay(dispatch, now) == delay
