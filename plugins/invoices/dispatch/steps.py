@@ -304,16 +304,63 @@ def upload_routing(dispatch: Dispatch, invoice: Invoice) -> dict[str, str | list
     }
 
 
-def _upload_document(client: MaventaClient, dispatch: Dispatch, invoice: Invoice) -> MaventaInvoice:
-    """Upload the dispatch's file under the dispatch's uuid; Maventa's invoice."""
+def _upload_document(
+    client: MaventaClient, dispatch: Dispatch, invoice: Invoice, chosen: str
+) -> MaventaInvoice:
+    """Upload the dispatch's file under the uuid ``chosen``. Refused, it is looked up by that
+    uuid: a refusal may be Maventa's answer to a duplicate of an upload that did arrive."""
     printing = dispatch.mode == DispatchMode.print_maventa
-    return client.upload_invoice(
-        blob_store().get(dispatch.document_sha256 or ""),
-        upload_name(dispatch, invoice),
-        content_type="application/zip" if printing else "application/xml",
-        uuid=dispatch.maventa_uuid,
-        routing=upload_routing(dispatch, invoice),
-    )
+    try:
+        return client.upload_invoice(
+            blob_store().get(dispatch.document_sha256 or ""),
+            upload_name(dispatch, invoice),
+            content_type="application/zip" if printing else "application/xml",
+            uuid=chosen,
+            routing=upload_routing(dispatch, invoice),
+        )
+    except MaventaUnavailableError:
+        raise
+    except MaventaError:
+        found = client.find_sent(chosen)
+        if found is None:
+            raise
+        return found
+
+
+def _earlier_upload(
+    client: MaventaClient, dispatch: Dispatch, invoice: Invoice
+) -> MaventaInvoice | None:
+    """What an earlier attempt may have uploaded before its answer was lost, if anything."""
+    if dispatch.upload_started_at is None:
+        return None
+    if dispatch.maventa_uuid is None:
+        return _find_by_name(client, dispatch, invoice)
+    return client.find_sent(dispatch.maventa_uuid, filename=upload_name(dispatch, invoice))
+
+
+def _find_by_name(
+    client: MaventaClient, dispatch: Dispatch, invoice: Invoice
+) -> MaventaInvoice | None:
+    """An upload begun before dispatches had uuids (migration inv0005), by its file name
+    (``files[].filename``; a letter was a bare PDF then) among the SENT invoices since."""
+    started = dispatch.upload_started_at or utcnow()
+    name = upload_name(dispatch, invoice)
+    names = {name, name.rsplit(".", 1)[0] + ".pdf"}
+    since = (started - timedelta(minutes=5)).isoformat()
+    for found in client.iter_invoices("SENT", created_at_start=since):
+        if names & set(found.filenames):
+            return found
+    return None
+
+
+def _new_uuid(work: Work) -> str:
+    """The upload's uuid, committed (with the upload's start) before the upload goes."""
+    chosen = str(uuid.uuid4())
+    with work.unit() as session:
+        work.dispatch.maventa_uuid = chosen
+        work.dispatch.upload_started_at = utcnow()
+        session.add(work.dispatch)
+    return chosen
 
 
 def _upload(work: Work) -> Outcome:
@@ -322,26 +369,12 @@ def _upload(work: Work) -> Outcome:
     with the same uuid only when Maventa has none, which Maventa would refuse as a
     duplicate anyway: so an invoice never goes out twice."""
     dispatch, invoice = work.dispatch, work.invoice
-    found: MaventaInvoice | None = None
     try:
         client = work.clients.maventa()
-        if dispatch.maventa_uuid is None:
-            with work.unit() as session:
-                dispatch.maventa_uuid = str(uuid.uuid4())
-                dispatch.upload_started_at = utcnow()
-                session.add(dispatch)
-        elif dispatch.upload_started_at is not None:
-            found = client.find_sent(dispatch.maventa_uuid, filename=upload_name(dispatch, invoice))
+        found = _earlier_upload(client, dispatch, invoice)
         if found is None:
-            try:
-                found = _upload_document(client, dispatch, invoice)
-            except MaventaUnavailableError:
-                raise
-            except MaventaError:
-                # Refused: as the duplicate of an upload that did arrive, or for good.
-                found = client.find_sent(dispatch.maventa_uuid)
-                if found is None:
-                    raise
+            chosen = dispatch.maventa_uuid or _new_uuid(work)
+            found = _upload_document(client, dispatch, invoice, chosen)
             DISPATCHES.crash_point("after-upload")
     except MaventaUnavailableError as exc:
         # Unknown whether it arrived: never let a new dispatch start; look before retrying.

@@ -20,11 +20,12 @@ from invoice_dispatch import (
 from maventa_sandbox import finvoice
 from sqlmodel import Session
 
+from helpdesk.db import transaction
 from helpdesk.models import utcnow
 from plugins.invoices.dispatch import start_dispatch
 from plugins.invoices.dispatch.runner import run_due
-from plugins.invoices.dispatch.steps import delivery_poll_delay
-from plugins.invoices.models import Dispatch, DispatchMode, InvoiceStatus
+from plugins.invoices.dispatch.steps import delivery_poll_delay, upload_name
+from plugins.invoices.models import Dispatch, DispatchMode, DispatchState, InvoiceStatus
 from plugins.invoices.sandboxes.maventa import FAILING_EIA, FAILING_EIA_REASON
 
 
@@ -181,3 +182,26 @@ def test_polling_backs_off_with_the_uploads_age(age: timedelta, delay: timedelta
     dispatch = Dispatch(invoice_id=1, method="einvoice", mode=DispatchMode.einvoice_maventa)
     dispatch.upload_started_at = now - age
     assert delivery_poll_delay(dispatch, now) == delay
+
+
+def test_an_upload_begun_before_uuids_is_found_by_its_file_name(
+    session, setup, bare_sandbox, maventa
+):
+    _, invoice, dispatch = _einvoice(session, bare_sandbox)
+    earlier = maventa.client().upload_invoice(
+        finvoice(invoice.number), upload_name(dispatch, invoice), routing={"format": "FINVOICE30"}
+    )
+    with transaction(session):  # as the dispatch was left by a worker before inv0005
+        session.refresh(dispatch)
+        dispatch.state = DispatchState.sending
+        dispatch.upload_started_at = utcnow()
+        session.add(dispatch)
+    maventa.state.requests.clear()
+    run_steps(session, clients(bare_sandbox, maventa), outbox=False)
+    done = dispatch_of(session, invoice)
+    assert (done.state, done.maventa_invoice_id, done.maventa_uuid) == (
+        "user_notified",
+        earlier.id,
+        None,
+    )
+    assert _posts(maventa) == 0
