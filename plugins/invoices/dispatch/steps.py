@@ -66,6 +66,12 @@ POLL_OUTBOX = timedelta(seconds=2)
 #: Polling Maventa after an upload: at first every 30 s, growing to once an hour.
 POLL_MAVENTA_FIRST = timedelta(seconds=30)
 POLL_MAVENTA_MAX = timedelta(hours=1)
+#: An upload Maventa has not reported delivered after this long is flagged on the invoice.
+DELIVERY_OVERDUE = timedelta(days=2)
+DELIVERY_OVERDUE_TEXT = (
+    "Maventa ei ole vielä ilmoittanut laskua toimitetuksi"
+    " (Maventa has not reported the invoice delivered yet)"
+)
 #: The time stamped on a print ZIP's members, so the same files make the same bytes.
 ZIP_TIME = (2026, 1, 1, 0, 0, 0)
 MODE_WORDS = {
@@ -424,7 +430,13 @@ def _await_delivery(work: Work) -> Outcome:
         return later(delivery_poll_delay(dispatch, utcnow()))
     state = found.delivery(actions)
     if state == "pending":
-        return later(delivery_poll_delay(dispatch, utcnow()))
+        now = utcnow()
+        if now - (dispatch.upload_started_at or now) > DELIVERY_OVERDUE and not dispatch.error:
+            with work.unit() as session:  # shown on the invoice; the polling goes on
+                dispatch.error = DELIVERY_OVERDUE_TEXT
+                dispatch.updated_at = now
+                session.add(dispatch)
+        return later(delivery_poll_delay(dispatch, now))
     if state == "failed":
         reason = found.failure_reason(actions)
         return fail(work, "delivery", delivery_failed_text(reason), safe=True)

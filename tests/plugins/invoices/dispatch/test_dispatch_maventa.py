@@ -24,7 +24,11 @@ from helpdesk.db import transaction
 from helpdesk.models import utcnow
 from plugins.invoices.dispatch import start_dispatch
 from plugins.invoices.dispatch.runner import run_due
-from plugins.invoices.dispatch.steps import delivery_poll_delay, upload_name
+from plugins.invoices.dispatch.steps import (
+    DELIVERY_OVERDUE_TEXT,
+    delivery_poll_delay,
+    upload_name,
+)
 from plugins.invoices.models import Dispatch, DispatchMode, DispatchState, InvoiceStatus
 from plugins.invoices.sandboxes.maventa import FAILING_EIA, FAILING_EIA_REASON
 
@@ -205,3 +209,25 @@ def test_an_upload_begun_before_uuids_is_found_by_its_file_name(
         None,
     )
     assert _posts(maventa) == 0
+
+
+def test_a_delivery_pending_for_days_is_flagged_and_still_polled(
+    session, setup, bare_sandbox, maventa
+):
+    maventa.state.polls_to_finish = 1000
+    _, invoice, _ = _einvoice(session, bare_sandbox)
+    used = clients(bare_sandbox, maventa)
+    _once(session, used)
+    dispatch = dispatch_of(session, invoice)
+    assert dispatch.error is None
+    with transaction(session):
+        session.refresh(dispatch)
+        dispatch.upload_started_at = utcnow() - timedelta(days=3)
+        session.add(dispatch)
+    _once(session, used)
+    flagged = dispatch_of(session, invoice)
+    assert flagged.state == "sending" and flagged.error == DELIVERY_OVERDUE_TEXT
+    maventa.state.deliver(flagged.maventa_invoice_id)
+    _once(session, used)
+    done = dispatch_of(session, invoice)
+    assert done.state == "user_notified" and done.error is None
