@@ -431,9 +431,11 @@ def _await_delivery(work: Work) -> Outcome:
     state = found.delivery(actions)
     if state == "pending":
         now = utcnow()
-        if now - (dispatch.upload_started_at or now) > DELIVERY_OVERDUE and not dispatch.error:
-            with work.unit() as session:  # shown on the invoice; the polling goes on
-                dispatch.error = DELIVERY_OVERDUE_TEXT
+        overdue = now - (dispatch.upload_started_at or now) > DELIVERY_OVERDUE
+        shown = DELIVERY_OVERDUE_TEXT if overdue else None
+        if dispatch.error != shown:  # an earlier poll's error is over; overdue is shown
+            with work.unit() as session:
+                dispatch.error = shown
                 dispatch.updated_at = now
                 session.add(dispatch)
         return later(delivery_poll_delay(dispatch, now))

@@ -168,6 +168,11 @@ def test_maventa_out_of_reach_while_polling_is_waited_out(session, setup, bare_s
     _once(session, used)
     waiting = dispatch_of(session, invoice)
     assert waiting.state == "sending" and "Maintenance break" in (waiting.error or "")
+    maventa.state.polls_to_finish = 1000
+    for _ in range(3):  # the faults are used up: PENDING again, and the error is over
+        _once(session, used)
+    assert dispatch_of(session, invoice).error is None
+    maventa.state.deliver(waiting.maventa_invoice_id)
     run_steps(session, used, outbox=False)
     assert dispatch_of(session, invoice).state == "user_notified"
     assert _posts(maventa) == 1
