@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
 import factories
 import pytest
-import uvicorn
+from maventa_sandbox import MaventaServer
 from netvisor_sandbox import NetvisorSandbox
 from sqlmodel import Session, select
 
@@ -21,58 +15,18 @@ from helpdesk.mail.outbound.outbox import flush_due
 from helpdesk.models import EtunnusUser, utcnow
 from plugins.invoices.dispatch.runner import RunSummary, run_due
 from plugins.invoices.dispatch.steps import Clients
-from plugins.invoices.maventa.client import MaventaClient, MaventaConfig
+from plugins.invoices.maventa.client import MaventaClient
 from plugins.invoices.models import Dispatch, Invoice
 from plugins.invoices.sandboxes.maventa import (
     SANDBOX_API_KEY,
     SANDBOX_CLIENT_ID,
     SANDBOX_VENDOR_API_KEY,
-    MaventaSandboxState,
-    create_maventa_sandbox,
-    get_sandbox_state,
 )
 from plugins.invoices.sandboxes.netvisor.data import SandboxCustomer, SandboxInvoice, SandboxRow
 from plugins.invoices.sync import sync_unsent
 
 ETUNNUS = "100777"
 METHOD_TEXT = {"email": "Sähköposti", "post": "Posti", "einvoice": "Verkkolasku"}
-
-
-@dataclass
-class MaventaServer:
-    url: str
-    state: MaventaSandboxState
-
-    def config(self) -> MaventaConfig:
-        return MaventaConfig(
-            base_url=self.url,
-            client_id=SANDBOX_CLIENT_ID,
-            api_key=SANDBOX_API_KEY,
-            vendor_api_key=SANDBOX_VENDOR_API_KEY,
-            timeout=10,
-        )
-
-
-@contextmanager
-def serve_maventa() -> Iterator[MaventaServer]:
-    """The Maventa sandbox served by uvicorn in a daemon thread."""
-    app = create_maventa_sandbox()
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "the Maventa sandbox did not start"
-        time.sleep(0.02)
-    try:
-        yield MaventaServer(f"http://127.0.0.1:{port}", get_sandbox_state(app))
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
 
 
 def use_maventa(monkeypatch: pytest.MonkeyPatch, server: MaventaServer) -> None:
@@ -136,7 +90,7 @@ def clients(sandbox: NetvisorSandbox, maventa: MaventaServer | None = None) -> C
 
     return Clients(
         netvisor_factory=lambda: sandbox.client(max_attempts=1),
-        maventa_factory=(lambda: MaventaClient(maventa.config())) if maventa else no_maventa,
+        maventa_factory=maventa.client if maventa else no_maventa,
     )
 
 

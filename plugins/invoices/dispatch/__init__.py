@@ -10,9 +10,12 @@ resumes where it stopped and never sends twice:
   the dispatch to ``sending``; the outbox sends it exactly once; then finalise.
 - post, ``netvisor`` mode: the agent sends it with Netvisor's print service (deep link)
   and confirms here, or the next sync sees it leave ``unsent``; then finalise.
-- post, ``maventa`` mode, and e-invoice with Maventa: the file is uploaded; the upload's
-  start is committed first and the Maventa id right after, and a retry looks for the
-  earlier upload (by its file name, unique per dispatch) before uploading again.
+- post, ``maventa`` mode, and e-invoice with Maventa: the Finvoice XML (for print in a ZIP
+  with Netvisor's PDF) is uploaded under a uuid of ours, committed before the upload; a
+  retry after a lost answer looks that uuid up among Maventa's SENT invoices before
+  uploading again with the same uuid. Then the worker polls the invoice's status on later
+  runs (backing off to hourly): only DELIVERED makes it sent; FAILED brings the invoice
+  back to the queue with Maventa's reason.
 - e-invoice without Maventa: the Finvoice file (``einvoice``) is offered for download,
   the agent sends it and confirms.
 - finalise: Netvisor status ``open`` (retried with backoff, never resending anything) and

@@ -10,11 +10,14 @@ every call to Netvisor or Maventa is made between units, never inside one.
 
 from __future__ import annotations
 
+import io
 import logging
+import uuid
+import zipfile
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
@@ -36,8 +39,13 @@ from plugins.invoices.dispatch.comments import queue_comment
 from plugins.invoices.dispatch.einvoice import finvoice_for
 from plugins.invoices.dispatch.notices import queue_notice
 from plugins.invoices.dispatch.service import mark_sent, record
-from plugins.invoices.maventa.client import MaventaClient
-from plugins.invoices.maventa.errors import MaventaError, MaventaUnavailableError
+from plugins.invoices.maventa import (
+    FINVOICE30,
+    MaventaClient,
+    MaventaError,
+    MaventaInvoice,
+    MaventaUnavailableError,
+)
 from plugins.invoices.models import Dispatch, DispatchMode, DispatchState, Invoice, InvoiceStatus
 from plugins.invoices.netvisor import NetvisorClient, NetvisorError
 from plugins.invoices.settings import invoice_settings
@@ -55,6 +63,17 @@ DISPATCHES = Queue(
     max_attempts=6,
 )
 POLL_OUTBOX = timedelta(seconds=2)
+#: Polling Maventa after an upload: at first every 30 s, growing to once an hour.
+POLL_MAVENTA_FIRST = timedelta(seconds=30)
+POLL_MAVENTA_MAX = timedelta(hours=1)
+#: An upload Maventa has not reported delivered after this long is flagged on the invoice.
+DELIVERY_OVERDUE = timedelta(days=2)
+DELIVERY_OVERDUE_TEXT = (
+    "Maventa ei ole vielä ilmoittanut laskua toimitetuksi"
+    " (Maventa has not reported the invoice delivered yet)"
+)
+#: The time stamped on a print ZIP's members, so the same files make the same bytes.
+ZIP_TIME = (2026, 1, 1, 0, 0, 0)
 MODE_WORDS = {
     DispatchMode.email: "sähköpostilla",
     DispatchMode.print_netvisor: "postitse (Netvisorin tulostuspalvelu)",
@@ -232,78 +251,200 @@ def _check_outbox(work: Work) -> Outcome:
 
 
 def _document(work: Work) -> Outcome | None:
-    """The file to upload: the PDF for print, the Finvoice XML for e-invoice."""
+    """The file to upload, built once and kept: the Finvoice XML for an e-invoice; for
+    print a ZIP of the Finvoice XML (the buyer's postal address, which print needs, is in
+    it) and Netvisor's PDF as the printed image. AX takes an invoice XML or such a ZIP,
+    never a PDF alone (maventa/API_NOTES.md)."""
     dispatch = work.dispatch
-    if dispatch.mode == DispatchMode.print_maventa:
-        return _ensure_pdf(work)
+    printing = dispatch.mode == DispatchMode.print_maventa
+    if printing:
+        problem = _ensure_pdf(work)
+        if problem is not None:
+            return problem
     if dispatch.document_sha256:
         return None
     try:
         xml = finvoice_for(work.invoice, message_id=f"etunnus-dispatch-{dispatch.id}")
     except ValueError as exc:
         return fail(work, "build", str(exc), safe=True)
-    sha256 = blob_store().put(xml)
+    data = (
+        _print_package(work.invoice, xml, blob_store().get(dispatch.pdf_sha256 or ""))
+        if printing
+        else xml
+    )
+    sha256 = blob_store().put(data)
     with work.unit() as session:
         dispatch.document_sha256 = sha256
         session.add(dispatch)
     return None
 
 
+def _print_package(invoice: Invoice, xml: bytes, pdf: bytes) -> bytes:
+    """The ZIP a print upload carries: the invoice XML and its image."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in (
+            (f"lasku-{invoice.number}.xml", xml),
+            (f"lasku-{invoice.number}.pdf", pdf),
+        ):
+            archive.writestr(zipfile.ZipInfo(name, date_time=ZIP_TIME), content)
+    return buffer.getvalue()
+
+
 def upload_name(dispatch: Dispatch, invoice: Invoice) -> str:
-    """The uploaded file's name: unique per dispatch, so a retry can find an earlier upload."""
-    suffix = "pdf" if dispatch.mode == DispatchMode.print_maventa else "xml"
+    """The uploaded file's name (Maventa's ``files[].filename``): unique per dispatch."""
+    suffix = "zip" if dispatch.mode == DispatchMode.print_maventa else "xml"
     return f"etunnus-{invoice.number}-dispatch-{dispatch.id}.{suffix}"
 
 
-def _find_upload(client: MaventaClient, name: str) -> str | None:
-    for found in client.list_invoices():
-        files = found.raw.get("files") or []
-        if any(isinstance(f, dict) and f.get("file") == name for f in files):
-            return found.id
+def upload_routing(dispatch: Dispatch, invoice: Invoice) -> dict[str, str | list[str]]:
+    """The upload's routing fields: one route only, so that a failure comes back to us
+    instead of going out another way (an e-invoice printed, a letter e-mailed)."""
+    if dispatch.mode == DispatchMode.print_maventa:
+        return {"format": FINVOICE30, "disabled_routes": ["email", "einvoice"]}
+    return {
+        "format": FINVOICE30,
+        "recipient_eia": invoice.einvoice_address,
+        "recipient_operator": invoice.einvoice_operator,
+        "disabled_routes": ["email", "print"],
+    }
+
+
+def _upload_document(
+    client: MaventaClient, dispatch: Dispatch, invoice: Invoice, chosen: str
+) -> MaventaInvoice:
+    """Upload the dispatch's file under the uuid ``chosen``. Refused, it is looked up by that
+    uuid: a refusal may be Maventa's answer to a duplicate of an upload that did arrive."""
+    printing = dispatch.mode == DispatchMode.print_maventa
+    try:
+        return client.upload_invoice(
+            blob_store().get(dispatch.document_sha256 or ""),
+            upload_name(dispatch, invoice),
+            content_type="application/zip" if printing else "application/xml",
+            uuid=chosen,
+            routing=upload_routing(dispatch, invoice),
+        )
+    except MaventaUnavailableError:
+        raise
+    except MaventaError:
+        found = client.find_sent(chosen)
+        if found is None:
+            raise
+        return found
+
+
+def _earlier_upload(
+    client: MaventaClient, dispatch: Dispatch, invoice: Invoice
+) -> MaventaInvoice | None:
+    """What an earlier attempt may have uploaded before its answer was lost, if anything."""
+    if dispatch.upload_started_at is None:
+        return None
+    if dispatch.maventa_uuid is None:
+        return _find_by_name(client, dispatch, invoice)
+    return client.find_sent(dispatch.maventa_uuid, filename=upload_name(dispatch, invoice))
+
+
+def _find_by_name(
+    client: MaventaClient, dispatch: Dispatch, invoice: Invoice
+) -> MaventaInvoice | None:
+    """An upload begun before dispatches had uuids (migration inv0005), by its file name
+    (``files[].filename``; a letter was a bare PDF then) among the SENT invoices since."""
+    started = dispatch.upload_started_at or utcnow()
+    name = upload_name(dispatch, invoice)
+    names = {name, name.rsplit(".", 1)[0] + ".pdf"}
+    since = (started - timedelta(minutes=5)).isoformat()
+    for found in client.iter_invoices("SENT", created_at_start=since):
+        if names & set(found.filenames):
+            return found
     return None
 
 
-def _upload_document(client: MaventaClient, dispatch: Dispatch, invoice: Invoice) -> str:
-    """Upload the dispatch's file to Maventa; returns Maventa's id for it."""
-    if dispatch.mode == DispatchMode.print_maventa:
-        data, content_type = blob_store().get(dispatch.pdf_sha256 or ""), "application/pdf"
-        routing: dict[str, str | list[str]] = {"disabled_routes": ["email", "einvoice"]}
-    else:
-        data, content_type = blob_store().get(dispatch.document_sha256 or ""), "text/xml"
-        routing = {
-            "format": "finvoice",
-            "recipient_eia": invoice.einvoice_address,
-            "recipient_operator": invoice.einvoice_operator,
-        }
-    routing["sender_comment"] = f"E-tunnus helpdesk, dispatch {dispatch.id}"
-    name = upload_name(dispatch, invoice)
-    return client.upload_invoice(data, name, content_type=content_type, routing=routing).id
+def _new_uuid(work: Work) -> str:
+    """The upload's uuid, committed (with the upload's start) before the upload goes."""
+    chosen = str(uuid.uuid4())
+    with work.unit() as session:
+        work.dispatch.maventa_uuid = chosen
+        work.dispatch.upload_started_at = utcnow()
+        session.add(work.dispatch)
+    return chosen
 
 
 def _upload(work: Work) -> Outcome:
+    """Upload once. The uuid is committed before the upload; after a lost answer (a crash,
+    a timeout) the upload is looked up by it among the SENT invoices, and uploaded again
+    with the same uuid only when Maventa has none, which Maventa would refuse as a
+    duplicate anyway: so an invoice never goes out twice."""
     dispatch, invoice = work.dispatch, work.invoice
-    maventa_id = dispatch.maventa_invoice_id
     try:
         client = work.clients.maventa()
-        if maventa_id is None and dispatch.upload_started_at is not None:
-            # An earlier attempt may have reached Maventa before we could store its id.
-            maventa_id = _find_upload(client, upload_name(dispatch, invoice))
-        if maventa_id is None:
-            # Committed before the upload: after a crash, look before uploading again.
-            with work.unit() as session:
-                dispatch.upload_started_at = utcnow()
-                session.add(dispatch)
-            maventa_id = _upload_document(client, dispatch, invoice)
+        found = _earlier_upload(client, dispatch, invoice)
+        if found is None:
+            chosen = dispatch.maventa_uuid or _new_uuid(work)
+            found = _upload_document(client, dispatch, invoice, chosen)
             DISPATCHES.crash_point("after-upload")
     except MaventaUnavailableError as exc:
         # Unknown whether it arrived: never let a new dispatch start; look before retrying.
         return _retry_or_fail(work, "upload", str(exc), safe=False)
     except MaventaError as exc:
-        return fail(work, "upload", str(exc), safe=maventa_id is None)
+        # Refused, and Maventa has no invoice by our uuid: nothing went out.
+        return fail(work, "upload", str(exc), safe=True)
     with work.unit() as session:
-        # The Maventa id and "sent" in one unit.
-        dispatch.maventa_invoice_id = maventa_id
+        dispatch.maventa_invoice_id = found.id
+        dispatch.attempts = 0
+        dispatch.error = None
+        dispatch.updated_at = utcnow()
+        session.add(dispatch)
+        record(session, invoice, dispatch, "uploaded", maventa=found.id)
+    return NEXT
+
+
+def delivery_poll_delay(dispatch: Dispatch, now: datetime) -> timedelta:
+    """How long to wait before asking Maventa again: a quarter of the time since the upload,
+    between 30 seconds and an hour (print is handed over overnight, so it may take a day)."""
+    since = dispatch.upload_started_at or dispatch.sending_at or now
+    return min(max((now - since) / 4, POLL_MAVENTA_FIRST), POLL_MAVENTA_MAX)
+
+
+def delivery_failed_text(reason: str) -> str:
+    """The failure as the queue shows it: Finnish and English, Maventa's own words after."""
+    return (
+        f"Maventa ei toimittanut laskua perille (Maventa could not deliver the invoice): {reason}"
+    )
+
+
+def _await_delivery(work: Work) -> Outcome:
+    """Ask Maventa how the upload fares; the invoice counts as sent only once the operator
+    or the print service took it (DELIVERED), and a failure goes back to the queue with
+    Maventa's reason. Never uploads anything: the answer is waited for, however long."""
+    dispatch, invoice = work.dispatch, work.invoice
+    maventa_id = dispatch.maventa_invoice_id or ""
+    try:
+        client = work.clients.maventa()
+        found = client.get_invoice(maventa_id)
+        actions = client.get_actions(maventa_id) if found.delivery() != "pending" else []
+    except MaventaError as exc:
+        with work.unit() as session:
+            dispatch.error = f"Maventa: {exc}"[:2000]
+            dispatch.updated_at = utcnow()
+            session.add(dispatch)
+        return later(delivery_poll_delay(dispatch, utcnow()))
+    state = found.delivery(actions)
+    if state == "pending":
+        now = utcnow()
+        overdue = now - (dispatch.upload_started_at or now) > DELIVERY_OVERDUE
+        shown = DELIVERY_OVERDUE_TEXT if overdue else None
+        if dispatch.error != shown:  # an earlier poll's error is over; overdue is shown
+            with work.unit() as session:
+                dispatch.error = shown
+                dispatch.updated_at = now
+                session.add(dispatch)
+        return later(delivery_poll_delay(dispatch, now))
+    if state == "failed":
+        reason = found.failure_reason(actions)
+        return fail(work, "delivery", delivery_failed_text(reason), safe=True)
+    with work.unit() as session:
         mark_sent(session, dispatch, invoice, by=dispatch.agent_id)
+        record(session, invoice, dispatch, "delivered", maventa=maventa_id)
     return NEXT
 
 
@@ -395,7 +536,9 @@ def run_step(work: Work) -> Outcome:
     if state == DispatchState.sending:
         if mode == DispatchMode.email:
             return _check_outbox(work)
-        return _upload(work)
+        if work.dispatch.maventa_invoice_id is None:
+            return _upload(work)
+        return _await_delivery(work)
     if state == DispatchState.sent:
         return _finalise(work)
     if state == DispatchState.finalised:

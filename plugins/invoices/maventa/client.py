@@ -1,17 +1,17 @@
 """A synchronous client for Maventa's AutoXChange (AX) REST API.
 
-Maventa runs the print service (PDF eKirje) and e-invoicing behind Netvisor. The calls
-and field names follow Maventa's published OpenAPI description of AX
-(documentation.maventa.com, REST API):
+Maventa runs the print service (PDF eKirje) and e-invoicing behind Netvisor. Every call,
+field and value here is AX's published OpenAPI; ``API_NOTES.md`` beside this file lists
+them with their sources, and says which facts no document states. In short:
 
-- ``POST /oauth2/token`` (form): ``grant_type=client_credentials``, ``client_id`` (the
-  company UUID), ``client_secret`` (the company's API key), ``vendor_api_key`` and a
-  space-separated ``scope``; the answer carries ``access_token``, ``token_type``,
-  ``expires_in`` (seconds, one hour) and the granted ``scope``.
-- ``POST /v1/invoices`` (multipart): ``file`` plus optional routing fields ``format``,
-  ``recipient_eia``, ``recipient_operator``, ``recipient_email``, ``disabled_routes``,
-  ``sender_comment``, ``recipient_type`` and ``route_order``.
-- ``GET /v1/invoices/{id}`` and ``GET /v1/invoices/{id}/actions``.
+- ``POST /oauth2/token`` (form, client credentials) gives a bearer token for an hour.
+- ``POST /v1/invoices`` (multipart): ``file`` (an invoice XML, or a ZIP of the XML and its
+  attachments), ``format`` (``FINVOICE30`` ...), routing fields and ``uuid``, the invoice's
+  id chosen by us, which makes an upload whose answer was lost safe to look up and retry.
+- ``GET /v1/invoices`` lists RECEIVED invoices unless ``direction=SENT``, 10 a page unless
+  ``per_page`` (up to 100) says otherwise; ``ids[]`` narrows it to given ids.
+- ``GET /v1/invoices/{id}`` (``status`` PENDING, DELIVERED or FAILED, ``files[].filename``,
+  ``actions[]``) and ``GET /v1/invoices/{id}/actions`` (type, channel, message, time).
 - ``PUT /v1/invoices/{id}/reroute/print|email|einvoice`` (JSON body).
 - Errors answer ``{"code", "message", "details"}``.
 """
@@ -19,7 +19,8 @@ and field names follow Maventa's published OpenAPI description of AX
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+import uuid as uuidlib
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -45,7 +46,38 @@ DEFAULT_SCOPE = "eui global company"
 TOKEN_EXPIRY_SLACK = 60.0
 
 Channel = Literal["print", "email", "einvoice"]
+Direction = Literal["SENT", "RECEIVED"]
+Delivery = Literal["pending", "delivered", "failed"]
 
+#: The upload's ``format`` values (OpenAPI ``postV1Invoices``); ours is FINVOICE30.
+UPLOAD_FORMATS = frozenset(
+    {
+        "VISMAXML53",
+        "VISMAXML60",
+        "SVEFAKTURA10",
+        "SEDI",
+        "E2B",
+        "EHF20",
+        "PEPPOLBIS20",
+        "PEPPOLBIS30",
+        "SIUBL11",
+        "SIUBL12",
+        "SIUBL20",
+        "OIOUBL",
+        "VISMAUBL10",
+        "VISMAUBL30",
+        "FINVOICE13",
+        "FINVOICE20",
+        "FINVOICE30",
+        "TEAPPS27",
+        "TEAPPS30",
+    }
+)
+FINVOICE30 = "FINVOICE30"
+#: ``disabled_routes`` values.
+ROUTES: tuple[Channel, ...] = ("print", "email", "einvoice")
+UPLOAD_LANGUAGES = frozenset({"FI", "SE", "NO", "DK", "NL", "EN"})
+#: The upload's optional fields we send (besides ``file`` and ``uuid``).
 UPLOAD_FIELDS = frozenset(
     {
         "format",
@@ -56,8 +88,15 @@ UPLOAD_FIELDS = frozenset(
         "disabled_routes",
         "sender_comment",
         "route_order",
+        "lang",
     }
 )
+#: ``GET /v1/invoices``: 10 a page unless asked, at most 100.
+MAX_PER_PAGE = 100
+#: ``ids[]`` takes at most 100 ids a query.
+MAX_IDS = 100
+#: The invoice's ``status`` values.
+STATUS_PENDING, STATUS_DELIVERED, STATUS_FAILED = "PENDING", "DELIVERED", "FAILED"
 # Fields the reroute bodies need, per channel; print also takes recipient_address2 and
 # recipient_state.
 REROUTE_REQUIRED: dict[Channel, tuple[str, ...]] = {
@@ -119,6 +158,50 @@ def _str(value: Any) -> str | None:
 
 
 @dataclass(frozen=True)
+class MaventaAction:
+    """One event in an invoice's delivery (type CREATED, SENT, DELIVERED, INFO, ERROR ...)."""
+
+    type: str
+    channel: str | None
+    message: str | None
+    happened_at: datetime | None
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> MaventaAction:
+        """Build from an AX invoice action object."""
+        return cls(
+            type=str(data.get("type", "")),
+            channel=_str(data.get("channel")),
+            message=_str(data.get("message")),
+            happened_at=_timestamp(data.get("happened_at")),
+        )
+
+
+@dataclass(frozen=True)
+class MaventaFile:
+    """One file of an invoice (``files[]``): its id, ``filename``, type and mime type."""
+
+    id: str
+    filename: str | None
+    type: str | None
+    mimetype: str | None
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> MaventaFile:
+        """Build from an AX invoice file object."""
+        return cls(
+            id=str(data.get("id", "")),
+            filename=_str(data.get("filename")),
+            type=_str(data.get("type")),
+            mimetype=_str(data.get("mimetype")),
+        )
+
+
+def _objects(value: Any) -> list[Mapping[str, Any]]:
+    return [item for item in value if isinstance(item, Mapping)] if isinstance(value, list) else []
+
+
+@dataclass(frozen=True)
 class MaventaInvoice:
     """An invoice as Maventa sees it; ``raw`` keeps every field of the answer."""
 
@@ -131,7 +214,9 @@ class MaventaInvoice:
     currency: str | None
     destination: str | None
     created_at: datetime | None
-    raw: Mapping[str, Any] = field(repr=False, compare=False)
+    files: tuple[MaventaFile, ...] = ()
+    actions: tuple[MaventaAction, ...] = ()
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> MaventaInvoice:
@@ -148,28 +233,54 @@ class MaventaInvoice:
             currency=_str(data.get("currency")),
             destination=_str(data.get("destination")),
             created_at=_timestamp(data.get("created_at")),
+            files=tuple(MaventaFile.from_json(f) for f in _objects(data.get("files"))),
+            actions=tuple(MaventaAction.from_json(a) for a in _objects(data.get("actions"))),
             raw=dict(data),
         )
 
+    @property
+    def filenames(self) -> tuple[str, ...]:
+        """The names of the invoice's files, as uploaded."""
+        return tuple(f.filename for f in self.files if f.filename)
 
-@dataclass(frozen=True)
-class MaventaAction:
-    """One event in an invoice's delivery: created, sent to print, delivered, failed ..."""
+    def delivery(self, actions: Sequence[MaventaAction] = ()) -> Delivery:
+        """Where the delivery stands: the ``status`` first; with none Maventa documents,
+        the newest DELIVERED or ERROR action (``actions``, else the invoice's own)."""
+        status = (self.status or "").upper()
+        if status == STATUS_DELIVERED:
+            return "delivered"
+        if status == STATUS_FAILED:
+            return "failed"
+        if status == STATUS_PENDING:
+            return "pending"
+        for action in reversed(_by_time(actions or self.actions)):
+            if action.type.upper() == "DELIVERED":
+                return "delivered"
+            if action.type.upper() == "ERROR":
+                return "failed"
+        return "pending"
 
-    type: str
-    channel: str | None
-    message: str | None
-    happened_at: datetime | None
+    def failure_reason(self, actions: Sequence[MaventaAction] = ()) -> str:
+        """Maventa's words for a failed delivery: the newest ERROR action's message."""
+        for action in reversed(_by_time(actions or self.actions)):
+            if action.type.upper() == "ERROR" and action.message:
+                return action.message
+        return _str(self.raw.get("comment")) or (self.status or STATUS_FAILED)
 
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> MaventaAction:
-        """Build from an AX invoice action object."""
-        return cls(
-            type=str(data.get("type", "")),
-            channel=_str(data.get("channel")),
-            message=_str(data.get("message")),
-            happened_at=_timestamp(data.get("happened_at")),
-        )
+    def delivered_at(self, actions: Sequence[MaventaAction] = ()) -> datetime | None:
+        """When the operator or the print service took it: the newest DELIVERED action."""
+        for action in reversed(_by_time(actions or self.actions)):
+            if action.type.upper() == "DELIVERED":
+                return action.happened_at
+        return None
+
+
+def _by_time(actions: Sequence[MaventaAction]) -> list[MaventaAction]:
+    # Sorted by time where Maventa gave one; those without keep their place (stable sort).
+    stamps = [a.happened_at.timestamp() if a.happened_at else None for a in actions]
+    if any(stamp is None for stamp in stamps):
+        return list(actions)
+    return [a for _, a in sorted(zip(stamps, actions, strict=True), key=lambda p: p[0] or 0)]
 
 
 @dataclass
@@ -309,24 +420,20 @@ class MaventaClient:
         filename: str,
         *,
         content_type: str = "application/xml",
+        uuid: str | None = None,
         routing: Mapping[str, str | Sequence[str]] | None = None,
     ) -> MaventaInvoice:
-        """Upload an invoice file (Finvoice XML, or a ZIP of XML and PDF) for sending.
+        """Upload an invoice file (an XML, or a ZIP of the XML and attachments) for sending.
 
-        ``routing`` holds AX's optional upload fields (``recipient_eia``,
-        ``recipient_operator``, ``recipient_email``, ``disabled_routes`` ...); list values
-        are sent as repeated ``name[]`` fields.
+        ``uuid`` becomes the invoice's id: give one and keep it before calling, so that an
+        upload whose answer was lost can be found (:meth:`find_sent`) or sent again with
+        the same uuid, which Maventa refuses as a duplicate. ``routing`` holds AX's
+        optional upload fields (``format``, ``recipient_eia``, ``recipient_operator``,
+        ``disabled_routes`` ...); list values are sent as repeated ``name[]`` fields.
         """
-        routing = routing or {}
-        unknown = set(routing) - UPLOAD_FIELDS
-        if unknown:
-            raise ValueError(f"unknown routing fields: {', '.join(sorted(unknown))}")
-        fields: dict[str, str | list[str]] = {}
-        for name, value in routing.items():
-            if isinstance(value, str):
-                fields[name] = value
-            else:
-                fields[f"{name}[]"] = list(value)
+        fields = _upload_fields(routing or {})
+        if uuid is not None:
+            fields["uuid"] = _uuid(uuid)
         response = self._call(
             "POST",
             "/v1/invoices",
@@ -346,17 +453,64 @@ class MaventaClient:
             raise MaventaError("invoice answer is not an object", status=response.status_code)
         return MaventaInvoice.from_json(body)
 
-    def list_invoices(self, **filters: str) -> list[MaventaInvoice]:
-        """Invoices this company sent (``GET /v1/invoices``), e.g. to find one after a crash."""
-        response = self._call("GET", "/v1/invoices", params=filters)
-        body = self._json(response)
-        if not isinstance(body, list):
-            raise MaventaError("invoice list answer is not a list", status=response.status_code)
-        return [MaventaInvoice.from_json(item) for item in body if isinstance(item, Mapping)]
+    def iter_invoices(
+        self,
+        direction: Direction,
+        *,
+        per_page: int = MAX_PER_PAGE,
+        max_pages: int = 50,
+        ids: Sequence[str] = (),
+        **filters: str,
+    ) -> Iterator[MaventaInvoice]:
+        """``GET /v1/invoices`` page by page: ``direction`` is required here, since AX
+        lists RECEIVED invoices when it is left out. ``filters`` are the documented query
+        fields (``number``, ``reference``, ``created_at_start`` ...); ``ids`` at most 100.
+        Stops at ``X-Next-Page`` left empty, or else at a short page, or at ``max_pages``."""
+        if direction not in ("SENT", "RECEIVED"):
+            raise ValueError(f"unknown direction: {direction!r}")
+        if not 1 <= per_page <= MAX_PER_PAGE:
+            raise ValueError(f"per_page must be 1..{MAX_PER_PAGE}")
+        if len(ids) > MAX_IDS:
+            raise ValueError(f"at most {MAX_IDS} ids a query")
+        page = 1
+        for _ in range(max_pages):
+            params: dict[str, str | list[str]] = {
+                **filters,
+                "direction": direction,
+                "page": str(page),
+                "per_page": str(per_page),
+            }
+            if ids:
+                params["ids[]"] = list(ids)
+            response = self._call("GET", "/v1/invoices", params=params)
+            body = self._json(response)
+            if not isinstance(body, list):
+                raise MaventaError("invoice list is not a list", status=response.status_code)
+            for item in body:
+                if isinstance(item, Mapping):
+                    yield MaventaInvoice.from_json(item)
+            following = _next_page(response, page, len(body), per_page)
+            if following is None:
+                return
+            page = following
 
-    def get_actions(self, invoice_id: str) -> list[MaventaAction]:
+    def list_invoices(self, direction: Direction, **filters: Any) -> list[MaventaInvoice]:
+        """Every page of ``GET /v1/invoices`` in ``direction`` (see :meth:`iter_invoices`)."""
+        return list(self.iter_invoices(direction, **filters))
+
+    def find_sent(self, invoice_id: str, *, filename: str | None = None) -> MaventaInvoice | None:
+        """An invoice we uploaded, by the uuid we gave it (or, failing that, by the name
+        of its uploaded file), among the SENT invoices; None when Maventa has none."""
+        uuid = _uuid(invoice_id)
+        for found in self.iter_invoices("SENT", ids=[uuid]):
+            if found.id.lower() == uuid or (filename and filename in found.filenames):
+                return found
+        return None
+
+    def get_actions(self, invoice_id: str, *, types: Sequence[str] = ()) -> list[MaventaAction]:
         """Return the invoice's delivery events, oldest first as Maventa lists them."""
-        response = self._call("GET", f"/v1/invoices/{_segment(invoice_id)}/actions")
+        params = {"type[]": list(types)} if types else None
+        response = self._call("GET", f"/v1/invoices/{_segment(invoice_id)}/actions", params=params)
         body = self._json(response)
         if not isinstance(body, list):
             raise MaventaError("actions answer is not a list", status=response.status_code)
@@ -380,3 +534,40 @@ class MaventaClient:
         if unknown:
             raise ValueError(f"unknown fields for {channel}: {', '.join(sorted(unknown))}")
         self._call("PUT", f"/v1/invoices/{_segment(invoice_id)}/reroute/{channel}", json=params)
+
+
+def _uuid(value: str) -> str:
+    """A uuid as Maventa takes it (canonical lower-case form); ValueError otherwise."""
+    try:
+        return str(uuidlib.UUID(str(value)))
+    except ValueError:
+        raise ValueError(f"not a uuid: {value!r}") from None
+
+
+def _upload_fields(routing: Mapping[str, str | Sequence[str]]) -> dict[str, str | list[str]]:
+    unknown = set(routing) - UPLOAD_FIELDS
+    if unknown:
+        raise ValueError(f"unknown routing fields: {', '.join(sorted(unknown))}")
+    fields: dict[str, str | list[str]] = {}
+    for name, value in routing.items():
+        if isinstance(value, str):
+            fields[name] = value
+        else:
+            fields[f"{name}[]"] = list(value)
+    if "format" in fields and fields["format"] not in UPLOAD_FORMATS:
+        raise ValueError(f"unknown format: {fields['format']!r}")
+    if "lang" in fields and fields["lang"] not in UPLOAD_LANGUAGES:
+        raise ValueError(f"unknown lang: {fields['lang']!r}")
+    routes = fields.get("disabled_routes[]", [])
+    if isinstance(routes, list) and set(routes) - set(ROUTES):
+        raise ValueError(f"unknown disabled_routes: {', '.join(sorted(set(routes) - set(ROUTES)))}")
+    return fields
+
+
+def _next_page(response: httpx.Response, page: int, count: int, per_page: int) -> int | None:
+    """The page after ``page``: ``X-Next-Page`` where Maventa sends it, else the next one
+    unless this one was short."""
+    header = response.headers.get("X-Next-Page")
+    if header is not None:
+        return int(header) if header.strip().isdigit() and int(header) > page else None
+    return page + 1 if count >= per_page else None

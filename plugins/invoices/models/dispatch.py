@@ -83,7 +83,8 @@ class Dispatch(QueueRow, table=True):
     method: str = Field(sa_type=String(16))
     mode: DispatchMode = Field(sa_type=String(24))
     state: DispatchState = Field(default=DispatchState.queued, sa_type=String(16))
-    #: The step that failed (fetch_pdf, send, upload, finalise, notify) and why.
+    #: The step that failed (fetch_pdf, build, send, upload, delivery, finalise, notify)
+    #: and why.
     failed_step: str | None = Field(default=None, sa_type=String(16))
     error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     #: Set when the agent chose another method than the invoice's own.
@@ -96,6 +97,10 @@ class Dispatch(QueueRow, table=True):
     pdf_sha256: str | None = Field(default=None, max_length=64)
     document_sha256: str | None = Field(default=None, max_length=64)
     outbound_mail_id: int | None = Field(default=None, foreign_key="outbound_mail.id")
+    #: The uuid we give the Maventa upload, committed before it goes: Maventa makes it the
+    #: invoice's id, so an upload whose answer was lost is found by it, never sent twice.
+    maventa_uuid: str | None = Field(default=None, max_length=36)
+    #: Maventa's id for the upload, once Maventa confirmed it (our uuid).
     maventa_invoice_id: str | None = Field(default=None, max_length=64)
     #: Set (and committed) before the upload: after a crash, look before uploading again.
     upload_started_at: datetime | None = ts_field(nullable=True, default_now=False)

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from invoice_dispatch import MaventaServer, serve_maventa
+from maventa_sandbox import MaventaServer, serve_maventa
 from netvisor_sandbox import NetvisorSandbox, serve_netvisor
 
 from plugins.invoices.sandboxes.netvisor.state import SandboxState

@@ -104,6 +104,9 @@ def test_no_transaction_is_open_during_maventa_and_netvisor_calls(
     assert [name for name, _ in calls] == [
         "get_sales_invoice_pdf",
         "upload_invoice",
+        "get_invoice",  # PENDING: looked at again on a later run
+        "get_invoice",  # DELIVERED
+        "get_actions",
         "update_sales_invoice_status",
         "add_sales_invoice_comment",
     ]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import factories
@@ -75,7 +77,9 @@ def test_post_via_netvisor_confirmed_by_the_agent(session, setup, bare_sandbox):
     assert bare_sandbox.state.status_changes == [(added.netvisor_key, "unsent", "open")]
 
 
-def test_post_via_maventa_uploads_the_pdf_once(session, setup, bare_sandbox, maventa):
+def test_post_via_maventa_uploads_the_finvoice_and_the_pdf_once(
+    session, setup, bare_sandbox, maventa
+):
     setup.setenv("HELPDESK_INVOICES_POST_MODE", "maventa")
     use_maventa(setup, maventa)
     added = add_invoice(bare_sandbox, "post")
@@ -84,10 +88,19 @@ def test_post_via_maventa_uploads_the_pdf_once(session, setup, bare_sandbox, mav
     assert dispatch.mode == "print_maventa"
     run_steps(session, clients(bare_sandbox, maventa), outbox=False)
     [uploaded] = maventa.state.invoices.values()
-    assert uploaded.content == invoice_pdf(added)
+    # AX takes an invoice XML or a ZIP of it and attachments, never a PDF alone; print
+    # reads the recipient's postal address from the invoice.
+    with zipfile.ZipFile(io.BytesIO(uploaded.content)) as archive:
+        xml = archive.read(f"lasku-{added.invoice_number}.xml")
+        assert archive.read(f"lasku-{added.invoice_number}.pdf") == invoice_pdf(added)
+    assert validate_finvoice(xml) == []
+    assert b"<BuyerStreetName>Testikatu 1</BuyerStreetName>" in xml
+    assert uploaded.fields["format"] == "FINVOICE30"
     assert uploaded.fields["disabled_routes"] == ["email", "einvoice"]
+    assert uploaded.route == "print" and uploaded.status == "DELIVERED"
     dispatch = dispatch_of(session, invoice)
-    assert dispatch.maventa_invoice_id == uploaded.id and dispatch.state == "user_notified"
+    assert uploaded.id == dispatch.maventa_uuid == dispatch.maventa_invoice_id
+    assert dispatch.state == "user_notified"
     assert bare_sandbox.state.status_changes == [(added.netvisor_key, "unsent", "open")]
 
 
@@ -99,12 +112,14 @@ def test_einvoice_through_maventa_is_valid_finvoice(session, setup, bare_sandbox
     assert dispatch.mode == "einvoice_maventa"
     run_steps(session, clients(bare_sandbox, maventa), outbox=False)
     [uploaded] = maventa.state.invoices.values()
-    # No package ships the Finvoice 3.0 XSD, so the structure is checked by our validator.
     assert validate_finvoice(uploaded.content) == []
     assert b"<InvoiceNumber>" + added.invoice_number.encode() in uploaded.content
     assert b"<EpiRemittanceInfoIdentifier" in uploaded.content
+    assert uploaded.fields["format"] == "FINVOICE30"
     assert uploaded.fields["recipient_eia"] == "003727345615"
     assert uploaded.fields["recipient_operator"] == "003721291126"
+    assert uploaded.fields["disabled_routes"] == ["email", "print"]
+    assert uploaded.route == "einvoice"
     assert dispatch_of(session, invoice).state == "user_notified"
 
 
