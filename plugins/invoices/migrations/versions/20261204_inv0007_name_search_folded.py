@@ -1,7 +1,7 @@
 """invoice plugin: customer names stored for search without accents (makinen finds Mäkinen)
 
 Revision ID: inv0007
-Revises: inv0004
+Revises: inv0005
 Create Date: 2026-12-04 17:10:00.000000
 """
 import unicodedata
@@ -12,7 +12,7 @@ from alembic import op
 
 
 revision: str = 'inv0007'
-down_revision: str | Sequence[str] | None = 'inv0004'
+down_revision: str | Sequence[str] | None = 'inv0005'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
