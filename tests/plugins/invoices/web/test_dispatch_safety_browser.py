@@ -69,9 +69,7 @@ def test_failing_checks_stand_beside_the_button_and_sending_anyway_needs_a_reaso
     page.reload()
     override = page.locator("[data-testid=checks-override]")
     expect(override).to_contain_text("Asiakas vahvisti Y-tunnuksen puhelimessa")
-    expect(page.locator(".invoice-history")).to_contain_text(
-        "Lähetetty virheellisin tarkistuksin"
-    )
+    expect(page.locator(".invoice-history")).to_contain_text("Lähetetty virheellisin tarkistuksin")
 
 
 def test_a_clean_invoice_shows_method_recipient_and_amount_before_it_goes(
