@@ -27,7 +27,7 @@ The database allows one active dispatch per invoice (a partial unique index), so
 clicks, two agents and API retries end up with the same dispatch or a 409. ``service``
 holds what agents (and the sync) do to a dispatch; it is exported here.
 
-May import: the models, the settings, the rules' formats, the netvisor, maventa and
+May import: the models, the settings, the rules (checks, formats), the netvisor, maventa and
 finvoice packages, and the core through ``helpdesk.plugin_api`` (tables, services, outbox,
 blob store, work queue); never the sync, the web or the sandboxes. Korjattava
 (``korjattava.py``) shares the comments, the invoice's ticket (``notices``) and the texts.
