@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import replace
 from pathlib import Path
 
@@ -13,8 +14,9 @@ from invoice_dispatch import add_invoice, customer, etunnus_user, synced
 from sqlmodel import Session, select
 from webclient import Client, login
 
+from helpdesk.db import new_session
 from helpdesk.models import Agent, AuditEvent
-from plugins.invoices.dispatch import ChecksFailed, dispatch_clean, start_dispatch
+from plugins.invoices.dispatch import ChecksFailed, CleanRun, dispatch_clean, start_dispatch
 from plugins.invoices.models import Dispatch, Invoice, InvoiceEvent, InvoiceStatus
 
 ROOT = Path(__file__).resolve().parents[4]
@@ -402,3 +404,57 @@ def test_send_all_clean_leaves_a_korjattava_invoice_by_its_id_too(
     run = dispatch_clean(session, agent=factories.agent(session), invoice_ids=[korjattava.id])
     assert run.sent == []
     assert [(k.invoice.id, k.code) for k in run.skipped] == [(korjattava.id, "korjattava")]
+
+
+def test_a_double_click_on_send_anyway_sends_once(
+    session: Session, prepared, logged_in: Client
+) -> None:
+    invoice = failing_invoice(session, prepared)
+    form = {"key": "same-panel", "override_reason": "Tarkistettu"}
+    answers = [
+        logged_in.form(f"/invoices/{invoice.id}/dispatch", form, headers={"HX-Request": "true"})
+        for _ in range(2)
+    ]
+    assert [a.status_code for a in answers] == [200, 200]
+    assert all('data-state="waiting"' in a.text for a in answers)
+    assert len(dispatches(session, invoice)) == 1
+    overrides = session.exec(
+        select(InvoiceEvent).where(InvoiceEvent.kind == "checks_overridden")
+    ).all()
+    assert len(overrides) == 1
+
+
+@pytest.mark.slow
+def test_two_send_all_clean_at_once_send_each_invoice_once(
+    committed_url, bare_sandbox, invoice_settings_env, data_dir
+) -> None:
+    invoice_settings_env.setenv("HELPDESK_NETVISOR_URL", bare_sandbox.url)
+    with new_session() as session:
+        factories.mailbox(session, "asiakaspalvelu@e-tunnus.fi")
+        etunnus_user(session, "tiina@example.fi")
+        ids = []
+        for n in range(3):
+            buyer = replace(customer(610 + n), name=f"Yhtiö {n} Oy")
+            added = add_invoice(bare_sandbox, "post", buyer=buyer)
+            ids.append(synced(session, bare_sandbox, added.invoice_number).id)
+        agents = [factories.agent(session).id for _ in range(2)]
+    barrier = threading.Barrier(len(agents))
+    runs: list[tuple[list[int], list[str]]] = []
+
+    def press(agent_id: int) -> None:
+        with new_session() as own:
+            agent = own.get(Agent, agent_id)
+            barrier.wait()
+            run: CleanRun = dispatch_clean(own, agent=agent, invoice_ids=ids)
+            runs.append(([s.invoice.id for s in run.sent], [k.code for k in run.skipped]))
+
+    threads = [threading.Thread(target=press, args=(a,)) for a in agents]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert len(runs) == 2
+    assert sorted(i for sent, _ in runs for i in sent) == sorted(ids)
+    assert {code for _, skipped in runs for code in skipped} <= {"dispatch_active"}
+    with new_session() as session:
+        assert len(session.exec(select(Dispatch)).all()) == 3
