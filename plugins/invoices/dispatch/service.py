@@ -336,7 +336,12 @@ def on_left_unsent(session: Session, invoice: Invoice, netvisor_status: str) -> 
 
 
 def retry_dispatch(session: Session, *, dispatch: Dispatch, agent: Agent) -> Dispatch:
-    """Resume a failed dispatch from the step that failed, or run a waiting step now."""
+    """Resume a failed dispatch from the step that failed, or run a waiting step now.
+
+    A dispatch that failed before anything went out has put its invoice back in the queue:
+    resuming it passes the gate like a new start, without an override (``ChecksFailed``
+    then; the agent starts a new dispatch with a reason instead).
+    """
     invoice = session.get(Invoice, dispatch.invoice_id)
     assert invoice is not None
     with transaction(session):
@@ -351,6 +356,10 @@ def retry_dispatch(session: Session, *, dispatch: Dispatch, agent: Agent) -> Dis
             return dispatch
         if dispatch.state != DispatchState.failed or dispatch.failed_step not in RESUME_FROM:
             raise Conflict(N_("Only a failed dispatch can be retried"))
+        if invoice.status in (InvoiceStatus.unsent, InvoiceStatus.korjattava):
+            # Nothing went out and the invoice is back in the queue, where it may have
+            # changed or become Korjattava since: it goes again only through the gate.
+            gate(session, invoice, override_reason=None)
         step = dispatch.failed_step
         if step == "send" and dispatch.outbound_mail_id is not None:
             retry_failed_mail(session, outbound_id=dispatch.outbound_mail_id, agent=agent)

@@ -17,7 +17,7 @@ from webclient import Client, login
 from helpdesk.db import new_session
 from helpdesk.models import Agent, AuditEvent
 from plugins.invoices.dispatch import ChecksFailed, CleanRun, dispatch_clean, start_dispatch
-from plugins.invoices.models import Dispatch, Invoice, InvoiceEvent, InvoiceStatus
+from plugins.invoices.models import Dispatch, DispatchState, Invoice, InvoiceEvent, InvoiceStatus
 
 ROOT = Path(__file__).resolve().parents[4]
 
@@ -458,3 +458,51 @@ def test_two_send_all_clean_at_once_send_each_invoice_once(
     assert {code for _, skipped in runs for code in skipped} <= {"dispatch_active"}
     with new_session() as session:
         assert len(session.exec(select(Dispatch)).all()) == 3
+
+
+# --- a retry of a dispatch that failed before anything went out --------------------------
+
+
+def failed_before_sending(session: Session, invoice: Invoice) -> Dispatch:
+    """A started dispatch that failed safely: the invoice is back in the queue."""
+    dispatch = start_dispatch(session, invoice=invoice, agent=factories.agent(session))
+    dispatch.state = DispatchState.failed
+    dispatch.failed_step = "fetch_pdf"
+    invoice.status = InvoiceStatus.unsent
+    session.add_all([dispatch, invoice])
+    session.commit()
+    return dispatch
+
+
+def test_retrying_a_safely_failed_dispatch_passes_the_gate_again(
+    session: Session, prepared, logged_in: Client
+) -> None:
+    invoice = clean_invoice(session, prepared)
+    dispatch = failed_before_sending(session, invoice)
+    invoice.reference = "1234561"  # changed in Netvisor since: the reference check fails
+    session.add(invoice)
+    session.commit()
+
+    refused = logged_in.form(f"/invoices/dispatches/{dispatch.id}/retry", {})
+    assert refused.status_code == 409
+    session.expire_all()
+    assert (dispatch.state, invoice.status) == ("failed", "unsent")
+
+    invoice.status = InvoiceStatus.korjattava
+    session.add(invoice)
+    session.commit()
+    refused = logged_in.form(f"/invoices/dispatches/{dispatch.id}/retry", {})
+    assert refused.status_code == 409
+    session.expire_all()
+    assert (dispatch.state, invoice.status) == ("failed", "korjattava")
+
+
+def test_retrying_a_clean_safely_failed_dispatch_resumes_it(
+    session: Session, prepared, logged_in: Client
+) -> None:
+    invoice = clean_invoice(session, prepared)
+    dispatch = failed_before_sending(session, invoice)
+    answer = logged_in.form(f"/invoices/dispatches/{dispatch.id}/retry", {}, follow_redirects=False)
+    assert answer.status_code == 303
+    session.expire_all()
+    assert (dispatch.state, invoice.status) == ("queued", "dispatching")
