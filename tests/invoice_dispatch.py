@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from decimal import Decimal
 
@@ -159,3 +159,25 @@ def dispatch_of(session: Session, invoice: Invoice | int) -> Dispatch:
     return session.exec(
         select(Dispatch).where(Dispatch.invoice_id == invoice_id).order_by(Dispatch.id.desc())
     ).first()
+
+
+def clean_invoice(session: Session, sandbox: NetvisorSandbox) -> Invoice:
+    """A synced post invoice of user ETUNNUS whose checks all pass."""
+    invoice = synced(session, sandbox, add_invoice(sandbox, "post").invoice_number)
+    assert invoice.checks_ok, invoice.failed_checks
+    return invoice
+
+
+def failing_invoice(session: Session, sandbox: NetvisorSandbox) -> Invoice:
+    """A synced post invoice whose customer's business ID is wrong: only business_id fails,
+    and it could still be sent (the address is complete)."""
+    buyer = replace(customer(602), name="Toinen Oy", business_id="2734561-4")
+    invoice = synced(session, sandbox, add_invoice(sandbox, "post", buyer=buyer).invoice_number)
+    assert [c["name"] for c in invoice.failed_checks] == ["business_id"]
+    return invoice
+
+
+def dispatches_for(session: Session, invoice: Invoice) -> list[Dispatch]:
+    """Every dispatch of the invoice, freshly read."""
+    session.expire_all()
+    return list(session.exec(select(Dispatch).where(Dispatch.invoice_id == invoice.id)))

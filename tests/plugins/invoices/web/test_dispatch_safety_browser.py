@@ -3,12 +3,10 @@ the summary of a clean invoice before it goes, and "send all clean" on the queue
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import factories
 import pytest
 from browser import LiveServer, browser_login
-from invoice_dispatch import add_invoice, customer, etunnus_user, synced
+from invoice_dispatch import clean_invoice, etunnus_user, failing_invoice
 from sqlmodel import Session, select
 
 from helpdesk.db import new_session
@@ -25,13 +23,9 @@ def invoices(live_server: LiveServer, bare_sandbox, invoice_settings_env, data_d
         agent = factories.agent(session)
         factories.mailbox(session, "asiakaspalvelu@e-tunnus.fi")
         etunnus_user(session, "tiina@example.fi")
-        clean = synced(session, bare_sandbox, add_invoice(bare_sandbox, "post").invoice_number)
-        buyer = replace(customer(602), name="Toinen Oy", business_id="2734561-4")
-        failing = synced(
-            session, bare_sandbox, add_invoice(bare_sandbox, "post", buyer=buyer).invoice_number
-        )
+        clean = clean_invoice(session, bare_sandbox)
+        failing = failing_invoice(session, bare_sandbox)
         session.commit()
-    assert clean.checks_ok and not failing.checks_ok
     return agent, clean, failing
 
 
