@@ -10,15 +10,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 import factories
 import pytest
 import uvicorn
 from netvisor_sandbox import NetvisorSandbox
 from sqlmodel import Session, select
+from webclient import Client, login
 
 from helpdesk.mail.outbound.outbox import flush_due
-from helpdesk.models import EtunnusUser, utcnow
+from helpdesk.models import Agent, EtunnusUser, utcnow
 from plugins.invoices.dispatch.runner import RunSummary, run_due
 from plugins.invoices.dispatch.steps import Clients
 from plugins.invoices.maventa.client import MaventaClient, MaventaConfig
@@ -181,3 +183,15 @@ def dispatches_for(session: Session, invoice: Invoice) -> list[Dispatch]:
     """Every dispatch of the invoice, freshly read."""
     session.expire_all()
     return list(session.exec(select(Dispatch).where(Dispatch.invoice_id == invoice.id)))
+
+
+def api_post(client: Client, url: str, **kwargs: Any) -> Any:
+    """A POST to the JSON API with the session's CSRF token."""
+    return client.post(url, headers={"X-CSRF-Token": client.csrf}, **kwargs)
+
+
+def english_agent(session: Session, client: Client) -> Agent:
+    """An agent whose language is English, logged in on ``client``."""
+    agent = factories.agent(session, language="en")
+    login(client, agent)
+    return agent

@@ -8,25 +8,15 @@ from pathlib import Path
 
 import factories
 import pytest
-from invoice_dispatch import clean_invoice, dispatches_for, failing_invoice
+from invoice_dispatch import api_post, clean_invoice, dispatches_for, english_agent, failing_invoice
 from sqlmodel import Session, select
-from webclient import Client, login
+from webclient import Client
 
-from helpdesk.models import Agent, AuditEvent
+from helpdesk.models import AuditEvent
 from plugins.invoices.dispatch import ChecksFailed, start_dispatch
 from plugins.invoices.models import Dispatch, DispatchState, Invoice, InvoiceEvent, InvoiceStatus
 
 ROOT = Path(__file__).resolve().parents[4]
-
-
-def api(client: Client, url: str, **kwargs):
-    return client.post(url, headers={"X-CSRF-Token": client.csrf}, **kwargs)
-
-
-def english_agent(session: Session, client: Client) -> Agent:
-    agent = factories.agent(session, language="en")
-    login(client, agent)
-    return agent
 
 
 # --- the API: 409 with the failing checks, and the override ------------------------------
@@ -38,7 +28,7 @@ def test_api_answers_409_with_each_failing_checks_code_and_translated_reason(
     english_agent(session, client)
     invoice = failing_invoice(session, queue_ready)
 
-    response = api(client, f"/api/v1/invoices/{invoice.id}/dispatch")
+    response = api_post(client, f"/api/v1/invoices/{invoice.id}/dispatch")
 
     assert response.status_code == 409
     body = response.json()
@@ -61,7 +51,7 @@ def test_the_409_reason_is_in_the_agents_language(
     session: Session, queue_ready, logged_in: Client
 ) -> None:
     invoice = failing_invoice(session, queue_ready)  # logged_in is a Finnish-speaking admin
-    [check] = api(logged_in, f"/api/v1/invoices/{invoice.id}/dispatch").json()["failed_checks"]
+    [check] = api_post(logged_in, f"/api/v1/invoices/{invoice.id}/dispatch").json()["failed_checks"]
     assert (check["label"], check["reason"]) == (
         "Y-tunnus",
         "Y-tunnus ei ole kelvollinen",
@@ -88,7 +78,7 @@ def test_a_blank_override_reason_is_no_reason(
     session: Session, queue_ready, logged_in: Client, reason: str
 ) -> None:
     invoice = failing_invoice(session, queue_ready)
-    response = api(
+    response = api_post(
         logged_in, f"/api/v1/invoices/{invoice.id}/dispatch", json={"override_reason": reason}
     )
     assert response.status_code == 409
@@ -101,12 +91,12 @@ def test_an_override_reason_over_500_characters_is_refused(
 ) -> None:
     invoice = failing_invoice(session, queue_ready)
     url = f"/api/v1/invoices/{invoice.id}/dispatch"
-    response = api(logged_in, url, json={"override_reason": "x" * 501})
+    response = api_post(logged_in, url, json={"override_reason": "x" * 501})
     assert response.status_code == 400
     assert response.json()["code"] == "override_reason_too_long"
     assert dispatches_for(session, invoice) == []
     # Trimmed first: 500 characters inside spaces are fine.
-    ok = api(logged_in, url, json={"override_reason": "  " + "x" * 500 + "  "})
+    ok = api_post(logged_in, url, json={"override_reason": "  " + "x" * 500 + "  "})
     assert ok.status_code == 200, ok.text
 
 
@@ -116,7 +106,7 @@ def test_an_override_sends_and_the_history_keeps_reason_agent_and_time(
     agent = english_agent(session, client)
     invoice = failing_invoice(session, queue_ready)
 
-    response = api(
+    response = api_post(
         client,
         f"/api/v1/invoices/{invoice.id}/dispatch",
         json={"override_reason": "  Customer confirmed the address by phone  "},
@@ -147,7 +137,7 @@ def test_the_invoice_page_shows_the_override_in_finnish(
     session: Session, queue_ready, logged_in: Client
 ) -> None:
     invoice = failing_invoice(session, queue_ready)
-    api(
+    api_post(
         logged_in,
         f"/api/v1/invoices/{invoice.id}/dispatch",
         json={"override_reason": "Asiakas vahvisti osoitteen"},
@@ -161,7 +151,7 @@ def test_a_clean_invoice_goes_without_a_reason_and_nothing_is_recorded_as_overri
     session: Session, queue_ready, logged_in: Client
 ) -> None:
     invoice = clean_invoice(session, queue_ready)
-    response = api(logged_in, f"/api/v1/invoices/{invoice.id}/dispatch")
+    response = api_post(logged_in, f"/api/v1/invoices/{invoice.id}/dispatch")
     assert response.status_code == 200
     kinds = [e.kind for e in session.exec(select(InvoiceEvent))]
     assert "checks_overridden" not in kinds
@@ -177,7 +167,7 @@ def test_the_checks_run_again_at_send_time(
     session.commit()
     assert invoice.checks_ok
 
-    response = api(logged_in, f"/api/v1/invoices/{invoice.id}/dispatch")
+    response = api_post(logged_in, f"/api/v1/invoices/{invoice.id}/dispatch")
 
     assert response.status_code == 409
     assert [c["code"] for c in response.json()["failed_checks"]] == ["reference"]
@@ -191,7 +181,7 @@ def test_a_korjattava_invoice_never_goes_even_with_a_reason(
     invoice.status = InvoiceStatus.korjattava
     session.add(invoice)
     session.commit()
-    response = api(
+    response = api_post(
         logged_in,
         f"/api/v1/invoices/{invoice.id}/dispatch",
         json={"override_reason": "Lähetä silti"},
@@ -238,7 +228,7 @@ def test_another_method_with_its_reason_is_no_override_of_the_checks(
         {"method": "email", "reason": "Asiakas pyysi sähköpostia", "key": "m1"},
         follow_redirects=False,
     )
-    by_api = api(
+    by_api = api_post(
         logged_in,
         f"/api/v1/invoices/{invoice.id}/dispatch",
         json={"method": "email", "reason": "Asiakas pyysi sähköpostia"},

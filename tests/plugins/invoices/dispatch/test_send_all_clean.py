@@ -10,30 +10,22 @@ import factories
 import pytest
 from invoice_dispatch import (
     add_invoice,
+    api_post,
     clean_invoice,
     customer,
     dispatches_for,
+    english_agent,
     etunnus_user,
     failing_invoice,
     synced,
 )
 from sqlmodel import Session, select
-from webclient import Client, login
+from webclient import Client
 
 from helpdesk.db import new_session
 from helpdesk.models import Agent
 from plugins.invoices.dispatch import CleanRun, dispatch_clean
 from plugins.invoices.models import Dispatch, Invoice, InvoiceStatus
-
-
-def api(client: Client, url: str, **kwargs):
-    return client.post(url, headers={"X-CSRF-Token": client.csrf}, **kwargs)
-
-
-def english_agent(session: Session, client: Client) -> Agent:
-    agent = factories.agent(session, language="en")
-    login(client, agent)
-    return agent
 
 
 def three_invoices(session: Session, sandbox) -> tuple[Invoice, Invoice, Invoice]:
@@ -54,7 +46,7 @@ def test_api_send_all_clean_sends_the_clean_and_says_why_the_rest_stayed(
     english_agent(session, client)
     clean, failing, korjattava = three_invoices(session, queue_ready)
 
-    response = api(client, "/api/v1/invoices/dispatch-clean")
+    response = api_post(client, "/api/v1/invoices/dispatch-clean")
 
     assert response.status_code == 200, response.text
     body = response.json()
@@ -77,8 +69,8 @@ def test_send_all_clean_twice_sends_once(session: Session, queue_ready, logged_i
     clean, failing, _ = three_invoices(session, queue_ready)
     ids = {"ids": [clean.id, failing.id]}
 
-    first = api(logged_in, "/api/v1/invoices/dispatch-clean", json=ids).json()
-    again = api(logged_in, "/api/v1/invoices/dispatch-clean", json=ids).json()
+    first = api_post(logged_in, "/api/v1/invoices/dispatch-clean", json=ids).json()
+    again = api_post(logged_in, "/api/v1/invoices/dispatch-clean", json=ids).json()
 
     assert [s["id"] for s in first["sent"]] == [clean.id]
     assert again["sent"] == []
