@@ -14,6 +14,7 @@ The checks' view of a stored invoice (:func:`for_check`, :func:`einvoice_problem
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -34,6 +35,7 @@ from plugins.invoices.rules.checks import (
 
 #: The longest reason an agent may give for sending past failing checks.
 OVERRIDE_REASON_MAX = 500
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
 class ChecksFailed(Conflict):
@@ -59,9 +61,10 @@ class Clearance:
         return bool(self.failed)
 
 
-def override_text(reason: str | None) -> str:
-    """The override reason trimmed; ServiceError when it is too long."""
-    text = (reason or "").strip()
+def reason_text(reason: str | None) -> str:
+    """An agent's reason trimmed, without control characters (PostgreSQL stores no NUL)
+    but line breaks and tabs; ServiceError when it is longer than OVERRIDE_REASON_MAX."""
+    text = CONTROL.sub("", reason or "").strip()
     if len(text) > OVERRIDE_REASON_MAX:
         raise ServiceError(
             N_("The reason is too long (at most 500 characters)"), code="override_reason_too_long"
@@ -82,7 +85,7 @@ def gate(session: Session, invoice: Invoice, *, override_reason: str | None) -> 
         )
     if invoice.status != InvoiceStatus.unsent:
         raise Conflict(N_("The invoice is not waiting to be sent"), code="not_unsent")
-    reason = override_text(override_reason)
+    reason = reason_text(override_reason)
     failed = [check for check in checks_now(session, invoice) if not check.ok]
     if failed and not reason:
         raise ChecksFailed(failed)

@@ -24,7 +24,7 @@ from helpdesk.plugin_api import (
     transaction,
     utcnow,
 )
-from plugins.invoices.dispatch.gate import Clearance, gate
+from plugins.invoices.dispatch.gate import Clearance, gate, reason_text
 from plugins.invoices.models import (
     INACTIVE_STATES,
     DeliveryMethod,
@@ -218,7 +218,7 @@ def _new_dispatch(
     chosen = method or own
     if chosen not in METHODS:
         raise ServiceError(N_("The delivery method is unknown: choose one and give a reason"))
-    reason = (method_reason or "").strip()
+    reason = reason_text(method_reason)
     overridden = chosen != own
     if overridden and not reason:
         raise ServiceError(N_("Give a reason for sending by another method"))

@@ -100,6 +100,23 @@ def test_an_override_reason_over_500_characters_is_refused(
     assert ok.status_code == 200, ok.text
 
 
+def test_control_characters_leave_the_reason(
+    session: Session, queue_ready, logged_in: Client
+) -> None:
+    invoice = failing_invoice(session, queue_ready)
+    response = api_post(
+        logged_in,
+        f"/api/v1/invoices/{invoice.id}/dispatch",
+        json={"method": "email", "reason": "Pyysi\x00 postia", "override_reason": "Ok\x00\r\n"},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["dispatch"]["override_reason"] == "Pyysi postia"
+    [event] = session.exec(
+        select(InvoiceEvent).where(InvoiceEvent.kind == "checks_overridden")
+    ).all()
+    assert event.details["reason"] == "Ok"
+
+
 def test_an_override_sends_and_the_history_keeps_reason_agent_and_time(
     session: Session, queue_ready, client: Client
 ) -> None:
