@@ -1,4 +1,5 @@
-"""The invoice pages: the queue (Lähettämättömät laskut), search, end of day, one invoice."""
+"""The invoice pages: the queue (Lähettämättömät laskut, send all clean), search, end of day,
+one invoice."""
 
 from __future__ import annotations
 
