@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 import factories
 import pytest
 from maventa_sandbox import MaventaServer
 from netvisor_sandbox import NetvisorSandbox
 from sqlmodel import Session, select
+from webclient import Client, login
 
 from helpdesk.mail.outbound.outbox import flush_due
-from helpdesk.models import EtunnusUser, utcnow
+from helpdesk.models import Agent, EtunnusUser, utcnow
 from plugins.invoices.dispatch.runner import RunSummary, run_due
 from plugins.invoices.dispatch.steps import Clients
 from plugins.invoices.maventa.client import MaventaClient
@@ -113,3 +116,37 @@ def dispatch_of(session: Session, invoice: Invoice | int) -> Dispatch:
     return session.exec(
         select(Dispatch).where(Dispatch.invoice_id == invoice_id).order_by(Dispatch.id.desc())
     ).first()
+
+
+def clean_invoice(session: Session, sandbox: NetvisorSandbox) -> Invoice:
+    """A synced post invoice of user ETUNNUS whose checks all pass."""
+    invoice = synced(session, sandbox, add_invoice(sandbox, "post").invoice_number)
+    assert invoice.checks_ok, invoice.failed_checks
+    return invoice
+
+
+def failing_invoice(session: Session, sandbox: NetvisorSandbox) -> Invoice:
+    """A synced post invoice whose customer's business ID is wrong: only business_id fails,
+    and it could still be sent (the address is complete)."""
+    buyer = replace(customer(602), name="Toinen Oy", business_id="2734561-4")
+    invoice = synced(session, sandbox, add_invoice(sandbox, "post", buyer=buyer).invoice_number)
+    assert [c["name"] for c in invoice.failed_checks] == ["business_id"]
+    return invoice
+
+
+def dispatches_for(session: Session, invoice: Invoice) -> list[Dispatch]:
+    """Every dispatch of the invoice, freshly read."""
+    session.expire_all()
+    return list(session.exec(select(Dispatch).where(Dispatch.invoice_id == invoice.id)))
+
+
+def api_post(client: Client, url: str, **kwargs: Any) -> Any:
+    """A POST to the JSON API with the session's CSRF token."""
+    return client.post(url, headers={"X-CSRF-Token": client.csrf}, **kwargs)
+
+
+def english_agent(session: Session, client: Client) -> Agent:
+    """An agent whose language is English, logged in on ``client``."""
+    agent = factories.agent(session, language="en")
+    login(client, agent)
+    return agent

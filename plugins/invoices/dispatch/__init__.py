@@ -22,16 +22,22 @@ resumes where it stopped and never sends twice:
   a comment line (``comments``); then the E-tunnus user is told (``notices``, with the
   texts of ``texts``).
 
+Every start passes one gate (``gate``): a Korjattava invoice never goes, and one with a
+failing check (run again at send time) only with the agent's reason, which its history
+keeps. ``batch`` is "send all clean": every clean invoice started the same way.
+
 The database allows one active dispatch per invoice (a partial unique index), so double
 clicks, two agents and API retries end up with the same dispatch or a 409. ``service``
 holds what agents (and the sync) do to a dispatch; it is exported here.
 
-May import: the models, the settings, the rules' formats, the netvisor, maventa and
+May import: the models, the settings, the rules (checks, formats), the netvisor, maventa and
 finvoice packages, and the core through ``helpdesk.plugin_api`` (tables, services, outbox,
 blob store, work queue); never the sync, the web or the sandboxes. Korjattava
 (``korjattava.py``) shares the comments, the invoice's ticket (``notices``) and the texts.
 """
 
+from plugins.invoices.dispatch.batch import CleanRun, Skipped, Started, dispatch_clean
+from plugins.invoices.dispatch.gate import OVERRIDE_REASON_MAX, ChecksFailed, checks_now
 from plugins.invoices.dispatch.service import (
     ActiveDispatch,
     active_dispatch,
@@ -44,10 +50,17 @@ from plugins.invoices.dispatch.service import (
 )
 
 __all__ = [
+    "OVERRIDE_REASON_MAX",
     "ActiveDispatch",
+    "ChecksFailed",
+    "CleanRun",
+    "Skipped",
+    "Started",
     "active_dispatch",
     "cancel_dispatch",
+    "checks_now",
     "confirm_sent",
+    "dispatch_clean",
     "dispatches_of",
     "latest_dispatch",
     "retry_dispatch",

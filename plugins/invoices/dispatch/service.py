@@ -24,6 +24,7 @@ from helpdesk.plugin_api import (
     transaction,
     utcnow,
 )
+from plugins.invoices.dispatch.gate import Clearance, gate, reason_text
 from plugins.invoices.models import (
     INACTIVE_STATES,
     DeliveryMethod,
@@ -168,13 +169,17 @@ def start_dispatch(
     invoice: Invoice,
     agent: Agent,
     method: str | None = None,
+    method_reason: str | None = None,
     override_reason: str | None = None,
     idempotency_key: str | None = None,
 ) -> Dispatch:
     """Start sending the invoice by its delivery method (or another one, with a reason).
 
-    The same ``idempotency_key`` returns the same dispatch; without one, a second start
-    while one is active raises ``ActiveDispatch``. Commits.
+    Every start passes ``gate.gate``: a Korjattava invoice never goes, and one with a
+    failing check (recomputed now) only with ``override_reason``, kept in its history
+    (``ChecksFailed`` otherwise). ``method_reason`` explains another method than the
+    invoice's own. The same ``idempotency_key`` returns the same dispatch; without one, a
+    second start while one is active raises ``ActiveDispatch``. Commits.
     """
     found = _by_key(session, idempotency_key)
     if found is None:
@@ -185,6 +190,7 @@ def start_dispatch(
                 invoice=invoice,
                 agent=agent,
                 method=method,
+                method_reason=method_reason,
                 override_reason=override_reason,
                 idempotency_key=idempotency_key,
             )
@@ -199,6 +205,7 @@ def _new_dispatch(
     invoice: Invoice,
     agent: Agent,
     method: str | None,
+    method_reason: str | None,
     override_reason: str | None,
     idempotency_key: str | None,
 ) -> Dispatch:
@@ -206,13 +213,12 @@ def _new_dispatch(
     active = active_dispatch(session, invoice)
     if active is not None:
         raise ActiveDispatch(active)
-    if invoice.status != InvoiceStatus.unsent:
-        raise Conflict(N_("The invoice is not waiting to be sent"))
+    clearance = gate(session, invoice, override_reason=override_reason)
     own = str(invoice.delivery_method) if invoice.delivery_method else None
     chosen = method or own
     if chosen not in METHODS:
         raise ServiceError(N_("The delivery method is unknown: choose one and give a reason"))
-    reason = (override_reason or "").strip()
+    reason = reason_text(method_reason)
     overridden = chosen != own
     if overridden and not reason:
         raise ServiceError(N_("Give a reason for sending by another method"))
@@ -248,7 +254,39 @@ def _new_dispatch(
     invoice.status = InvoiceStatus.dispatching
     session.add(invoice)
     record(session, invoice, dispatch, "start", agent.id, override_reason=dispatch.override_reason)
+    if clearance.overridden:
+        _record_checks_override(session, invoice, dispatch, agent, clearance)
     return dispatch
+
+
+def _record_checks_override(
+    session: Session, invoice: Invoice, dispatch: Dispatch, agent: Agent, clearance: Clearance
+) -> None:
+    """The invoice's history says who sent it past which failing checks, when and why."""
+    failed = [{"name": c.name, "reason": c.reason} for c in clearance.failed]
+    session.add(
+        InvoiceEvent(
+            invoice_id=invoice.id or 0,
+            at=dispatch.created_at,
+            kind=EventKind.checks_overridden.value,
+            agent_id=agent.id,
+            details={
+                "dispatch": dispatch.id,
+                "reason": clearance.override_reason,
+                "failed": failed,
+            },
+        )
+    )
+    record_audit(
+        session,
+        action="invoices.dispatch.checks_overridden",
+        agent=agent,
+        object_type="invoice",
+        object_id=invoice.id,
+        dispatch=dispatch.id,
+        reason=clearance.override_reason,
+        failed=[c.name for c in clearance.failed],
+    )
 
 
 def confirm_sent(session: Session, *, dispatch: Dispatch, agent: Agent | None) -> Dispatch:
@@ -298,7 +336,12 @@ def on_left_unsent(session: Session, invoice: Invoice, netvisor_status: str) -> 
 
 
 def retry_dispatch(session: Session, *, dispatch: Dispatch, agent: Agent) -> Dispatch:
-    """Resume a failed dispatch from the step that failed, or run a waiting step now."""
+    """Resume a failed dispatch from the step that failed, or run a waiting step now.
+
+    A dispatch that failed before anything went out has put its invoice back in the queue:
+    resuming it passes the gate like a new start, without an override (``ChecksFailed``
+    then; the agent starts a new dispatch with a reason instead).
+    """
     invoice = session.get(Invoice, dispatch.invoice_id)
     assert invoice is not None
     with transaction(session):
@@ -313,6 +356,10 @@ def retry_dispatch(session: Session, *, dispatch: Dispatch, agent: Agent) -> Dis
             return dispatch
         if dispatch.state != DispatchState.failed or dispatch.failed_step not in RESUME_FROM:
             raise Conflict(N_("Only a failed dispatch can be retried"))
+        if invoice.status in (InvoiceStatus.unsent, InvoiceStatus.korjattava):
+            # Nothing went out and the invoice is back in the queue, where it may have
+            # changed or become Korjattava since: it goes again only through the gate.
+            gate(session, invoice, override_reason=None)
         step = dispatch.failed_step
         if step == "send" and dispatch.outbound_mail_id is not None:
             retry_failed_mail(session, outbound_id=dispatch.outbound_mail_id, agent=agent)

@@ -46,6 +46,8 @@ class EventKind(StrEnum):
     left_netvisor = "left_netvisor"
     returned = "returned"
     dispatch = "dispatch"
+    #: Sent past failing checks: the agent, the time, the reason and the checks.
+    checks_overridden = "checks_overridden"
     korjattava = "korjattava"
     resolved = "resolved"
     netvisor_comment = "netvisor_comment"

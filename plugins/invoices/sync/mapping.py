@@ -1,82 +1,15 @@
-"""From Netvisor's answers to our columns, and from our rows to the checks' input."""
+"""From Netvisor's answers to our columns (the checks' input: ``dispatch.gate``)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
 from helpdesk.plugin_api import invoice_number_parts
-from plugins.invoices.dispatch.einvoice import finvoice_input
-from plugins.invoices.finvoice import FinvoiceRefused, refusals_for
-from plugins.invoices.models import DeliveryMethod, Invoice
+from plugins.invoices.models import DeliveryMethod
 from plugins.invoices.netvisor import Customer, ProcessHistoryEntry, SalesInvoice
-from plugins.invoices.rules.checks import InvoiceForCheck, OtherInvoice, RowForCheck
 from plugins.invoices.rules.validators import parse_delivery_method
 from plugins.invoices.search import name_key
-
-
-def for_check(
-    invoice: Invoice,
-    etunnus_known: bool,
-    others: list[OtherInvoice],
-    einvoice_problems: Sequence[str] = (),
-) -> InvoiceForCheck:
-    """The checks' view of a stored invoice (``einvoice_problems``: :func:`einvoice_problems`)."""
-    return InvoiceForCheck(
-        number=invoice.number,
-        reference=invoice.reference,
-        etunnus_known=etunnus_known,
-        delivery_method_text=invoice.delivery_method_text,
-        invoice_date=invoice.invoice_date,
-        due_date=invoice.due_date,
-        recipient_name=invoice.customer_name,
-        recipient_street=invoice.customer_address,
-        recipient_postcode=invoice.customer_postcode,
-        recipient_town=invoice.customer_town,
-        recipient_country=invoice.customer_country,
-        recipient_country_code=invoice.customer_country_code,
-        email=invoice.email,
-        einvoice_address=invoice.einvoice_address,
-        einvoice_operator=invoice.einvoice_operator,
-        business_id=invoice.business_id,
-        rows=[
-            RowForCheck(
-                net=Decimal(row["net"]),
-                vat_percent=Decimal(row["vat_percent"]),
-                vat=Decimal(row["vat"]),
-                gross=Decimal(row["gross"]),
-            )
-            for row in invoice.rows
-        ],
-        total_net=invoice.net_sum,
-        total_vat=invoice.vat_sum,
-        total_gross=invoice.gross_sum,
-        customer_key=str(invoice.customer_key or ""),
-        customer_name=invoice.customer_name,
-        other_invoices=others,
-        netvisor_error=invoice.sync_error,
-        einvoice_problems=tuple(einvoice_problems),
-    )
-
-
-def einvoice_problems(invoice: Invoice) -> list[str]:
-    """Why the Finvoice writer would refuse this invoice, in Finnish; [] if it would not.
-
-    Only for an invoice going out as an e-invoice: the same input and preflight the
-    dispatch uses (``dispatch.einvoice.finvoice_input``, ``finvoice.refusals_for``), run
-    before anyone clicks, so that the queue shows the refusals as a failed check.
-    """
-    if invoice.delivery_method != DeliveryMethod.einvoice:
-        return []
-    if invoice.invoice_date is None:
-        return ["Laskun päivämäärä puuttuu"]
-    try:
-        return [refusal.fi for refusal in refusals_for(finvoice_input(invoice))]
-    except FinvoiceRefused as refused:
-        return [refusal.fi for refusal in refused.refusals]
-    except ValueError as exc:  # the writer's input cannot be made at all
-        return [str(exc)]
 
 
 def _text(value: str | None) -> str:

@@ -37,6 +37,7 @@ from helpdesk.plugin_api import (
     transaction,
     utcnow,
 )
+from plugins.invoices.dispatch.gate import checks_for, earlier_invoices
 from plugins.invoices.dispatch.service import on_left_unsent
 from plugins.invoices.models import (
     EventKind,
@@ -53,11 +54,10 @@ from plugins.invoices.netvisor import (
     SalesInvoiceListItem,
     concerns_one_record,
 )
-from plugins.invoices.rules.checks import OtherInvoice, run_checks
 from plugins.invoices.rules.deadline import InvoiceDeadline
 from plugins.invoices.search import name_key
 from plugins.invoices.settings import NetvisorNotConfigured, deadline_rules, netvisor_client
-from plugins.invoices.sync.mapping import einvoice_problems, for_check, invoice_values, plain
+from plugins.invoices.sync.mapping import invoice_values, plain
 
 log = logging.getLogger(__name__)
 
@@ -437,14 +437,12 @@ def _recheck(
         for other in session.exec(select(Invoice).where(col(Invoice.etunnus).in_(prefixes))):
             siblings[other.etunnus].append(other)
     for invoice in invoices:
-        others = [
-            OtherInvoice(o.number, o.customer_name, o.gross_sum, o.invoice_date)
-            for o in siblings[invoice.etunnus]
-            # Only earlier invoices: the later one of a pair is the possible duplicate.
-            if o.netvisor_key < invoice.netvisor_key and o.invoice_date is not None
-        ]
-        snapshot = for_check(invoice, invoice.etunnus in users, others, einvoice_problems(invoice))
-        results = [{"name": r.name, "ok": r.ok, "reason": r.reason} for r in run_checks(snapshot)]
+        checked = checks_for(
+            invoice,
+            etunnus_known=invoice.etunnus in users,
+            others=earlier_invoices(invoice, siblings[invoice.etunnus]),
+        )
+        results = [{"name": r.name, "ok": r.ok, "reason": r.reason} for r in checked]
         if results != invoice.checks:
             before = {c["name"] for c in invoice.failed_checks}
             after = {c["name"] for c in results if not c["ok"]}

@@ -7,7 +7,6 @@ same panel works in the queue, on the invoice page and in the ticket sidebar.
 
 from __future__ import annotations
 
-import contextlib
 import uuid
 from typing import Annotated, Any
 
@@ -35,7 +34,9 @@ from plugins.invoices import korjattava
 from plugins.invoices import queue as queries
 from plugins.invoices.dispatch import texts
 from plugins.invoices.dispatch.einvoice import finvoice_for
+from plugins.invoices.dispatch.service import recipient_for
 from plugins.invoices.models import PATH, Dispatch, DispatchState, Invoice, InvoiceStatus
+from plugins.invoices.rules.formats import eur
 from plugins.invoices.settings import invoice_settings
 from plugins.invoices.web.display import template_helpers
 
@@ -86,6 +87,9 @@ def actions_context(
         }
         reached = {state for state, at in stamps.items() if at is not None}
     now = utcnow()
+    can_dispatch = invoice.status == InvoiceStatus.unsent and (
+        dispatch is None or not dispatch.active
+    )
     return template_helpers() | {
         "invoice": invoice,
         "dispatch": dispatch,
@@ -96,8 +100,13 @@ def actions_context(
         if correction and correction.ticket_id
         else None,
         "waited": (now - invoice.paused_at) if invoice.paused_at else None,
-        "can_dispatch": invoice.status == InvoiceStatus.unsent
-        and (dispatch is None or not dispatch.active),
+        "can_dispatch": can_dispatch,
+        # Beside the button: the failing checks (as the last sync left them; the gate runs
+        # them again when the agent sends), or where a clean invoice goes.
+        "failed": invoice.failed_checks,
+        "summary": _summary(invoice) if can_dispatch and not invoice.failed_checks else None,
+        "override_max": dispatching.OVERRIDE_REASON_MAX,
+        "refused": None,
         "poll": dispatch is not None
         and dispatch.active
         and dispatch.state != DispatchState.waiting,
@@ -110,6 +119,16 @@ def actions_context(
         "now": now,
         "methods": ("email", "post", "einvoice"),
     }
+
+
+def _summary(invoice: Invoice) -> dict[str, str]:
+    """Method, recipient and amount of a clean invoice, shown before it goes."""
+    method = str(invoice.delivery_method) if invoice.delivery_method else ""
+    try:
+        recipient = recipient_for(invoice, method) if method else ""
+    except ServiceError as exc:
+        recipient = gettext(exc.message)
+    return {"method": method, "recipient": recipient, "amount": eur(invoice.gross_sum)}
 
 
 def actions_panel(request: Request, session: Session, invoice: Invoice, **extra: Any) -> Markup:
@@ -164,19 +183,36 @@ def dispatch_action(
     agent: CurrentAgent,
     method: Annotated[str, Form()] = "",
     reason: Annotated[str, Form()] = "",
+    override_reason: Annotated[str, Form()] = "",
     key: Annotated[str, Form()] = "",
     back: Annotated[str, Form()] = "",
 ) -> Response:
     invoice = queries.get_invoice(session, invoice_id)
-    # A double click or a colleague: the panel shows the dispatch that runs.
-    with contextlib.suppress(dispatching.ActiveDispatch):
+    try:
         dispatching.start_dispatch(
             session,
             invoice=invoice,
             agent=agent,
             method=method or None,
-            override_reason=reason or None,
+            method_reason=reason or None,
+            override_reason=override_reason or None,
             idempotency_key=f"web-{agent.id}-{key}" if key else None,
+        )
+    except dispatching.ActiveDispatch:
+        pass  # a double click or a colleague: the panel shows the dispatch that runs
+    except dispatching.ChecksFailed as exc:
+        if not request.headers.get("hx-request"):
+            raise  # without htmx: the error page says why; the invoice page has the form
+        # The checks as they are now, beside the button, with the reason asked for.
+        failed = [{"name": c.name, "ok": c.ok, "reason": c.reason} for c in exc.failed]
+        return _answer(
+            request,
+            session,
+            invoice,
+            back,
+            failed=failed,
+            summary=None,
+            refused=gettext(exc.message),
         )
     return _answer(request, session, invoice, back)
 

@@ -29,6 +29,21 @@ CHECK_LABELS = {
     "netvisor_data": N_("Netvisor data"),
     "einvoice_message": N_("E-invoice message"),
 }
+#: What a failing check means, in the agent's language (the check's own reason, in
+#: Finnish from the rules, gives the details).
+CHECK_REASONS = {
+    "reference": N_("The reference number is missing, invalid or not the invoice number's"),
+    "etunnus_prefix": N_("The invoice number does not start with a known user's e-tunnus"),
+    "delivery_method": N_("The delivery method is missing or not recognised"),
+    "delivery_data": N_("The details the delivery method needs are missing or invalid"),
+    "sums": N_("The rows, VAT and totals do not add up"),
+    "vat_rates": N_("A VAT rate is not in force on the invoice date"),
+    "due_date": N_("The due date is missing or before the invoice date"),
+    "business_id": N_("The business ID is not valid"),
+    "duplicate": N_("A possible duplicate of another invoice of the user"),
+    "netvisor_data": N_("Netvisor did not give all of the invoice's data"),
+    "einvoice_message": N_("The e-invoice cannot be written as a valid Finvoice message"),
+}
 STATUS_LABELS = {
     "unsent": N_("Unsent"),
     "left_netvisor": N_("Left Netvisor"),
@@ -44,6 +59,7 @@ EVENT_LABELS = {
     "left_netvisor": N_("Left Netvisor's unsent list"),
     "returned": N_("Back in Netvisor's unsent list"),
     "dispatch": N_("Dispatch"),
+    "checks_overridden": N_("Sent despite failing checks"),
     "korjattava": N_("Marked Korjattava"),
     "resolved": N_("Corrected, back in the queue"),
     "netvisor_comment": N_("Comment line in Netvisor"),
@@ -77,6 +93,7 @@ def template_helpers() -> dict[str, Any]:
         "time_left": time_left,
         "delivery_label": lambda key: labels(DELIVERY_LABELS, key),
         "check_label": lambda key: labels(CHECK_LABELS, key),
+        "check_reason": lambda key: labels(CHECK_REASONS, key),
         "status_label": lambda key: labels(STATUS_LABELS, key),
         "event_label": lambda key: labels(EVENT_LABELS, key),
         "join_reasons": join_reasons,

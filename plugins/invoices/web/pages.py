@@ -1,11 +1,13 @@
-"""The invoice pages: the queue (Lähettämättömät laskut), search, end of day, one invoice."""
+"""The invoice pages: the queue (Lähettämättömät laskut, send all clean), search, end of day,
+one invoice."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import col, select
 
@@ -20,8 +22,9 @@ from helpdesk.plugin_api import (
     render,
     utcnow,
 )
+from plugins.invoices import dispatch as dispatching
 from plugins.invoices import queue as queries
-from plugins.invoices.dispatch import dispatches_of
+from plugins.invoices.dispatch import CleanRun, dispatches_of
 from plugins.invoices.models import Invoice, InvoiceStatus
 from plugins.invoices.netvisor import NetvisorError
 from plugins.invoices.search import search_invoices
@@ -43,6 +46,7 @@ def queue_context(
     q: str | None,
     result: SyncResult | None = None,
     request: Request | None = None,
+    clean: CleanRun | None = None,
 ) -> dict[str, Any]:
     now = utcnow()
     rows = queries.queue(session, now)
@@ -66,6 +70,8 @@ def queue_context(
         q=q or "",
         results=search_invoices(session, q=q) if q and q.strip() else None,
         result=result,
+        clean=clean,
+        clean_key=uuid.uuid4().hex,
     )
 
 
@@ -93,6 +99,24 @@ def sync_now(request: Request, session: SessionDep, agent: CurrentAgent) -> Resp
             block="queue",
         )
     return RedirectResponse("/invoices", status_code=303)
+
+
+@router.post("/invoices/dispatch-clean", include_in_schema=False)
+def dispatch_clean(
+    request: Request,
+    session: SessionDep,
+    agent: CurrentAgent,
+    ids: Annotated[list[int] | None, Form()] = None,
+    key: Annotated[str, Form()] = "",
+) -> Response:
+    """Send all clean: the queue's invoices the agent saw, those whose checks all pass."""
+    run = dispatching.dispatch_clean(
+        session, agent=agent, invoice_ids=ids or [], key=f"web-{key}" if key else None
+    )
+    context = queue_context(session, None, request=request, clean=run)
+    if request.headers.get("hx-request"):
+        return render(request, "invoices/queue.html", context, block="queue")
+    return render(request, "invoices/queue.html", context)
 
 
 @router.get("/invoices/end-of-day", include_in_schema=False)
