@@ -38,7 +38,7 @@ from plugins.invoices.dispatch.service import recipient_for
 from plugins.invoices.models import PATH, Dispatch, DispatchState, Invoice, InvoiceStatus
 from plugins.invoices.rules.formats import eur
 from plugins.invoices.settings import invoice_settings
-from plugins.invoices.web.display import template_helpers
+from plugins.invoices.web.display import CHECK_LABELS, labels, template_helpers
 
 router = APIRouter(include_in_schema=False)
 
@@ -285,7 +285,14 @@ def resolve_action(
 ) -> Response:
     invoice = queries.get_invoice(session, invoice_id)
     korjattava.resolve_invoice(session, invoice=invoice, agent=agent)
-    return _answer(request, session, invoice, back)
+    failing = [labels(CHECK_LABELS, c["name"]) for c in invoice.failed_checks]
+    notice = (
+        gettext("Back in the queue, but a check still fails: %(checks)s")
+        % {"checks": ", ".join(failing)}
+        if failing and invoice.status == InvoiceStatus.unsent
+        else None
+    )
+    return _answer(request, session, invoice, back, notice=notice)
 
 
 @router.get("/invoices/korjattavat")

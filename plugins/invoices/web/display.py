@@ -66,6 +66,41 @@ EVENT_LABELS = {
 }
 
 
+#: What a dispatch did, as its history lines say it (``record``'s action codes).
+DISPATCH_ACTION_LABELS = {
+    "start": N_("started"),
+    "sent": N_("marked as sent"),
+    "retry_now": N_("tried again now"),
+    "retry": N_("retried from the failed step"),
+    "cancel": N_("cancelled"),
+    "failed": N_("failed"),
+    "queued_mail": N_("mail queued"),
+    "uploaded": N_("uploaded to Maventa"),
+    "delivered": N_("delivered by Maventa"),
+    "finalise_failed": N_("finalising in Netvisor failed"),
+    "finalised": N_("finalised in Netvisor"),
+    "user_notified": N_("user notified"),
+}
+#: The dispatch steps a failure names (``Dispatch.failed_step``).
+STEP_LABELS = {
+    "fetch_pdf": N_("fetching the PDF from Netvisor"),
+    "build": N_("building the invoice file"),
+    "send": N_("sending"),
+    "upload": N_("uploading to Maventa"),
+    "delivery": N_("delivery by Maventa"),
+    "finalise": N_("finalising in Netvisor"),
+    "notify": N_("telling the user"),
+}
+#: Where a Netvisor comment line is (``CommentState``).
+COMMENT_STATE_LABELS = {
+    "pending": N_("waiting"),
+    "sending": N_("sending"),
+    "done": N_("added"),
+    "failed": N_("failed"),
+    "unknown": N_("not known whether it arrived"),
+}
+
+
 def time_left(left: timedelta) -> str:
     """``2 h 05 min`` before the deadline, ``late 1 h 10 min`` after it."""
     seconds = int(left.total_seconds())
@@ -97,6 +132,9 @@ def template_helpers() -> dict[str, Any]:
         "status_label": lambda key: labels(STATUS_LABELS, key),
         "event_label": lambda key: labels(EVENT_LABELS, key),
         "join_reasons": join_reasons,
+        "action_label": lambda key: labels(DISPATCH_ACTION_LABELS, key),
+        "step_label": lambda key: labels(STEP_LABELS, key),
+        "comment_state_label": lambda key: labels(COMMENT_STATE_LABELS, key),
     }
 
 

@@ -161,3 +161,35 @@ def test_reasons_join_as_sentences() -> None:
     assert join_reasons(["Postinumero puuttuu.", "Tarkista summa", " ", "Onko ALV oikein?"]) == (
         "Postinumero puuttuu. Tarkista summa. Onko ALV oikein?"
     )
+
+
+def test_resolving_while_a_check_still_fails_warns(
+    session, bare_sandbox, invoice_settings_env, data_dir, logged_in
+) -> None:
+    from decimal import Decimal
+
+    from plugins.invoices.korjattava import mark_korjattava
+
+    invoice_settings_env.setenv("HELPDESK_INVOICES_NOTIFY_MAILBOX", "asiakaspalvelu@e-tunnus.fi")
+    invoice_settings_env.setenv("HELPDESK_NETVISOR_URL", bare_sandbox.url)
+    factories.mailbox(session, "asiakaspalvelu@e-tunnus.fi")
+    etunnus_user(session, "tiina@example.fi")
+    buyer = SandboxCustomer(611, "C611", "Posti Oy", "Katu 1", "0010", "Helsinki")
+    added = bare_sandbox.state.add_invoice(
+        etunnus_number=ETUNNUS,
+        customer=buyer,
+        delivery_method="Posti",
+        rows=[SandboxRow("Työ", Decimal(1), Decimal("50.00"), Decimal("25.5"))],
+    )
+    invoice = synced(session, bare_sandbox, added.invoice_number)
+    mark_korjattava(
+        session, invoice=invoice, agent=factories.agent(session), checks=["delivery_data"]
+    )
+    # The user did not fix the postcode: back in the queue, with a warning that says so.
+    answer = logged_in.post(
+        f"/invoices/{invoice.id}/resolve",
+        headers={"HX-Request": "true", "X-CSRF-Token": logged_in.csrf},
+    )
+    assert answer.status_code == 200
+    assert 'data-testid="actions-notice"' in answer.text
+    assert "tarkistus epäonnistuu yhä" in answer.text

@@ -85,7 +85,7 @@ def test_nothing_is_finalised_or_told_until_maventa_reports_delivered(
 
 
 def test_a_refused_delivery_goes_back_to_the_queue_with_maventas_reason(
-    session, setup, bare_sandbox, maventa
+    session, setup, bare_sandbox, maventa, logged_in
 ):
     added, invoice, _ = _einvoice(session, bare_sandbox, einvoice=(FAILING_EIA, "003721291126"))
     run_steps(session, clients(bare_sandbox, maventa), outbox=False)
@@ -99,6 +99,11 @@ def test_a_refused_delivery_goes_back_to_the_queue_with_maventas_reason(
     assert invoice.status == InvoiceStatus.unsent  # back in the queue
     assert bare_sandbox.state.status_changes == []
     assert bare_sandbox.state.comments(added.netvisor_key) == []
+    # The page says which step failed and what happened in words, not internal codes.
+    page = logged_in.get(f"/invoices/{invoice.id}").text
+    assert "Epäonnistui (toimitus Maventan kautta)" in page and "(delivery)" not in page
+    assert "epäonnistui: toimitus Maventan kautta" in page  # the history line
+    assert "(start" not in page and "(aloitettu" in page
     # A new dispatch is a new upload under a new uuid.
     again = start_dispatch(session, invoice=invoice, agent=factories.agent(session))
     run_steps(session, clients(bare_sandbox, maventa), outbox=False)
@@ -236,3 +241,13 @@ def test_a_delivery_pending_for_days_is_flagged_and_still_polled(
     _once(session, used)
     done = dispatch_of(session, invoice)
     assert done.state == "user_notified" and done.error is None
+
+
+def test_a_cancelled_dispatch_reads_as_cancelled(session, setup, bare_sandbox, maventa, logged_in):
+    from plugins.invoices.dispatch.service import cancel_dispatch
+
+    _, invoice, dispatch = _einvoice(session, bare_sandbox)
+    cancel_dispatch(session, dispatch=dispatch, agent=factories.agent(session))
+    page = logged_in.get(f"/invoices/{invoice.id}").text
+    assert 'data-testid="dispatch-cancelled"' in page and 'class="dispatch cancelled"' in page
+    assert 'aria-current="step"' not in page  # no step stands as under way
