@@ -21,10 +21,23 @@ from plugins.invoices.sandboxes.netvisor.data import SandboxCustomer, SandboxRow
 pytestmark = pytest.mark.dovecot
 
 
+def _bad_postcode(session, bare_sandbox, key: int):
+    """A posted invoice whose buyer's postcode is cut short (the delivery data check fails)."""
+    from decimal import Decimal
+
+    buyer = SandboxCustomer(key, f"C{key}", "Posti Oy", "Katu 1", "0010", "Helsinki")
+    added = bare_sandbox.state.add_invoice(
+        etunnus_number=ETUNNUS,
+        customer=buyer,
+        delivery_method="Posti",
+        rows=[SandboxRow("Työ", Decimal(1), Decimal("50.00"), Decimal("25.5"))],
+    )
+    return added, synced(session, bare_sandbox, added.invoice_number)
+
+
 def test_korjattava_round_trip(
     session, bare_sandbox, smtp_server, mail_user, dovecot, invoice_settings_env, data_dir, client
 ):
-    from decimal import Decimal
 
     from webclient import login
 
@@ -33,14 +46,7 @@ def test_korjattava_round_trip(
     invoice_settings_env.setenv("HELPDESK_NETVISOR_URL", bare_sandbox.url)
     mailbox = wired_mailbox(session, smtp_server, box_user)
     etunnus_user(session, tiina.address)
-    buyer = SandboxCustomer(610, "C610", "Posti Oy", "Katu 1", "0010", "Helsinki")
-    added = bare_sandbox.state.add_invoice(
-        etunnus_number=ETUNNUS,
-        customer=buyer,
-        delivery_method="Posti",
-        rows=[SandboxRow("Työ", Decimal(1), Decimal("50.00"), Decimal("25.5"))],
-    )
-    invoice = synced(session, bare_sandbox, added.invoice_number)
+    added, invoice = _bad_postcode(session, bare_sandbox, 610)
     assert "delivery_data" in {c["name"] for c in invoice.failed_checks}
     agent = factories.agent(session, name="Kaisa Korjaaja")
     login(client, agent)
@@ -166,7 +172,6 @@ def test_reasons_join_as_sentences() -> None:
 def test_resolving_while_a_check_still_fails_warns(
     session, bare_sandbox, invoice_settings_env, data_dir, logged_in
 ) -> None:
-    from decimal import Decimal
 
     from plugins.invoices.korjattava import mark_korjattava
 
@@ -174,14 +179,7 @@ def test_resolving_while_a_check_still_fails_warns(
     invoice_settings_env.setenv("HELPDESK_NETVISOR_URL", bare_sandbox.url)
     factories.mailbox(session, "asiakaspalvelu@e-tunnus.fi")
     etunnus_user(session, "tiina@example.fi")
-    buyer = SandboxCustomer(611, "C611", "Posti Oy", "Katu 1", "0010", "Helsinki")
-    added = bare_sandbox.state.add_invoice(
-        etunnus_number=ETUNNUS,
-        customer=buyer,
-        delivery_method="Posti",
-        rows=[SandboxRow("Työ", Decimal(1), Decimal("50.00"), Decimal("25.5"))],
-    )
-    invoice = synced(session, bare_sandbox, added.invoice_number)
+    _, invoice = _bad_postcode(session, bare_sandbox, 611)
     mark_korjattava(
         session, invoice=invoice, agent=factories.agent(session), checks=["delivery_data"]
     )
