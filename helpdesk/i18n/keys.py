@@ -38,6 +38,8 @@ FLAGS = (
     N_("duplicate_message_id"),
     N_("loop"),
     N_("list"),
+    # Our own mail sent by the system (a dispatch notice, not an agent).
+    N_("automatic"),
 )
 
 #: Every key-like msgid of the core; plugins may add their own beside their code.
