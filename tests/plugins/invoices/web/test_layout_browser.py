@@ -8,21 +8,16 @@ on a phone the header leaves the screen to the work.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import factories
 import pytest
+from app_pages import app_pages, seed_demo
 from browser import LiveServer, browser_login
 from netvisor_sandbox import NetvisorSandbox
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from helpdesk.db import new_session
-from helpdesk.models import Ticket
-from helpdesk.services import demo
-from plugins.invoices.models import Invoice
-from plugins.invoices.sandboxes.demo import ensure_demo_users
-from plugins.invoices.sync import sync_unsent
 
 pytestmark = pytest.mark.browser
 
@@ -58,29 +53,6 @@ OVERFLOWING = """
 """
 
 
-def _paths(session: Session) -> list[str]:
-    ticket = session.exec(select(Ticket).order_by(Ticket.id)).first()
-    invoice = session.exec(select(Invoice).order_by(Invoice.id)).first()
-    assert ticket is not None and invoice is not None
-    return [
-        "/dashboard",
-        "/tickets",
-        f"/tickets/{ticket.id}",
-        "/tickets/new",
-        "/calls",
-        "/calls/new",
-        "/users",
-        "/users/100102",
-        "/invoices",
-        f"/invoices/{invoice.id}",
-        "/invoices/korjattavat",
-        "/admin/mailboxes",
-        "/admin/agents",
-        "/admin/saved-replies",
-        "/admin/invoice-texts",
-    ]
-
-
 def _fits(page: Any, where: str) -> None:
     found = page.evaluate(OVERFLOWING)
     assert found["page"] <= found["width"], (where, found)
@@ -92,12 +64,9 @@ def test_every_page_fits_a_phone_and_a_laptop(
     live_server: LiveServer, page: Any, netvisor_env: NetvisorSandbox, language: str
 ) -> None:
     with Session(new_session().get_bind(), expire_on_commit=False) as session:
-        demo.seed(session)
         agent = factories.agent(session, admin=True, name="Liisa Lehtonen-Korhonen")
-        ensure_demo_users(session)
-        assert sync_unsent(session, netvisor_env.client(), datetime.now(UTC)).ok
-        session.commit()
-        paths = _paths(session)
+        seed_demo(session, netvisor_env)
+        paths = app_pages(session)
 
     browser_login(page, live_server, agent)
     if language == "en":

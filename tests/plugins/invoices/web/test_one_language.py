@@ -10,20 +10,16 @@ language, fails here.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 import lxml.html
+from app_pages import app_pages, seed_demo
 from babel.messages.pofile import read_po
 from netvisor_sandbox import NetvisorSandbox
 from sqlmodel import Session, select
 
 from helpdesk import i18n
-from helpdesk.models import Ticket
-from helpdesk.services import demo
 from plugins.invoices.models import Invoice
-from plugins.invoices.sandboxes.demo import ensure_demo_users
-from plugins.invoices.sync import sync_unsent
 
 ROOT = Path(__file__).resolve().parents[4]
 CATALOGS = [i18n.HERE, ROOT / "plugins" / "invoices" / "i18n"]
@@ -52,35 +48,10 @@ def _text(html: str) -> str:
     return " ".join(" ".join(doc.itertext()).split())
 
 
-def _paths(session: Session) -> list[str]:
-    ticket = session.exec(select(Ticket).order_by(Ticket.id)).first()
-    invoices = session.exec(select(Invoice).order_by(Invoice.id)).all()
-    assert ticket is not None and invoices
-    return [
-        "/dashboard",
-        "/tickets",
-        f"/tickets/{ticket.id}",
-        "/tickets/new",
-        "/calls",
-        "/calls/new",
-        "/users",
-        "/users/100102",
-        "/invoices",
-        "/invoices/korjattavat",
-        "/admin/mailboxes",
-        "/admin/agents",
-        "/admin/saved-replies",
-        *(f"/invoices/{invoice.id}" for invoice in invoices),
-    ]
-
-
 def test_each_page_speaks_one_language(
     session: Session, logged_in, netvisor_env: NetvisorSandbox
 ) -> None:
-    demo.seed(session)
-    ensure_demo_users(session)
-    assert sync_unsent(session, netvisor_env.client(), datetime.now(UTC)).ok
-    session.commit()
+    seed_demo(session, netvisor_env)
     pairs = [(en, fi) for en, fi in _pairs() if len(en) >= MIN_LENGTH and len(fi) >= MIN_LENGTH]
     # The checks' own reasons are Finnish sentences made by the rules (not catalog text):
     # an English page may show them only marked as Finnish.
@@ -94,7 +65,7 @@ def test_each_page_speaks_one_language(
     mixed: list[str] = []
     for language in ("en", "fi"):
         logged_in.form("/language", {"language": language, "next": "/tickets"})
-        for path in _paths(session):
+        for path in app_pages(session, every_invoice=True):
             page = logged_in.get(path)
             assert page.status_code == 200, path
             text = _text(page.text)

@@ -1,0 +1,48 @@
+"""Every page of the app with the demo data and the invoice plugin: for tests that walk them
+all (the layout on a phone and a laptop, one language at a time)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from netvisor_sandbox import NetvisorSandbox
+from sqlmodel import Session, select
+
+from helpdesk.models import Ticket
+from helpdesk.services import demo
+from plugins.invoices.models import Invoice
+from plugins.invoices.sandboxes.demo import ensure_demo_users
+from plugins.invoices.sync import sync_unsent
+
+
+def seed_demo(session: Session, sandbox: NetvisorSandbox) -> None:
+    """The demo's mailboxes, tickets and users, and the sandbox's invoices synced in."""
+    demo.seed(session)
+    ensure_demo_users(session)
+    assert sync_unsent(session, sandbox.client(), datetime.now(UTC)).ok
+    session.commit()
+
+
+def app_pages(session: Session, *, every_invoice: bool = False) -> list[str]:
+    """The paths of the pages an agent (an admin) uses, one of each kind."""
+    ticket = session.exec(select(Ticket).order_by(Ticket.id)).first()
+    invoices = session.exec(select(Invoice).order_by(Invoice.id)).all()
+    assert ticket is not None and invoices
+    shown = invoices if every_invoice else invoices[:1]
+    return [
+        "/dashboard",
+        "/tickets",
+        f"/tickets/{ticket.id}",
+        "/tickets/new",
+        "/calls",
+        "/calls/new",
+        "/users",
+        "/users/100102",
+        "/invoices",
+        "/invoices/korjattavat",
+        "/admin/mailboxes",
+        "/admin/agents",
+        "/admin/saved-replies",
+        "/admin/invoice-texts",
+        *(f"/invoices/{invoice.id}" for invoice in shown),
+    ]
