@@ -8,18 +8,21 @@ from pathlib import Path
 from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from helpdesk import i18n
 from helpdesk.i18n import N_
 from helpdesk.plugins import collect, hook
-from helpdesk.services.errors import ServiceError
+from helpdesk.services.errors import NotFound, ServiceError
 from helpdesk.settings import get_settings
 from helpdesk.web.api import router as api_router
-from helpdesk.web.auth import CsrfFailed, LoginRequired, api_language, check_csrf
+from helpdesk.web.auth import CsrfFailed, LoginRequired, api_language, check_csrf, reload_agent
 from helpdesk.web.docs import docs_router
 from helpdesk.web.pages import router as pages_router
 from helpdesk.web.templating import render
@@ -33,6 +36,15 @@ CONTENT_SECURITY_POLICY = (
     "object-src 'none'; frame-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
     "form-action 'self'"
 )
+
+#: The ``code`` of an API answer FastAPI or Starlette gives by itself, by status.
+HTTP_CODES = {
+    400: "invalid",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+}
 
 
 def _is_api(request: Request) -> bool:
@@ -119,6 +131,8 @@ def create_app() -> FastAPI:
         message = i18n.gettext(exc.message)
         if _is_api(request):
             return JSONResponse({"detail": message, "code": exc.code}, status_code=exc.status_code)
+        # The error may have rolled a unit of work back, expiring the agent the page shows.
+        await run_in_threadpool(reload_agent, request)
         if request.headers.get("hx-request"):
             return render(
                 request,
@@ -129,8 +143,24 @@ def create_app() -> FastAPI:
             )
         return render(request, "error.html", {"message": message}, status_code=exc.status_code)
 
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        # FastAPI's and Starlette's own refusals (a body that is no JSON, a path no route
+        # has, a method a route lacks): in the API, the documented problem shape.
+        if not _is_api(request):
+            return await http_exception_handler(request, exc)
+        return JSONResponse(
+            {"detail": str(exc.detail), "code": HTTP_CODES.get(exc.status_code, "error")},
+            status_code=exc.status_code,
+            headers=exc.headers,
+        )
+
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        if any(err.get("loc", ("",))[0] == "path" for err in exc.errors()):
+            # A path id that is no number, or outside the ids a row can have (values.Id),
+            # names nothing: not found, as an id that is free.
+            return await service_error(request, NotFound())
         errors = [
             {"field": ".".join(str(p) for p in err.get("loc", ())[1:]), "message": err.get("msg")}
             for err in exc.errors()

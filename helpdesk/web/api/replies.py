@@ -7,6 +7,7 @@ import binascii
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
 
@@ -15,7 +16,7 @@ from helpdesk.services import mailboxes as mailbox_service
 from helpdesk.services import replies
 from helpdesk.services import tickets as ticket_service
 from helpdesk.services.errors import NotFound, ServiceError
-from helpdesk.values import as_id
+from helpdesk.values import Id, Key, Line, Text, as_id
 from helpdesk.web.api.tickets import message_out, ticket_detail
 from helpdesk.web.deps import CurrentAgent, SessionDep
 
@@ -25,21 +26,21 @@ router = APIRouter(tags=["replies"])
 class AttachmentData(BaseModel):
     """A file in a JSON request: its bytes in base64."""
 
-    filename: str
-    content_type: str = "application/octet-stream"
+    filename: Line
+    content_type: Line = "application/octet-stream"
     data: str
 
 
 class ReplyCreate(BaseModel):
     """``POST /tickets/{id}/replies``; ``to`` defaults to the ticket's customer."""
 
-    body: str
-    to: list[str] | None = None
-    cc: list[str] = Field(default_factory=list)
-    bcc: list[str] = Field(default_factory=list)
+    body: Text
+    to: list[Line] | None = None
+    cc: list[Line] = Field(default_factory=list)
+    bcc: list[Line] = Field(default_factory=list)
     attachments: list[AttachmentData] = Field(default_factory=list)
     include_quote: bool = False
-    expected_last_message_id: int | None = None
+    expected_last_message_id: Id | None = None
     confirm: bool = False
 
 
@@ -49,13 +50,23 @@ class ConversationCreate(BaseModel):
     ``to`` is an address or a 6-digit e-tunnus number; ``mailbox`` an address or id.
     """
 
-    mailbox: str
-    to: str
-    subject: str
-    body: str
-    cc: list[str] = Field(default_factory=list)
-    bcc: list[str] = Field(default_factory=list)
+    mailbox: Line
+    to: Line
+    subject: Line
+    body: Text
+    cc: list[Line] = Field(default_factory=list)
+    bcc: list[Line] = Field(default_factory=list)
     attachments: list[AttachmentData] = Field(default_factory=list)
+
+
+def _reply_schema() -> dict[str, Any]:
+    """``ReplyCreate`` for the OpenAPI document: the body is read by hand (JSON or a form),
+    so FastAPI does not list it. Its ``AttachmentData`` is a component already (the body
+    of ``POST /tickets``), so the reference points there instead of to a ``$defs`` that
+    OpenAPI has no place for."""
+    schema = ReplyCreate.model_json_schema(ref_template="#/components/schemas/{model}")
+    schema.pop("$defs", None)
+    return schema
 
 
 def _files(items: list[AttachmentData]) -> list[replies.AttachmentIn]:
@@ -93,25 +104,28 @@ async def _payload(request: Request) -> ReplyCreate:
             ]
             return payload
         return ReplyCreate.model_validate(await request.json())
-    except (ValidationError, ValueError) as exc:
-        raise ServiceError(f"Invalid reply: {exc}") from exc
+    except ValidationError as exc:
+        # The same 422 and field errors as a body FastAPI reads itself.
+        raise RequestValidationError(
+            [{**err, "loc": ("body", *err["loc"])} for err in exc.errors()]
+        ) from exc
+    except ValueError as exc:  # not JSON, or a form that cannot be read
+        raise RequestValidationError(
+            [{"loc": ("body",), "msg": "The body is not valid JSON", "type": "json_invalid"}]
+        ) from exc
 
 
 @router.post(
     "/tickets/{ticket_id}/replies",
     status_code=201,
-    openapi_extra={
-        "requestBody": {
-            "content": {"application/json": {"schema": ReplyCreate.model_json_schema()}}
-        }
-    },
+    openapi_extra={"requestBody": {"content": {"application/json": {"schema": _reply_schema()}}}},
 )
 async def api_reply(
-    ticket_id: int,
+    ticket_id: Id,
     request: Request,
     session: SessionDep,
     agent: CurrentAgent,
-    idempotency_key: Annotated[str | None, Header(max_length=150)] = None,
+    idempotency_key: Annotated[Key | None, Header()] = None,
 ) -> JSONResponse:
     """Queue a reply to the customer (JSON with base64 attachments, or multipart).
 
@@ -148,7 +162,7 @@ def api_start_conversation(
     change: ConversationCreate,
     session: SessionDep,
     agent: CurrentAgent,
-    idempotency_key: Annotated[str | None, Header(max_length=150)] = None,
+    idempotency_key: Annotated[Key | None, Header()] = None,
 ) -> dict[str, Any]:
     """Open a ticket by writing to a customer address or an E-tunnus user."""
     mailbox = (
@@ -174,14 +188,14 @@ def api_start_conversation(
 
 
 @router.post("/outbox/{outbound_id}/cancel")
-def api_cancel(outbound_id: int, session: SessionDep, agent: CurrentAgent) -> dict[str, Any]:
+def api_cancel(outbound_id: Id, session: SessionDep, agent: CurrentAgent) -> dict[str, Any]:
     """Undo send while the mail is still queued."""
     row = replies.cancel(session, outbound=replies.get_outbound(session, outbound_id), agent=agent)
     return {"id": row.id, "status": str(row.status)}
 
 
 @router.post("/outbox/{outbound_id}/retry")
-def api_retry(outbound_id: int, session: SessionDep, agent: CurrentAgent) -> dict[str, Any]:
+def api_retry(outbound_id: Id, session: SessionDep, agent: CurrentAgent) -> dict[str, Any]:
     """Send a failed mail again."""
     row = replies.retry(session, outbound=replies.get_outbound(session, outbound_id), agent=agent)
     return {"id": row.id, "status": str(row.status)}

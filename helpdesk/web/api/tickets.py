@@ -22,6 +22,7 @@ from helpdesk.services import agents as agent_service
 from helpdesk.services import tickets as ticket_service
 from helpdesk.services.errors import ServiceError
 from helpdesk.services.inbox import InboxRow, TicketFilter, hydrate, list_tickets
+from helpdesk.values import Id, Line, Search
 from helpdesk.web.deps import CurrentAgent, SessionDep
 
 router = APIRouter(tags=["tickets"])
@@ -106,12 +107,12 @@ def ticket_detail(session: SessionDep, ticket: Ticket) -> TicketDetail:
 def api_list_tickets(
     session: SessionDep,
     agent: CurrentAgent,
-    status: str | None = None,
-    mailbox: str | None = None,
-    assignee: str | None = None,
-    user: str | None = None,
-    q: str | None = None,
-    cursor: str | None = None,
+    status: Line | None = None,
+    mailbox: Line | None = None,
+    assignee: Line | None = None,
+    user: Line | None = None,
+    q: Search | None = None,
+    cursor: Line | None = None,
     limit: int = 50,
 ) -> TicketPage:
     """Tickets, newest activity first. ``assignee``: ``me``, ``none``, an agent id or email."""
@@ -126,14 +127,14 @@ def api_list_tickets(
 
 
 @router.get("/tickets/{ticket_id}", response_model=TicketDetail)
-def api_get_ticket(ticket_id: int, session: SessionDep, agent: CurrentAgent) -> TicketDetail:
+def api_get_ticket(ticket_id: Id, session: SessionDep, agent: CurrentAgent) -> TicketDetail:
     """One ticket with its whole thread."""
     return ticket_detail(session, ticket_service.get_ticket(session, ticket_id))
 
 
 @router.patch("/tickets/{ticket_id}", response_model=TicketDetail)
 def api_update_ticket(
-    ticket_id: int, change: TicketUpdate, session: SessionDep, agent: CurrentAgent
+    ticket_id: Id, change: TicketUpdate, session: SessionDep, agent: CurrentAgent
 ) -> TicketDetail:
     """Change status and/or assignee (an agent email, or null to unassign)."""
     ticket = ticket_service.get_ticket(session, ticket_id)
@@ -154,7 +155,7 @@ def api_update_ticket(
 
 @router.post("/tickets/{ticket_id}/notes", status_code=201)
 def api_add_note(
-    ticket_id: int, note: NoteCreate, session: SessionDep, agent: CurrentAgent
+    ticket_id: Id, note: NoteCreate, session: SessionDep, agent: CurrentAgent
 ) -> dict[str, Any]:
     """Add an internal note to the ticket."""
     ticket = ticket_service.get_ticket(session, ticket_id)

@@ -12,6 +12,7 @@ from helpdesk.models import Agent, Role
 from helpdesk.services import agents as agent_service
 from helpdesk.services import mailboxes as mailbox_service
 from helpdesk.services.errors import NotFound
+from helpdesk.values import Id, Line, Text
 from helpdesk.web.auth import login_session
 from helpdesk.web.deps import AdminAgent, SessionDep
 from helpdesk.web.forms import Checkbox, OptionalId
@@ -23,23 +24,23 @@ router = APIRouter(prefix="/admin")
 class MailboxForm(BaseModel):
     """A mailbox's settings, new or (with ``mailbox_id``) existing; blank means not set."""
 
-    address: str
+    address: Line
     mailbox_id: OptionalId = None
-    display_name: str = ""
-    signature: str = ""
+    display_name: Line = ""
+    signature: Text = ""
     active: Checkbox = False
-    imap_host: str = ""
+    imap_host: Line = ""
     imap_port: OptionalId = None
-    imap_user: str = ""
-    imap_password: str = ""
-    imap_security: str = "ssl"
-    imap_folder: str = "INBOX"
-    sent_folder: str = ""
-    smtp_host: str = ""
+    imap_user: Line = ""
+    imap_password: Line = ""
+    imap_security: Line = "ssl"
+    imap_folder: Line = "INBOX"
+    sent_folder: Line = ""
+    smtp_host: Line = ""
     smtp_port: OptionalId = None
-    smtp_user: str = ""
-    smtp_password: str = ""
-    smtp_security: str = "starttls"
+    smtp_user: Line = ""
+    smtp_password: Line = ""
+    smtp_security: Line = "starttls"
 
     def settings(self) -> dict[str, Any]:
         """The settings as the mailbox service takes them (None where left blank)."""
@@ -65,19 +66,19 @@ class MailboxForm(BaseModel):
 class NewAgentForm(BaseModel):
     """A new agent; ``role`` is ``agent`` or ``admin``."""
 
-    email: str
-    name: str
-    password: str
-    role: str = "agent"
+    email: Line
+    name: Line
+    password: Line
+    role: Line = "agent"
 
 
 class AgentForm(BaseModel):
     """An agent's row on the agents page; an empty password keeps the old one."""
 
-    name: str
-    role: str = "agent"
+    name: Line
+    role: Line = "agent"
     active: Checkbox = False
-    password: str = ""
+    password: Line = ""
 
 
 @router.get("/mailboxes", include_in_schema=False)
@@ -89,7 +90,7 @@ def mailboxes(request: Request, session: SessionDep, agent: AdminAgent) -> Respo
 
 @router.get("/mailboxes/{mailbox_id}", include_in_schema=False)
 def mailbox_form(
-    request: Request, mailbox_id: int, session: SessionDep, agent: AdminAgent
+    request: Request, mailbox_id: Id, session: SessionDep, agent: AdminAgent
 ) -> Response:
     mailbox = mailbox_service.get_mailbox(session, mailbox_id)
     return render(request, "admin/mailbox_form.html", {"mailbox": mailbox})
@@ -136,7 +137,7 @@ def agent_create(
 @router.post("/agents/{agent_id}", include_in_schema=False)
 def agent_update(
     request: Request,
-    agent_id: int,
+    agent_id: Id,
     session: SessionDep,
     agent: AdminAgent,
     form: Annotated[AgentForm, Form()],
@@ -159,3 +160,4 @@ def agent_update(
         # A new password ends the admin's other sessions, but not this one.
         login_session(request, target)
     return RedirectResponse("/admin/agents", status_code=303)
+

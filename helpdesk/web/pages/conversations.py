@@ -13,6 +13,7 @@ from sqlmodel import select
 from helpdesk.models import Mailbox
 from helpdesk.services import mailboxes as mailbox_service
 from helpdesk.services import replies, saved_replies
+from helpdesk.values import Id, Key, Line, Text
 from helpdesk.web.deps import AdminAgent, CurrentAgent, SessionDep
 from helpdesk.web.forms import Checkbox, OptionalId, read_attachments
 from helpdesk.web.templating import render
@@ -23,28 +24,28 @@ router = APIRouter()
 class ConversationForm(BaseModel):
     """A new conversation: from which mailbox, to whom, what; ``token`` sends it once."""
 
-    mailbox_id: int
-    to: str
-    subject: str
-    body: str
-    cc: str = ""
-    bcc: str = ""
+    mailbox_id: Id
+    to: Line
+    subject: Line
+    body: Text
+    cc: Line = ""
+    bcc: Line = ""
     files: list[UploadFile] = Field(default_factory=list)
-    token: str = ""
+    token: Key = ""
 
 
 class SavedReplyForm(BaseModel):
     """A saved reply, new or (with ``reply_id``) edited."""
 
-    title: str
-    body: str
+    title: Line
+    body: Text
     reply_id: OptionalId = None
     active: Checkbox = False
 
 
 @router.get("/tickets/new", include_in_schema=False)
 def new_conversation(
-    request: Request, session: SessionDep, agent: CurrentAgent, to: str = ""
+    request: Request, session: SessionDep, agent: CurrentAgent, to: Line = ""
 ) -> Response:
     """The form: mailbox, a customer address or an E-tunnus number, subject, text."""
     boxes = session.exec(

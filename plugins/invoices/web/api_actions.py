@@ -13,37 +13,37 @@ from fastapi import APIRouter, Header
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from helpdesk.plugin_api import CurrentAgent, SessionDep
+from helpdesk.plugin_api import API_ERRORS, CurrentAgent, Id, Key, Line, SessionDep, Text
 from plugins.invoices import dispatch as dispatching
 from plugins.invoices import korjattava
 from plugins.invoices import queue as queries
 from plugins.invoices.web.api import InvoiceDetail, dispatch_out, invoice_detail
 
-router = APIRouter(prefix="/api/v1", tags=["invoices"])
+router = APIRouter(prefix="/api/v1", tags=["invoices"], responses=API_ERRORS)
 
 
 class DispatchIn(BaseModel):
     """``method`` overrides the invoice's own delivery method and then needs ``reason``."""
 
-    method: str | None = None
-    reason: str | None = None
+    method: Line | None = None
+    reason: Line | None = None
 
 
 class KorjattavaIn(BaseModel):
     """Check names (failed ones as the API lists them), free text, and the questions."""
 
-    reasons: list[str] = Field(default_factory=list)
-    other: str = ""
-    message: str = ""
+    reasons: list[Line] = Field(default_factory=list)
+    other: Text = ""
+    message: Text = ""
 
 
 @router.post("/invoices/{invoice_id}/dispatch", response_model=InvoiceDetail)
 def api_dispatch(
-    invoice_id: int,
+    invoice_id: Id,
     session: SessionDep,
     agent: CurrentAgent,
     body: DispatchIn | None = None,
-    idempotency_key: Annotated[str | None, Header()] = None,
+    idempotency_key: Annotated[Key | None, Header()] = None,
 ) -> InvoiceDetail | JSONResponse:
     """Start sending the invoice on (202-like: the worker does the steps)."""
     invoice = queries.get_invoice(session, invoice_id)
@@ -72,7 +72,7 @@ def api_dispatch(
 
 @router.post("/invoices/{invoice_id}/korjattava", response_model=InvoiceDetail)
 def api_korjattava(
-    invoice_id: int, body: KorjattavaIn, session: SessionDep, agent: CurrentAgent
+    invoice_id: Id, body: KorjattavaIn, session: SessionDep, agent: CurrentAgent
 ) -> InvoiceDetail:
     """Mark the invoice Korjattava and send the questions to its user from a ticket."""
     invoice = queries.get_invoice(session, invoice_id)
@@ -89,7 +89,7 @@ def api_korjattava(
 
 
 @router.post("/invoices/{invoice_id}/resolve", response_model=InvoiceDetail)
-def api_resolve(invoice_id: int, session: SessionDep, agent: CurrentAgent) -> InvoiceDetail:
+def api_resolve(invoice_id: Id, session: SessionDep, agent: CurrentAgent) -> InvoiceDetail:
     """Re-read the invoice from Netvisor, re-run the checks and put it back in the queue."""
     invoice = queries.get_invoice(session, invoice_id)
     korjattava.resolve_invoice(session, invoice=invoice, agent=agent)
