@@ -1,17 +1,20 @@
-"""Admin pages: mailboxes (connection settings, sync state) and agents."""
+"""Admin pages: mailboxes (connection settings, sync state), agents, the users' CSV import."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 
+from helpdesk.i18n import gettext
 from helpdesk.models import Agent, Role
 from helpdesk.services import agents as agent_service
 from helpdesk.services import mailboxes as mailbox_service
-from helpdesk.services.errors import NotFound
+from helpdesk.services import user_import
+from helpdesk.services.errors import NotFound, ServiceError
 from helpdesk.values import Id, Line, Text
 from helpdesk.web.auth import login_session
 from helpdesk.web.deps import AdminAgent, SessionDep
@@ -161,3 +164,31 @@ def agent_update(
         login_session(request, target)
     return RedirectResponse("/admin/agents", status_code=303)
 
+
+@router.get("/users/import", include_in_schema=False)
+def user_import_form(request: Request, agent: AdminAgent) -> Response:
+    """The E-tunnus register's CSV export, uploaded (as ``helpdesk users import``)."""
+    return render(request, "admin/user_import.html", {"report": None})
+
+
+@router.post("/users/import", include_in_schema=False)
+async def user_import_upload(
+    request: Request,
+    session: SessionDep,
+    agent: AdminAgent,
+    file: Annotated[UploadFile, File()],
+) -> Response:
+    """Import the file, all or nothing; the page lists each error with its line."""
+    data = await file.read(user_import.MAX_FILE_BYTES + 1)
+    if len(data) > user_import.MAX_FILE_BYTES:
+        raise ServiceError(
+            gettext("The file is larger than %(mb)s MB")
+            % {"mb": user_import.MAX_FILE_BYTES // 1048576}
+        )
+    report = await run_in_threadpool(user_import.import_csv, session, data)
+    return render(
+        request,
+        "admin/user_import.html",
+        {"report": report},
+        status_code=200 if report.imported else 400,
+    )
