@@ -58,17 +58,6 @@ def check_text(value: str) -> str:
     return value
 
 
-def text_problem(value: str, max_length: int = MAX_LINE) -> str | None:
-    """Why ``value`` cannot be stored (NUL, lone surrogate, too long), or None."""
-    if len(value) > max_length:
-        return f"is longer than {max_length} characters"
-    try:
-        check_text(value)
-    except ValueError as exc:
-        return str(exc)
-    return None
-
-
 #: A row id in a path, query or body: 0..``MAX_ID`` (0 is no row, as "seen nothing yet").
 Id = Annotated[int, Field(ge=0, le=MAX_ID)]
 #: A one-line value: no NUL, no lone surrogate, at most ``MAX_LINE`` characters.

@@ -12,6 +12,7 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DataError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
@@ -142,6 +143,18 @@ def create_app() -> FastAPI:
                 headers={"HX-Retarget": "#flash", "HX-Reswap": "innerHTML"},
             )
         return render(request, "error.html", {"message": message}, status_code=exc.status_code)
+
+    @app.exception_handler(DataError)
+    async def value_out_of_range(request: Request, exc: DataError) -> Response:
+        # The last line of defence behind the input types of helpdesk.values: a value the
+        # database refuses (longer than its column, out of a number's range) is the
+        # request's fault, not a server error. The unit of work has rolled back.
+        log.warning(
+            "refused by the database: %s %s: %s", request.method, request.url.path, exc.orig
+        )
+        return await service_error(
+            request, ServiceError(N_("A value is too long or out of range"), code="invalid")
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:

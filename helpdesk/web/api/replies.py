@@ -26,8 +26,8 @@ router = APIRouter(tags=["replies"])
 class AttachmentData(BaseModel):
     """A file in a JSON request: its bytes in base64."""
 
-    filename: Line
-    content_type: Line = "application/octet-stream"
+    filename: Line = Field(max_length=500)
+    content_type: Line = Field(default="application/octet-stream", max_length=255)
     data: str
 
 

@@ -267,3 +267,23 @@ def test_the_same_idempotency_key_at_once_makes_one_mail(committed_url, data_dir
     assert len({str(answer["id"]) for _, answer in answers}) == 1  # all got the first's answer
     with new_session() as s:
         assert len(s.exec(select(OutboundMail)).all()) == 1
+
+
+def test_a_value_longer_than_its_column_is_refused_not_a_server_error(logged_in, session):
+    """The backstop behind the input types: PostgreSQL refuses a 500-character name in
+    ``agent.name`` (200); SQLite does not enforce lengths and stores it."""
+    response = logged_in.post(
+        "/admin/agents",
+        data={
+            "email": "pitka@e-tunnus.fi",
+            "name": "x" * 500,
+            "password": "oikea-salasana-123",
+            "csrf_token": logged_in.csrf,
+        },
+        follow_redirects=False,
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        assert response.status_code == 400
+        assert "Arvo on liian pitkä" in response.text and "<nav" in response.text
+    else:
+        assert response.status_code == 303
