@@ -109,7 +109,7 @@ async def _payload(request: Request) -> ReplyCreate:
         raise RequestValidationError(
             [{**err, "loc": ("body", *err["loc"])} for err in exc.errors()]
         ) from exc
-    except ValueError as exc:  # not JSON, or a form that cannot be read
+    except (ValueError, RecursionError) as exc:  # not JSON (or nested past the parser)
         raise RequestValidationError(
             [{"loc": ("body",), "msg": "The body is not valid JSON", "type": "json_invalid"}]
         ) from exc

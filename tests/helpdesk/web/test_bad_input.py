@@ -287,3 +287,14 @@ def test_a_value_longer_than_its_column_is_refused_not_a_server_error(logged_in,
         assert "Arvo on liian pitkä" in response.text and "<nav" in response.text
     else:
         assert response.status_code == 303
+
+
+def test_a_reply_body_nested_past_the_json_parser_is_a_422(logged_in, session):
+    ticket = factories.ticket(session)
+    response = logged_in.post(
+        f"/api/v1/tickets/{ticket.id}/replies",
+        content="[" * 100_000,
+        headers={**_headers(logged_in), "Content-Type": "application/json"},
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == ""
