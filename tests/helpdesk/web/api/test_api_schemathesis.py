@@ -8,6 +8,7 @@ run is bounded and repeatable: few examples per operation, derandomized, no dead
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 
 import factories
@@ -26,8 +27,9 @@ from helpdesk.services import agents as agent_service
 from helpdesk.web.docs import OPENAPI_URL
 
 #: Examples per operation: enough for the edge values (empty, huge, odd characters) the
-#: generator tries first, small enough for the default run.
-EXAMPLES = 12
+#: generator tries first, small enough for the default run; HELPDESK_FUZZ_EXAMPLES=200
+#: for a deeper run.
+EXAMPLES = int(os.environ.get("HELPDESK_FUZZ_EXAMPLES", "12"))
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
