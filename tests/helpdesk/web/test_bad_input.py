@@ -298,3 +298,19 @@ def test_a_reply_body_nested_past_the_json_parser_is_a_422(logged_in, session):
     )
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == ""
+
+
+@pytest.mark.parametrize("moment", ["0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59-05:00"])
+def test_a_call_time_that_leaves_the_calendar_in_utc_is_refused(logged_in, moment):
+    api = logged_in.post(
+        "/api/v1/calls",
+        json={"phone": "040 123 4567", "started_at": moment},
+        headers=_headers(logged_in),
+    )
+    assert api.status_code == 400
+    page = logged_in.post(
+        "/calls",
+        data={"phone": "040 123 4567", "started_at": moment[:16], "csrf_token": logged_in.csrf},
+        follow_redirects=False,
+    )
+    assert page.status_code == 400  # year 1 leaves the calendar, 9999 is in the future
