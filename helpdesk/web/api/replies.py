@@ -8,7 +8,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
 
 from helpdesk.services import agents as agent_service
@@ -17,7 +16,7 @@ from helpdesk.services import replies
 from helpdesk.services import tickets as ticket_service
 from helpdesk.services.errors import NotFound, ServiceError
 from helpdesk.values import Id, Key, Line, Text, as_id
-from helpdesk.web.api.tickets import message_out, ticket_detail
+from helpdesk.web.api.tickets import MessageRead, TicketDetail, message_out, ticket_detail
 from helpdesk.web.deps import CurrentAgent, SessionDep
 
 router = APIRouter(tags=["replies"])
@@ -42,6 +41,19 @@ class ReplyCreate(BaseModel):
     include_quote: bool = False
     expected_last_message_id: Id | None = None
     confirm: bool = False
+
+
+class ReplyRead(MessageRead):
+    """The queued reply, and its outbox row (for ``/outbox/{id}/cancel``)."""
+
+    outbound_id: int | None
+
+
+class OutboxRead(BaseModel):
+    """An outgoing mail's state after undo or retry."""
+
+    id: int
+    status: str
 
 
 class ConversationCreate(BaseModel):
@@ -118,6 +130,7 @@ async def _payload(request: Request) -> ReplyCreate:
 @router.post(
     "/tickets/{ticket_id}/replies",
     status_code=201,
+    response_model=ReplyRead,
     openapi_extra={"requestBody": {"content": {"application/json": {"schema": _reply_schema()}}}},
 )
 async def api_reply(
@@ -126,7 +139,7 @@ async def api_reply(
     session: SessionDep,
     agent: CurrentAgent,
     idempotency_key: Annotated[Key | None, Header()] = None,
-) -> JSONResponse:
+) -> dict[str, Any]:
     """Queue a reply to the customer (JSON with base64 attachments, or multipart).
 
     The same ``Idempotency-Key`` returns the same message and sends nothing more. With
@@ -154,16 +167,16 @@ async def api_reply(
     body = message_out(message, files.get(message.id or 0, []), authors)
     outbound = replies.for_messages(session, [message.id or 0]).get(message.id or 0)
     body["outbound_id"] = outbound.id if outbound else None
-    return JSONResponse(body, status_code=201)
+    return body
 
 
-@router.post("/tickets", status_code=201)
+@router.post("/tickets", status_code=201, response_model=TicketDetail)
 def api_start_conversation(
     change: ConversationCreate,
     session: SessionDep,
     agent: CurrentAgent,
     idempotency_key: Annotated[Key | None, Header()] = None,
-) -> dict[str, Any]:
+) -> TicketDetail:
     """Open a ticket by writing to a customer address or an E-tunnus user."""
     mailbox = (
         mailbox_service.get_mailbox(session, mailbox_id)
@@ -184,17 +197,17 @@ def api_start_conversation(
         attachments=_files(change.attachments),
         idempotency_key=f"api:{agent.id}:{idempotency_key}" if idempotency_key else None,
     )
-    return ticket_detail(session, ticket).model_dump(mode="json")
+    return ticket_detail(session, ticket)
 
 
-@router.post("/outbox/{outbound_id}/cancel")
+@router.post("/outbox/{outbound_id}/cancel", response_model=OutboxRead)
 def api_cancel(outbound_id: Id, session: SessionDep, agent: CurrentAgent) -> dict[str, Any]:
     """Undo send while the mail is still queued."""
     row = replies.cancel(session, outbound=replies.get_outbound(session, outbound_id), agent=agent)
     return {"id": row.id, "status": str(row.status)}
 
 
-@router.post("/outbox/{outbound_id}/retry")
+@router.post("/outbox/{outbound_id}/retry", response_model=OutboxRead)
 def api_retry(outbound_id: Id, session: SessionDep, agent: CurrentAgent) -> dict[str, Any]:
     """Send a failed mail again."""
     row = replies.retry(session, outbound=replies.get_outbound(session, outbound_id), agent=agent)

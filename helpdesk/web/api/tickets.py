@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from helpdesk.i18n import N_
 from helpdesk.models import (
@@ -33,8 +33,32 @@ class TicketPage(BaseModel):
     next_cursor: str | None
 
 
+class MessageRead(BaseModel):
+    """One message of a thread: mail in or out, a note, a call."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    id: int
+    kind: str
+    from_: str | None = Field(alias="from")
+    from_name: str | None
+    to: list[str]
+    cc: list[str]
+    subject: str
+    message_id: str | None
+    in_reply_to: str | None
+    text: str | None
+    html: str | None
+    created_at: str
+    flags: list[str]
+    author: str | None
+    delivery_status: str | None
+    delivery_error: str | None
+    attachments: list[AttachmentRead]
+
+
 class TicketDetail(TicketRead):
-    messages: list[dict[str, Any]]
+    messages: list[MessageRead]
 
 
 def ticket_out(row: InboxRow) -> TicketRead:
@@ -99,7 +123,10 @@ def ticket_detail(session: SessionDep, ticket: Ticket) -> TicketDetail:
     authors = {a.id or 0: a for a in agent_service.list_agents(session)}
     return TicketDetail(
         **base.model_dump(),
-        messages=[message_out(m, files.get(m.id or 0, []), authors) for m in messages],
+        messages=[
+            MessageRead.model_validate(message_out(m, files.get(m.id or 0, []), authors))
+            for m in messages
+        ],
     )
 
 
@@ -153,7 +180,7 @@ def api_update_ticket(
     return ticket_detail(session, ticket)
 
 
-@router.post("/tickets/{ticket_id}/notes", status_code=201)
+@router.post("/tickets/{ticket_id}/notes", status_code=201, response_model=MessageRead)
 def api_add_note(
     ticket_id: Id, note: NoteCreate, session: SessionDep, agent: CurrentAgent
 ) -> dict[str, Any]:
