@@ -79,3 +79,28 @@ def test_the_api_answers_as_documented(app, token):
     assert operations >= 15  # core and plugin operations are in the document
     assert statuses[200] + statuses[201] > operations  # the token works: not all refused
     assert not failures, "\n\n".join(f[:1500] for f in failures)
+
+
+def _refs(node: object) -> list[str]:
+    if isinstance(node, dict):
+        own = [node["$ref"]] if isinstance(node.get("$ref"), str) else []
+        return own + [ref for value in node.values() for ref in _refs(value)]
+    if isinstance(node, list):
+        return [ref for value in node for ref in _refs(value)]
+    return []
+
+
+def test_every_ref_resolves_and_every_error_has_the_problem_shape(client, token):
+    document = client.get(OPENAPI_URL, headers={"Authorization": f"Bearer {token}"}).json()
+    refs = set(_refs(document))
+    assert "#/components/schemas/AttachmentData" in refs  # the reply body's own reference
+    for ref in refs:
+        assert ref.startswith("#/components/schemas/"), ref
+        assert ref.rsplit("/", 1)[1] in document["components"]["schemas"], ref
+    assert "HTTPValidationError" not in document["components"]["schemas"]  # never sent
+    for path, methods in document["paths"].items():
+        for method, operation in methods.items():
+            answers = operation["responses"]
+            for status in ("401", "404", "422"):
+                schema = answers[status]["content"]["application/json"]["schema"]
+                assert schema["$ref"].endswith("Problem"), (method, path, status)
