@@ -29,6 +29,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from helpdesk.db import transaction
@@ -245,6 +246,10 @@ def import_csv(session: Session, data: bytes) -> ImportReport:
             )
     except ServiceError as exc:  # another import or an agent took a number meanwhile
         report.errors.append(RowError(current.line if current else 1, _(exc.message)))
+        return report
+    except IntegrityError:  # the same, caught by a unique index instead of the check
+        reason = _("The users changed during the import; import the file again")
+        report.errors.append(RowError(current.line if current else 1, reason))
         return report
     report.created, report.updated, report.unchanged = (
         counts["created"],

@@ -238,3 +238,25 @@ def test_the_admin_page_imports_all_or_nothing_and_names_the_lines(session, logg
     )
     assert done.status_code == 200 and "Imported 12 rows: 12 new" in done.text
     assert _count(session) == 12
+
+
+def test_a_clash_while_writing_imports_nothing_and_says_so(session, monkeypatch) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    from helpdesk.services import user_import
+
+    real = user_import._import_row
+    calls = []
+
+    def clashing(session, row):
+        calls.append(row.line)
+        if len(calls) == 3:  # another import took this number a moment ago
+            raise IntegrityError("INSERT", {}, Exception("unique etunnus"))
+        return real(session, row)
+
+    monkeypatch.setattr(user_import, "_import_row", clashing)
+    report = import_csv(session, (HEADER + "".join(ROWS[:5])).encode())
+    assert [(e.line, e.reason) for e in report.errors] == [
+        (4, "Käyttäjiä muutettiin tuonnin aikana; tuo tiedosto uudelleen")
+    ]
+    assert not report.imported and _count(session) == 0  # the first two rolled back too
