@@ -93,10 +93,12 @@ def _files(items: list[AttachmentData]) -> list[replies.AttachmentIn]:
 
 
 async def _payload(request: Request) -> ReplyCreate:
-    """The reply as JSON, or as a multipart form with files."""
+    """The reply as JSON, or as a form (multipart with files)."""
     content_type = request.headers.get("content-type", "")
     try:
-        if content_type.startswith("multipart/form-data"):
+        if content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
+            # A form (also when the CSRF check has read it already: it is kept, the stream
+            # is not)
             form = await request.form()
             fields: dict[str, Any] = {
                 k: str(form.get(k)) for k in ("body", "expected_last_message_id") if form.get(k)
