@@ -361,3 +361,21 @@ def test_a_form_of_bad_values_to_any_route_is_no_server_error(logged_in, session
         response = logged_in.request(route.method, url, data=data, follow_redirects=False)
         assert response.status_code < 500, (url, value[:5], response.text[:300])
         assert "/login" not in response.headers.get("location", "")  # still logged in
+
+
+GET_ROUTES = [r for r in all_routes() if r.method == "GET" and r.path not in {"/logout"}]
+
+
+@pytest.mark.parametrize("route", route_params(GET_ROUTES))
+def test_a_query_of_bad_values_to_any_page_is_no_server_error(logged_in, session, route):
+    ticket = factories.ticket(session, mailbox=factories.mailbox(session))
+    url = re.sub(r"\{[^}]+\}", str(ticket.id), route.path.replace("{etunnus}", "100102"))
+    names = [*FIELDS, "cursor", "day", "limit", "ticket"]
+    for value in ("a\x00b", "x" * 5000, "9" * 30):
+        params = dict.fromkeys(names if len(value) < 100 else names[:8], value)
+        response = logged_in.get(url, params=params, follow_redirects=False)
+        assert response.status_code < 500, (url, value[:5], response.text[:300])
+    # A lone surrogate's UTF-8 form and a byte that starts no UTF-8 character.
+    broken = "&".join(f"{name}=%ED%A0%80%FF" for name in names)
+    response = logged_in.get(f"{url}?{broken}", follow_redirects=False)
+    assert response.status_code < 500, (url, "broken UTF-8", response.text[:300])
