@@ -19,8 +19,10 @@ What is here, grouped as below:
   (``ServiceError`` and its kinds ``Conflict``, ``NotFound``), which the pages show to the
   agent translated.
 - **Pages**: the route dependencies (``SessionDep``, ``CurrentAgent``, ``AdminAgent``,
-  ``HtmxTarget``) and the renderers (``render`` a page or an htmx block,
-  ``render_partial`` a slot); the plugin's templates find the core's ``base.html``.
+  ``HtmxTarget``), ``API_ERRORS`` (the documented error answers: give it to every JSON
+  API router as ``responses=``) and its ``Problem`` shape, and the renderers (``render``
+  a page or an htmx block, ``render_partial`` a slot); the plugin's templates find the
+  core's ``base.html``.
 - **Words**: ``gettext`` and ``N_``; the plugin's own catalogs come in through the
   ``helpdesk_translation_dirs`` hook.
 - **Database**: ``transaction`` (the unit of work), ``end_read`` (end a read before a
@@ -33,7 +35,10 @@ What is here, grouped as below:
   and lease columns); ``Queue.claim`` hands this worker a ``Lease`` on due rows, so that with
   several workers each row is worked once, renewed while the work runs (``LeaseLost`` when
   another worker took the row over); ``still_claimed()`` for a long scheduled job.
-- **Helpers**: settings, Finnish reference numbers, the service calendar, form values.
+- **Helpers**: settings, Finnish reference numbers, the service calendar, form values;
+  ``Id``, ``Line``, ``Text``, ``Search`` and ``Key``, the types every route and request
+  model takes for ids and text (bounded ids, no NUL or lone surrogate, a maximum length;
+  see ``helpdesk.values``).
 
 The blob store and the work queue are functions here, not hooks: hooks are the core
 asking plugins, and these are a plugin asking the core, as every other name here is.
@@ -106,8 +111,9 @@ from helpdesk.services.replies import reply
 from helpdesk.services.tickets import get_ticket, open_ticket
 from helpdesk.services.tickets import thread as ticket_thread
 from helpdesk.settings import get_settings
-from helpdesk.values import as_id, parse_wall_time
+from helpdesk.values import Id, Key, Line, Search, Text, as_id, parse_wall_time
 from helpdesk.web.deps import AdminAgent, CurrentAgent, HtmxTarget, SessionDep
+from helpdesk.web.problems import API_ERRORS, Problem
 from helpdesk.web.templating import render, render_partial
 from helpdesk.workqueue import Lease, LeaseLost, Queue
 
@@ -162,9 +168,11 @@ __all__ = [  # noqa: RUF022 - in the docstring's groups, not alphabetical
     "ticket_thread",
     "user_by_etunnus",
     # Pages
+    "API_ERRORS",
     "AdminAgent",
     "CurrentAgent",
     "HtmxTarget",
+    "Problem",
     "SessionDep",
     "render",
     "render_partial",
@@ -188,7 +196,12 @@ __all__ = [  # noqa: RUF022 - in the docstring's groups, not alphabetical
     "QueueRow",
     "still_claimed",
     # Helpers
+    "Id",
+    "Key",
+    "Line",
+    "Search",
     "ServiceCalendar",
+    "Text",
     "as_id",
     "calendar_from_settings",
     "find_references",

@@ -20,8 +20,10 @@ def import_users(
 ) -> None:
     """Create or update users from a CSV file; several emails or phones separated by ';'.
 
-    Bad rows are listed (line: reason) and skipped; the last line is a JSON summary. Exits
-    with 1 when a row was refused, so scheduled imports notice.
+    All or nothing: every row is checked first, and a file with any error (a bad row, a
+    byte that is not UTF-8, an unclosed quote, a NUL, a cell over 10,000 characters)
+    imports nothing. Errors are listed (line N: reason); the last line is a JSON summary.
+    Exits with 1 when the file was refused, so scheduled imports notice.
     """
     try:
         data = file.read_bytes()
@@ -32,6 +34,8 @@ def import_users(
         report = user_import.import_csv(session, data)
     for error in report.errors:
         typer.echo(f"line {error.line}: {error.reason}")
+    if report.errors:
+        typer.echo("nothing was imported: correct the lines above and import the file again")
     typer.echo(json.dumps(report.as_json(), ensure_ascii=False))
     if report.errors:
         raise typer.Exit(1)

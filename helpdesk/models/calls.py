@@ -9,6 +9,7 @@ from sqlalchemy import String
 from sqlmodel import Field, SQLModel
 
 from helpdesk.models.base import ts_field
+from helpdesk.values import Id, Line, Text
 
 
 class CallDirection(StrEnum):
@@ -37,14 +38,14 @@ class CallCreate(SQLModel):
     ``user`` is an e-tunnus number; when it is missing the caller is matched by phone.
     """
 
-    phone: str | None = None
+    phone: Line | None = None
     direction: CallDirection = CallDirection.incoming
     started_at: datetime | None = None
     duration_seconds: int = Field(default=0, ge=0, le=24 * 3600)
-    topic: str = Field(default="", max_length=300)
-    notes: str = ""
-    user: str | None = None
-    ticket_id: int | None = None
+    topic: Line = Field(default="", max_length=300)
+    notes: Text = ""
+    user: Line | None = None
+    ticket_id: Id | None = None
 
 
 class CallRead(SQLModel):

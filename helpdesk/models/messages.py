@@ -9,6 +9,7 @@ from sqlalchemy import Column, Index, String, Text
 from sqlmodel import Field, SQLModel
 
 from helpdesk.models.base import json_field, ts_field
+from helpdesk.values import Text as TextValue
 
 
 class MessageKind(StrEnum):
@@ -100,4 +101,4 @@ class AttachmentRead(SQLModel):
 class NoteCreate(SQLModel):
     """An internal note."""
 
-    text: str
+    text: TextValue

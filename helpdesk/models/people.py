@@ -8,6 +8,7 @@ from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from helpdesk.models.base import ts_field
+from helpdesk.values import Line, Text
 
 
 class EtunnusUserBase(SQLModel):
@@ -63,17 +64,17 @@ class UserRead(SQLModel):
 class UserCreate(SQLModel):
     """``POST /users``: a new user; phones in any common form, stored as E.164."""
 
-    etunnus: str
-    name: str
-    emails: list[str] = []
-    phones: list[str] = []
-    notes: str = ""
+    etunnus: Line
+    name: Line
+    emails: list[Line] = []
+    phones: list[Line] = []
+    notes: Text = ""
 
 
 class UserUpdate(SQLModel):
     """``PATCH /users/{etunnus}``: only the fields given change; lists replace the old ones."""
 
-    name: str | None = None
-    emails: list[str] | None = None
-    phones: list[str] | None = None
-    notes: str | None = None
+    name: Line | None = None
+    emails: list[Line] | None = None
+    phones: list[Line] | None = None
+    notes: Text | None = None

@@ -10,6 +10,7 @@ from sqlalchemy import Index, String
 from sqlmodel import Field, SQLModel
 
 from helpdesk.models.base import json_field, ts_field
+from helpdesk.values import Line
 
 #: Human ticket numbers start here, so the first ticket is #1001.
 TICKET_NUMBER_OFFSET = 1000
@@ -113,4 +114,4 @@ class TicketUpdate(SQLModel):
     """What ``PATCH /tickets/{id}`` may change; ``assignee`` is an agent email or null."""
 
     status: TicketStatus | None = None
-    assignee: str | None = None
+    assignee: Line | None = None

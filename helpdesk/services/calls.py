@@ -106,7 +106,10 @@ def log_call(
         raise ServiceError(N_("The start time needs a time zone"))
     if not 0 <= duration_seconds <= MAX_DURATION_SECONDS:
         raise ServiceError(N_("The duration must be between 0 and 24 hours"))
-    start = (started_at or utcnow()).astimezone(UTC)
+    try:
+        start = (started_at or utcnow()).astimezone(UTC)
+    except OverflowError as exc:  # the first or last hours of year 1 or 9999 in UTC
+        raise ServiceError(N_("The start time is not a date and time")) from exc
     if start > utcnow() + _FUTURE_SLACK:
         raise ServiceError(N_("The call cannot start in the future"))
     raw_phone = (phone or "").strip()

@@ -81,7 +81,8 @@ def decode_cursor(cursor: str) -> tuple[datetime, int] | None:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         stamp, ident = raw.split("|", 1)
-        return datetime.fromisoformat(stamp), int(ident)
+        number = as_id(ident)  # a forged cursor's id may be larger than any column holds
+        return (datetime.fromisoformat(stamp), number) if number is not None else None
     except (ValueError, UnicodeDecodeError):
         return None
 

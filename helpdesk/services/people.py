@@ -21,6 +21,7 @@ from helpdesk.i18n import gettext as _
 from helpdesk.models import Agent, EtunnusUser, UserEmail, UserPhone, UserRead, utcnow
 from helpdesk.services import audit
 from helpdesk.services.errors import Conflict, NotFound, ServiceError
+from helpdesk.values import search_terms
 
 DEFAULT_REGION = "FI"
 SEARCH_LIMIT = 20
@@ -213,10 +214,11 @@ def _phone_prefixes(query: str) -> list[str]:
 def search(session: Session, q: str, *, limit: int = SEARCH_LIMIT) -> list[EtunnusUser]:
     """Users matching q: e-tunnus number, name words, email or phone, as prefixes.
 
-    Case does not matter; ``%`` and ``_`` match literally. Exact e-tunnus numbers first,
+    Case does not matter; ``%`` and ``_`` match literally; only the first
+    ``MAX_SEARCH_TERMS`` words count. Exact e-tunnus numbers first,
     then by name.
     """
-    text = " ".join(q.split())
+    text = " ".join(search_terms(q))
     if not text:
         return []
     conditions: list[ColumnElement[bool]] = []

@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 
 from helpdesk.db import is_postgres
 from helpdesk.models import Message, Ticket
+from helpdesk.values import MAX_SEARCH_TERMS
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _PG_TOKEN = re.compile(r"[\w@.+-]+", re.UNICODE)
@@ -38,7 +39,7 @@ def fts_query_sqlite(q: str) -> str | None:
     words = _WORD.findall(q)
     if not words:
         return None
-    return " ".join('"' + w.replace('"', '""') + '"*' for w in words[:12])
+    return " ".join('"' + w.replace('"', '""') + '"*' for w in words[:MAX_SEARCH_TERMS])
 
 
 def fts_query_postgres(q: str) -> str | None:
@@ -47,7 +48,9 @@ def fts_query_postgres(q: str) -> str | None:
     tokens = [t for t in tokens if t]
     if not tokens:
         return None
-    return " & ".join("'" + t.replace("'", "''").replace("\\", "") + "':*" for t in tokens[:12])
+    return " & ".join(
+        "'" + t.replace("'", "''").replace("\\", "") + "':*" for t in tokens[:MAX_SEARCH_TERMS]
+    )
 
 
 def text_match(

@@ -8,18 +8,22 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DataError
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from helpdesk import i18n
 from helpdesk.i18n import N_
 from helpdesk.plugins import collect, hook
-from helpdesk.services.errors import ServiceError
+from helpdesk.services.errors import NotFound, ServiceError
 from helpdesk.settings import get_settings
 from helpdesk.web.api import router as api_router
-from helpdesk.web.auth import CsrfFailed, LoginRequired, api_language, check_csrf
+from helpdesk.web.auth import CsrfFailed, LoginRequired, api_language, check_csrf, reload_agent
 from helpdesk.web.docs import docs_router
 from helpdesk.web.pages import router as pages_router
 from helpdesk.web.templating import render
@@ -33,6 +37,15 @@ CONTENT_SECURITY_POLICY = (
     "object-src 'none'; frame-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
     "form-action 'self'"
 )
+
+#: The ``code`` of an API answer FastAPI or Starlette gives by itself, by status.
+HTTP_CODES = {
+    400: "invalid",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+}
 
 
 def _is_api(request: Request) -> bool:
@@ -133,6 +146,8 @@ def create_app() -> FastAPI:
         message = exc.text()
         if _is_api(request):
             return JSONResponse({"detail": message, "code": exc.code}, status_code=exc.status_code)
+        # The error may have rolled a unit of work back, expiring the agent the page shows.
+        await run_in_threadpool(reload_agent, request)
         if request.headers.get("hx-request"):
             return render(
                 request,
@@ -144,8 +159,36 @@ def create_app() -> FastAPI:
         context = {"message": message, "back": _back(request)}
         return render(request, "error.html", context, status_code=exc.status_code)
 
+    @app.exception_handler(DataError)
+    async def value_out_of_range(request: Request, exc: DataError) -> Response:
+        # The last line of defence behind the input types of helpdesk.values: a value the
+        # database refuses (longer than its column, out of a number's range) is the
+        # request's fault, not a server error. The unit of work has rolled back.
+        log.warning(
+            "refused by the database: %s %s: %s", request.method, request.url.path, exc.orig
+        )
+        return await service_error(
+            request, ServiceError(N_("A value is too long or out of range"), code="invalid")
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        # FastAPI's and Starlette's own refusals (a body that is no JSON, a path no route
+        # has, a method a route lacks): in the API, the documented problem shape.
+        if not _is_api(request):
+            return await http_exception_handler(request, exc)
+        return JSONResponse(
+            {"detail": str(exc.detail), "code": HTTP_CODES.get(exc.status_code, "error")},
+            status_code=exc.status_code,
+            headers=exc.headers,
+        )
+
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        if any(err.get("loc", ("",))[0] == "path" for err in exc.errors()):
+            # A path id that is no number, or outside the ids a row can have (values.Id),
+            # names nothing: not found, as an id that is free.
+            return await service_error(request, NotFound())
         errors = [
             {"field": ".".join(str(p) for p in err.get("loc", ())[1:]), "message": err.get("msg")}
             for err in exc.errors()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import Request
+from sqlalchemy import inspect
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -59,6 +60,23 @@ def resolve_agent(request: Request, session: Session) -> Agent:
         raise LoginRequired()
     request.state.agent = agent
     return agent
+
+
+def reload_agent(request: Request) -> None:
+    """Read the request's agent again, for a page rendered after the request's session ended.
+
+    A service error rolls its unit of work back, which expires every row the session had
+    loaded, and the session is closed before the error page is drawn: the agent the page's
+    navigation needs is read again in a session of its own (its id comes from the identity
+    key, which needs no database).
+    """
+    agent = getattr(request.state, "agent", None)
+    if agent is None:
+        return
+    identity = inspect(agent).identity
+    with db.new_session() as session:
+        fresh = session.get(Agent, identity[0]) if identity else None
+    request.state.agent = fresh if fresh is not None and fresh.active else None
 
 
 async def api_language(request: Request) -> None:

@@ -5,7 +5,9 @@ Browsers send every field as text and FastAPI leaves empty fields out, so a mode
 defaults say what an empty field means. A field that cannot be read gives the page's
 usual error ("Some fields are missing or invalid", see ``helpdesk.web.app``), never a
 raw 422; values that need the database or give their own message are checked by the
-route or the service, as before.
+route or the service, as before. Text fields are ``Line`` or ``Text`` and ids ``Id``
+(``helpdesk.values``), so a NUL, a lone surrogate, an over-long value or an id no column
+holds is that same error, never a database error.
 """
 
 from __future__ import annotations

@@ -3,8 +3,9 @@
 from fastapi import APIRouter
 
 from helpdesk.web.api import calls, replies, tickets, users
+from helpdesk.web.problems import API_ERRORS
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(prefix="/api/v1", responses=API_ERRORS)
 router.include_router(tickets.router)
 router.include_router(replies.router)
 router.include_router(users.router)

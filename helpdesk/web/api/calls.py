@@ -10,6 +10,7 @@ from helpdesk.services import calls as call_service
 from helpdesk.services import people as people_service
 from helpdesk.services import tickets as ticket_service
 from helpdesk.services.errors import ServiceError
+from helpdesk.values import Line
 from helpdesk.web.deps import CurrentAgent, SessionDep
 
 router = APIRouter(tags=["calls"])
@@ -40,7 +41,7 @@ def api_log_call(body: CallCreate, session: SessionDep, agent: CurrentAgent) -> 
 
 @router.get("/calls", response_model=list[CallRead])
 def api_recent_calls(
-    session: SessionDep, agent: CurrentAgent, user: str | None = None, limit: int = 50
+    session: SessionDep, agent: CurrentAgent, user: Line | None = None, limit: int = 50
 ) -> list[CallRead]:
     """The latest calls, newest first (of one user with ``user``)."""
     owner = people_service.get_user(session, user) if user else None

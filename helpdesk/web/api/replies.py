@@ -7,7 +7,7 @@ import binascii
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request
-from fastapi.responses import JSONResponse
+from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, ValidationError
 
 from helpdesk.services import agents as agent_service
@@ -15,8 +15,8 @@ from helpdesk.services import mailboxes as mailbox_service
 from helpdesk.services import replies
 from helpdesk.services import tickets as ticket_service
 from helpdesk.services.errors import NotFound, ServiceError
-from helpdesk.values import as_id
-from helpdesk.web.api.tickets import message_out, ticket_detail
+from helpdesk.values import Id, Key, Line, Text, as_id
+from helpdesk.web.api.tickets import MessageRead, TicketDetail, message_out, ticket_detail
 from helpdesk.web.deps import CurrentAgent, SessionDep
 
 router = APIRouter(tags=["replies"])
@@ -25,22 +25,35 @@ router = APIRouter(tags=["replies"])
 class AttachmentData(BaseModel):
     """A file in a JSON request: its bytes in base64."""
 
-    filename: str
-    content_type: str = "application/octet-stream"
+    filename: Line = Field(max_length=500)
+    content_type: Line = Field(default="application/octet-stream", max_length=255)
     data: str
 
 
 class ReplyCreate(BaseModel):
     """``POST /tickets/{id}/replies``; ``to`` defaults to the ticket's customer."""
 
-    body: str
-    to: list[str] | None = None
-    cc: list[str] = Field(default_factory=list)
-    bcc: list[str] = Field(default_factory=list)
+    body: Text
+    to: list[Line] | None = None
+    cc: list[Line] = Field(default_factory=list)
+    bcc: list[Line] = Field(default_factory=list)
     attachments: list[AttachmentData] = Field(default_factory=list)
     include_quote: bool = False
-    expected_last_message_id: int | None = None
+    expected_last_message_id: Id | None = None
     confirm: bool = False
+
+
+class ReplyRead(MessageRead):
+    """The queued reply, and its outbox row (for ``/outbox/{id}/cancel``)."""
+
+    outbound_id: int | None
+
+
+class OutboxRead(BaseModel):
+    """An outgoing mail's state after undo or retry."""
+
+    id: int
+    status: str
 
 
 class ConversationCreate(BaseModel):
@@ -49,13 +62,23 @@ class ConversationCreate(BaseModel):
     ``to`` is an address or a 6-digit e-tunnus number; ``mailbox`` an address or id.
     """
 
-    mailbox: str
-    to: str
-    subject: str
-    body: str
-    cc: list[str] = Field(default_factory=list)
-    bcc: list[str] = Field(default_factory=list)
+    mailbox: Line
+    to: Line
+    subject: Line
+    body: Text
+    cc: list[Line] = Field(default_factory=list)
+    bcc: list[Line] = Field(default_factory=list)
     attachments: list[AttachmentData] = Field(default_factory=list)
+
+
+def _reply_schema() -> dict[str, Any]:
+    """``ReplyCreate`` for the OpenAPI document: the body is read by hand (JSON or a form),
+    so FastAPI does not list it. Its ``AttachmentData`` is a component already (the body
+    of ``POST /tickets``), so the reference points there instead of to a ``$defs`` that
+    OpenAPI has no place for."""
+    schema = ReplyCreate.model_json_schema(ref_template="#/components/schemas/{model}")
+    schema.pop("$defs", None)
+    return schema
 
 
 def _files(items: list[AttachmentData]) -> list[replies.AttachmentIn]:
@@ -70,10 +93,12 @@ def _files(items: list[AttachmentData]) -> list[replies.AttachmentIn]:
 
 
 async def _payload(request: Request) -> ReplyCreate:
-    """The reply as JSON, or as a multipart form with files."""
+    """The reply as JSON, or as a form (multipart with files)."""
     content_type = request.headers.get("content-type", "")
     try:
-        if content_type.startswith("multipart/form-data"):
+        if content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
+            # A form (also when the CSRF check has read it already: it is kept, the stream
+            # is not)
             form = await request.form()
             fields: dict[str, Any] = {
                 k: str(form.get(k)) for k in ("body", "expected_last_message_id") if form.get(k)
@@ -93,26 +118,30 @@ async def _payload(request: Request) -> ReplyCreate:
             ]
             return payload
         return ReplyCreate.model_validate(await request.json())
-    except (ValidationError, ValueError) as exc:
-        raise ServiceError(f"Invalid reply: {exc}") from exc
+    except ValidationError as exc:
+        # The same 422 and field errors as a body FastAPI reads itself.
+        raise RequestValidationError(
+            [{**err, "loc": ("body", *err["loc"])} for err in exc.errors()]
+        ) from exc
+    except (ValueError, RecursionError) as exc:  # not JSON (or nested past the parser)
+        raise RequestValidationError(
+            [{"loc": ("body",), "msg": "The body is not valid JSON", "type": "json_invalid"}]
+        ) from exc
 
 
 @router.post(
     "/tickets/{ticket_id}/replies",
     status_code=201,
-    openapi_extra={
-        "requestBody": {
-            "content": {"application/json": {"schema": ReplyCreate.model_json_schema()}}
-        }
-    },
+    response_model=ReplyRead,
+    openapi_extra={"requestBody": {"content": {"application/json": {"schema": _reply_schema()}}}},
 )
 async def api_reply(
-    ticket_id: int,
+    ticket_id: Id,
     request: Request,
     session: SessionDep,
     agent: CurrentAgent,
-    idempotency_key: Annotated[str | None, Header(max_length=150)] = None,
-) -> JSONResponse:
+    idempotency_key: Annotated[Key | None, Header()] = None,
+) -> dict[str, Any]:
     """Queue a reply to the customer (JSON with base64 attachments, or multipart).
 
     The same ``Idempotency-Key`` returns the same message and sends nothing more. With
@@ -140,16 +169,16 @@ async def api_reply(
     body = message_out(message, files.get(message.id or 0, []), authors)
     outbound = replies.for_messages(session, [message.id or 0]).get(message.id or 0)
     body["outbound_id"] = outbound.id if outbound else None
-    return JSONResponse(body, status_code=201)
+    return body
 
 
-@router.post("/tickets", status_code=201)
+@router.post("/tickets", status_code=201, response_model=TicketDetail)
 def api_start_conversation(
     change: ConversationCreate,
     session: SessionDep,
     agent: CurrentAgent,
-    idempotency_key: Annotated[str | None, Header(max_length=150)] = None,
-) -> dict[str, Any]:
+    idempotency_key: Annotated[Key | None, Header()] = None,
+) -> TicketDetail:
     """Open a ticket by writing to a customer address or an E-tunnus user."""
     mailbox = (
         mailbox_service.get_mailbox(session, mailbox_id)
@@ -170,18 +199,18 @@ def api_start_conversation(
         attachments=_files(change.attachments),
         idempotency_key=f"api:{agent.id}:{idempotency_key}" if idempotency_key else None,
     )
-    return ticket_detail(session, ticket).model_dump(mode="json")
+    return ticket_detail(session, ticket)
 
 
-@router.post("/outbox/{outbound_id}/cancel")
-def api_cancel(outbound_id: int, session: SessionDep, agent: CurrentAgent) -> dict[str, Any]:
+@router.post("/outbox/{outbound_id}/cancel", response_model=OutboxRead)
+def api_cancel(outbound_id: Id, session: SessionDep, agent: CurrentAgent) -> dict[str, Any]:
     """Undo send while the mail is still queued."""
     row = replies.cancel(session, outbound=replies.get_outbound(session, outbound_id), agent=agent)
     return {"id": row.id, "status": str(row.status)}
 
 
-@router.post("/outbox/{outbound_id}/retry")
-def api_retry(outbound_id: int, session: SessionDep, agent: CurrentAgent) -> dict[str, Any]:
+@router.post("/outbox/{outbound_id}/retry", response_model=OutboxRead)
+def api_retry(outbound_id: Id, session: SessionDep, agent: CurrentAgent) -> dict[str, Any]:
     """Send a failed mail again."""
     row = replies.retry(session, outbound=replies.get_outbound(session, outbound_id), agent=agent)
     return {"id": row.id, "status": str(row.status)}

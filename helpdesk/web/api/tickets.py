@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from helpdesk.i18n import N_
 from helpdesk.models import (
@@ -22,6 +22,7 @@ from helpdesk.services import agents as agent_service
 from helpdesk.services import tickets as ticket_service
 from helpdesk.services.errors import ServiceError
 from helpdesk.services.inbox import InboxRow, TicketFilter, hydrate, list_tickets
+from helpdesk.values import Id, Line, Search
 from helpdesk.web.deps import CurrentAgent, SessionDep
 
 router = APIRouter(tags=["tickets"])
@@ -32,8 +33,32 @@ class TicketPage(BaseModel):
     next_cursor: str | None
 
 
+class MessageRead(BaseModel):
+    """One message of a thread: mail in or out, a note, a call."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    id: int
+    kind: str
+    from_: str | None = Field(alias="from")
+    from_name: str | None
+    to: list[str]
+    cc: list[str]
+    subject: str
+    message_id: str | None
+    in_reply_to: str | None
+    text: str | None
+    html: str | None
+    created_at: str
+    flags: list[str]
+    author: str | None
+    delivery_status: str | None
+    delivery_error: str | None
+    attachments: list[AttachmentRead]
+
+
 class TicketDetail(TicketRead):
-    messages: list[dict[str, Any]]
+    messages: list[MessageRead]
 
 
 def ticket_out(row: InboxRow) -> TicketRead:
@@ -98,7 +123,10 @@ def ticket_detail(session: SessionDep, ticket: Ticket) -> TicketDetail:
     authors = {a.id or 0: a for a in agent_service.list_agents(session)}
     return TicketDetail(
         **base.model_dump(),
-        messages=[message_out(m, files.get(m.id or 0, []), authors) for m in messages],
+        messages=[
+            MessageRead.model_validate(message_out(m, files.get(m.id or 0, []), authors))
+            for m in messages
+        ],
     )
 
 
@@ -106,12 +134,12 @@ def ticket_detail(session: SessionDep, ticket: Ticket) -> TicketDetail:
 def api_list_tickets(
     session: SessionDep,
     agent: CurrentAgent,
-    status: str | None = None,
-    mailbox: str | None = None,
-    assignee: str | None = None,
-    user: str | None = None,
-    q: str | None = None,
-    cursor: str | None = None,
+    status: Line | None = None,
+    mailbox: Line | None = None,
+    assignee: Line | None = None,
+    user: Line | None = None,
+    q: Search | None = None,
+    cursor: Line | None = None,
     limit: int = 50,
 ) -> TicketPage:
     """Tickets, newest activity first. ``assignee``: ``me``, ``none``, an agent id or email."""
@@ -126,14 +154,14 @@ def api_list_tickets(
 
 
 @router.get("/tickets/{ticket_id}", response_model=TicketDetail)
-def api_get_ticket(ticket_id: int, session: SessionDep, agent: CurrentAgent) -> TicketDetail:
+def api_get_ticket(ticket_id: Id, session: SessionDep, agent: CurrentAgent) -> TicketDetail:
     """One ticket with its whole thread."""
     return ticket_detail(session, ticket_service.get_ticket(session, ticket_id))
 
 
 @router.patch("/tickets/{ticket_id}", response_model=TicketDetail)
 def api_update_ticket(
-    ticket_id: int, change: TicketUpdate, session: SessionDep, agent: CurrentAgent
+    ticket_id: Id, change: TicketUpdate, session: SessionDep, agent: CurrentAgent
 ) -> TicketDetail:
     """Change status and/or assignee (an agent email, or null to unassign)."""
     ticket = ticket_service.get_ticket(session, ticket_id)
@@ -152,9 +180,9 @@ def api_update_ticket(
     return ticket_detail(session, ticket)
 
 
-@router.post("/tickets/{ticket_id}/notes", status_code=201)
+@router.post("/tickets/{ticket_id}/notes", status_code=201, response_model=MessageRead)
 def api_add_note(
-    ticket_id: int, note: NoteCreate, session: SessionDep, agent: CurrentAgent
+    ticket_id: Id, note: NoteCreate, session: SessionDep, agent: CurrentAgent
 ) -> dict[str, Any]:
     """Add an internal note to the ticket."""
     ticket = ticket_service.get_ticket(session, ticket_id)

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from helpdesk.models import UserCreate, UserRead, UserUpdate
 from helpdesk.services import people as people_service
+from helpdesk.values import Line, Search
 from helpdesk.web.deps import AdminAgent, CurrentAgent, SessionDep
 
 router = APIRouter(tags=["users"])
@@ -13,7 +14,7 @@ router = APIRouter(tags=["users"])
 
 @router.get("/users", response_model=list[UserRead])
 def api_search_users(
-    session: SessionDep, agent: CurrentAgent, q: str = "", limit: int = 20
+    session: SessionDep, agent: CurrentAgent, q: Search = "", limit: int = 20
 ) -> list[UserRead]:
     """Users matching ``q`` (e-tunnus number, name, email or phone, as prefixes); without
     ``q``, users by name."""
@@ -27,7 +28,7 @@ def api_search_users(
 
 
 @router.get("/users/{etunnus}", response_model=UserRead)
-def api_get_user(etunnus: str, session: SessionDep, agent: CurrentAgent) -> UserRead:
+def api_get_user(etunnus: Line, session: SessionDep, agent: CurrentAgent) -> UserRead:
     """One user with their addresses and numbers (E.164)."""
     return people_service.user_read(session, people_service.get_user(session, etunnus))
 
@@ -49,7 +50,7 @@ def api_create_user(body: UserCreate, session: SessionDep, agent: AdminAgent) ->
 
 @router.patch("/users/{etunnus}", response_model=UserRead)
 def api_update_user(
-    etunnus: str, change: UserUpdate, session: SessionDep, agent: CurrentAgent
+    etunnus: Line, change: UserUpdate, session: SessionDep, agent: CurrentAgent
 ) -> UserRead:
     """Change name, notes, or replace the addresses or numbers; fields left out stay."""
     user = people_service.get_user(session, etunnus)

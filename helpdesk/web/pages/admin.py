@@ -1,17 +1,21 @@
-"""Admin pages: mailboxes (connection settings, sync state) and agents."""
+"""Admin pages: mailboxes (connection settings, sync state), agents, the users' CSV import."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 
+from helpdesk.i18n import gettext
 from helpdesk.models import Agent, Role
 from helpdesk.services import agents as agent_service
 from helpdesk.services import mailboxes as mailbox_service
-from helpdesk.services.errors import NotFound
+from helpdesk.services import user_import
+from helpdesk.services.errors import NotFound, ServiceError
+from helpdesk.values import Id, Line, Text
 from helpdesk.web.auth import login_session
 from helpdesk.web.deps import AdminAgent, SessionDep
 from helpdesk.web.forms import Checkbox, OptionalId
@@ -23,23 +27,23 @@ router = APIRouter(prefix="/admin")
 class MailboxForm(BaseModel):
     """A mailbox's settings, new or (with ``mailbox_id``) existing; blank means not set."""
 
-    address: str
+    address: Line
     mailbox_id: OptionalId = None
-    display_name: str = ""
-    signature: str = ""
+    display_name: Line = ""
+    signature: Text = ""
     active: Checkbox = False
-    imap_host: str = ""
+    imap_host: Line = ""
     imap_port: OptionalId = None
-    imap_user: str = ""
-    imap_password: str = ""
-    imap_security: str = "ssl"
-    imap_folder: str = "INBOX"
-    sent_folder: str = ""
-    smtp_host: str = ""
+    imap_user: Line = ""
+    imap_password: Line = ""
+    imap_security: Line = "ssl"
+    imap_folder: Line = "INBOX"
+    sent_folder: Line = ""
+    smtp_host: Line = ""
     smtp_port: OptionalId = None
-    smtp_user: str = ""
-    smtp_password: str = ""
-    smtp_security: str = "starttls"
+    smtp_user: Line = ""
+    smtp_password: Line = ""
+    smtp_security: Line = "starttls"
 
     def settings(self) -> dict[str, Any]:
         """The settings as the mailbox service takes them (None where left blank)."""
@@ -65,19 +69,19 @@ class MailboxForm(BaseModel):
 class NewAgentForm(BaseModel):
     """A new agent; ``role`` is ``agent`` or ``admin``."""
 
-    email: str
-    name: str
-    password: str
-    role: str = "agent"
+    email: Line
+    name: Line
+    password: Line
+    role: Line = "agent"
 
 
 class AgentForm(BaseModel):
     """An agent's row on the agents page; an empty password keeps the old one."""
 
-    name: str
-    role: str = "agent"
+    name: Line
+    role: Line = "agent"
     active: Checkbox = False
-    password: str = ""
+    password: Line = ""
 
 
 @router.get("/mailboxes", include_in_schema=False)
@@ -89,7 +93,7 @@ def mailboxes(request: Request, session: SessionDep, agent: AdminAgent) -> Respo
 
 @router.get("/mailboxes/{mailbox_id}", include_in_schema=False)
 def mailbox_form(
-    request: Request, mailbox_id: int, session: SessionDep, agent: AdminAgent
+    request: Request, mailbox_id: Id, session: SessionDep, agent: AdminAgent
 ) -> Response:
     mailbox = mailbox_service.get_mailbox(session, mailbox_id)
     return render(request, "admin/mailbox_form.html", {"mailbox": mailbox})
@@ -136,7 +140,7 @@ def agent_create(
 @router.post("/agents/{agent_id}", include_in_schema=False)
 def agent_update(
     request: Request,
-    agent_id: int,
+    agent_id: Id,
     session: SessionDep,
     agent: AdminAgent,
     form: Annotated[AgentForm, Form()],
@@ -159,3 +163,32 @@ def agent_update(
         # A new password ends the admin's other sessions, but not this one.
         login_session(request, target)
     return RedirectResponse("/admin/agents", status_code=303)
+
+
+@router.get("/users/import", include_in_schema=False)
+def user_import_form(request: Request, agent: AdminAgent) -> Response:
+    """The E-tunnus register's CSV export, uploaded (as ``helpdesk users import``)."""
+    return render(request, "admin/user_import.html", {"report": None})
+
+
+@router.post("/users/import", include_in_schema=False)
+async def user_import_upload(
+    request: Request,
+    session: SessionDep,
+    agent: AdminAgent,
+    file: Annotated[UploadFile, File()],
+) -> Response:
+    """Import the file, all or nothing; the page lists each error with its line."""
+    data = await file.read(user_import.MAX_FILE_BYTES + 1)
+    if len(data) > user_import.MAX_FILE_BYTES:
+        raise ServiceError(
+            gettext("The file is larger than %(mb)s MB")
+            % {"mb": user_import.MAX_FILE_BYTES // 1048576}
+        )
+    report = await run_in_threadpool(user_import.import_csv, session, data)
+    return render(
+        request,
+        "admin/user_import.html",
+        {"report": report},
+        status_code=200 if report.imported else 400,
+    )

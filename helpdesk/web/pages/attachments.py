@@ -10,6 +10,7 @@ from helpdesk.blobs import BlobStore
 from helpdesk.models import Attachment, Message
 from helpdesk.services.errors import NotFound
 from helpdesk.settings import get_settings
+from helpdesk.values import Id
 from helpdesk.web.deps import CurrentAgent, SessionDep
 
 router = APIRouter()
@@ -38,7 +39,7 @@ def _file(sha256: str, filename: str, content_type: str, disposition: str) -> Re
 
 
 @router.get("/attachments/{attachment_id}", include_in_schema=False)
-def download(attachment_id: int, session: SessionDep, agent: CurrentAgent) -> Response:
+def download(attachment_id: Id, session: SessionDep, agent: CurrentAgent) -> Response:
     att = session.get(Attachment, attachment_id)
     if att is None:
         raise NotFound("No such attachment")
@@ -46,7 +47,7 @@ def download(attachment_id: int, session: SessionDep, agent: CurrentAgent) -> Re
 
 
 @router.get("/attachments/{attachment_id}/inline", include_in_schema=False)
-def inline_image(attachment_id: int, session: SessionDep, agent: CurrentAgent) -> Response:
+def inline_image(attachment_id: Id, session: SessionDep, agent: CurrentAgent) -> Response:
     att = session.get(Attachment, attachment_id)
     if att is None or att.content_type.lower() not in INLINE_IMAGE_TYPES:
         raise NotFound("No such image")
@@ -54,7 +55,7 @@ def inline_image(attachment_id: int, session: SessionDep, agent: CurrentAgent) -
 
 
 @router.get("/messages/{message_id}/raw", include_in_schema=False)
-def raw_source(message_id: int, session: SessionDep, agent: CurrentAgent) -> Response:
+def raw_source(message_id: Id, session: SessionDep, agent: CurrentAgent) -> Response:
     message = session.get(Message, message_id)
     if message is None or not message.raw_sha256:
         raise NotFound("This message has no stored source")

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from helpdesk import i18n
 from helpdesk.services import agents as agent_service
 from helpdesk.services.errors import ServiceError
+from helpdesk.values import Line
 from helpdesk.web.auth import login_session
 from helpdesk.web.deps import CurrentAgent, SessionDep
 from helpdesk.web.templating import render
@@ -21,16 +22,16 @@ router = APIRouter()
 class LoginForm(BaseModel):
     """The login form; ``next`` is where to go after it (same-site paths only)."""
 
-    email: str
-    password: str
-    next: str | None = None
+    email: Line
+    password: Line
+    next: Line | None = None
 
 
 class LanguageForm(BaseModel):
     """The language switch in the top bar."""
 
-    language: str
-    next: str | None = None
+    language: Line
+    next: Line | None = None
 
 
 def _safe_next(target: str | None) -> str:
@@ -49,7 +50,7 @@ def _safe_next(target: str | None) -> str:
 
 
 @router.get("/login", include_in_schema=False)
-def login_form(request: Request, next: str | None = None) -> Response:
+def login_form(request: Request, next: Line | None = None) -> Response:
     return render(request, "login.html", {"next": _safe_next(next), "error": None})
 
 

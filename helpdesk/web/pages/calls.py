@@ -3,7 +3,7 @@ as-you-type caller lookup, and the list of recent calls."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -19,6 +19,7 @@ from helpdesk.services import people as people_service
 from helpdesk.services import tickets as ticket_service
 from helpdesk.services.errors import ServiceError
 from helpdesk.settings import get_settings
+from helpdesk.values import Id, Line, Search, Text
 from helpdesk.web.deps import CurrentAgent, HtmxTarget, SessionDep
 from helpdesk.web.forms import Checkbox, OptionalId
 from helpdesk.web.templating import render
@@ -33,14 +34,14 @@ class CallForm(BaseModel):
     ``duration`` what the agent typed (both read by the route, which names what is wrong);
     ``close`` resolves the ticket on the phone."""
 
-    phone: str = ""
-    user: str = ""
+    phone: Line = ""
+    user: Line = ""
     ticket_id: OptionalId = None
-    direction: str = "incoming"
-    started_at: str = ""
-    duration: str = ""
-    topic: str = ""
-    notes: str = ""
+    direction: Line = "incoming"
+    started_at: Line = ""
+    duration: Line = ""
+    topic: Line = ""
+    notes: Text = ""
     close: Checkbox = False
 
 
@@ -68,9 +69,9 @@ def call_form(
     session: SessionDep,
     agent: CurrentAgent,
     target: HtmxTarget,
-    phone: str = "",
-    user: str = "",
-    ticket: int | None = None,
+    phone: Line = "",
+    user: Line = "",
+    ticket: Id | None = None,
 ) -> Response:
     """The form; ``ticket`` preselects a ticket (and its user), ``user`` a user."""
     chosen: EtunnusUser | None = None
@@ -95,10 +96,10 @@ def lookup(
     request: Request,
     session: SessionDep,
     agent: CurrentAgent,
-    phone: str = "",
-    q: str = "",
-    user: str = "",
-    hx_trigger_name: Annotated[str | None, Header()] = None,
+    phone: Line = "",
+    q: Search = "",
+    user: Line = "",
+    hx_trigger_name: Annotated[Line | None, Header()] = None,
 ) -> Response:
     """Users matching what is typed in the number field or the search field.
 
@@ -124,7 +125,7 @@ def lookup(
 
 
 @router.get("/calls/pick", include_in_schema=False)
-def pick(request: Request, session: SessionDep, agent: CurrentAgent, user: str = "") -> Response:
+def pick(request: Request, session: SessionDep, agent: CurrentAgent, user: Line = "") -> Response:
     """The chosen caller and their open tickets (an empty choice clears it)."""
     chosen = people_service.get_user(session, user) if user else None
     context = _picked(session, chosen, None) | {"clear_lookup": True}
@@ -171,8 +172,11 @@ def _form_errors(
         started = parse_local(form.started_at)
     except ServiceError as exc:
         errors["started_at"] = _(exc.message)
-    if started is not None and started > utcnow() + _FUTURE_SLACK:
-        errors["started_at"] = _("The start time is in the future.")
+    try:
+        if started is not None and started.astimezone(UTC) > utcnow() + _FUTURE_SLACK:
+            errors["started_at"] = _("The start time is in the future.")
+    except OverflowError:  # the first or last hours of year 1 or 9999 in UTC
+        errors["started_at"] = _("The start time is not a date and time")
     duration = 0
     try:
         duration = call_service.parse_duration(form.duration)

@@ -19,6 +19,7 @@ from helpdesk.models import Agent, Mailbox, Message, PresenceState, utcnow
 from helpdesk.services import presence, replies, saved_replies
 from helpdesk.services import tickets as ticket_service
 from helpdesk.services.errors import ServiceError
+from helpdesk.values import Id, Key, Line, Text
 from helpdesk.web.deps import CurrentAgent, SessionDep
 from helpdesk.web.forms import Checkbox, OptionalId, read_attachments
 from helpdesk.web.pages.ticket_view import ticket_context
@@ -34,29 +35,29 @@ class ReplyForm(BaseModel):
     makes a double click send once.
     """
 
-    body: str = ""
-    to: str = ""
-    cc: str = ""
-    bcc: str = ""
+    body: Text = ""
+    to: Line = ""
+    cc: Line = ""
+    bcc: Line = ""
     files: list[UploadFile] = Field(default_factory=list)
-    last_message_id: int | None = None
+    last_message_id: Id | None = None
     confirm: Checkbox = False
     include_quote: Checkbox = False
     saved_reply_id: OptionalId = None
-    token: str = ""
+    token: Key = ""
 
 
 class SavedReplyPick(BaseModel):
     """The saved-reply menu: the reply chosen and the text typed so far."""
 
     saved_reply_id: OptionalId = None
-    body: str = ""
+    body: Text = ""
 
 
 class PresenceForm(BaseModel):
     """The presence poll: ``composing`` while the agent types, else ``viewing``."""
 
-    state: str = "viewing"
+    state: Line = "viewing"
 
 
 def _thread(request: Request, session: Session, ticket_id: int, agent: Agent) -> Response:
@@ -67,7 +68,7 @@ def _thread(request: Request, session: Session, ticket_id: int, agent: Agent) ->
 @router.post("/tickets/{ticket_id}/replies", include_in_schema=False)
 async def send_reply(
     request: Request,
-    ticket_id: int,
+    ticket_id: Id,
     session: SessionDep,
     agent: CurrentAgent,
     form: Annotated[ReplyForm, Form()],
@@ -130,7 +131,7 @@ def _delivery(request: Request, session: Session, outbound_id: int) -> Response:
 
 @router.get("/outbox/{outbound_id}/status", include_in_schema=False)
 def delivery_status(
-    request: Request, outbound_id: int, session: SessionDep, agent: CurrentAgent
+    request: Request, outbound_id: Id, session: SessionDep, agent: CurrentAgent
 ) -> Response:
     """The delivery state of one message (polled while it is on its way)."""
     return _delivery(request, session, outbound_id)
@@ -138,7 +139,7 @@ def delivery_status(
 
 @router.post("/outbox/{outbound_id}/cancel", include_in_schema=False)
 def cancel_send(
-    request: Request, outbound_id: int, session: SessionDep, agent: CurrentAgent
+    request: Request, outbound_id: Id, session: SessionDep, agent: CurrentAgent
 ) -> Response:
     """Undo send; the text goes back into the composer (HX-Trigger ``reply-undone``)."""
     row = replies.get_outbound(session, outbound_id)
@@ -159,7 +160,7 @@ def cancel_send(
 
 @router.post("/outbox/{outbound_id}/retry", include_in_schema=False)
 def retry_send(
-    request: Request, outbound_id: int, session: SessionDep, agent: CurrentAgent
+    request: Request, outbound_id: Id, session: SessionDep, agent: CurrentAgent
 ) -> Response:
     """Send a failed mail again."""
     row = replies.get_outbound(session, outbound_id)
@@ -172,7 +173,7 @@ def retry_send(
 @router.post("/tickets/{ticket_id}/saved-reply", include_in_schema=False)
 def insert_saved_reply(
     request: Request,
-    ticket_id: int,
+    ticket_id: Id,
     session: SessionDep,
     agent: CurrentAgent,
     form: Annotated[SavedReplyPick, Form()],
@@ -190,7 +191,7 @@ def insert_saved_reply(
 @router.post("/tickets/{ticket_id}/presence", include_in_schema=False)
 def ticket_presence(
     request: Request,
-    ticket_id: int,
+    ticket_id: Id,
     session: SessionDep,
     agent: CurrentAgent,
     form: Annotated[PresenceForm, Form()],

@@ -14,6 +14,7 @@ from helpdesk.models import Mailbox
 from helpdesk.services import mailboxes as mailbox_service
 from helpdesk.services import replies, saved_replies
 from helpdesk.services.errors import ServiceError
+from helpdesk.values import Id, Key, Line, Text
 from helpdesk.web.deps import AdminAgent, CurrentAgent, SessionDep
 from helpdesk.web.forms import Checkbox, OptionalId, read_attachments
 from helpdesk.web.templating import render
@@ -24,21 +25,21 @@ router = APIRouter()
 class ConversationForm(BaseModel):
     """A new conversation: from which mailbox, to whom, what; ``token`` sends it once."""
 
-    mailbox_id: int
-    to: str
-    subject: str
-    body: str
-    cc: str = ""
-    bcc: str = ""
+    mailbox_id: Id
+    to: Line
+    subject: Line
+    body: Text
+    cc: Line = ""
+    bcc: Line = ""
     files: list[UploadFile] = Field(default_factory=list)
-    token: str = ""
+    token: Key = ""
 
 
 class SavedReplyForm(BaseModel):
     """A saved reply, new or (with ``reply_id``) edited."""
 
-    title: str
-    body: str
+    title: Line
+    body: Text
     reply_id: OptionalId = None
     active: Checkbox = False
 
@@ -65,7 +66,7 @@ def _conversation_page(
 
 @router.get("/tickets/new", include_in_schema=False)
 def new_conversation(
-    request: Request, session: SessionDep, agent: CurrentAgent, to: str = ""
+    request: Request, session: SessionDep, agent: CurrentAgent, to: Line = ""
 ) -> Response:
     """The form: mailbox, a customer address or an E-tunnus number, subject, text."""
     return _conversation_page(request, session, {"to": to})

@@ -9,6 +9,7 @@ from sqlmodel import select
 from helpdesk.models import Mailbox
 from helpdesk.services import agents as agent_service
 from helpdesk.services.inbox import COUNT_CAP, TicketFilter, list_tickets, status_counts
+from helpdesk.values import Line, Search
 from helpdesk.web.deps import CurrentAgent, HtmxTarget, SessionDep
 from helpdesk.web.templating import render
 
@@ -26,12 +27,12 @@ def inbox(
     session: SessionDep,
     agent: CurrentAgent,
     target: HtmxTarget,
-    status: str | None = "active",
-    mailbox: str | None = None,
-    assignee: str | None = None,
-    user: str | None = None,
-    q: str | None = None,
-    cursor: str | None = None,
+    status: Line | None = "active",
+    mailbox: Line | None = None,
+    assignee: Line | None = None,
+    user: Line | None = None,
+    q: Search | None = None,
+    cursor: Line | None = None,
 ) -> Response:
     filters = TicketFilter(
         status=status or None,

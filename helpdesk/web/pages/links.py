@@ -13,6 +13,7 @@ from helpdesk.models import Ticket
 from helpdesk.services import linking
 from helpdesk.services import people as people_service
 from helpdesk.services import tickets as ticket_service
+from helpdesk.values import Id, Line, Search
 from helpdesk.web.deps import CurrentAgent, SessionDep
 from helpdesk.web.templating import render
 
@@ -22,7 +23,7 @@ router = APIRouter(prefix="/tickets/{ticket_id}/links")
 class LinkForm(BaseModel):
     """The user picked in the panel's search."""
 
-    etunnus: str
+    etunnus: Line
 
 
 def _panel(request: Request, session: SessionDep, ticket: Ticket) -> Response:
@@ -34,7 +35,7 @@ def _panel(request: Request, session: SessionDep, ticket: Ticket) -> Response:
 
 @router.get("/search", include_in_schema=False)
 def search(
-    request: Request, ticket_id: int, session: SessionDep, agent: CurrentAgent, q: str = ""
+    request: Request, ticket_id: Id, session: SessionDep, agent: CurrentAgent, q: Search = ""
 ) -> Response:
     ticket = ticket_service.get_ticket(session, ticket_id)
     users = people_service.search(session, q, limit=8) if q.strip() else []
@@ -44,7 +45,7 @@ def search(
 @router.post("/user", include_in_schema=False)
 def link(
     request: Request,
-    ticket_id: int,
+    ticket_id: Id,
     session: SessionDep,
     agent: CurrentAgent,
     form: Annotated[LinkForm, Form()],
@@ -56,7 +57,7 @@ def link(
 
 
 @router.post("/unlink", include_in_schema=False)
-def unlink(request: Request, ticket_id: int, session: SessionDep, agent: CurrentAgent) -> Response:
+def unlink(request: Request, ticket_id: Id, session: SessionDep, agent: CurrentAgent) -> Response:
     ticket = ticket_service.get_ticket(session, ticket_id)
     linking.unlink_user(session, ticket=ticket, by=agent)
     return _panel(request, session, ticket)
@@ -64,7 +65,7 @@ def unlink(request: Request, ticket_id: int, session: SessionDep, agent: Current
 
 @router.post("/{link_id}/accept", include_in_schema=False)
 def accept(
-    request: Request, ticket_id: int, link_id: int, session: SessionDep, agent: CurrentAgent
+    request: Request, ticket_id: Id, link_id: Id, session: SessionDep, agent: CurrentAgent
 ) -> Response:
     ticket = ticket_service.get_ticket(session, ticket_id)
     linking.accept(session, ticket=ticket, link_id=link_id, by=agent)
@@ -73,7 +74,7 @@ def accept(
 
 @router.post("/{link_id}/dismiss", include_in_schema=False)
 def dismiss(
-    request: Request, ticket_id: int, link_id: int, session: SessionDep, agent: CurrentAgent
+    request: Request, ticket_id: Id, link_id: Id, session: SessionDep, agent: CurrentAgent
 ) -> Response:
     ticket = ticket_service.get_ticket(session, ticket_id)
     linking.dismiss(session, ticket=ticket, link_id=link_id, by=agent)

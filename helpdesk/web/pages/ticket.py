@@ -13,7 +13,7 @@ from helpdesk.models import Agent
 from helpdesk.services import linking
 from helpdesk.services import tickets as ticket_service
 from helpdesk.services.errors import ServiceError
-from helpdesk.values import as_id
+from helpdesk.values import Id, Line, Text, as_id
 from helpdesk.web.deps import CurrentAgent, HtmxTarget, SessionDep
 from helpdesk.web.pages.ticket_view import ticket_context
 from helpdesk.web.templating import render
@@ -24,24 +24,24 @@ router = APIRouter()
 class StatusForm(BaseModel):
     """The status buttons of the ticket sidebar."""
 
-    status: str
+    status: Line
 
 
 class AssigneeForm(BaseModel):
     """The assignee menu: ``me``, an agent's id, or empty for nobody."""
 
-    assignee: str = ""
+    assignee: Line = ""
 
 
 class NoteForm(BaseModel):
     """An internal note under the thread."""
 
-    text: str = ""
+    text: Text = ""
 
 
 @router.get("/tickets/{ticket_id}", include_in_schema=False)
 def ticket_page(
-    request: Request, ticket_id: int, session: SessionDep, agent: CurrentAgent, target: HtmxTarget
+    request: Request, ticket_id: Id, session: SessionDep, agent: CurrentAgent, target: HtmxTarget
 ) -> Response:
     if not target:
         # Tickets from before linking (or with nothing found yet) get a look when opened.
@@ -64,7 +64,7 @@ def _after_change(
 @router.post("/tickets/{ticket_id}/status", include_in_schema=False)
 def change_status(
     request: Request,
-    ticket_id: int,
+    ticket_id: Id,
     session: SessionDep,
     agent: CurrentAgent,
     form: Annotated[StatusForm, Form()],
@@ -77,7 +77,7 @@ def change_status(
 @router.post("/tickets/{ticket_id}/assign", include_in_schema=False)
 def change_assignee(
     request: Request,
-    ticket_id: int,
+    ticket_id: Id,
     session: SessionDep,
     agent: CurrentAgent,
     form: Annotated[AssigneeForm, Form()],
@@ -99,7 +99,7 @@ def change_assignee(
 @router.post("/tickets/{ticket_id}/notes", include_in_schema=False)
 def add_note(
     request: Request,
-    ticket_id: int,
+    ticket_id: Id,
     session: SessionDep,
     agent: CurrentAgent,
     form: Annotated[NoteForm, Form()],

@@ -22,6 +22,7 @@ from helpdesk.plugins import hook
 from helpdesk.services import history
 from helpdesk.services import people as people_service
 from helpdesk.services.errors import ServiceError
+from helpdesk.values import Line, Search, Text
 from helpdesk.web.deps import AdminAgent, CurrentAgent, HtmxTarget, SessionDep
 from helpdesk.web.templating import render
 
@@ -32,16 +33,16 @@ _LIST_SEPARATORS = re.compile(r"[;,\n]+")
 class UserForm(BaseModel):
     """A user's details as an agent edits them; emails and phones one per line."""
 
-    name: str
-    emails: str = ""
-    phones: str = ""
-    notes: str = ""
+    name: Line
+    emails: Line = ""
+    phones: Line = ""
+    notes: Text = ""
 
 
 class NewUserForm(UserForm):
     """A new user: the details and the E-tunnus number."""
 
-    etunnus: str
+    etunnus: Line
 
 
 def split_list(text: str) -> list[str]:
@@ -55,7 +56,7 @@ def user_list(
     session: SessionDep,
     agent: CurrentAgent,
     target: HtmxTarget,
-    q: str = "",
+    q: Search = "",
 ) -> Response:
     users = people_service.search(session, q, limit=100) if q.strip() else []
     if not q.strip():
@@ -127,7 +128,9 @@ def _user_slots(
 
 
 @router.get("/users/{etunnus}", include_in_schema=False)
-def user_page(request: Request, etunnus: str, session: SessionDep, agent: CurrentAgent) -> Response:
+def user_page(
+    request: Request, etunnus: Line, session: SessionDep, agent: CurrentAgent
+) -> Response:
     user = people_service.get_user(session, etunnus)
     context: dict[str, Any] = {
         "user": user,
@@ -140,7 +143,9 @@ def user_page(request: Request, etunnus: str, session: SessionDep, agent: Curren
 
 
 @router.get("/users/{etunnus}/edit", include_in_schema=False)
-def edit_user(request: Request, etunnus: str, session: SessionDep, agent: CurrentAgent) -> Response:
+def edit_user(
+    request: Request, etunnus: Line, session: SessionDep, agent: CurrentAgent
+) -> Response:
     user = people_service.get_user(session, etunnus)
     values = {
         "etunnus": user.etunnus,
@@ -157,7 +162,7 @@ def edit_user(request: Request, etunnus: str, session: SessionDep, agent: Curren
 @router.post("/users/{etunnus}", include_in_schema=False)
 def save_user(
     request: Request,
-    etunnus: str,
+    etunnus: Line,
     session: SessionDep,
     agent: CurrentAgent,
     form: Annotated[UserForm, Form()],

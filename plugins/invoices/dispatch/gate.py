@@ -35,7 +35,7 @@ from plugins.invoices.rules.checks import (
 
 #: The longest reason an agent may give for sending past failing checks.
 OVERRIDE_REASON_MAX = 500
-CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff]")  # and lone surrogates
 
 
 class ChecksFailed(Conflict):

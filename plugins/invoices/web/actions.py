@@ -19,9 +19,13 @@ from helpdesk.plugin_api import (
     N_,
     AdminAgent,
     CurrentAgent,
+    Id,
+    Key,
+    Line,
     NotFound,
     ServiceError,
     SessionDep,
+    Text,
     Ticket,
     blob_store,
     gettext,
@@ -166,7 +170,7 @@ def _dispatch(session: Session, dispatch_id: int) -> tuple[Dispatch, Invoice]:
 
 @router.get("/invoices/{invoice_id}/actions")
 def actions_fragment(
-    request: Request, invoice_id: int, session: SessionDep, agent: CurrentAgent
+    request: Request, invoice_id: Id, session: SessionDep, agent: CurrentAgent
 ) -> Response:
     invoice = queries.get_invoice(session, invoice_id)
     compact = request.query_params.get("compact") == "1"
@@ -178,14 +182,15 @@ def actions_fragment(
 @router.post("/invoices/{invoice_id}/dispatch")
 def dispatch_action(
     request: Request,
-    invoice_id: int,
+    invoice_id: Id,
     session: SessionDep,
     agent: CurrentAgent,
-    method: Annotated[str, Form()] = "",
+    method: Annotated[Line, Form()] = "",
+    # Reasons are cleaned by the dispatch gate (control characters out), not refused.
     reason: Annotated[str, Form()] = "",
     override_reason: Annotated[str, Form()] = "",
-    key: Annotated[str, Form()] = "",
-    back: Annotated[str, Form()] = "",
+    key: Annotated[Key, Form()] = "",
+    back: Annotated[Line, Form()] = "",
 ) -> Response:
     invoice = queries.get_invoice(session, invoice_id)
     try:
@@ -220,11 +225,11 @@ def dispatch_action(
 @router.post("/invoices/dispatches/{dispatch_id}/{action}")
 def dispatch_step_action(
     request: Request,
-    dispatch_id: int,
-    action: str,
+    dispatch_id: Id,
+    action: Line,
     session: SessionDep,
     agent: CurrentAgent,
-    back: Annotated[str, Form()] = "",
+    back: Annotated[Line, Form()] = "",
 ) -> Response:
     dispatch, invoice = _dispatch(session, dispatch_id)
     if action == "confirm":
@@ -239,7 +244,7 @@ def dispatch_step_action(
 
 
 @router.get("/invoices/{invoice_id}/finvoice")
-def finvoice_download(invoice_id: int, session: SessionDep, agent: CurrentAgent) -> Response:
+def finvoice_download(invoice_id: Id, session: SessionDep, agent: CurrentAgent) -> Response:
     """The invoice as a Finvoice 3.0 file (the e-invoice channel's manual fallback)."""
     invoice = queries.get_invoice(session, invoice_id)
     dispatch = dispatching.latest_dispatch(session, invoice)
@@ -260,13 +265,13 @@ def finvoice_download(invoice_id: int, session: SessionDep, agent: CurrentAgent)
 @router.post("/invoices/{invoice_id}/korjattava")
 def korjattava_action(
     request: Request,
-    invoice_id: int,
+    invoice_id: Id,
     session: SessionDep,
     agent: CurrentAgent,
-    checks: Annotated[list[str] | None, Form()] = None,
-    other: Annotated[str, Form()] = "",
-    message: Annotated[str, Form()] = "",
-    back: Annotated[str, Form()] = "",
+    checks: Annotated[list[Line] | None, Form()] = None,
+    other: Annotated[Text, Form()] = "",
+    message: Annotated[Text, Form()] = "",
+    back: Annotated[Line, Form()] = "",
 ) -> Response:
     invoice = queries.get_invoice(session, invoice_id)
     korjattava.mark_korjattava(
@@ -278,10 +283,10 @@ def korjattava_action(
 @router.post("/invoices/{invoice_id}/resolve")
 def resolve_action(
     request: Request,
-    invoice_id: int,
+    invoice_id: Id,
     session: SessionDep,
     agent: CurrentAgent,
-    back: Annotated[str, Form()] = "",
+    back: Annotated[Line, Form()] = "",
 ) -> Response:
     invoice = queries.get_invoice(session, invoice_id)
     korjattava.resolve_invoice(session, invoice=invoice, agent=agent)
@@ -331,11 +336,11 @@ def texts_page(request: Request, session: SessionDep, agent: AdminAgent) -> Resp
 
 @router.post("/admin/invoice-texts/{key}")
 def texts_save(
-    key: str,
+    key: Line,
     session: SessionDep,
     agent: AdminAgent,
-    subject: Annotated[str, Form()] = "",
-    body: Annotated[str, Form()] = "",
+    subject: Annotated[Line, Form()] = "",
+    body: Annotated[Text, Form()] = "",
 ) -> Response:
     texts.save_text(session, key=key, subject=subject, body=body, by=agent)
     return RedirectResponse("/admin/invoice-texts", status_code=303)

@@ -12,13 +12,13 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 from sqlmodel import Session, col, select
 
-from helpdesk.plugin_api import Agent, CurrentAgent, SessionDep
+from helpdesk.plugin_api import API_ERRORS, Agent, CurrentAgent, Id, Line, Search, SessionDep
 from plugins.invoices import queue as queries
 from plugins.invoices.dispatch import dispatches_of
 from plugins.invoices.models import Dispatch, Invoice
 from plugins.invoices.search import search_invoices
 
-router = APIRouter(prefix="/api/v1", tags=["invoices"])
+router = APIRouter(prefix="/api/v1", tags=["invoices"], responses=API_ERRORS)
 
 
 class CheckRead(BaseModel):
@@ -178,9 +178,9 @@ def latest_dispatches(session: Session, ids: list[int]) -> dict[int, DispatchRea
 def api_list_invoices(
     session: SessionDep,
     agent: CurrentAgent,
-    q: str | None = None,
-    status: str | None = None,
-    user: str | None = None,
+    q: Search | None = None,
+    status: Line | None = None,
+    user: Line | None = None,
     limit: int = 200,
 ) -> InvoicePage:
     """Invoices matching ``q`` (number, reference, customer, sum, or ``100102%``)."""
@@ -191,7 +191,7 @@ def api_list_invoices(
 
 
 @router.get("/invoices/{invoice_id}", response_model=InvoiceDetail)
-def api_get_invoice(invoice_id: int, session: SessionDep, agent: CurrentAgent) -> InvoiceDetail:
+def api_get_invoice(invoice_id: Id, session: SessionDep, agent: CurrentAgent) -> InvoiceDetail:
     """One invoice with its rows, recipient details, checks and history."""
     invoice = queries.get_invoice(session, invoice_id)
     return invoice_detail(session, invoice)

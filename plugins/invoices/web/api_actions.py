@@ -17,7 +17,7 @@ from fastapi import APIRouter, Header
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from helpdesk.plugin_api import CurrentAgent, SessionDep, gettext
+from helpdesk.plugin_api import API_ERRORS, CurrentAgent, Id, Key, Line, SessionDep, Text, gettext
 from plugins.invoices import dispatch as dispatching
 from plugins.invoices import korjattava
 from plugins.invoices import queue as queries
@@ -25,7 +25,7 @@ from plugins.invoices.rules.checks import CheckResult
 from plugins.invoices.web.api import DispatchRead, InvoiceDetail, dispatch_out, invoice_detail
 from plugins.invoices.web.display import CHECK_LABELS, CHECK_REASONS, labels
 
-router = APIRouter(prefix="/api/v1", tags=["invoices"])
+router = APIRouter(prefix="/api/v1", tags=["invoices"], responses=API_ERRORS)
 
 
 class DispatchIn(BaseModel):
@@ -33,7 +33,8 @@ class DispatchIn(BaseModel):
     ``override_reason`` sends an invoice with failing checks anyway (trimmed, non-empty, at
     most 500 characters; kept in the invoice's history with the agent and the time)."""
 
-    method: str | None = None
+    method: Line | None = None
+    # Reasons are cleaned by the dispatch gate (control characters out), not refused.
     reason: str | None = None
     override_reason: str | None = None
 
@@ -62,7 +63,7 @@ class DispatchConflict(BaseModel):
 class CleanIn(BaseModel):
     """``ids``: the invoices to consider (those the agent saw); none: the whole queue."""
 
-    ids: list[int] | None = None
+    ids: list[Id] | None = None
 
 
 class CleanSent(BaseModel):
@@ -115,18 +116,18 @@ def failed_out(checks: Iterable[CheckResult]) -> list[FailedCheckOut]:
 class KorjattavaIn(BaseModel):
     """Check names (failed ones as the API lists them), free text, and the questions."""
 
-    reasons: list[str] = Field(default_factory=list)
-    other: str = ""
-    message: str = ""
+    reasons: list[Line] = Field(default_factory=list)
+    other: Text = ""
+    message: Text = ""
 
 
 @router.post("/invoices/{invoice_id}/dispatch", response_model=InvoiceDetail, responses=CONFLICT)
 def api_dispatch(
-    invoice_id: int,
+    invoice_id: Id,
     session: SessionDep,
     agent: CurrentAgent,
     body: DispatchIn | None = None,
-    idempotency_key: Annotated[str | None, Header()] = None,
+    idempotency_key: Annotated[Key | None, Header()] = None,
 ) -> InvoiceDetail | JSONResponse:
     """Start sending the invoice on (202-like: the worker does the steps)."""
     invoice = queries.get_invoice(session, invoice_id)
@@ -211,7 +212,7 @@ def api_dispatch_clean(
 
 @router.post("/invoices/{invoice_id}/korjattava", response_model=InvoiceDetail)
 def api_korjattava(
-    invoice_id: int, body: KorjattavaIn, session: SessionDep, agent: CurrentAgent
+    invoice_id: Id, body: KorjattavaIn, session: SessionDep, agent: CurrentAgent
 ) -> InvoiceDetail:
     """Mark the invoice Korjattava and send the questions to its user from a ticket."""
     invoice = queries.get_invoice(session, invoice_id)
@@ -228,7 +229,7 @@ def api_korjattava(
 
 
 @router.post("/invoices/{invoice_id}/resolve", response_model=InvoiceDetail)
-def api_resolve(invoice_id: int, session: SessionDep, agent: CurrentAgent) -> InvoiceDetail:
+def api_resolve(invoice_id: Id, session: SessionDep, agent: CurrentAgent) -> InvoiceDetail:
     """Re-read the invoice from Netvisor, re-run the checks and put it back in the queue."""
     invoice = queries.get_invoice(session, invoice_id)
     korjattava.resolve_invoice(session, invoice=invoice, agent=agent)

@@ -15,7 +15,10 @@ from helpdesk.plugin_api import (
     CurrentAgent,
     EtunnusUser,
     HtmxTarget,
+    Id,
+    Line,
     NotFound,
+    Search,
     ServiceError,
     SessionDep,
     gettext,
@@ -81,7 +84,7 @@ def queue_page(
     session: SessionDep,
     agent: CurrentAgent,
     target: HtmxTarget,
-    q: str | None = None,
+    q: Search | None = None,
 ) -> Response:
     context = queue_context(session, q, request=request)
     block = {"invoice-queue": "queue", "invoice-results": "results"}.get(target or "")
@@ -121,7 +124,7 @@ def dispatch_clean(
 
 @router.get("/invoices/end-of-day", include_in_schema=False)
 def end_of_day_page(
-    request: Request, session: SessionDep, agent: CurrentAgent, day: str | None = None
+    request: Request, session: SessionDep, agent: CurrentAgent, day: Line | None = None
 ) -> Response:
     try:
         chosen = date.fromisoformat(day) if day else None
@@ -135,7 +138,7 @@ def end_of_day_page(
 
 @router.get("/invoices/{invoice_id}", include_in_schema=False)
 def invoice_page(
-    request: Request, invoice_id: int, session: SessionDep, agent: CurrentAgent
+    request: Request, invoice_id: Id, session: SessionDep, agent: CurrentAgent
 ) -> Response:
     invoice = queries.get_invoice(session, invoice_id)
     user = session.get(EtunnusUser, invoice.user_id) if invoice.user_id else None
@@ -155,7 +158,7 @@ def invoice_page(
 
 
 @router.get("/invoices/{invoice_id}/pdf", include_in_schema=False)
-def invoice_pdf(invoice_id: int, session: SessionDep, agent: CurrentAgent) -> Response:
+def invoice_pdf(invoice_id: Id, session: SessionDep, agent: CurrentAgent) -> Response:
     invoice = queries.get_invoice(session, invoice_id)
     try:
         with netvisor_client() as client:

@@ -166,7 +166,7 @@ def test_invalid_body_is_422_with_field_errors(session, api):
         headers={"Content-Type": "application/json"},
     )
     assert not_json.status_code == 422
-    assert api.get("/api/v1/tickets/abc").status_code == 422
+    assert api.get("/api/v1/tickets/abc").status_code == 404  # no id: no such ticket
 
 
 def test_empty_note_is_400_json(session, api):

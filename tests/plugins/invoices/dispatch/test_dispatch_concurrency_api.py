@@ -133,3 +133,40 @@ def test_override_needs_a_reason_and_is_audited(session: Session, prepared, logg
         select(AuditEvent).where(AuditEvent.action == "invoices.dispatch.start")
     ).all()
     assert audit.details["override_reason"] == "Asiakas pyysi sähköpostilla"
+
+
+def test_the_same_idempotency_key_at_once_gives_one_dispatch_and_its_answer(
+    committed_url, prepared
+):
+    """Four API calls with one Idempotency-Key at the same moment, each in its own thread
+    and database connection: one dispatch, and every call answers with it (no 500)."""
+    from webclient import Client
+
+    from helpdesk.services import agents as agent_service
+    from helpdesk.web.app import create_app
+
+    with new_session() as session:
+        factories.mailbox(session, "asiakaspalvelu@e-tunnus.fi")
+        etunnus_user(session, "tiina@example.fi")
+        invoice_id = synced(session, prepared, add_invoice(prepared, "post").invoice_number).id
+        token = agent_service.create_token(session, agent=factories.agent(session))
+    headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": "klikki-1"}
+    app = create_app()
+    barrier = threading.Barrier(4)
+    answers: list[tuple[int, int]] = []
+
+    def click() -> None:
+        with Client(app, base_url="http://testserver", raise_server_exceptions=False) as client:
+            barrier.wait()
+            response = client.post(f"/api/v1/invoices/{invoice_id}/dispatch", headers=headers)
+            dispatch = response.json().get("dispatch") or {}
+            answers.append((response.status_code, dispatch.get("id", 0)))
+
+    threads = [threading.Thread(target=click) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    with new_session() as session:
+        [dispatch] = session.exec(select(Dispatch)).all()
+    assert answers == [(200, dispatch.id)] * 4
