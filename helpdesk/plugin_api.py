@@ -112,13 +112,13 @@ from helpdesk.web.templating import render, render_partial
 from helpdesk.workqueue import Lease, LeaseLost, Queue
 
 
-def new_session(*, write_lock: bool = False) -> Session:
+def new_session(*, read_only: bool = False) -> Session:
     """A session of the caller's own, for reading outside a request; close it when done.
 
     ``helpdesk.db.new_session`` is looked up at each call, so that the tests' shared
     session (they replace it) reaches a plugin as it reaches the core.
     """
-    return db.new_session(write_lock=write_lock)
+    return db.new_session(read_only=read_only)
 
 
 __all__ = [  # noqa: RUF022 - in the docstring's groups, not alphabetical

@@ -41,6 +41,21 @@ def search(
     return render(request, "users/_link_results.html", {"ticket": ticket, "users": users, "q": q})
 
 
+@router.post("/look", include_in_schema=False)
+def look(request: Request, ticket_id: int, session: SessionDep, agent: CurrentAgent) -> Response:
+    """Link a ticket that has no links yet; the ticket page asks once it has loaded.
+
+    When something was linked the page reloads (``HX-Refresh``), so the user panel and
+    the plugins' panels show it; otherwise nothing changes on the page.
+    """
+    ticket = ticket_service.get_ticket(session, ticket_id)
+    if not linking.link_on_view(session, ticket):
+        return Response(status_code=204)
+    if request.headers.get("hx-request"):
+        return Response(headers={"HX-Refresh": "true"})
+    return RedirectResponse(f"/tickets/{ticket.id}", status_code=303)
+
+
 @router.post("/user", include_in_schema=False)
 def link(
     request: Request,

@@ -10,6 +10,17 @@ from helpdesk.models import AuditEvent, TicketLink
 HX = {"HX-Request": "true"}
 
 
+def _open(client, ticket_id: int):
+    """Open the ticket page as a browser does: the page, then its look for links, again."""
+    first = client.get(f"/tickets/{ticket_id}")
+    assert first.status_code == 200 and 'data-testid="look-for-links"' in first.text
+    looked = client.form(f"/tickets/{ticket_id}/links/look", {}, headers=HX)
+    assert looked.status_code == 200 and looked.headers["HX-Refresh"] == "true"
+    page = client.get(f"/tickets/{ticket_id}")
+    assert 'data-testid="look-for-links"' not in page.text  # it has links now
+    return page
+
+
 def test_opening_a_ticket_links_it_and_shows_chips(session, logged_in) -> None:
     factories.user(session, "100102", name="Matti Virtanen")
     ticket = factories.ticket(
@@ -17,7 +28,7 @@ def test_opening_a_ticket_links_it_and_shows_chips(session, logged_in) -> None:
         customer="tuntematon@example.net",
         text="Lasku 1001020007 on lähettämättä. T. 100102",
     )
-    page = logged_in.get(f"/tickets/{ticket.id}")
+    page = _open(logged_in, ticket.id)
     assert page.status_code == 200
     assert 'data-testid="linked-user"' in page.text and "Matti Virtanen" in page.text
     assert 'data-testid="found-chips"' in page.text
@@ -28,6 +39,15 @@ def test_opening_a_ticket_links_it_and_shows_chips(session, logged_in) -> None:
     assert api["user"] == "100102"
 
 
+def test_a_ticket_with_nothing_to_find_is_looked_at_without_a_write(session, logged_in) -> None:
+    ticket = factories.ticket(session, customer="tuntematon@example.net", text="Hei vaan")
+    page = logged_in.get(f"/tickets/{ticket.id}")
+    assert 'data-testid="look-for-links"' in page.text
+    looked = logged_in.form(f"/tickets/{ticket.id}/links/look", {}, headers=HX)
+    assert looked.status_code == 204 and "HX-Refresh" not in looked.headers
+    assert session.exec(select(TicketLink).where(TicketLink.ticket_id == ticket.id)).all() == []
+
+
 def test_suggestions_accept_in_one_click_and_unlink(session, logged_in, admin) -> None:
     factories.user(session, "100345", name="Juha Mäkinen", emails=("toimisto@example.fi",))
     sanna = factories.user(
@@ -36,7 +56,7 @@ def test_suggestions_accept_in_one_click_and_unlink(session, logged_in, admin) -
     ticket = factories.ticket(
         session, customer="toimisto@example.fi", text="Hei, kysymys laskusta."
     )
-    page = logged_in.get(f"/tickets/{ticket.id}")
+    page = _open(logged_in, ticket.id)
     assert 'data-testid="suggestions"' in page.text
     assert 'data-testid="linked-user"' not in page.text
     assert 'data-testid="accept-100345"' in page.text and 'data-testid="accept-100478"' in page.text
