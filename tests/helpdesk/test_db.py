@@ -215,7 +215,7 @@ def test_a_read_only_session_refuses_writes_and_the_database_does_too(committed_
         with pytest.raises(ReadOnlySession), transaction(session):
             pass
         # Underneath the session: SQLite's query_only, PostgreSQL's READ ONLY transaction.
-        with pytest.raises(DBAPIError, match="readonly|read-only"):
+        with pytest.raises(DBAPIError, match=r"readonly|read-only"):
             session.connection().exec_driver_sql("DELETE FROM mailbox")
     finally:
         session.close()
