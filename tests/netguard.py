@@ -13,6 +13,11 @@ sockets), Unix sockets, and sockets used by test code alone (the tests' servers 
 clients): only a call with product code on the stack counts. The test session's outer
 transaction is the harness's own (``harness``): factories write there, and it is not a
 transaction of the product.
+
+``NETGUARD_STRICT=1`` counts open read transactions too (the rule is "no network I/O while
+any transaction is open"); a test whose own code reads and then calls the product's
+network code directly trips it, so it is a tool for finding reads left open before a
+network wait, not the default.
 """
 
 from __future__ import annotations

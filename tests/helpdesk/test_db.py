@@ -264,3 +264,10 @@ def test_a_read_only_session_reads_while_another_process_holds_the_write_lock(tm
         thread.join(timeout=30)
     holder.dispose()
     engine.dispose()
+
+
+def test_every_sqlite_connection_is_wal_with_a_busy_timeout(sqlite_engine):
+    with sqlite_engine.connect() as first, sqlite_engine.connect() as second:
+        for conn in (first, second):
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 10_000
