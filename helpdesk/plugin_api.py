@@ -50,7 +50,8 @@ The rules that keep the core and the plugins sound together:
   first, call out, then write what came back in a new unit of work (``reread`` what it
   changes). docs/architecture.md has the whole rule. Every outside call has a
   timeout, and its failure marks the one item it concerns.
-- GET requests never write; ``helpdesk_page_notices`` and the page slots only read.
+- GET requests never write: their session is read-only (``ReadOnlySession`` on a write);
+  ``helpdesk_page_notices`` and the page slots only read (``new_session(read_only=True)``).
 - Mail goes out through ``queue_mail`` (the outbox sends it once, even with an
   ``idempotency_key`` queued twice); ask ``mail_delivery`` where it is rather than reading
   the outbox's table.
