@@ -45,15 +45,13 @@ def search(
 def look(request: Request, ticket_id: int, session: SessionDep, agent: CurrentAgent) -> Response:
     """Link a ticket that has no links yet; the ticket page asks once it has loaded.
 
-    When something was linked the page reloads (``HX-Refresh``), so the user panel and
-    the plugins' panels show it; otherwise nothing changes on the page.
+    When something was linked the user panel is swapped for one that shows it (the page
+    is not reloaded: the agent may be typing already); otherwise nothing changes.
     """
     ticket = ticket_service.get_ticket(session, ticket_id)
     if not linking.link_on_view(session, ticket):
         return Response(status_code=204)
-    if request.headers.get("hx-request"):
-        return Response(headers={"HX-Refresh": "true"})
-    return RedirectResponse(f"/tickets/{ticket.id}", status_code=303)
+    return _panel(request, session, ticket)
 
 
 @router.post("/user", include_in_schema=False)
