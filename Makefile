@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 export PORT
 
-.PHONY: run test install lint lint-imports typecheck pytest system-deps bench-inbox bench-ingest clean messages
+.PHONY: run test install lint lint-imports typecheck pytest system-deps bench-inbox bench-ingest bench-concurrency clean messages
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -72,6 +72,10 @@ bench-inbox: install
 
 bench-ingest: install system-deps
 	$(PY) bench/ingest.py
+
+## make bench-concurrency: mail arrival while the API is polled, GETs under another's write lock.
+bench-concurrency: install system-deps
+	$(PY) bench/concurrency.py
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

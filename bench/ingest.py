@@ -113,6 +113,19 @@ def setup_helpdesk(url: str, data_dir: Path, dovecot: DovecotServer, user: str) 
     )
 
 
+def start_dovecot(prefix: str) -> tuple[Path, DovecotServer, str]:
+    """A temporary directory and a private Dovecot with one mail user (its name third)."""
+    binary = dovecot_binary()
+    if binary is None:
+        raise SystemExit("Dovecot is not installed (apt-get install dovecot-imapd)")
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
+    dovecot = DovecotServer(binary)
+    dovecot.start()
+    user = "asiakaspalvelu"
+    dovecot.add_user(user, "salasana-123")
+    return workdir, dovecot, user
+
+
 def append_all(dovecot: DovecotServer, user: str, raws: list[bytes]) -> None:
     with dovecot.client(user) as client:
         for i in range(0, len(raws), 200):
@@ -281,15 +294,8 @@ def main() -> None:
     parser.add_argument("--latency-mails", type=int, default=50)
     parser.add_argument("--skip-memory", action="store_true")
     args = parser.parse_args()
-    binary = dovecot_binary()
-    if binary is None:
-        raise SystemExit("Dovecot is not installed (apt-get install dovecot-imapd)")
-    workdir = Path(tempfile.mkdtemp(prefix="helpdesk-bench-ingest-"))
-    dovecot = DovecotServer(binary)
-    dovecot.start()
+    workdir, dovecot, user = start_dovecot("helpdesk-bench-ingest-")
     try:
-        user = "asiakaspalvelu"
-        dovecot.add_user(user, "salasana-123")
         print(f"generating and appending {args.messages} mails ...", flush=True)
         raws = mixed(args.messages)
         size = sum(len(r) for r in raws)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -9,6 +10,9 @@ from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import ORMExecuteState
+from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.sql.elements import TextClause
 from sqlmodel import Session, create_engine
 
 from helpdesk.settings import get_settings
@@ -30,13 +34,30 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+#: Execution option of a read-only session's engine (``new_session(read_only=True)``).
+READ_ONLY_OPTION = "helpdesk_read_only"
+
+
 def _sqlite_begin(conn: Any) -> None:
     # A deferred transaction that reads and then writes fails at once with "database is
     # locked" when another process committed in between (WAL snapshots cannot be upgraded),
-    # and no busy timeout helps. Sessions that serve people take the write lock up front
-    # (``BEGIN IMMEDIATE``) and so wait their turn instead; readers are never blocked.
-    mode = conn.get_execution_options().get("sqlite_begin", "")
+    # and no busy timeout helps. A unit of work (``transaction``) therefore takes the write
+    # lock up front (``BEGIN IMMEDIATE``) and waits its turn; reads begin deferred, never
+    # take the lock and are never blocked. A read-only session's connection is switched to
+    # ``query_only``, so a write in it fails at once instead of upgrading to the lock.
+    options = conn.get_execution_options()
+    read_only = bool(options.get(READ_ONLY_OPTION))
+    if conn.info.get(READ_ONLY_OPTION, False) != read_only:
+        conn.exec_driver_sql(f"PRAGMA query_only={int(read_only)}")
+        conn.info[READ_ONLY_OPTION] = read_only
+    mode = options.get("sqlite_begin", "")
     conn.exec_driver_sql(f"BEGIN {mode}".strip())
+
+
+def _postgres_begin(conn: Any) -> None:
+    # A read-only session's transactions are READ ONLY: PostgreSQL refuses any write.
+    if conn.get_execution_options().get(READ_ONLY_OPTION):
+        conn.exec_driver_sql("SET TRANSACTION READ ONLY")
 
 
 def make_engine(url: str) -> Engine:
@@ -49,7 +70,9 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    event.listen(engine, "begin", _postgres_begin)
+    return engine
 
 
 def get_engine(url: str | None = None) -> Engine:
@@ -67,15 +90,18 @@ def reset_engines() -> None:
     _engines.clear()
 
 
-def new_session(*, write_lock: bool = False) -> Session:
+def new_session(*, read_only: bool = False) -> Session:
     """A session on the configured database; the caller closes it.
 
-    ``write_lock`` makes every transaction of the session start with ``BEGIN IMMEDIATE`` on
-    SQLite (see ``_sqlite_begin``); PostgreSQL needs no such thing and ignores it.
+    Its reads run in deferred transactions (SQLite: plain ``BEGIN``, no write lock); its
+    writes take the lock in ``transaction``. ``read_only`` (web GET and HEAD requests)
+    refuses every write: ``ReadOnlySession`` from the session, and the database's own
+    refusal underneath (SQLite ``query_only``, PostgreSQL ``READ ONLY`` transactions).
     """
     engine = get_engine()
-    if write_lock and engine.dialect.name == "sqlite":
-        return Session(engine.execution_options(sqlite_begin="IMMEDIATE"), expire_on_commit=False)
+    if read_only:
+        reader = engine.execution_options(**{READ_ONLY_OPTION: True})
+        return Session(reader, expire_on_commit=False, info={_READ_ONLY: True})
     return Session(engine, expire_on_commit=False)
 
 
@@ -95,6 +121,53 @@ _UNIT_DEPTH = "helpdesk.unit_depth"
 
 class PendingChanges(RuntimeError):
     """A unit of work began while the session held changes made outside any unit."""
+
+
+class ReadOnlySession(RuntimeError):
+    """A write in a read-only session: a GET or HEAD request must not write."""
+
+
+#: ``session.info`` key: the session only reads (``new_session(read_only=True)``, ``reading``).
+_READ_ONLY = "helpdesk.read_only"
+
+_WRITE_WORDS = frozenset({"INSERT", "UPDATE", "DELETE", "REPLACE", "MERGE"})
+
+
+def is_read_only(session: OrmSession) -> bool:
+    """True for a session that refuses writes (web GET and HEAD requests)."""
+    return bool(session.info.get(_READ_ONLY))
+
+
+@contextmanager
+def reading(session: Session) -> Iterator[Session]:
+    """Make ``session`` refuse writes for the block (a shared session serving a GET)."""
+    before = session.info.get(_READ_ONLY)
+    session.info[_READ_ONLY] = True
+    try:
+        yield session
+    finally:
+        session.info[_READ_ONLY] = before
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_flush_when_read_only(session: Session, _context: Any, _instances: Any) -> None:
+    if not is_read_only(session):
+        return
+    if session.new or session.deleted or any(session.is_modified(o) for o in session.dirty):
+        raise ReadOnlySession("a read-only session (a GET request) tried to write")
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _refuse_statement_when_read_only(state: ORMExecuteState) -> None:
+    if not is_read_only(state.session):
+        return
+    statement = state.statement
+    writes = state.is_insert or state.is_update or state.is_delete
+    if isinstance(statement, TextClause):
+        words = statement.text.split(None, 1)
+        writes = bool(words) and words[0].upper() in _WRITE_WORDS
+    if writes:
+        raise ReadOnlySession("a read-only session (a GET request) tried to write")
 
 
 #: ``session.info`` key: changes were flushed outside any unit of work and not yet
@@ -119,6 +192,17 @@ def in_unit_of_work(session: Session) -> bool:
     return bool(session.info.get(_UNIT_DEPTH))
 
 
+_thread_units = threading.local()
+
+
+def unit_open_in_thread() -> bool:
+    """True while this thread is inside a ``transaction`` block of any session.
+
+    No network I/O belongs there; the tests' network guard asks this.
+    """
+    return bool(getattr(_thread_units, "depth", 0))
+
+
 @contextmanager
 def transaction(session: Session) -> Iterator[Session]:
     """The write phase of one unit of work: the only place the product commits.
@@ -141,9 +225,12 @@ def transaction(session: Session) -> Iterator[Session]:
         finally:
             session.info[_UNIT_DEPTH] = depth
         return
+    if is_read_only(session):
+        raise ReadOnlySession("a read-only session (a GET request) tried to open a unit of work")
     end_read(session)
     session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
     session.info[_UNIT_DEPTH] = 1
+    _thread_units.depth = getattr(_thread_units, "depth", 0) + 1
     try:
         yield session
         session.commit()
@@ -152,6 +239,7 @@ def transaction(session: Session) -> Iterator[Session]:
         raise
     finally:
         session.info[_UNIT_DEPTH] = 0
+        _thread_units.depth -= 1
 
 
 def end_read(session: Session) -> None:

@@ -181,10 +181,10 @@ def _claim_and_run(job: ScheduledJob, seen: JobState, factory: Callable[[], Sess
 def job_session() -> Session:
     """A session for scheduled jobs: their transactions read, then write (claims, steps).
 
-    On SQLite they take the write lock up front, as web requests do, so a job never fails
-    with "database is locked" because someone else committed between its read and write.
+    Reads are deferred and take no lock; each write phase is a ``db.transaction``, which
+    takes SQLite's write lock up front and waits its turn under the busy timeout.
     """
-    return db.new_session(write_lock=True)
+    return db.new_session()
 
 
 class Worker:

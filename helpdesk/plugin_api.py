@@ -55,7 +55,8 @@ The rules that keep the core and the plugins sound together:
   first, call out, then write what came back in a new unit of work (``reread`` what it
   changes). docs/architecture.md has the whole rule. Every outside call has a
   timeout, and its failure marks the one item it concerns.
-- GET requests never write; ``helpdesk_page_notices`` and the page slots only read.
+- GET requests never write: their session is read-only (``ReadOnlySession`` on a write);
+  ``helpdesk_page_notices`` and the page slots only read (``new_session(read_only=True)``).
 - Mail goes out through ``queue_mail`` (the outbox sends it once, even with an
   ``idempotency_key`` queued twice); ask ``mail_delivery`` where it is rather than reading
   the outbox's table.
@@ -118,13 +119,13 @@ from helpdesk.web.templating import render, render_partial
 from helpdesk.workqueue import Lease, LeaseLost, Queue
 
 
-def new_session(*, write_lock: bool = False) -> Session:
+def new_session(*, read_only: bool = False) -> Session:
     """A session of the caller's own, for reading outside a request; close it when done.
 
     ``helpdesk.db.new_session`` is looked up at each call, so that the tests' shared
     session (they replace it) reaches a plugin as it reaches the core.
     """
-    return db.new_session(write_lock=write_lock)
+    return db.new_session(read_only=read_only)
 
 
 __all__ = [  # noqa: RUF022 - in the docstring's groups, not alphabetical

@@ -23,20 +23,25 @@ os.environ.update(
     HELPDESK_UNDO_SEND_SECONDS="0",
 )
 
-import factories  # noqa: E402
 import pytest  # noqa: E402
-from fastapi import FastAPI  # noqa: E402
+
+pytest.register_assert_rewrite("netguard")
+
+import factories  # noqa: E402
+import netguard  # noqa: E402
+from fastapi import FastAPI, Request  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 from sqlalchemy.engine import Engine  # noqa: E402
 from sqlmodel import Session, SQLModel  # noqa: E402
 from webclient import Client, login  # noqa: E402
 
 from helpdesk import migrate, security  # noqa: E402
-from helpdesk.db import make_engine, reset_engines  # noqa: E402
+from helpdesk.db import _READ_ONLY as READ_ONLY_KEY  # noqa: E402
+from helpdesk.db import make_engine, reading, reset_engines  # noqa: E402
 from helpdesk.models import Agent  # noqa: E402
 from helpdesk.settings import get_settings  # noqa: E402
 from helpdesk.web.app import create_app  # noqa: E402
-from helpdesk.web.deps import get_session  # noqa: E402
+from helpdesk.web.deps import READ_METHODS, get_session  # noqa: E402
 
 # Argon2 with production costs takes ~0.15 s per hash; tests hash and verify hundreds of
 # passwords, so they use the same algorithm with the smallest costs.
@@ -45,8 +50,10 @@ security._hasher = security.PasswordHash(
 )
 security._DUMMY_HASH = security._hasher.hash("not-a-real-password")
 
-#: Fixtures shared by every test directory: the live server and Chromium (tests/browser.py).
-pytest_plugins = ["browser"]
+#: Fixtures shared by every test directory: the live server and Chromium (tests/browser.py),
+#: and the guard that fails a test whose product code does network I/O inside a database
+#: transaction (tests/netguard.py).
+pytest_plugins = ["browser", "netguard"]
 
 PG_ADMIN_URL = os.environ.get(
     "HELPDESK_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -108,9 +115,12 @@ def session(
     """A session whose every commit is undone after the test (savepoint per test)."""
     connection = engine.connect()
     outer = connection.begin()
+    netguard.harness(connection)  # the test's own transaction, not the product's
     db = Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
     # Code that opens its own sessions (web routes, services) shares this one.
-    monkeypatch.setattr("helpdesk.db.new_session", lambda **_kw: _NonClosing(db))
+    monkeypatch.setattr(
+        "helpdesk.db.new_session", lambda *, read_only=False: _NonClosing(db, read_only)
+    )
     yield db
     db.close()
     outer.rollback()
@@ -118,22 +128,28 @@ def session(
 
 
 class _NonClosing:
-    """Hands out the test session; closing it is left to the fixture."""
+    """Hands out the test session; closing it is left to the fixture.
 
-    def __init__(self, session: Session) -> None:
+    Until it is closed it reads or writes as the session asked for would
+    (``new_session(read_only=...)``), then the shared session is as it was.
+    """
+
+    def __init__(self, session: Session, read_only: bool) -> None:
         self._session = session
+        self._was = session.info.get(READ_ONLY_KEY)
+        session.info[READ_ONLY_KEY] = read_only
 
     def __getattr__(self, name: str) -> object:
         return getattr(self._session, name)
 
     def close(self) -> None:
-        pass
+        self._session.info[READ_ONLY_KEY] = self._was
 
     def __enter__(self) -> Session:
         return self._session
 
     def __exit__(self, *exc: object) -> None:
-        pass
+        self.close()
 
 
 @pytest.fixture
@@ -174,8 +190,13 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def app(session: Session) -> Iterator[FastAPI]:
     application = create_app()
 
-    def shared_session() -> Iterator[Session]:
-        yield session
+    def shared_session(request: Request) -> Iterator[Session]:
+        # As in production, a GET or HEAD request's session refuses writes.
+        if request.method not in READ_METHODS:
+            yield session
+            return
+        with reading(session):
+            yield session
 
     application.dependency_overrides[get_session] = shared_session
     yield application

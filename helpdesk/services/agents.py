@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
@@ -191,7 +191,16 @@ def create_token(session: Session, *, agent: Agent, name: str = "") -> str:
 
 
 def agent_for_token(session: Session, token: str) -> Agent | None:
-    """The active agent a bearer token belongs to, or None."""
+    """The active agent a bearer token belongs to, or None (only reads)."""
+    found = token_owner(session, token)
+    return found[0] if found else None
+
+
+def token_owner(session: Session, token: str) -> tuple[Agent, ApiToken] | None:
+    """The active agent a bearer token belongs to, with the token's row, or None.
+
+    Only reads: recording the use is ``touch_token``'s short write of its own.
+    """
     row = session.exec(
         select(ApiToken).where(
             ApiToken.token_sha256 == token_digest(token), col(ApiToken.revoked_at).is_(None)
@@ -202,26 +211,33 @@ def agent_for_token(session: Session, token: str) -> Agent | None:
     agent = session.get(Agent, row.agent_id)
     if agent is None or not agent.active:
         return None
-    _touch_token(session, row)
-    return agent
+    return agent, row
 
 
-#: ``ApiToken.last_used_at`` is written at most this often per token, so a busy script
-#: does not turn every API read into a write.
-TOKEN_TOUCH_INTERVAL = timedelta(seconds=60)
+#: ``ApiToken.last_used_at`` is written at most this often per token, so a script that
+#: polls the API does not turn its reads into writes.
+TOKEN_TOUCH_INTERVAL = timedelta(minutes=5)
 
 
-def _touch_token(session: Session, row: ApiToken) -> None:
-    """Record that the token was used, at most once per ``TOKEN_TOUCH_INTERVAL``."""
+def token_needs_touch(row: ApiToken, now: datetime | None = None) -> bool:
+    """True when the token's last use is unknown or older than ``TOKEN_TOUCH_INTERVAL``."""
+    now = now or utcnow()
+    return row.last_used_at is None or now - row.last_used_at >= TOKEN_TOUCH_INTERVAL
+
+
+def touch_token(session: Session, token_id: int) -> None:
+    """Record that the token was used, at most once per ``TOKEN_TOUCH_INTERVAL``.
+
+    A unit of work of its own, one conditional UPDATE: the web runs it after the response
+    of a request the token made, so a GET never writes; of concurrent requests with the
+    same token, one writes.
+    """
     now = utcnow()
-    if row.last_used_at is not None and now - row.last_used_at < TOKEN_TOUCH_INTERVAL:
-        return
-    # A conditional UPDATE: of concurrent requests with the same token, one writes.
     with transaction(session):
         session.execute(
             update(ApiToken)
             .where(
-                col(ApiToken.id) == row.id,
+                col(ApiToken.id) == token_id,
                 or_(
                     col(ApiToken.last_used_at).is_(None),
                     col(ApiToken.last_used_at) < now - TOKEN_TOUCH_INTERVAL,
@@ -230,7 +246,6 @@ def _touch_token(session: Session, row: ApiToken) -> None:
             .values(last_used_at=now)
             .execution_options(synchronize_session=False)
         )
-    session.refresh(row)
 
 
 def get_by_email(session: Session, email: str) -> Agent | None:

@@ -246,11 +246,28 @@ def apply(
     return result
 
 
+def has_links(session: Session, ticket: Ticket) -> bool:
+    """True once the ticket has been linked, suggested or dismissed anything."""
+    found = session.exec(select(TicketLink.id).where(TicketLink.ticket_id == ticket.id)).first()
+    return found is not None
+
+
 def link_on_view(session: Session, ticket: Ticket) -> bool:
-    """Link a ticket that has no links yet, when an agent opens it; True if any were made."""
-    if session.exec(select(TicketLink.id).where(TicketLink.ticket_id == ticket.id)).first():
+    """Link a ticket that has no links yet, when an agent opens it; True if any were made.
+
+    The page asks for it in a request of its own (a POST after the page loaded: GET
+    requests never write). It reads first and opens a unit of work only when there is
+    something to link, so a ticket with nothing to find costs no write.
+    """
+    if has_links(session, ticket):
+        return False
+    evidence, plugin_links = gather(session, ticket, _thread_messages(session, ticket))
+    if not evidence and not plugin_links and ticket.user_id is None:
         return False
     with transaction(session):
+        reread(session, ticket)
+        if has_links(session, ticket):
+            return False  # another request linked it meanwhile
         result = link_ticket(session, ticket)
     return bool(result.linked or result.suggested or result.other_links)
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import Request
+import logging
+
+from fastapi import BackgroundTasks, Request
 from sqlalchemy import inspect
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
@@ -11,6 +13,8 @@ from helpdesk import db, i18n
 from helpdesk.models import Agent
 from helpdesk.security import new_csrf_token, same_token
 from helpdesk.services import agents as agent_service
+
+log = logging.getLogger(__name__)
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 CSRF_HEADER = "X-CSRF-Token"
@@ -48,7 +52,11 @@ def resolve_agent(request: Request, session: Session) -> Agent:
     token = bearer_token(request)
     agent: Agent | None = None
     if token:
-        agent = agent_service.agent_for_token(session, token)
+        found = agent_service.token_owner(session, token)
+        if found is not None:
+            agent, row = found
+            if agent_service.token_needs_touch(row):
+                request.state.touch_token = row.id
         request.state.via_token = True
     else:
         agent_id = request.session.get("agent_id")
@@ -79,6 +87,26 @@ def reload_agent(request: Request) -> None:
     request.state.agent = fresh if fresh is not None and fresh.active else None
 
 
+def touch_token_after(request: Request, tasks: BackgroundTasks) -> None:
+    """Record the token's use after the response, in a short write of its own.
+
+    ``resolve_agent`` only reads, so a GET with a token stays a read; the use is written
+    at most once per ``TOKEN_TOUCH_INTERVAL`` per token, and a failure costs only that.
+    """
+    token_id = getattr(request.state, "touch_token", None)
+    if token_id is not None:
+        request.state.touch_token = None
+        tasks.add_task(_touch_token, token_id)
+
+
+def _touch_token(token_id: int) -> None:
+    try:
+        with db.new_session() as session:
+            agent_service.touch_token(session, token_id)
+    except Exception:  # the token's last use is a convenience; never an error page
+        log.warning("could not record the use of API token %s", token_id, exc_info=True)
+
+
 async def api_language(request: Request) -> None:
     """Answer a bearer-token API call in its agent's language (English when unknown).
 
@@ -91,7 +119,7 @@ async def api_language(request: Request) -> None:
         return
 
     def language() -> str | None:
-        with db.new_session() as session:
+        with db.new_session(read_only=True) as session:
             try:
                 agent = resolve_agent(request, session)
             except LoginRequired:

@@ -5,20 +5,24 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import BackgroundTasks, Depends, Header, Request
 from sqlmodel import Session
 
 from helpdesk.db import new_session
 from helpdesk.i18n import N_
 from helpdesk.models import Agent
 from helpdesk.services.errors import PermissionDenied
-from helpdesk.web.auth import resolve_agent
+from helpdesk.web.auth import resolve_agent, touch_token_after
+
+#: Requests that only read: their session refuses writes (``ReadOnlySession``).
+READ_METHODS = frozenset({"GET", "HEAD"})
 
 
-def get_session() -> Iterator[Session]:
-    # Web requests take SQLite's write lock up front so that an agent's click never fails
-    # with "database is locked" because the worker committed meanwhile.
-    session = new_session(write_lock=True)
+def get_session(request: Request) -> Iterator[Session]:
+    # GET and HEAD read in deferred transactions and never write, so they never wait for
+    # the worker's write lock nor hold it. Other requests read the same way; their write
+    # phase (``db.transaction`` in a service) takes the lock for just that phase.
+    session = new_session(read_only=request.method in READ_METHODS)
     try:
         yield session
     finally:
@@ -28,8 +32,10 @@ def get_session() -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-def get_current_agent(request: Request, session: SessionDep) -> Agent:
-    return resolve_agent(request, session)
+def get_current_agent(request: Request, session: SessionDep, tasks: BackgroundTasks) -> Agent:
+    agent = resolve_agent(request, session)
+    touch_token_after(request, tasks)
+    return agent
 
 
 CurrentAgent = Annotated[Agent, Depends(get_current_agent)]

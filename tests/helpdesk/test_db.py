@@ -1,4 +1,4 @@
-"""SQLite sessions that serve people wait for the write lock instead of failing."""
+"""Units of work wait for SQLite's write lock instead of failing; reads never take it."""
 
 from __future__ import annotations
 
@@ -8,14 +8,18 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import event, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import Session, select
 
 from helpdesk.db import (
+    _READ_ONLY,
+    READ_ONLY_OPTION,
     PendingChanges,
+    ReadOnlySession,
     end_read,
     in_unit_of_work,
     make_engine,
+    new_session,
     reread,
     transaction,
 )
@@ -196,3 +200,74 @@ def test_changes_flushed_outside_a_unit_are_refused_too(session):
     found = {m.address for m in session.exec(select(Mailbox))}
     assert {"unit@e-tunnus.fi", "nested@e-tunnus.fi"} <= found
     assert "flushed@e-tunnus.fi" not in found
+
+
+def test_a_read_only_session_refuses_writes_and_the_database_does_too(committed_url):
+    session = new_session(read_only=True)
+    try:
+        assert session.exec(select(Mailbox)).all() == []
+        session.add(Mailbox(address="get@e-tunnus.fi", display_name="GET"))
+        with pytest.raises(ReadOnlySession):
+            session.flush()
+        session.expunge_all()
+        with pytest.raises(ReadOnlySession):
+            session.execute(text("DELETE FROM mailbox"))
+        with pytest.raises(ReadOnlySession), transaction(session):
+            pass
+        # Underneath the session: SQLite's query_only, PostgreSQL's READ ONLY transaction.
+        with pytest.raises(DBAPIError, match=r"readonly|read-only"):
+            session.connection().exec_driver_sql("DELETE FROM mailbox")
+    finally:
+        session.close()
+    writer = new_session()  # the pool's connection writes again for the next session
+    try:
+        with transaction(writer):
+            writer.add(Mailbox(address="post@e-tunnus.fi", display_name="POST"))
+    finally:
+        writer.close()
+    reader = new_session(read_only=True)
+    assert [m.address for m in reader.exec(select(Mailbox))] == ["post@e-tunnus.fi"]
+    reader.close()
+
+
+READ_ONLY_INFO = {_READ_ONLY: True}
+
+
+def test_a_read_only_session_reads_while_another_process_holds_the_write_lock(tmp_path):
+    url = f"sqlite:///{tmp_path / 'held.db'}"
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE counter (id INTEGER PRIMARY KEY, n INTEGER)"))
+        conn.execute(text("INSERT INTO counter VALUES (1, 0)"))
+    holder = make_engine(url)  # another process: its own connections
+    read_done, locked = threading.Event(), threading.Event()
+
+    def hold_the_lock() -> None:
+        with holder.connect().execution_options(sqlite_begin="IMMEDIATE") as conn:
+            conn.begin()
+            conn.execute(text("UPDATE counter SET n = 5"))
+            locked.set()
+            read_done.wait(timeout=60)  # held until the reader has read
+            conn.commit()
+
+    thread = threading.Thread(target=hold_the_lock)
+    thread.start()
+    assert locked.wait(timeout=30)
+    reader = Session(engine.execution_options(**{READ_ONLY_OPTION: True}), info=READ_ONLY_INFO)
+    try:
+        # A deferred read sees the last commit and does not wait for the lock (a wait
+        # would end in "database is locked" after the busy timeout, failing the test).
+        assert reader.execute(text("SELECT n FROM counter")).scalar_one() == 0
+    finally:
+        reader.close()
+        read_done.set()
+        thread.join(timeout=30)
+    holder.dispose()
+    engine.dispose()
+
+
+def test_every_sqlite_connection_is_wal_with_a_busy_timeout(sqlite_engine):
+    with sqlite_engine.connect() as first, sqlite_engine.connect() as second:
+        for conn in (first, second):
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 10_000

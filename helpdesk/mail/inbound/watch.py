@@ -72,7 +72,9 @@ def fetch_once(
                 result.mailboxes[mailbox.address] = "busy"
                 continue
             try:
-                with ImapSession(imap_settings(mailbox)) as imap:
+                settings = imap_settings(mailbox)  # may reload the row: read it first
+                db.end_read(session)  # no snapshot held while we log in to the server
+                with ImapSession(settings) as imap:
                     sync_mailbox(
                         session,
                         mailbox,
@@ -176,6 +178,7 @@ class MailboxWatcher:
         imap = ImapSession(imap_settings(mailbox))
         self._imap = imap
         try:
+            db.end_read(session)  # no snapshot held while we log in to the server
             imap.connect()
             idle = imap.has_capability("IDLE")
             first = True

@@ -42,6 +42,19 @@ def search(
     return render(request, "users/_link_results.html", {"ticket": ticket, "users": users, "q": q})
 
 
+@router.post("/look", include_in_schema=False)
+def look(request: Request, ticket_id: int, session: SessionDep, agent: CurrentAgent) -> Response:
+    """Link a ticket that has no links yet; the ticket page asks once it has loaded.
+
+    When something was linked the user panel is swapped for one that shows it (the page
+    is not reloaded: the agent may be typing already); otherwise nothing changes.
+    """
+    ticket = ticket_service.get_ticket(session, ticket_id)
+    if not linking.link_on_view(session, ticket):
+        return Response(status_code=204)
+    return _panel(request, session, ticket)
+
+
 @router.post("/user", include_in_schema=False)
 def link(
     request: Request,

@@ -43,10 +43,12 @@ class NoteForm(BaseModel):
 def ticket_page(
     request: Request, ticket_id: Id, session: SessionDep, agent: CurrentAgent, target: HtmxTarget
 ) -> Response:
-    if not target:
-        # Tickets from before linking (or with nothing found yet) get a look when opened.
-        linking.link_on_view(session, ticket_service.get_ticket(session, ticket_id))
     context = ticket_context(request, session, ticket_id, agent)
+    if not target:
+        # Tickets from before linking (or with nothing found yet) get a look when opened:
+        # the page asks for it in a POST of its own (links.py), as a GET never writes.
+        ticket = ticket_service.get_ticket(session, ticket_id)
+        context["look_for_links"] = not linking.has_links(session, ticket)
     block = {"thread": "thread", "ticket-meta": "ticket_meta"}.get(target or "")
     return render(request, "ticket.html", context, block=block)
 

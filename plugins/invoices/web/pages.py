@@ -21,6 +21,7 @@ from helpdesk.plugin_api import (
     Search,
     ServiceError,
     SessionDep,
+    end_read,
     gettext,
     render,
     utcnow,
@@ -160,6 +161,7 @@ def invoice_page(
 @router.get("/invoices/{invoice_id}/pdf", include_in_schema=False)
 def invoice_pdf(invoice_id: Id, session: SessionDep, agent: CurrentAgent) -> Response:
     invoice = queries.get_invoice(session, invoice_id)
+    end_read(session)  # no transaction open while Netvisor answers
     try:
         with netvisor_client() as client:
             pdf = client.get_sales_invoice_pdf(invoice.netvisor_key)

@@ -53,7 +53,7 @@ def ticket_section(
 def alert_notice(request: Request, agent: Agent) -> Markup | None:
     """The small alert on every page, only inside the window before the cutoff."""
     now = utcnow()
-    session = new_session()
+    session = new_session(read_only=True)
     try:
         count = queries.alert_count(session, now)
     finally:

@@ -8,6 +8,7 @@ import factories
 import pytest
 from sqlmodel import select
 
+from helpdesk.db import reading
 from helpdesk.models import ApiToken, AuditEvent, Role, utcnow
 from helpdesk.services import agents as agent_service
 from helpdesk.services.errors import Conflict, ServiceError
@@ -110,24 +111,30 @@ def test_tokens_are_stored_hashed_and_resolve_to_active_agents(session):
     assert "token.create" in _actions(session)
 
 
-def test_token_use_is_recorded_at_most_once_a_minute(session):
+def test_token_use_is_recorded_at_most_once_per_interval_and_resolving_only_reads(session):
     agent = factories.agent(session)
     token = agent_service.create_token(session, agent=agent, name="skripti")
     row = session.exec(select(ApiToken)).one()
-    assert row.last_used_at is None
-    agent_service.agent_for_token(session, token)
+    # Resolving a token writes nothing: a GET with it stays a read.
+    with reading(session):
+        owner, found = agent_service.token_owner(session, token)
+    assert owner.id == agent.id and found.id == row.id
+    assert row.last_used_at is None and agent_service.token_needs_touch(row)
+    agent_service.touch_token(session, row.id)
     session.refresh(row)
     first = row.last_used_at
     assert first is not None and utcnow() - first < timedelta(seconds=5)
-    # A second use within the minute writes nothing.
-    agent_service.agent_for_token(session, token)
+    assert not agent_service.token_needs_touch(row)
+    # A second touch within the interval writes nothing.
+    agent_service.touch_token(session, row.id)
     session.refresh(row)
     assert row.last_used_at == first
-    # After a minute the next use moves it forward.
-    row.last_used_at = utcnow() - timedelta(seconds=61)
+    # After the interval the next touch moves it forward.
+    row.last_used_at = utcnow() - agent_service.TOKEN_TOUCH_INTERVAL - timedelta(seconds=1)
     session.add(row)
     session.commit()
-    agent_service.agent_for_token(session, token)
+    assert agent_service.token_needs_touch(row)
+    agent_service.touch_token(session, row.id)
     session.refresh(row)
     assert row.last_used_at is not None and row.last_used_at > first - timedelta(seconds=1)
     assert utcnow() - row.last_used_at < timedelta(seconds=5)

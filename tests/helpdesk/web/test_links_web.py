@@ -4,10 +4,22 @@ from __future__ import annotations
 
 import factories
 from sqlmodel import select
+from statements import statements_run
 
 from helpdesk.models import AuditEvent, TicketLink
 
 HX = {"HX-Request": "true"}
+
+
+def _open(client, ticket_id: int):
+    """Open the ticket page as a browser does: the page and its look for links; then again."""
+    first = client.get(f"/tickets/{ticket_id}")
+    assert first.status_code == 200 and 'data-testid="look-for-links"' in first.text
+    looked = client.form(f"/tickets/{ticket_id}/links/look", {}, headers=HX)
+    assert looked.status_code == 200 and 'id="user-panel"' in looked.text and "<html" not in looked.text
+    page = client.get(f"/tickets/{ticket_id}")
+    assert 'data-testid="look-for-links"' not in page.text  # it has links now
+    return page
 
 
 def test_opening_a_ticket_links_it_and_shows_chips(session, logged_in) -> None:
@@ -17,7 +29,7 @@ def test_opening_a_ticket_links_it_and_shows_chips(session, logged_in) -> None:
         customer="tuntematon@example.net",
         text="Lasku 1001020007 on lähettämättä. T. 100102",
     )
-    page = logged_in.get(f"/tickets/{ticket.id}")
+    page = _open(logged_in, ticket.id)
     assert page.status_code == 200
     assert 'data-testid="linked-user"' in page.text and "Matti Virtanen" in page.text
     assert 'data-testid="found-chips"' in page.text
@@ -28,6 +40,19 @@ def test_opening_a_ticket_links_it_and_shows_chips(session, logged_in) -> None:
     assert api["user"] == "100102"
 
 
+def test_a_ticket_with_nothing_to_find_is_looked_at_without_a_write(
+    session, logged_in, engine
+) -> None:
+    ticket = factories.ticket(session, customer="tuntematon@example.net", text="Hei vaan")
+    page = logged_in.get(f"/tickets/{ticket.id}")
+    assert 'data-testid="look-for-links"' in page.text
+    with statements_run(engine) as seen:
+        looked = logged_in.form(f"/tickets/{ticket.id}/links/look", {}, headers=HX)
+    assert looked.status_code == 204
+    assert [s for s in seen if s.split(None, 1)[0] in {"INSERT", "UPDATE", "DELETE"}] == []
+    assert session.exec(select(TicketLink).where(TicketLink.ticket_id == ticket.id)).all() == []
+
+
 def test_suggestions_accept_in_one_click_and_unlink(session, logged_in, admin) -> None:
     factories.user(session, "100345", name="Juha Mäkinen", emails=("toimisto@example.fi",))
     sanna = factories.user(
@@ -36,7 +61,7 @@ def test_suggestions_accept_in_one_click_and_unlink(session, logged_in, admin) -
     ticket = factories.ticket(
         session, customer="toimisto@example.fi", text="Hei, kysymys laskusta."
     )
-    page = logged_in.get(f"/tickets/{ticket.id}")
+    page = _open(logged_in, ticket.id)
     assert 'data-testid="suggestions"' in page.text
     assert 'data-testid="linked-user"' not in page.text
     assert 'data-testid="accept-100345"' in page.text and 'data-testid="accept-100478"' in page.text

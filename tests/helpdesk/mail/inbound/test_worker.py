@@ -18,14 +18,15 @@ from typing import Any
 import pytest
 from mailgen import mail, mixed
 from mailservers import DovecotServer, MailUser
+from sqlalchemy import event
 from sqlmodel import Session, func, select
 
 from helpdesk import jobs as jobs_module
-from helpdesk.db import make_engine, reset_engines, transaction
+from helpdesk.db import get_engine, make_engine, reset_engines, transaction
 from helpdesk.hookspecs import ScheduledJob
 from helpdesk.jobs import PERIODIC, Worker, register_periodic, run_due_jobs
 from helpdesk.mail.imap.session import ImapSession
-from helpdesk.mail.inbound.watch import MailboxWatcher
+from helpdesk.mail.inbound.watch import MailboxWatcher, fetch_once
 from helpdesk.models import InboundMail, JobLock, Mailbox, Message, utcnow
 from helpdesk.services import mailboxes
 from helpdesk.settings import get_settings
@@ -248,6 +249,62 @@ def test_worker_once_fetches_and_prints_json(
     summary = json.loads(out.strip().splitlines()[-1])
     assert summary["mail"]["imported"] == 3
     assert summary["mailboxes"] == {user.address: "ok"}
+
+
+def test_ingest_waits_for_another_process_holding_the_write_lock(
+    committed_url: str,
+    data_dir: Path,
+    dovecot: DovecotServer,
+    mail_user: MakeUser,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The web or a CLI command in another process holds SQLite's write lock while the
+    # worker has mail to write: the worker's units of work (BEGIN IMMEDIATE per group of
+    # mail, under the busy timeout) wait their turn and then land; none fails with
+    # "database is locked".
+    if not committed_url.startswith("sqlite"):
+        pytest.skip("SQLite's database-wide write lock; PostgreSQL locks rows")
+    caplog.set_level(logging.WARNING, logger="helpdesk")
+    user = mail_user()
+    add_mailbox(committed_url, user)
+    for raw in mixed(3):
+        dovecot.append(user.name, raw)
+    holder = make_engine(committed_url)  # the other process: connections of its own
+    locked, attempting, released = threading.Event(), threading.Event(), threading.Event()
+    began: list[str] = []
+
+    def note_begin(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+        if statement == "BEGIN IMMEDIATE" and locked.is_set():
+            began.append("released" if released.is_set() else "held")
+            attempting.set()
+
+    def hold_the_lock() -> None:
+        with holder.connect().execution_options(sqlite_begin="IMMEDIATE") as conn:
+            conn.begin()
+            conn.exec_driver_sql("UPDATE mailbox SET display_name = display_name")
+            locked.set()
+            attempting.wait(timeout=60)  # the worker now waits for the lock
+            time.sleep(0.5)  # ... for a while, inside its busy timeout
+            released.set()
+            conn.commit()
+
+    reset_engines()
+    engine = get_engine(committed_url)
+    event.listen(engine, "before_cursor_execute", note_begin)
+    thread = threading.Thread(target=hold_the_lock)
+    thread.start()
+    try:
+        assert locked.wait(timeout=30)
+        result = fetch_once()
+    finally:
+        attempting.set()
+        thread.join(timeout=60)
+        event.remove(engine, "before_cursor_execute", note_begin)
+        holder.dispose()
+    assert result.mailboxes == {user.address: "ok"}
+    assert result.counts.imported == 3 and count(committed_url, Message) == 3
+    assert began[0] == "held"  # the worker's first write phase began under the other's lock
+    assert [r.getMessage() for r in caplog.records if "locked" in r.getMessage()] == []
 
 
 def test_a_due_job_runs_once_across_workers(committed_url: str) -> None:
