@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from functools import lru_cache
 from pathlib import Path
@@ -29,8 +30,14 @@ class Settings(BaseSettings):
     default_language: Literal["fi", "en"] = "fi"
     timezone: str = "Europe/Helsinki"
 
-    session_max_age_seconds: int = 12 * 3600
+    #: A login session ends this long after the login (absolute timeout) ...
+    session_max_age_seconds: int = Field(default=12 * 3600, ge=600)
+    #: ... or after this long without a request (idle timeout; noticed within minutes).
+    session_idle_seconds: int = Field(default=2 * 3600, ge=600)
     cookie_secure: bool = False
+    #: Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (IPs or CIDRs, JSON
+    #: list). Empty: the client is the peer that connected, whatever headers it sends.
+    trusted_proxies: list[str] = Field(default_factory=list)
     login_max_failures: int = 5
     #: Looser limit for one client IP over all addresses (slows guessing many accounts).
     login_max_failures_per_ip: int = 30
@@ -79,6 +86,19 @@ class Settings(BaseSettings):
             if day.strip():
                 parse_closed_day(day)
         return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: list[str]) -> list[str]:
+        proxies = [v.strip() for v in value if v.strip()]
+        for proxy in proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"HELPDESK_TRUSTED_PROXIES: {proxy!r} is not an IP address or CIDR network"
+                ) from None
+        return proxies
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

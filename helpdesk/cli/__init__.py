@@ -68,7 +68,8 @@ def serve(
         host=host,
         port=port,
         workers=workers,
-        proxy_headers=True,
+        # X-Forwarded-For is read by the app, from HELPDESK_TRUSTED_PROXIES only.
+        proxy_headers=False,
         log_level="info",
     )
 
