@@ -106,7 +106,7 @@ def update_agent(
             agent.signature, changes["signature"] = signature, True
         if password_hash is not None:
             agent.password_hash, changes["password"] = password_hash, True
-        if changes.get("active") is False or "password" in changes:
+        if active is False or "password" in changes:
             own = by is not None and by.id == agent.id and agent.active
             keep = keep_session_id if own and "password" in changes else None
             changes["access_ended"] = access.end_all_access(

@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 from helpdesk.cli import app
 from helpdesk.db import get_engine, reset_engines
 from helpdesk.models import Agent, AuditEvent, EtunnusUser, Mailbox, Message, Ticket
+from helpdesk.services import access, agents
 from helpdesk.settings import get_settings
 from helpdesk.web.app import create_app
 
@@ -74,6 +75,9 @@ def test_core_commands_exist():
         ("demo",),
         ("agent", "create"),
         ("agent", "token"),
+        ("agent", "tokens"),
+        ("agent", "revoke-token"),
+        ("agent", "deactivate"),
         ("mailbox", "add"),
         ("mailbox", "list"),
     ]:
@@ -164,3 +168,40 @@ def test_commands_honour_helpdesk_database_url(tmp_path):
         assert done.returncode == 0, done.stderr
     assert "env@e-tunnus.fi" in done.stdout
     assert db.exists()
+
+
+def test_agent_tokens_are_listed_revoked_and_ended_by_deactivation(cli_db):
+    run("migrate")
+    run("agent", "create", "pekka@e-tunnus.fi", "--name", "Pekka", "--password", "salasana-123")
+    kept = run("agent", "token", "pekka@e-tunnus.fi", "--name", "raportit").strip()
+    dropped = run("agent", "token", "pekka@e-tunnus.fi", "--name", "vanha", "--days", "30").strip()
+    lines = run("agent", "tokens", "pekka@e-tunnus.fi").splitlines()
+    assert [line.split("\t")[1] for line in lines] == ["vanha", "raportit"]
+    assert all(line.endswith("\tactive") and "last_used=never" in line for line in lines)
+    assert "expires=never" in lines[1] and "expires=never" not in lines[0]
+    assert kept not in "".join(lines) and dropped not in "".join(lines)
+
+    dropped_id = lines[0].split("\t")[0]
+    assert "revoked token" in run("agent", "revoke-token", dropped_id)
+    assert "\trevoked " in run("agent", "tokens", "pekka@e-tunnus.fi").splitlines()[0]
+    assert runner.invoke(app, ["agent", "revoke-token", "999999"]).exit_code == 1
+
+    with Session(get_engine(cli_db)) as session:
+        agent = agents.get_by_email(session, "pekka@e-tunnus.fi")
+        cookie_id = access.start_session(session, agent=agent, ip="192.0.2.1")
+        assert access.live_session(session, cookie_id) is not None
+    with TestClient(create_app()) as client:
+
+        def status(token: str) -> int:
+            headers = {"Authorization": f"Bearer {token}"}
+            return client.get("/api/v1/tickets", headers=headers).status_code
+
+        assert (status(kept), status(dropped)) == (200, 401)
+        assert "deactivated pekka@e-tunnus.fi" in run("agent", "deactivate", "pekka@e-tunnus.fi")
+        assert status(kept) == 401
+    with Session(get_engine(cli_db)) as session:
+        assert access.live_session(session, cookie_id) is None
+    assert all(
+        "\trevoked " in line for line in run("agent", "tokens", "pekka@e-tunnus.fi").splitlines()
+    )
+    assert runner.invoke(app, ["agent", "deactivate", "nobody@e-tunnus.fi"]).exit_code == 1
