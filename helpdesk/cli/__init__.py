@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 import uvicorn
+from sqlmodel import Session
 
 from helpdesk import migrate as migrations
 from helpdesk.cli import devserver
@@ -17,7 +18,7 @@ from helpdesk.cli import mail as mail_cli
 from helpdesk.cli.outbox import outbox_app
 from helpdesk.cli.users import users_app
 from helpdesk.db import session_scope
-from helpdesk.models import Security, utcnow
+from helpdesk.models import Agent, Security, utcnow
 from helpdesk.plugins import hook
 from helpdesk.services import access, agents, mailboxes
 from helpdesk.services import demo as demo_service
@@ -135,6 +136,14 @@ def agent_token(
         typer.echo(agents.create_token(session, agent=agent, name=name, valid_days=days))
 
 
+def _agent(session: Session, email: str) -> Agent:
+    agent = agents.get_by_email(session, email)
+    if agent is None:
+        fail(f"no agent {email}")
+        raise AssertionError  # fail() exits
+    return agent
+
+
 def _when(value: datetime | None, empty: str = "-") -> str:
     return value.isoformat(timespec="seconds") if value else empty
 
@@ -143,10 +152,7 @@ def _when(value: datetime | None, empty: str = "-") -> str:
 def agent_tokens(email: str) -> None:
     """List the agent's API tokens: id, name, created, last used, expires, state."""
     with session_scope() as session:
-        agent = agents.get_by_email(session, email)
-        if agent is None:
-            fail(f"no agent {email}")
-            return
+        agent = _agent(session, email)
         now = utcnow()
         for token in access.tokens_of(session, agent):
             if token.revoked_at:
@@ -178,10 +184,7 @@ def agent_revoke_token(token_id: Annotated[int, typer.Argument(metavar="ID")]) -
 def agent_deactivate(email: str) -> None:
     """Deactivate an agent: no more logins; their sessions and API tokens end at once."""
     with session_scope() as session:
-        agent = agents.get_by_email(session, email)
-        if agent is None:
-            fail(f"no agent {email}")
-            return
+        agent = _agent(session, email)
         agents.deactivate(session, agent=agent)
         typer.echo(f"deactivated {agent.email}; every session and API token ended")
 
