@@ -125,6 +125,21 @@ def update_agent(
     return agent
 
 
+def change_own_password(
+    session: Session, *, agent: Agent, current: str, new: str, keep_session_id: int | None
+) -> Agent:
+    """An agent's own password change: the current password must be right.
+
+    Their other sessions and every API token end; ``keep_session_id`` (the session they
+    are using) stays.
+    """
+    if not verify_password(current, agent.password_hash):
+        raise ServiceError(N_("The current password is wrong"), code="bad_password")
+    return update_agent(
+        session, agent=agent, by=agent, password=new, keep_session_id=keep_session_id
+    )
+
+
 def authenticate(session: Session, *, email: str, password: str, ip: str | None = None) -> Agent:
     """Check a login. Every attempt is counted first (``throttle``), failures audited.
 
