@@ -8,7 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from helpdesk.values import parse_closed_day, parse_wall_time
@@ -22,7 +22,10 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="HELPDESK_", env_file=None, extra="ignore")
 
-    environment: Literal["development", "test", "production"] = "development"
+    #: Production unless said otherwise: there the helpdesk refuses development secrets,
+    #: sandboxes and example values instead of running with them (``make run`` and
+    #: ``helpdesk dev`` are development; the tests say ``test``).
+    environment: Literal["development", "test", "production"] = "production"
     database_url: str = "sqlite:///var/helpdesk.db"
     secret_key: str = DEVELOPMENT_SECRET_KEY
     data_dir: Path = Path("var/data")
@@ -107,8 +110,9 @@ class Settings(BaseSettings):
         ):
             raise ValueError(
                 "HELPDESK_SECRET_KEY must be set to a random value of at least 32 characters "
-                "outside development (for example: "
-                f"{secrets.token_urlsafe(32)!r})"
+                f"in {self.environment} (for example: {secrets.token_urlsafe(32)!r}); "
+                "to run the demo on this machine instead, set HELPDESK_ENVIRONMENT=development "
+                "(make run does)"
             )
         return self
 
@@ -119,6 +123,12 @@ class Settings(BaseSettings):
     @property
     def blob_dir(self) -> Path:
         return self.data_dir / "blobs"
+
+
+def refusal_text(error: ValidationError) -> str:
+    """The reasons settings were refused, one line each, without the values given."""
+    reasons = [str(e.get("msg", "")).removeprefix("Value error, ") for e in error.errors()]
+    return "the settings are refused:\n" + "\n".join(f"  - {reason}" for reason in reasons)
 
 
 @lru_cache(maxsize=1)

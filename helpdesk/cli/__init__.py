@@ -16,6 +16,7 @@ from helpdesk import migrate as migrations
 from helpdesk.cli import devserver
 from helpdesk.cli import mail as mail_cli
 from helpdesk.cli.outbox import outbox_app
+from helpdesk.cli.startup import refuse_unfit_settings, require_development, settings_or_exit
 from helpdesk.cli.users import users_app
 from helpdesk.db import session_scope
 from helpdesk.models import Agent, Security, utcnow
@@ -65,6 +66,7 @@ def serve(
     workers: Annotated[int, typer.Option(help="Web worker processes.")] = 1,
 ) -> None:
     """Serve the web UI and the JSON API."""
+    refuse_unfit_settings()
     uvicorn.run(
         "helpdesk.web.main:app",
         host=host,
@@ -81,7 +83,11 @@ def dev(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(envvar="PORT", help="Port to listen on (env PORT).")] = 8000,
 ) -> None:
-    """Run the demo: the web server plus the worker and the local sandboxes (make run)."""
+    """Run the demo: the web server plus the worker and the local sandboxes (make run).
+
+    Development only (HELPDESK_ENVIRONMENT=development, which make run sets).
+    """
+    require_development("dev")
     devserver.run(host, port)
 
 
@@ -94,7 +100,11 @@ def migrate() -> None:
 
 @app.command()
 def demo() -> None:
-    """Seed demo data (mailboxes, tickets, users, the admin agent). Safe to run again."""
+    """Seed demo data (mailboxes, tickets, users, the admin agent). Safe to run again.
+
+    Development only: the demo admin's password is printed in the README.
+    """
+    require_development("demo")
     with session_scope() as session:
         summary = demo_service.seed(session)
     typer.echo(json.dumps(summary))
@@ -242,6 +252,7 @@ def mailbox_list() -> None:
             )
 
 
+settings_or_exit()  # a clear refusal before the plugins load, not a traceback
 hook().helpdesk_cli(app=app)
 
 

@@ -15,7 +15,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from helpdesk import i18n
 from helpdesk.i18n import N_
-from helpdesk.plugins import collect, hook
+from helpdesk.plugins import check_settings, collect, hook
 from helpdesk.services.errors import ServiceError
 from helpdesk.settings import get_settings
 from helpdesk.web.api import router as api_router
@@ -47,8 +47,13 @@ def _is_api(request: Request) -> bool:
 
 
 def create_app() -> FastAPI:
-    """Build the app with the core's routes and every plugin's routers."""
+    """Build the app with the core's routes and every plugin's routers.
+
+    Refuses (``SettingsRefused``, pydantic's ``ValidationError``) settings unfit for the
+    environment, such as a sandbox or the development secret in production.
+    """
     settings = get_settings()
+    check_settings()
     app = FastAPI(
         title="E-tunnus helpdesk",
         version="0.1.0",

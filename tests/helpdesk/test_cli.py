@@ -84,7 +84,8 @@ def test_core_commands_exist():
         assert command in names
 
 
-def test_migrate_and_demo_is_idempotent(cli_db):
+def test_migrate_and_demo_is_idempotent(cli_db, monkeypatch):
+    monkeypatch.setattr(get_settings(), "environment", "development")  # as make run sets it
     assert "up to date" in run("migrate")
     run("demo")
     first = _counts(cli_db)
@@ -205,3 +206,46 @@ def test_agent_tokens_are_listed_revoked_and_ended_by_deactivation(cli_db):
         "\trevoked " in line for line in run("agent", "tokens", "pekka@e-tunnus.fi").splitlines()
     )
     assert runner.invoke(app, ["agent", "deactivate", "nobody@e-tunnus.fi"]).exit_code == 1
+
+
+@pytest.mark.parametrize("command", ["demo", "dev"])
+def test_demo_and_dev_refuse_outside_development(cli_db, command):
+    result = runner.invoke(app, [command])
+    assert result.exit_code == 2
+    assert "HELPDESK_ENVIRONMENT=development" in result.stderr
+
+
+def _helpdesk(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("HELPDESK_")}
+    return subprocess.run(
+        [sys.executable, "-m", "helpdesk", *args],
+        env=clean | env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_production_by_default_refuses_the_development_secret_clearly(tmp_path):
+    done = _helpdesk("migrate", HELPDESK_DATABASE_URL=f"sqlite:///{tmp_path / 'x.db'}")
+    assert done.returncode == 2
+    assert "HELPDESK_SECRET_KEY" in done.stderr and "in production" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_serve_and_worker_refuse_a_sandbox_in_production(tmp_path):
+    env = {
+        "HELPDESK_SECRET_KEY": "k" * 40,
+        "HELPDESK_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}",
+        "HELPDESK_NETVISOR_URL": "http://127.0.0.1:8765",
+    }
+    for command in ("serve", "worker"):
+        done = _helpdesk(command, **env)
+        assert done.returncode == 2, done.stderr
+        assert "HELPDESK_NETVISOR_URL" in done.stderr and "sandbox" in done.stderr
+        assert "Traceback" not in done.stderr
+
+
+def test_make_run_is_development():
+    makefile = (Path(__file__).resolve().parents[2] / "Makefile").read_text()
+    assert "run: export HELPDESK_ENVIRONMENT := development" in makefile

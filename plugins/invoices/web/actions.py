@@ -37,7 +37,7 @@ from plugins.invoices.dispatch import texts
 from plugins.invoices.dispatch.einvoice import finvoice_for
 from plugins.invoices.models import PATH, Dispatch, DispatchState, Invoice, InvoiceStatus
 from plugins.invoices.settings import invoice_settings
-from plugins.invoices.web.display import template_helpers
+from plugins.invoices.web.display import require_netvisor, template_helpers
 
 router = APIRouter(include_in_schema=False)
 
@@ -167,6 +167,7 @@ def dispatch_action(
     key: Annotated[str, Form()] = "",
     back: Annotated[str, Form()] = "",
 ) -> Response:
+    require_netvisor()
     invoice = queries.get_invoice(session, invoice_id)
     # A double click or a colleague: the panel shows the dispatch that runs.
     with contextlib.suppress(dispatching.ActiveDispatch):
@@ -190,6 +191,8 @@ def dispatch_step_action(
     agent: CurrentAgent,
     back: Annotated[str, Form()] = "",
 ) -> Response:
+    if action != "cancel":  # cancelling needs no Netvisor; the rest go on to it
+        require_netvisor()
     dispatch, invoice = _dispatch(session, dispatch_id)
     if action == "confirm":
         dispatching.confirm_sent(session, dispatch=dispatch, agent=agent)
@@ -247,6 +250,7 @@ def resolve_action(
     agent: CurrentAgent,
     back: Annotated[str, Form()] = "",
 ) -> Response:
+    require_netvisor()
     invoice = queries.get_invoice(session, invoice_id)
     korjattava.resolve_invoice(session, invoice=invoice, agent=agent)
     return _answer(request, session, invoice, back)

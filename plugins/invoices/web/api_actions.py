@@ -18,6 +18,7 @@ from plugins.invoices import dispatch as dispatching
 from plugins.invoices import korjattava
 from plugins.invoices import queue as queries
 from plugins.invoices.web.api import InvoiceDetail, dispatch_out, invoice_detail
+from plugins.invoices.web.display import require_netvisor
 
 router = APIRouter(prefix="/api/v1", tags=["invoices"])
 
@@ -45,7 +46,11 @@ def api_dispatch(
     body: DispatchIn | None = None,
     idempotency_key: Annotated[str | None, Header()] = None,
 ) -> InvoiceDetail | JSONResponse:
-    """Start sending the invoice on (202-like: the worker does the steps)."""
+    """Start sending the invoice on (202-like: the worker does the steps).
+
+    503 ``not_configured`` while Netvisor is not configured.
+    """
+    require_netvisor()
     invoice = queries.get_invoice(session, invoice_id)
     body = body or DispatchIn()
     try:
@@ -90,7 +95,11 @@ def api_korjattava(
 
 @router.post("/invoices/{invoice_id}/resolve", response_model=InvoiceDetail)
 def api_resolve(invoice_id: int, session: SessionDep, agent: CurrentAgent) -> InvoiceDetail:
-    """Re-read the invoice from Netvisor, re-run the checks and put it back in the queue."""
+    """Re-read the invoice from Netvisor, re-run the checks and put it back in the queue.
+
+    503 ``not_configured`` while Netvisor is not configured.
+    """
+    require_netvisor()
     invoice = queries.get_invoice(session, invoice_id)
     korjattava.resolve_invoice(session, invoice=invoice, agent=agent)
     session.refresh(invoice)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from helpdesk.plugin_api import N_, gettext
+from helpdesk.plugin_api import N_, ServiceError, gettext
 from plugins.invoices.rules.formats import eur
-from plugins.invoices.settings import invoice_settings
+from plugins.invoices.settings import invoice_settings, netvisor_problem
 
 DELIVERY_LABELS = {
     "post": N_("Post"),
@@ -69,9 +69,30 @@ def labels(table: dict[Any, str], key: Any) -> str:
     return gettext(label) if label else str(key)
 
 
+class NotConfigured(ServiceError):
+    """An action needs a service the settings leave unconfigured: 503, never a sandbox."""
+
+    status_code = 503
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, code="not_configured")
+
+
+def require_netvisor() -> None:
+    """Refuse an action that needs Netvisor while Netvisor is not configured (503).
+
+    Routes call it after the login check, so a stranger still gets 401 and no hint.
+    """
+    problem = netvisor_problem()
+    if problem:
+        raise NotConfigured(problem)
+
+
 def template_helpers() -> dict[str, Any]:
-    """Functions the invoice templates call."""
+    """Functions the invoice templates call, and why Netvisor's actions are off (if so)."""
+    problem = netvisor_problem()
     return {
+        "netvisor_problem": gettext(problem) if problem else None,
         "eur": eur,
         "time_left": time_left,
         "delivery_label": lambda key: labels(DELIVERY_LABELS, key),

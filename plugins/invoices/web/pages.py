@@ -33,7 +33,7 @@ from plugins.invoices.settings import (
 )
 from plugins.invoices.sync import SyncResult, last_state, run_sync
 from plugins.invoices.web.actions import actions_panel
-from plugins.invoices.web.display import page_context
+from plugins.invoices.web.display import page_context, require_netvisor
 
 router = APIRouter()
 
@@ -84,6 +84,7 @@ def queue_page(
 
 @router.post("/invoices/sync", include_in_schema=False)
 def sync_now(request: Request, session: SessionDep, agent: CurrentAgent) -> Response:
+    require_netvisor()
     result = run_sync(session)
     if request.headers.get("hx-request"):
         return render(
@@ -132,6 +133,7 @@ def invoice_page(
 
 @router.get("/invoices/{invoice_id}/pdf", include_in_schema=False)
 def invoice_pdf(invoice_id: int, session: SessionDep, agent: CurrentAgent) -> Response:
+    require_netvisor()
     invoice = queries.get_invoice(session, invoice_id)
     try:
         with netvisor_client() as client:
