@@ -109,9 +109,9 @@ def update_agent(
         if active is False or "password" in changes:
             own = by is not None and by.id == agent.id and agent.active
             keep = keep_session_id if own and "password" in changes else None
-            changes["access_ended"] = access.end_all_access(
-                session, agent=agent, keep_session_id=keep
-            )
+            ended = access.end_all_access(session, agent=agent, keep_session_id=keep)
+            if ended:
+                changes["access_ended"] = ended
         if changes:
             session.add(agent)
             audit.record(
