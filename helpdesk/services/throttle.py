@@ -68,6 +68,9 @@ def take_attempt(session: Session, *, email: str, ip: str | None) -> bool:
     """Count a login attempt in its own short unit; False when it is over a limit."""
     now = utcnow()
     with transaction(session):
+        # Windows that are over hold nothing worth keeping: the table stays a few rows.
+        cutoff = now - timedelta(seconds=get_settings().login_window_seconds)
+        session.execute(delete(LoginThrottle).where(col(LoginThrottle.window_start) < cutoff))
         counts = [(_count(session, key, now), limit) for key, limit in _keys(email, ip)]
     return all(count <= limit for count, limit in counts)
 
