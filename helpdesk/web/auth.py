@@ -137,21 +137,23 @@ def resolve_agent(request: Request, session: Session) -> Agent:
     if cached is not None:
         return cached  # type: ignore[no-any-return]
     token = bearer_token(request)
-    agent: Agent | None = None
+    agent_id: int | None = None
+    # Looked up in a session of its own: the rare write of a token's last use or a login
+    # session's last visit stays out of the request's transaction (a GET's stays a read).
     if token:
-        agent = agent_service.agent_for_token(session, token)
         request.state.via_token = True
+        with db.new_session() as side:
+            owner = agent_service.agent_for_token(side, token)
+            agent_id = owner.id if owner is not None else None
     else:
         current = cookie_session(request)
         if current is not None and current.login:
-            # In a session of its own: the rare last-seen write stays out of the
-            # request's transaction (a GET's stays a read).
             with db.new_session() as side:
                 live = access.live_session(side, current.token)
-                found = (live.id, live.agent_id) if live is not None else None
-            if found is not None:
-                request.state.login_session_id = found[0]
-                agent = session.get(Agent, found[1])
+                if live is not None:
+                    request.state.login_session_id = live.id
+                    agent_id = live.agent_id
+    agent = session.get(Agent, agent_id) if agent_id is not None else None
     if agent is None or not agent.active:
         raise LoginRequired()
     request.state.agent = agent
