@@ -37,7 +37,7 @@ from plugins.invoices.dispatch import texts
 from plugins.invoices.dispatch.einvoice import finvoice_for
 from plugins.invoices.models import PATH, Dispatch, DispatchState, Invoice, InvoiceStatus
 from plugins.invoices.settings import invoice_settings
-from plugins.invoices.web.display import require_netvisor, template_helpers
+from plugins.invoices.web.display import netvisor_off, require_netvisor, template_helpers
 
 router = APIRouter(include_in_schema=False)
 
@@ -66,7 +66,12 @@ def _label(table: dict[str, str], key: Any) -> str:
 
 
 def actions_context(
-    session: Session, invoice: Invoice, *, compact: bool = False, in_ticket: bool = False
+    request: Request,
+    session: Session,
+    invoice: Invoice,
+    *,
+    compact: bool = False,
+    in_ticket: bool = False,
 ) -> dict[str, Any]:
     """Everything the action panel shows for one invoice.
 
@@ -109,12 +114,14 @@ def actions_context(
         "in_ticket": in_ticket,
         "now": now,
         "methods": ("email", "post", "einvoice"),
+        "netvisor_problem": netvisor_off(request),
     }
 
 
 def actions_panel(request: Request, session: Session, invoice: Invoice, **extra: Any) -> Markup:
     """The panel as markup, for slots (ticket sidebar, queue rows)."""
     context = actions_context(
+        request,
         session,
         invoice,
         compact=bool(extra.pop("compact", False)),
@@ -130,7 +137,9 @@ def _answer(
         session.refresh(invoice)
         compact = request.query_params.get("compact") == "1"
         in_ticket = request.query_params.get("ticket") == "1"
-        context = actions_context(session, invoice, compact=compact, in_ticket=in_ticket) | extra
+        context = (
+            actions_context(request, session, invoice, compact=compact, in_ticket=in_ticket) | extra
+        )
         return render(request, "invoices/_actions.html", context)
     target = (
         back if back.startswith("/") and not back.startswith("//") else f"/invoices/{invoice.id}"
@@ -152,7 +161,9 @@ def actions_fragment(
     invoice = queries.get_invoice(session, invoice_id)
     compact = request.query_params.get("compact") == "1"
     return render(
-        request, "invoices/_actions.html", actions_context(session, invoice, compact=compact)
+        request,
+        "invoices/_actions.html",
+        actions_context(request, session, invoice, compact=compact),
     )
 
 

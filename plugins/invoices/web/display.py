@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
+
+from fastapi import Request
 
 from helpdesk.plugin_api import N_, ServiceError, gettext
 from plugins.invoices.rules.formats import eur
@@ -88,11 +90,24 @@ def require_netvisor() -> None:
         raise NotConfigured(problem)
 
 
-def template_helpers() -> dict[str, Any]:
-    """Functions the invoice templates call, and why Netvisor's actions are off (if so)."""
+_UNKNOWN = object()
+
+
+def netvisor_off(request: Request | None) -> str | None:
+    """Why Netvisor's actions are off, in the page's language, or None (once per request)."""
+    known = getattr(request.state, "netvisor_off", _UNKNOWN) if request is not None else _UNKNOWN
+    if known is not _UNKNOWN:
+        return cast("str | None", known)
     problem = netvisor_problem()
+    text = gettext(problem) if problem else None
+    if request is not None:
+        request.state.netvisor_off = text
+    return text
+
+
+def template_helpers() -> dict[str, Any]:
+    """Functions the invoice templates call."""
     return {
-        "netvisor_problem": gettext(problem) if problem else None,
         "eur": eur,
         "time_left": time_left,
         "delivery_label": lambda key: labels(DELIVERY_LABELS, key),

@@ -33,7 +33,7 @@ from plugins.invoices.settings import (
 )
 from plugins.invoices.sync import SyncResult, last_state, run_sync
 from plugins.invoices.web.actions import actions_panel
-from plugins.invoices.web.display import page_context, require_netvisor
+from plugins.invoices.web.display import netvisor_off, page_context, require_netvisor
 
 router = APIRouter()
 
@@ -66,6 +66,7 @@ def queue_context(
         q=q or "",
         results=search_invoices(session, q=q) if q and q.strip() else None,
         result=result,
+        netvisor_problem=netvisor_off(request),
     )
 
 
