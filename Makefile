@@ -16,6 +16,8 @@ $(VENV)/.installed: pyproject.toml
 install: $(VENV)/.installed
 
 ## make run: install, migrate, seed the demo once, start the demo services and serve on PORT.
+## Development explicitly: the helpdesk's own default is production, which refuses the demo.
+run: export HELPDESK_ENVIRONMENT := development
 run: install
 	@mkdir -p var
 	$(VENV)/bin/helpdesk migrate

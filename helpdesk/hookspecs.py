@@ -182,6 +182,14 @@ def helpdesk_demo_data(session: Session) -> None:
 
 
 @hookspec
+def helpdesk_settings_problems() -> list[str]:  # type: ignore[empty-body]
+    """What in the plugin's settings must stop the helpdesk from starting: in production a
+    sandbox, a development credential or an example value. One sentence each, naming the
+    setting (never its secret value). A service left unconfigured is no problem here: the
+    plugin shows it as not configured, with its actions disabled, instead."""
+
+
+@hookspec
 def helpdesk_dev_services() -> list[DevService]:  # type: ignore[empty-body]
     """Background processes for ``helpdesk dev`` (``make run``) to start beside the web
     server, e.g. a sandbox standing in for an outside service. Asked once, when

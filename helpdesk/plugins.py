@@ -53,3 +53,16 @@ def hook() -> Any:
 def collect(results: list[list[Any] | None]) -> list[Any]:
     """Flatten list-returning hook results, skipping plugins that returned None."""
     return [item for result in results if result for item in result]
+
+
+class SettingsRefused(RuntimeError):
+    """A plugin's settings are not fit to start with (see ``helpdesk_settings_problems``)."""
+
+
+def check_settings() -> None:
+    """Refuse to start when a plugin names a problem in its settings (web, worker)."""
+    problems = collect(hook().helpdesk_settings_problems())
+    if problems:
+        raise SettingsRefused(
+            "the settings are refused:\n" + "\n".join(f"  - {p}" for p in problems)
+        )

@@ -1,4 +1,4 @@
-"""Passwords (argon2 via pwdlib), API tokens and CSRF tokens."""
+"""Passwords (argon2 via pwdlib), API tokens, login-session tokens and CSRF tokens."""
 
 from __future__ import annotations
 
@@ -42,8 +42,24 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def new_session_token() -> tuple[str, str]:
+    """A new login-session id for the cookie and the SHA-256 under which it is stored."""
+    token = secrets.token_urlsafe(32)
+    return token, token_digest(token)
+
+
 def new_csrf_token() -> str:
     return secrets.token_urlsafe(32)
+
+
+def csrf_for(secret_key: str, session_token: str) -> str:
+    """The CSRF token of a cookie session: an HMAC of its id, so nothing more is stored.
+
+    A new session id (at login) gives a new CSRF token, and a token from another
+    session never matches.
+    """
+    mac = hmac.new(secret_key.encode(), b"csrf:" + session_token.encode(), hashlib.sha256)
+    return mac.hexdigest()
 
 
 def same_token(a: str | None, b: str | None) -> bool:

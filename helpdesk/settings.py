@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from helpdesk.values import parse_closed_day, parse_wall_time
@@ -21,7 +22,10 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="HELPDESK_", env_file=None, extra="ignore")
 
-    environment: Literal["development", "test", "production"] = "development"
+    #: Production unless said otherwise: there the helpdesk refuses development secrets,
+    #: sandboxes and example values instead of running with them (``make run`` and
+    #: ``helpdesk dev`` are development; the tests say ``test``).
+    environment: Literal["development", "test", "production"] = "production"
     database_url: str = "sqlite:///var/helpdesk.db"
     secret_key: str = DEVELOPMENT_SECRET_KEY
     data_dir: Path = Path("var/data")
@@ -29,8 +33,14 @@ class Settings(BaseSettings):
     default_language: Literal["fi", "en"] = "fi"
     timezone: str = "Europe/Helsinki"
 
-    session_max_age_seconds: int = 12 * 3600
+    #: A login session ends this long after the login (absolute timeout) ...
+    session_max_age_seconds: int = Field(default=12 * 3600, ge=600)
+    #: ... or after this long without a request (idle timeout; noticed within minutes).
+    session_idle_seconds: int = Field(default=2 * 3600, ge=600)
     cookie_secure: bool = False
+    #: Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (IPs or CIDRs, JSON
+    #: list). Empty: the client is the peer that connected, whatever headers it sends.
+    trusted_proxies: list[str] = Field(default_factory=list)
     login_max_failures: int = 5
     #: Looser limit for one client IP over all addresses (slows guessing many accounts).
     login_max_failures_per_ip: int = 30
@@ -80,6 +90,19 @@ class Settings(BaseSettings):
                 parse_closed_day(day)
         return value
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: list[str]) -> list[str]:
+        proxies = [v.strip() for v in value if v.strip()]
+        for proxy in proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"HELPDESK_TRUSTED_PROXIES: {proxy!r} is not an IP address or CIDR network"
+                ) from None
+        return proxies
+
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
         if self.environment != "development" and (
@@ -87,8 +110,9 @@ class Settings(BaseSettings):
         ):
             raise ValueError(
                 "HELPDESK_SECRET_KEY must be set to a random value of at least 32 characters "
-                "outside development (for example: "
-                f"{secrets.token_urlsafe(32)!r})"
+                f"in {self.environment} (for example: {secrets.token_urlsafe(32)!r}); "
+                "to run the demo on this machine instead, set HELPDESK_ENVIRONMENT=development "
+                "(make run does)"
             )
         return self
 
@@ -99,6 +123,12 @@ class Settings(BaseSettings):
     @property
     def blob_dir(self) -> Path:
         return self.data_dir / "blobs"
+
+
+def refusal_text(error: ValidationError) -> str:
+    """The reasons settings were refused, one line each, without the values given."""
+    reasons = [str(e.get("msg", "")).removeprefix("Value error, ") for e in error.errors()]
+    return "the settings are refused:\n" + "\n".join(f"  - {reason}" for reason in reasons)
 
 
 @lru_cache(maxsize=1)

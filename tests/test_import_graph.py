@@ -33,6 +33,9 @@ ALLOWED_IN_FUNCTIONS: dict[str, str] = {
         _ON_FIRST_USE
     ),
     "plugins/invoices/hooks.py: from plugins.invoices.web import slots": _ON_FIRST_USE,
+    "plugins/invoices/hooks.py: from plugins.invoices.settings import production_problems": (
+        _ON_FIRST_USE
+    ),
     "plugins/invoices/cli.py: from plugins.invoices.dispatch.runner import run_due": _ON_FIRST_USE,
     "plugins/invoices/cli.py: from plugins.invoices.sync import run_sync": _ON_FIRST_USE,
     "plugins/invoices/sandboxes/cli.py: from plugins.invoices.sandboxes.maventa import "

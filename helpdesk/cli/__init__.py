@@ -5,20 +5,23 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from datetime import datetime
 from typing import Annotated
 
 import typer
 import uvicorn
+from sqlmodel import Session
 
 from helpdesk import migrate as migrations
 from helpdesk.cli import devserver
 from helpdesk.cli import mail as mail_cli
 from helpdesk.cli.outbox import outbox_app
+from helpdesk.cli.startup import refuse_unfit_settings, require_development, settings_or_exit
 from helpdesk.cli.users import users_app
 from helpdesk.db import session_scope
-from helpdesk.models import Security
+from helpdesk.models import Agent, Security, utcnow
 from helpdesk.plugins import hook
-from helpdesk.services import agents, mailboxes
+from helpdesk.services import access, agents, mailboxes
 from helpdesk.services import demo as demo_service
 from helpdesk.services.errors import ServiceError
 
@@ -63,12 +66,14 @@ def serve(
     workers: Annotated[int, typer.Option(help="Web worker processes.")] = 1,
 ) -> None:
     """Serve the web UI and the JSON API."""
+    refuse_unfit_settings()
     uvicorn.run(
         "helpdesk.web.main:app",
         host=host,
         port=port,
         workers=workers,
-        proxy_headers=True,
+        # X-Forwarded-For is read by the app, from HELPDESK_TRUSTED_PROXIES only.
+        proxy_headers=False,
         log_level="info",
     )
 
@@ -78,7 +83,11 @@ def dev(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(envvar="PORT", help="Port to listen on (env PORT).")] = 8000,
 ) -> None:
-    """Run the demo: the web server plus the worker and the local sandboxes (make run)."""
+    """Run the demo: the web server plus the worker and the local sandboxes (make run).
+
+    Development only (HELPDESK_ENVIRONMENT=development, which make run sets).
+    """
+    require_development("dev")
     devserver.run(host, port)
 
 
@@ -91,7 +100,11 @@ def migrate() -> None:
 
 @app.command()
 def demo() -> None:
-    """Seed demo data (mailboxes, tickets, users, the admin agent). Safe to run again."""
+    """Seed demo data (mailboxes, tickets, users, the admin agent). Safe to run again.
+
+    Development only: the demo admin's password is printed in the README.
+    """
+    require_development("demo")
     with session_scope() as session:
         summary = demo_service.seed(session)
     typer.echo(json.dumps(summary))
@@ -118,7 +131,11 @@ def agent_create(
 
 @agent_app.command("token")
 def agent_token(
-    email: str, name: Annotated[str, typer.Option(help="What the token is for.")] = "cli"
+    email: str,
+    name: Annotated[str, typer.Option(help="What the token is for.")] = "cli",
+    days: Annotated[
+        int | None, typer.Option(min=1, help="Expire after this many days (default: never).")
+    ] = None,
 ) -> None:
     """Print a new API token for the agent (only the token, for scripts)."""
     with session_scope() as session:
@@ -126,7 +143,60 @@ def agent_token(
         if agent is None or not agent.active:
             fail(f"no active agent {email}")
             return
-        typer.echo(agents.create_token(session, agent=agent, name=name))
+        typer.echo(agents.create_token(session, agent=agent, name=name, valid_days=days))
+
+
+def _agent(session: Session, email: str) -> Agent:
+    agent = agents.get_by_email(session, email)
+    if agent is None:
+        fail(f"no agent {email}")
+        raise AssertionError  # fail() exits
+    return agent
+
+
+def _when(value: datetime | None, empty: str = "-") -> str:
+    return value.isoformat(timespec="seconds") if value else empty
+
+
+@agent_app.command("tokens")
+def agent_tokens(email: str) -> None:
+    """List the agent's API tokens: id, name, created, last used, expires, state."""
+    with session_scope() as session:
+        agent = _agent(session, email)
+        now = utcnow()
+        for token in access.tokens_of(session, agent):
+            if token.revoked_at:
+                state = f"revoked {_when(token.revoked_at)}"
+            elif token.expires_at and token.expires_at <= now:
+                state = "expired"
+            else:
+                state = "active"
+            typer.echo(
+                f"{token.id}\t{token.name or '-'}\tcreated={_when(token.created_at)}"
+                f"\tlast_used={_when(token.last_used_at, 'never')}"
+                f"\texpires={_when(token.expires_at, 'never')}\t{state}"
+            )
+
+
+@agent_app.command("revoke-token")
+def agent_revoke_token(token_id: Annotated[int, typer.Argument(metavar="ID")]) -> None:
+    """Revoke one API token (its ID from `helpdesk agent tokens`); it stops working at once."""
+    with session_scope() as session:
+        try:
+            token = access.revoke_token(session, token_id=token_id)
+        except ServiceError as exc:
+            fail(f"{exc.message}: {token_id}")
+            return
+        typer.echo(f"revoked token {token.id} ({token.name or '-'})")
+
+
+@agent_app.command("deactivate")
+def agent_deactivate(email: str) -> None:
+    """Deactivate an agent: no more logins; their sessions and API tokens end at once."""
+    with session_scope() as session:
+        agent = _agent(session, email)
+        agents.deactivate(session, agent=agent)
+        typer.echo(f"deactivated {agent.email}; every session and API token ended")
 
 
 @mailbox_app.command("add")
@@ -182,6 +252,7 @@ def mailbox_list() -> None:
             )
 
 
+settings_or_exit()  # a clear refusal before the plugins load, not a traceback
 hook().helpdesk_cli(app=app)
 
 

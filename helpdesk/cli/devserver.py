@@ -109,7 +109,9 @@ def run(host: str, port: int) -> None:
     print(banner(host, port), flush=True)
     threading.Thread(target=_announce_when_ready, args=(host, port, services), daemon=True).start()
     try:
-        uvicorn.run("helpdesk.web.main:app", host=host, port=port, log_level="info")
+        uvicorn.run(
+            "helpdesk.web.main:app", host=host, port=port, log_level="info", proxy_headers=False
+        )
     finally:
         for child in children:
             child.send_signal(signal.SIGTERM)

@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from helpdesk.cli.startup import refuse_unfit_settings
 from helpdesk.db import session_scope
 from helpdesk.jobs import Worker
 from helpdesk.mail.inbound.fetch import blob_store
@@ -115,6 +116,7 @@ def worker(
     ] = False,
 ) -> None:
     """Run the background worker: mailbox IDLE/poll loops and scheduled jobs."""
+    refuse_unfit_settings()
     runner = Worker()
     if once:
         typer.echo(json.dumps(runner.run_once()))

@@ -1,6 +1,6 @@
 """All table models, imported here so that metadata is complete for Alembic."""
 
-from helpdesk.models.agents import Agent, ApiToken, Role
+from helpdesk.models.agents import Agent, AgentSession, ApiToken, LoginThrottle, Role
 from helpdesk.models.audit import AuditEvent
 from helpdesk.models.base import UTCDateTime, utcnow
 from helpdesk.models.calls import Call, CallCreate, CallDirection, CallRead
@@ -43,6 +43,7 @@ from helpdesk.models.tickets import (
 __all__ = [
     "TICKET_NUMBER_OFFSET",
     "Agent",
+    "AgentSession",
     "ApiToken",
     "Attachment",
     "AttachmentRead",
@@ -57,6 +58,7 @@ __all__ = [
     "InboundMail",
     "InboundOutcome",
     "JobLock",
+    "LoginThrottle",
     "Mailbox",
     "MailboxFolderState",
     "Message",

@@ -1,4 +1,4 @@
-"""Agents (the customer-service team) and their API tokens."""
+"""Agents (the customer-service team), their login sessions and API tokens, the login throttle."""
 
 from __future__ import annotations
 
@@ -51,4 +51,41 @@ class ApiToken(SQLModel, table=True):
     name: str = Field(default="", max_length=200)
     created_at: datetime = ts_field()
     last_used_at: datetime | None = ts_field(nullable=True, default_now=False)
+    #: None: valid until revoked.
+    expires_at: datetime | None = ts_field(nullable=True, default_now=False)
     revoked_at: datetime | None = ts_field(nullable=True, default_now=False)
+
+
+class AgentSession(SQLModel, table=True):
+    """A browser login, server-side: the cookie carries only its random id.
+
+    Only the id's SHA-256 is stored, so a copy of the table logs nobody in. A session ends
+    when it is revoked (logout, deactivation, a new password), after the idle timeout
+    (``last_seen_at``, written at most every few minutes) or at ``expires_at``.
+    """
+
+    __tablename__ = "agent_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    agent_id: int = Field(foreign_key="agent.id", index=True)
+    token_sha256: str = Field(max_length=64, unique=True, index=True)
+    created_at: datetime = ts_field()
+    last_seen_at: datetime = ts_field()
+    expires_at: datetime = ts_field()
+    revoked_at: datetime | None = ts_field(nullable=True, default_now=False)
+    user_agent: str = Field(default="", max_length=300)
+    ip: str = Field(default="", max_length=64)
+
+
+class LoginThrottle(SQLModel, table=True):
+    """Login attempts counted per key (address and client IP, or client IP) and window.
+
+    One row per key; an attempt increments ``attempts`` with one atomic UPSERT before
+    the password is checked, so parallel tries cannot all read the same old count.
+    """
+
+    __tablename__ = "login_throttle"
+
+    key: str = Field(primary_key=True, max_length=80)
+    window_start: datetime = ts_field()
+    attempts: int = 0

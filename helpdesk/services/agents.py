@@ -1,4 +1,4 @@
-"""Agents: creating them, logging in (with throttling), API tokens."""
+"""Agents: creating, changing and deactivating them, logging in (throttled), API tokens."""
 
 from __future__ import annotations
 
@@ -9,11 +9,10 @@ from sqlmodel import Session, col, select
 
 from helpdesk.db import reread, transaction
 from helpdesk.i18n import N_
-from helpdesk.models import Agent, ApiToken, AuditEvent, Role, utcnow
+from helpdesk.models import Agent, ApiToken, Role, utcnow
 from helpdesk.security import hash_password, new_api_token, token_digest, verify_password
-from helpdesk.services import audit
+from helpdesk.services import access, audit, throttle
 from helpdesk.services.errors import Conflict, ServiceError
-from helpdesk.settings import get_settings
 
 
 class LoginThrottled(ServiceError):
@@ -72,15 +71,21 @@ def update_agent(
     session: Session,
     *,
     agent: Agent,
-    by: Agent,
+    by: Agent | None,
     name: str | None = None,
     role: Role | None = None,
     active: bool | None = None,
     language: str | None = None,
     signature: str | None = None,
     password: str | None = None,
+    keep_session_id: int | None = None,
 ) -> Agent:
-    """Change an agent's details; every change is audited."""
+    """Change an agent's details; every change is audited.
+
+    Deactivating the agent or giving them a new password ends all their login sessions and
+    API tokens in the same unit (``keep_session_id`` spares the session of an agent who
+    changes their own password).
+    """
     password_hash = None
     if password:
         if len(password) < 8:
@@ -101,6 +106,12 @@ def update_agent(
             agent.signature, changes["signature"] = signature, True
         if password_hash is not None:
             agent.password_hash, changes["password"] = password_hash, True
+        if active is False or "password" in changes:
+            own = by is not None and by.id == agent.id and agent.active
+            keep = keep_session_id if own and "password" in changes else None
+            ended = access.end_all_access(session, agent=agent, keep_session_id=keep)
+            if ended:
+                changes["access_ended"] = ended
         if changes:
             session.add(agent)
             audit.record(
@@ -114,38 +125,30 @@ def update_agent(
     return agent
 
 
-def _recent_failures(session: Session, email: str, ip: str | None) -> tuple[int, int]:
-    """Failed logins in the window: for this (address, client IP) pair and from this IP.
+def change_own_password(
+    session: Session, *, agent: Agent, current: str, new: str, keep_session_id: int | None
+) -> Agent:
+    """An agent's own password change: the current password must be right.
 
-    Counting per pair, not per address, keeps a stranger from locking an agent out by
-    guessing from elsewhere; the looser per-IP count still slows one client trying many
-    addresses. Only the window's failures are read (indexed by action and time).
+    Their other sessions and every API token end; ``keep_session_id`` (the session they
+    are using) stays.
     """
-    settings = get_settings()
-    since = utcnow() - timedelta(seconds=settings.login_window_seconds)
-    rows = session.exec(
-        select(AuditEvent.object_id, AuditEvent.details).where(
-            AuditEvent.action == "login.failed", col(AuditEvent.at) >= since
-        )
-    ).all()
-    pair = by_ip = 0
-    for object_id, details in rows:
-        if (details or {}).get("ip") == ip:
-            by_ip += 1
-            pair += object_id == email
-    return pair, by_ip
+    if not verify_password(current, agent.password_hash):
+        raise ServiceError(N_("The current password is wrong"), code="bad_password")
+    return update_agent(
+        session, agent=agent, by=agent, password=new, keep_session_id=keep_session_id
+    )
 
 
 def authenticate(session: Session, *, email: str, password: str, ip: str | None = None) -> Agent:
-    """Check a login. Failures are audited and throttle further attempts from that client.
+    """Check a login. Every attempt is counted first (``throttle``), failures audited.
 
-    Throttled per (address, IP) after ``login_max_failures`` and per IP after
-    ``login_max_failures_per_ip`` failures within ``login_window_seconds``.
+    Refused without checking the password after ``login_max_failures`` attempts for the
+    (address, IP) pair or ``login_max_failures_per_ip`` from the IP within
+    ``login_window_seconds``; a successful login gives its attempt back.
     """
     email = normalise_email(email)
-    settings = get_settings()
-    pair, by_ip = _recent_failures(session, email, ip)
-    if pair >= settings.login_max_failures or by_ip >= settings.login_max_failures_per_ip:
+    if not throttle.take_attempt(session, email=email, ip=ip):
         with transaction(session):
             audit.record(
                 session, action="login.throttled", object_type="login", object_id=email, ip=ip
@@ -161,6 +164,7 @@ def authenticate(session: Session, *, email: str, password: str, ip: str | None 
             )
         raise ServiceError(N_("Wrong email or password"), code="bad_login")
     with transaction(session):
+        throttle.give_back(session, email=email, ip=ip)
         agent.last_login_at = utcnow()
         session.add(agent)
         audit.record(
@@ -169,16 +173,19 @@ def authenticate(session: Session, *, email: str, password: str, ip: str | None 
     return agent
 
 
-def record_logout(session: Session, *, agent: Agent) -> None:
-    with transaction(session):
-        audit.record(session, action="logout", agent=agent, object_type="agent", object_id=agent.id)
+def create_token(
+    session: Session, *, agent: Agent, name: str = "", valid_days: int | None = None
+) -> str:
+    """Create an API token for ``agent`` and return it; only its hash is kept.
 
-
-def create_token(session: Session, *, agent: Agent, name: str = "") -> str:
-    """Create an API token for ``agent`` and return it; only its hash is kept."""
+    ``valid_days`` makes it expire; without it the token is valid until revoked.
+    """
     token, digest = new_api_token()
+    expires = utcnow() + timedelta(days=valid_days) if valid_days else None
     with transaction(session):
-        session.add(ApiToken(agent_id=agent.id or 0, token_sha256=digest, name=name))
+        session.add(
+            ApiToken(agent_id=agent.id or 0, token_sha256=digest, name=name, expires_at=expires)
+        )
         audit.record(
             session,
             action="token.create",
@@ -206,7 +213,7 @@ def token_owner(session: Session, token: str) -> tuple[Agent, ApiToken] | None:
             ApiToken.token_sha256 == token_digest(token), col(ApiToken.revoked_at).is_(None)
         )
     ).first()
-    if row is None:
+    if row is None or (row.expires_at is not None and row.expires_at <= utcnow()):
         return None
     agent = session.get(Agent, row.agent_id)
     if agent is None or not agent.active:
@@ -246,6 +253,11 @@ def touch_token(session: Session, token_id: int) -> None:
             .values(last_used_at=now)
             .execution_options(synchronize_session=False)
         )
+
+
+def deactivate(session: Session, *, agent: Agent, by: Agent | None = None) -> Agent:
+    """Deactivate ``agent``: no more logins, and every session and API token ends now."""
+    return update_agent(session, agent=agent, by=by, active=False)
 
 
 def get_by_email(session: Session, email: str) -> Agent | None:

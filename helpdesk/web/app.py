@@ -1,4 +1,4 @@
-"""The FastAPI application: middleware (sessions, CSRF, CSP, language), routes, plugins."""
+"""The FastAPI application: middleware (session cookie, CSRF, CSP, language, proxies), routes."""
 
 from __future__ import annotations
 
@@ -15,15 +15,23 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DataError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.middleware.sessions import SessionMiddleware
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from helpdesk import i18n
 from helpdesk.i18n import N_
-from helpdesk.plugins import collect, hook
+from helpdesk.plugins import check_settings, collect, hook
 from helpdesk.services.errors import NotFound, ServiceError
 from helpdesk.settings import get_settings
 from helpdesk.web.api import router as api_router
-from helpdesk.web.auth import CsrfFailed, LoginRequired, api_language, check_csrf, reload_agent
+from helpdesk.web.auth import (
+    LANGUAGE_COOKIE,
+    CsrfFailed,
+    LoginRequired,
+    api_language,
+    check_csrf,
+    reload_agent,
+    write_session_cookie,
+)
 from helpdesk.web.docs import docs_router
 from helpdesk.web.pages import router as pages_router
 from helpdesk.web.templating import render
@@ -66,8 +74,13 @@ def _back(request: Request) -> str | None:
 
 
 def create_app() -> FastAPI:
-    """Build the app with the core's routes and every plugin's routers."""
+    """Build the app with the core's routes and every plugin's routers.
+
+    Refuses (``SettingsRefused``, pydantic's ``ValidationError``) settings unfit for the
+    environment, such as a sandbox or the development secret in production.
+    """
     settings = get_settings()
+    check_settings()
     app = FastAPI(
         title="E-tunnus helpdesk",
         version="0.1.0",
@@ -82,7 +95,7 @@ def create_app() -> FastAPI:
     async def language_and_headers(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
-        lang = request.session.get("lang") if "session" in request.scope else None
+        lang = request.cookies.get(LANGUAGE_COOKIE)
         if lang not in i18n.LANGUAGES:
             # Scripts without a browser session get English; api_language then picks
             # the language of the agent behind a bearer token.
@@ -92,6 +105,7 @@ def create_app() -> FastAPI:
             response = await call_next(request)
         finally:
             i18n.current_language.reset(token)
+        write_session_cookie(request, response)
         response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
@@ -100,15 +114,11 @@ def create_app() -> FastAPI:
             response.headers.setdefault("Cache-Control", "no-store")
         return response
 
-    # Added after the middleware above, so it wraps it: the session is there for it to read.
-    app.add_middleware(
-        SessionMiddleware,
-        secret_key=settings.secret_key,
-        session_cookie="helpdesk_session",
-        max_age=settings.session_max_age_seconds,
-        same_site="lax",
-        https_only=settings.cookie_secure,
-    )
+    if settings.trusted_proxies:
+        # The outermost layer: the client's address (login throttle, audit) and scheme
+        # come from X-Forwarded-For / -Proto only when the peer is a proxy named in
+        # HELPDESK_TRUSTED_PROXIES; uvicorn's own proxy handling is off (cli serve, dev).
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
 
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, _exc: LoginRequired) -> Response:

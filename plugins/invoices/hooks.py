@@ -116,3 +116,10 @@ def helpdesk_scheduled_jobs() -> list[ScheduledJob]:
 @hookimpl
 def helpdesk_cli(app: typer.Typer) -> None:
     cli.register(app)
+
+
+@hookimpl
+def helpdesk_settings_problems() -> list[str]:
+    from plugins.invoices.settings import production_problems  # on first use (above)
+
+    return production_problems()

@@ -8,11 +8,15 @@
   own UI; ``HELPDESK_INVOICES_SELLER_*`` describe E-tunnus, which invoices in its own name,
   so its details go into every Finvoice message.
 
-In development Netvisor and Maventa default to the local sandboxes (``helpdesk
-netvisor-sandbox`` and ``helpdesk maventa-sandbox``, started by ``make run``) and the test
-credentials they accept. Those defaults are plain values below, not imports: production
-code never loads the sandboxes, and production refuses these values. Keys are
-``SecretStr``: they never appear in a repr, a log line or a page.
+In development (and in the tests) Netvisor and Maventa default to the local sandboxes
+(``helpdesk netvisor-sandbox`` and ``helpdesk maventa-sandbox``, started by ``make run``) and
+the test credentials they accept. Those defaults are plain values below, not imports:
+production code never loads the sandboxes. In production nothing defaults to a sandbox: a
+service left unset is *not configured* (its actions disabled, the rest of the helpdesk
+working), and a sandbox URL (on this machine or on a sandbox's port), a sandbox credential
+or the demo's example seller values stop the helpdesk from starting
+(``production_problems``). Keys are ``SecretStr``: they never appear in a repr, a log line
+or a page.
 """
 
 from __future__ import annotations
@@ -20,11 +24,12 @@ from __future__ import annotations
 from datetime import time, timedelta
 from functools import lru_cache
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from helpdesk.plugin_api import calendar_from_settings, parse_wall_time
+from helpdesk.plugin_api import N_, calendar_from_settings, parse_wall_time
 from helpdesk.plugin_api import get_settings as core_settings
 from plugins.invoices.finvoice import FinvoiceSeller, PostalAddress
 from plugins.invoices.maventa import DEFAULT_SCOPE, MaventaClient, MaventaConfig
@@ -47,8 +52,54 @@ MAVENTA_SANDBOX_API_KEY = "sandbox-api-key"
 MAVENTA_SANDBOX_VENDOR_API_KEY = "sandbox-vendor-api-key"
 
 
+NETVISOR_SANDBOX_VALUES: dict[str, Any] = {
+    "url": NETVISOR_SANDBOX_URL,
+    "sender": NETVISOR_SANDBOX_SENDER,
+    "customer_id": NETVISOR_SANDBOX_CUSTOMER_ID,
+    "customer_key": SecretStr(NETVISOR_SANDBOX_CUSTOMER_KEY),
+    "partner_id": NETVISOR_SANDBOX_PARTNER_ID,
+    "partner_key": SecretStr(NETVISOR_SANDBOX_PARTNER_KEY),
+    "organisation_id": NETVISOR_SANDBOX_ORGANISATION_ID,
+}
+REQUIRED_NETVISOR = (
+    "url",
+    "customer_id",
+    "customer_key",
+    "partner_id",
+    "partner_key",
+    "organisation_id",
+)
+#: The demo seller's made-up values; production refuses them in every Finvoice message.
+EXAMPLE_SELLER = {"iban": "FI2112345600000785", "street": "Esimerkkikatu 1"}
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "0.0.0.0"})  # noqa: S104
+
+
+def _text(value: str | SecretStr | None) -> str:
+    return value.get_secret_value() if isinstance(value, SecretStr) else (value or "")
+
+
+def is_sandbox_url(url: str | None, sandbox_port: int) -> bool:
+    """A URL on this machine or on the sandbox's port: a sandbox, never the real service."""
+    if not url:
+        return False
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    host = (parts.hostname or "").lower()
+    return host in LOOPBACK_HOSTS or host.startswith("127.") or port == sandbox_port
+
+
 class NetvisorNotConfigured(Exception):
     """The Netvisor settings are missing or refused; ``str()`` is safe to show."""
+
+
+#: Shown where Netvisor's actions are disabled (words in the plugin's catalogs).
+NETVISOR_NOT_CONFIGURED = N_(
+    "Netvisor is not configured: invoices cannot be synced or sent. An admin sets "
+    "HELPDESK_NETVISOR_URL and its credentials."
+)
 
 
 class NetvisorSettings(BaseSettings):
@@ -58,20 +109,21 @@ class NetvisorSettings(BaseSettings):
         env_prefix="HELPDESK_NETVISOR_", env_file=None, extra="ignore"
     )
 
-    url: str = NETVISOR_SANDBOX_URL
-    sender: str = NETVISOR_SANDBOX_SENDER
-    customer_id: str = NETVISOR_SANDBOX_CUSTOMER_ID
-    customer_key: SecretStr = SecretStr(NETVISOR_SANDBOX_CUSTOMER_KEY)
-    partner_id: str = NETVISOR_SANDBOX_PARTNER_ID
-    partner_key: SecretStr = SecretStr(NETVISOR_SANDBOX_PARTNER_KEY)
-    organisation_id: str = NETVISOR_SANDBOX_ORGANISATION_ID
+    # Empty: not configured. Outside production the sandbox's values fill what is unset.
+    url: str = ""
+    sender: str = "E-tunnus helpdesk"
+    customer_id: str = ""
+    customer_key: SecretStr = SecretStr("")
+    partner_id: str = ""
+    partner_key: SecretStr = SecretStr("")
+    organisation_id: str = ""
     language: str = "FI"
     timeout_seconds: float = 120.0
 
     @field_validator("url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
+        if value and not value.startswith(("http://", "https://")):
             raise ValueError("HELPDESK_NETVISOR_URL must be an http(s) URL")
         return value.rstrip("/")
 
@@ -101,13 +153,21 @@ class NetvisorSettings(BaseSettings):
         return value.upper()
 
     @model_validator(mode="after")
-    def _no_sandbox_in_production(self) -> NetvisorSettings:
-        if core_settings().environment == "production" and self.uses_sandbox_defaults:
+    def _sandbox_outside_production_only(self) -> NetvisorSettings:
+        if core_settings().environment != "production":
+            for name, value in NETVISOR_SANDBOX_VALUES.items():
+                if name not in self.model_fields_set:
+                    setattr(self, name, value)
+        elif self.uses_sandbox_defaults:
             raise ValueError(
-                "Netvisor settings still point at the development sandbox: set "
-                "HELPDESK_NETVISOR_URL, _CUSTOMER_ID, _CUSTOMER_KEY, _PARTNER_ID and "
-                "_PARTNER_KEY for production"
+                "HELPDESK_NETVISOR_URL or a Netvisor credential is the development "
+                "sandbox's; in production set HELPDESK_NETVISOR_URL, _CUSTOMER_ID, "
+                "_CUSTOMER_KEY, _PARTNER_ID and _PARTNER_KEY of the real Netvisor, or leave "
+                "them all unset (Netvisor is then shown as not configured)"
             )
+        elif self.model_fields_set & set(REQUIRED_NETVISOR) and not self.configured:
+            missing = [f"HELPDESK_NETVISOR_{name.upper()}" for name in self.missing]
+            raise ValueError("Netvisor is configured only in part; missing " + ", ".join(missing))
         return self
 
     @property
@@ -115,9 +175,22 @@ class NetvisorSettings(BaseSettings):
         """True when any part of the configuration is the sandbox's test value."""
         return (
             self.url == NETVISOR_SANDBOX_URL
+            or is_sandbox_url(self.url, NETVISOR_SANDBOX_PORT)
+            or self.customer_id == NETVISOR_SANDBOX_CUSTOMER_ID
+            or self.partner_id == NETVISOR_SANDBOX_PARTNER_ID
             or self.customer_key.get_secret_value() == NETVISOR_SANDBOX_CUSTOMER_KEY
             or self.partner_key.get_secret_value() == NETVISOR_SANDBOX_PARTNER_KEY
         )
+
+    @property
+    def missing(self) -> list[str]:
+        """The settings Netvisor needs that are empty."""
+        return [name for name in REQUIRED_NETVISOR if not _text(getattr(self, name))]
+
+    @property
+    def configured(self) -> bool:
+        """Whether the helpdesk can reach Netvisor at all."""
+        return not self.missing
 
     def client_config(self) -> NetvisorConfig:
         """The client's configuration (the only place the keys are revealed)."""
@@ -232,14 +305,29 @@ class MaventaSettings(BaseSettings):
         if self.url and not self.url.startswith(("http://", "https://")):
             raise ValueError("HELPDESK_MAVENTA_URL must be an http(s) URL")
         if environment == "production" and self.uses_sandbox:
-            raise ValueError("Maventa settings still hold the sandbox's test keys")
+            raise ValueError(
+                "HELPDESK_MAVENTA_URL or a Maventa credential is the development sandbox's; "
+                "in production set the real Maventa's URL and keys, or leave them all unset "
+                "(Maventa is then not used)"
+            )
+        given = [self.url, self.client_id, _text(self.api_key), _text(self.vendor_api_key)]
+        if environment == "production" and any(given) and not all(given):
+            raise ValueError(
+                "Maventa is configured only in part: set HELPDESK_MAVENTA_URL, _CLIENT_ID, "
+                "_API_KEY and _VENDOR_API_KEY together, or none of them"
+            )
         return self
 
     @property
     def uses_sandbox(self) -> bool:
-        """True when the URL or the key is the local sandbox's."""
-        key = self.api_key.get_secret_value() if self.api_key else ""
-        return self.url == MAVENTA_SANDBOX_URL or key == MAVENTA_SANDBOX_API_KEY
+        """True when the URL (this machine, the sandbox's port) or a key is the sandbox's."""
+        return (
+            self.url == MAVENTA_SANDBOX_URL
+            or is_sandbox_url(self.url, MAVENTA_SANDBOX_PORT)
+            or self.client_id == MAVENTA_SANDBOX_CLIENT_ID
+            or _text(self.api_key) == MAVENTA_SANDBOX_API_KEY
+            or _text(self.vendor_api_key) == MAVENTA_SANDBOX_VENDOR_API_KEY
+        )
 
     @property
     def configured(self) -> bool:
@@ -269,14 +357,29 @@ class SellerSettings(BaseSettings):
 
     name: str = "E-tunnus Oy"
     business_id: str = "1957204-1"
-    street: str = "Esimerkkikatu 1"
+    street: str = EXAMPLE_SELLER["street"]
     postcode: str = "00100"
     town: str = "Helsinki"
-    iban: str = "FI2112345600000785"
+    iban: str = EXAMPLE_SELLER["iban"]
     bic: str = "NDEAFIHH"
     #: Our e-invoice address; empty derives it from the business ID (0037 + digits).
     ovt: str = ""
     email: str = "laskut@e-tunnus.fi"
+
+    @model_validator(mode="after")
+    def _no_example_in_production(self) -> SellerSettings:
+        if core_settings().environment == "production":
+            examples = [
+                f"HELPDESK_INVOICES_SELLER_{name.upper()}"
+                for name, value in EXAMPLE_SELLER.items()
+                if getattr(self, name).replace(" ", "") == value.replace(" ", "")
+            ]
+            if examples:
+                raise ValueError(
+                    f"{' and '.join(examples)} still hold the demo's example value; set "
+                    "E-tunnus's own for the Finvoice messages"
+                )
+        return self
 
     def seller(self) -> FinvoiceSeller:
         """The seller block of our Finvoice messages."""
@@ -298,16 +401,50 @@ def invoice_settings() -> InvoiceSettings:
     return InvoiceSettings()
 
 
+def _reasons(exc: ValueError) -> str:
+    # pydantic's message names the field and our reason, never the value of a key.
+    errors: list[Any] = getattr(exc, "errors", lambda: [])()
+    found = [str(err.get("msg", "")).removeprefix("Value error, ") for err in errors]
+    return "; ".join(found) or type(exc).__name__
+
+
 def netvisor_settings() -> NetvisorSettings:
     """The Netvisor settings, or NetvisorNotConfigured with a reason an agent can act on."""
     try:
-        return NetvisorSettings()
+        settings = NetvisorSettings()
     except ValueError as exc:
-        # pydantic's message names the field and our reason, never the value of a key.
-        reasons = "; ".join(str(err.get("msg", "")) for err in getattr(exc, "errors", lambda: [])())
         raise NetvisorNotConfigured(
-            "Netvisor-yhteyttä ei ole määritetty oikein: " + (reasons or type(exc).__name__)
+            "Netvisor-yhteyttä ei ole määritetty oikein: " + _reasons(exc)
         ) from None
+    if not settings.configured:
+        raise NetvisorNotConfigured(NETVISOR_NOT_CONFIGURED)
+    return settings
+
+
+def netvisor_problem() -> str | None:
+    """Why Netvisor's actions are disabled now (a msgid or a settings reason), or None."""
+    try:
+        netvisor_settings()
+    except NetvisorNotConfigured as exc:
+        return str(exc)
+    return None
+
+
+def production_problems() -> list[str]:
+    """What stops the helpdesk from starting in production (``helpdesk_settings_problems``).
+
+    A sandbox URL or credential, a Netvisor or Maventa configured in part, the demo's
+    example seller. A service left wholly unset is no problem: it shows as not configured.
+    """
+    if core_settings().environment != "production":
+        return []
+    problems = []
+    for model in (NetvisorSettings, MaventaSettings, SellerSettings):
+        try:
+            model()
+        except ValueError as exc:
+            problems.append(_reasons(exc))
+    return problems
 
 
 def maventa_settings(**overrides: Any) -> MaventaSettings:

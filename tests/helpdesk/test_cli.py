@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 from helpdesk.cli import app
 from helpdesk.db import get_engine, reset_engines
 from helpdesk.models import Agent, AuditEvent, EtunnusUser, Mailbox, Message, Ticket
+from helpdesk.services import access, agents
 from helpdesk.settings import get_settings
 from helpdesk.web.app import create_app
 
@@ -74,13 +75,17 @@ def test_core_commands_exist():
         ("demo",),
         ("agent", "create"),
         ("agent", "token"),
+        ("agent", "tokens"),
+        ("agent", "revoke-token"),
+        ("agent", "deactivate"),
         ("mailbox", "add"),
         ("mailbox", "list"),
     ]:
         assert command in names
 
 
-def test_migrate_and_demo_is_idempotent(cli_db):
+def test_migrate_and_demo_is_idempotent(cli_db, monkeypatch):
+    monkeypatch.setattr(get_settings(), "environment", "development")  # as make run sets it
     assert "up to date" in run("migrate")
     run("demo")
     first = _counts(cli_db)
@@ -164,3 +169,83 @@ def test_commands_honour_helpdesk_database_url(tmp_path):
         assert done.returncode == 0, done.stderr
     assert "env@e-tunnus.fi" in done.stdout
     assert db.exists()
+
+
+def test_agent_tokens_are_listed_revoked_and_ended_by_deactivation(cli_db):
+    run("migrate")
+    run("agent", "create", "pekka@e-tunnus.fi", "--name", "Pekka", "--password", "salasana-123")
+    kept = run("agent", "token", "pekka@e-tunnus.fi", "--name", "raportit").strip()
+    dropped = run("agent", "token", "pekka@e-tunnus.fi", "--name", "vanha", "--days", "30").strip()
+    lines = run("agent", "tokens", "pekka@e-tunnus.fi").splitlines()
+    assert [line.split("\t")[1] for line in lines] == ["vanha", "raportit"]
+    assert all(line.endswith("\tactive") and "last_used=never" in line for line in lines)
+    assert "expires=never" in lines[1] and "expires=never" not in lines[0]
+    assert kept not in "".join(lines) and dropped not in "".join(lines)
+
+    dropped_id = lines[0].split("\t")[0]
+    assert "revoked token" in run("agent", "revoke-token", dropped_id)
+    assert "\trevoked " in run("agent", "tokens", "pekka@e-tunnus.fi").splitlines()[0]
+    assert runner.invoke(app, ["agent", "revoke-token", "999999"]).exit_code == 1
+
+    with Session(get_engine(cli_db)) as session:
+        agent = agents.get_by_email(session, "pekka@e-tunnus.fi")
+        cookie_id = access.start_session(session, agent=agent, ip="192.0.2.1")
+        assert access.live_session(session, cookie_id) is not None
+    with TestClient(create_app()) as client:
+
+        def status(token: str) -> int:
+            headers = {"Authorization": f"Bearer {token}"}
+            return client.get("/api/v1/tickets", headers=headers).status_code
+
+        assert (status(kept), status(dropped)) == (200, 401)
+        assert "deactivated pekka@e-tunnus.fi" in run("agent", "deactivate", "pekka@e-tunnus.fi")
+        assert status(kept) == 401
+    with Session(get_engine(cli_db)) as session:
+        assert access.live_session(session, cookie_id) is None
+    assert all(
+        "\trevoked " in line for line in run("agent", "tokens", "pekka@e-tunnus.fi").splitlines()
+    )
+    assert runner.invoke(app, ["agent", "deactivate", "nobody@e-tunnus.fi"]).exit_code == 1
+
+
+@pytest.mark.parametrize("command", ["demo", "dev"])
+def test_demo_and_dev_refuse_outside_development(cli_db, command):
+    result = runner.invoke(app, [command])
+    assert result.exit_code == 2
+    assert "HELPDESK_ENVIRONMENT=development" in result.stderr
+
+
+def _helpdesk(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("HELPDESK_")}
+    return subprocess.run(
+        [sys.executable, "-m", "helpdesk", *args],
+        env=clean | env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_production_by_default_refuses_the_development_secret_clearly(tmp_path):
+    done = _helpdesk("migrate", HELPDESK_DATABASE_URL=f"sqlite:///{tmp_path / 'x.db'}")
+    assert done.returncode == 2
+    assert "HELPDESK_SECRET_KEY" in done.stderr and "in production" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_serve_and_worker_refuse_a_sandbox_in_production(tmp_path):
+    env = {
+        "HELPDESK_SECRET_KEY": "k" * 40,
+        "HELPDESK_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}",
+        "HELPDESK_NETVISOR_URL": "http://127.0.0.1:8765",
+    }
+    for command in ("serve", "worker"):
+        done = _helpdesk(command, **env)
+        assert done.returncode == 2, done.stderr
+        assert "HELPDESK_NETVISOR_URL" in done.stderr and "sandbox" in done.stderr
+        assert "Traceback" not in done.stderr
+
+
+def test_make_run_is_development():
+    makefile = (Path(__file__).resolve().parents[2] / "Makefile").read_text()
+    assert "run: export HELPDESK_ENVIRONMENT := development" in makefile

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from helpdesk.settings import DEVELOPMENT_SECRET_KEY, Settings
+from helpdesk.settings import DEVELOPMENT_SECRET_KEY, Settings, refusal_text
 
 STRONG = "k" * 40
 
@@ -18,8 +18,18 @@ def _settings(monkeypatch, **env: str) -> Settings:
     return Settings()
 
 
+def test_the_environment_is_production_unless_said_otherwise(monkeypatch):
+    with pytest.raises(ValidationError) as refused:
+        _settings(monkeypatch)
+    message = refusal_text(refused.value)
+    assert "HELPDESK_SECRET_KEY" in message and "in production" in message
+    assert "HELPDESK_ENVIRONMENT=development" in message  # what to do for the demo
+    assert DEVELOPMENT_SECRET_KEY not in message
+    assert _settings(monkeypatch, secret_key=STRONG).environment == "production"
+
+
 def test_development_runs_with_the_default_key(monkeypatch):
-    settings = _settings(monkeypatch)
+    settings = _settings(monkeypatch, environment="development")
     assert settings.environment == "development"
     assert settings.secret_key == DEVELOPMENT_SECRET_KEY
     assert settings.database_url == "sqlite:///var/helpdesk.db"
@@ -58,18 +68,20 @@ def test_refusal_does_not_echo_the_configured_key(monkeypatch):
     ],
 )
 def test_database_url_accepted(monkeypatch, url, expected):
-    assert _settings(monkeypatch, database_url=url).database_url == expected
+    settings = _settings(monkeypatch, environment="development", database_url=url)
+    assert settings.database_url == expected
 
 
 @pytest.mark.parametrize("url", ["mysql://u@db/x", "helpdesk.db", "", "oracle://x"])
 def test_database_url_refused(monkeypatch, url):
     with pytest.raises(ValidationError, match="HELPDESK_DATABASE_URL"):
-        _settings(monkeypatch, database_url=url)
+        _settings(monkeypatch, environment="development", database_url=url)
 
 
 def test_values_come_from_the_environment(monkeypatch, tmp_path):
     settings = _settings(
         monkeypatch,
+        environment="development",
         data_dir=str(tmp_path),
         default_language="en",
         login_max_failures="3",
@@ -81,4 +93,4 @@ def test_values_come_from_the_environment(monkeypatch, tmp_path):
     assert settings.login_max_failures == 3
     assert settings.cookie_secure is True
     with pytest.raises(ValidationError):
-        _settings(monkeypatch, default_language="sv")
+        _settings(monkeypatch, environment="development", default_language="sv")

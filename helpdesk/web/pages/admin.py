@@ -16,7 +16,6 @@ from helpdesk.services import mailboxes as mailbox_service
 from helpdesk.services import user_import
 from helpdesk.services.errors import NotFound, ServiceError
 from helpdesk.values import Id, Line, Text
-from helpdesk.web.auth import login_session
 from helpdesk.web.deps import AdminAgent, SessionDep
 from helpdesk.web.forms import Checkbox, OptionalId
 from helpdesk.web.templating import render
@@ -158,10 +157,9 @@ def agent_update(
         role=Role(form.role) if form.role in Role.__members__ and not is_self else None,
         active=form.active or is_self,
         password=form.password or None,
+        # A new password ends the admin's other sessions and tokens, but not this session.
+        keep_session_id=getattr(request.state, "login_session_id", None) if is_self else None,
     )
-    if is_self and form.password:
-        # A new password ends the admin's other sessions, but not this one.
-        login_session(request, target)
     return RedirectResponse("/admin/agents", status_code=303)
 
 

@@ -12,7 +12,7 @@ from helpdesk import i18n
 from helpdesk.services import agents as agent_service
 from helpdesk.services.errors import ServiceError
 from helpdesk.values import Line
-from helpdesk.web.auth import login_session
+from helpdesk.web.auth import client_ip, login_session, logout_session, remember_language
 from helpdesk.web.deps import CurrentAgent, SessionDep
 from helpdesk.web.templating import render
 
@@ -60,9 +60,10 @@ def login(
     session: SessionDep,
     form: Annotated[LoginForm, Form()],
 ) -> Response:
-    ip = request.client.host if request.client else None
     try:
-        agent = agent_service.authenticate(session, email=form.email, password=form.password, ip=ip)
+        agent = agent_service.authenticate(
+            session, email=form.email, password=form.password, ip=client_ip(request)
+        )
     except ServiceError as exc:
         return render(
             request,
@@ -74,14 +75,15 @@ def login(
             },
             status_code=exc.status_code if exc.status_code == 429 else 400,
         )
-    login_session(request, agent)
-    return RedirectResponse(_safe_next(form.next), status_code=303)
+    login_session(request, agent, session)
+    response = RedirectResponse(_safe_next(form.next), status_code=303)
+    remember_language(response, agent.language)
+    return response
 
 
 @router.post("/logout", include_in_schema=False)
 def logout(request: Request, session: SessionDep, agent: CurrentAgent) -> Response:
-    agent_service.record_logout(session, agent=agent)
-    request.session.clear()
+    logout_session(request, agent, session)
     return RedirectResponse("/login", status_code=303)
 
 
@@ -92,7 +94,8 @@ def set_language(
     agent: CurrentAgent,
     form: Annotated[LanguageForm, Form()],
 ) -> Response:
+    response = RedirectResponse(_safe_next(form.next), status_code=303)
     if form.language in i18n.LANGUAGES:
         agent_service.update_agent(session, agent=agent, by=agent, language=form.language)
-        request.session["lang"] = form.language
-    return RedirectResponse(_safe_next(form.next), status_code=303)
+        remember_language(response, form.language)
+    return response

@@ -42,7 +42,13 @@ from plugins.invoices.dispatch.service import recipient_for
 from plugins.invoices.models import PATH, Dispatch, DispatchState, Invoice, InvoiceStatus
 from plugins.invoices.rules.formats import eur
 from plugins.invoices.settings import invoice_settings
-from plugins.invoices.web.display import CHECK_LABELS, labels, template_helpers
+from plugins.invoices.web.display import (
+    CHECK_LABELS,
+    labels,
+    netvisor_off,
+    require_netvisor,
+    template_helpers,
+)
 
 router = APIRouter(include_in_schema=False)
 
@@ -71,7 +77,12 @@ def _label(table: dict[str, str], key: Any) -> str:
 
 
 def actions_context(
-    session: Session, invoice: Invoice, *, compact: bool = False, in_ticket: bool = False
+    request: Request,
+    session: Session,
+    invoice: Invoice,
+    *,
+    compact: bool = False,
+    in_ticket: bool = False,
 ) -> dict[str, Any]:
     """Everything the action panel shows for one invoice.
 
@@ -122,6 +133,7 @@ def actions_context(
         "in_ticket": in_ticket,
         "now": now,
         "methods": ("email", "post", "einvoice"),
+        "netvisor_problem": netvisor_off(request),
     }
 
 
@@ -138,6 +150,7 @@ def _summary(invoice: Invoice) -> dict[str, str]:
 def actions_panel(request: Request, session: Session, invoice: Invoice, **extra: Any) -> Markup:
     """The panel as markup, for slots (ticket sidebar, queue rows)."""
     context = actions_context(
+        request,
         session,
         invoice,
         compact=bool(extra.pop("compact", False)),
@@ -153,7 +166,9 @@ def _answer(
         session.refresh(invoice)
         compact = request.query_params.get("compact") == "1"
         in_ticket = request.query_params.get("ticket") == "1"
-        context = actions_context(session, invoice, compact=compact, in_ticket=in_ticket) | extra
+        context = (
+            actions_context(request, session, invoice, compact=compact, in_ticket=in_ticket) | extra
+        )
         return render(request, "invoices/_actions.html", context)
     target = (
         back if back.startswith("/") and not back.startswith("//") else f"/invoices/{invoice.id}"
@@ -175,7 +190,9 @@ def actions_fragment(
     invoice = queries.get_invoice(session, invoice_id)
     compact = request.query_params.get("compact") == "1"
     return render(
-        request, "invoices/_actions.html", actions_context(session, invoice, compact=compact)
+        request,
+        "invoices/_actions.html",
+        actions_context(request, session, invoice, compact=compact),
     )
 
 
@@ -192,6 +209,7 @@ def dispatch_action(
     key: Annotated[Key, Form()] = "",
     back: Annotated[Line, Form()] = "",
 ) -> Response:
+    require_netvisor()
     invoice = queries.get_invoice(session, invoice_id)
     try:
         dispatching.start_dispatch(
@@ -231,6 +249,8 @@ def dispatch_step_action(
     agent: CurrentAgent,
     back: Annotated[Line, Form()] = "",
 ) -> Response:
+    if action != "cancel":  # cancelling needs no Netvisor; the rest go on to it
+        require_netvisor()
     dispatch, invoice = _dispatch(session, dispatch_id)
     if action == "confirm":
         dispatching.confirm_sent(session, dispatch=dispatch, agent=agent)
@@ -288,6 +308,7 @@ def resolve_action(
     agent: CurrentAgent,
     back: Annotated[Line, Form()] = "",
 ) -> Response:
+    require_netvisor()
     invoice = queries.get_invoice(session, invoice_id)
     korjattava.resolve_invoice(session, invoice=invoice, agent=agent)
     failing = [labels(CHECK_LABELS, c["name"]) for c in invoice.failed_checks]

@@ -23,7 +23,7 @@ from plugins.invoices import korjattava
 from plugins.invoices import queue as queries
 from plugins.invoices.rules.checks import CheckResult
 from plugins.invoices.web.api import DispatchRead, InvoiceDetail, dispatch_out, invoice_detail
-from plugins.invoices.web.display import CHECK_LABELS, CHECK_REASONS, labels
+from plugins.invoices.web.display import CHECK_LABELS, CHECK_REASONS, labels, require_netvisor
 
 router = APIRouter(prefix="/api/v1", tags=["invoices"], responses=API_ERRORS)
 
@@ -129,7 +129,11 @@ def api_dispatch(
     body: DispatchIn | None = None,
     idempotency_key: Annotated[Key | None, Header()] = None,
 ) -> InvoiceDetail | JSONResponse:
-    """Start sending the invoice on (202-like: the worker does the steps)."""
+    """Start sending the invoice on (202-like: the worker does the steps).
+
+    503 ``not_configured`` while Netvisor is not configured.
+    """
+    require_netvisor()
     invoice = queries.get_invoice(session, invoice_id)
     body = body or DispatchIn()
     try:
@@ -230,7 +234,11 @@ def api_korjattava(
 
 @router.post("/invoices/{invoice_id}/resolve", response_model=InvoiceDetail)
 def api_resolve(invoice_id: Id, session: SessionDep, agent: CurrentAgent) -> InvoiceDetail:
-    """Re-read the invoice from Netvisor, re-run the checks and put it back in the queue."""
+    """Re-read the invoice from Netvisor, re-run the checks and put it back in the queue.
+
+    503 ``not_configured`` while Netvisor is not configured.
+    """
+    require_netvisor()
     invoice = queries.get_invoice(session, invoice_id)
     korjattava.resolve_invoice(session, invoice=invoice, agent=agent)
     session.refresh(invoice)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
-from helpdesk.plugin_api import N_, gettext
+from fastapi import Request
+
+from helpdesk.plugin_api import N_, ServiceError, gettext
 from plugins.invoices.korjattava import join_reasons
 from plugins.invoices.rules.formats import eur
-from plugins.invoices.settings import invoice_settings
+from plugins.invoices.settings import invoice_settings, netvisor_problem
 
 DELIVERY_LABELS = {
     "post": N_("Post"),
@@ -119,6 +121,40 @@ def labels(table: dict[Any, str], key: Any) -> str:
     """The translated label for key, or the key itself."""
     label = table.get(key)
     return gettext(label) if label else str(key)
+
+
+class NotConfigured(ServiceError):
+    """An action needs a service the settings leave unconfigured: 503, never a sandbox."""
+
+    status_code = 503
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, code="not_configured")
+
+
+def require_netvisor() -> None:
+    """Refuse an action that needs Netvisor while Netvisor is not configured (503).
+
+    Routes call it after the login check, so a stranger still gets 401 and no hint.
+    """
+    problem = netvisor_problem()
+    if problem:
+        raise NotConfigured(problem)
+
+
+_UNKNOWN = object()
+
+
+def netvisor_off(request: Request | None) -> str | None:
+    """Why Netvisor's actions are off, in the page's language, or None (once per request)."""
+    known = getattr(request.state, "netvisor_off", _UNKNOWN) if request is not None else _UNKNOWN
+    if known is not _UNKNOWN:
+        return cast("str | None", known)
+    problem = netvisor_problem()
+    text = gettext(problem) if problem else None
+    if request is not None:
+        request.state.netvisor_off = text
+    return text
 
 
 def template_helpers() -> dict[str, Any]:

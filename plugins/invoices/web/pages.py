@@ -40,7 +40,7 @@ from plugins.invoices.settings import (
 )
 from plugins.invoices.sync import SyncResult, last_state, run_sync
 from plugins.invoices.web.actions import actions_panel
-from plugins.invoices.web.display import page_context
+from plugins.invoices.web.display import netvisor_off, page_context, require_netvisor
 
 router = APIRouter()
 
@@ -76,6 +76,7 @@ def queue_context(
         result=result,
         clean=clean,
         clean_key=uuid.uuid4().hex,
+        netvisor_problem=netvisor_off(request),
     )
 
 
@@ -94,6 +95,7 @@ def queue_page(
 
 @router.post("/invoices/sync", include_in_schema=False)
 def sync_now(request: Request, session: SessionDep, agent: CurrentAgent) -> Response:
+    require_netvisor()
     result = run_sync(session)
     if request.headers.get("hx-request"):
         return render(
@@ -160,6 +162,7 @@ def invoice_page(
 
 @router.get("/invoices/{invoice_id}/pdf", include_in_schema=False)
 def invoice_pdf(invoice_id: Id, session: SessionDep, agent: CurrentAgent) -> Response:
+    require_netvisor()
     invoice = queries.get_invoice(session, invoice_id)
     end_read(session)  # no transaction open while Netvisor answers
     try:

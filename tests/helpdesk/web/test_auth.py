@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import json
+from datetime import timedelta
+
 import factories
 import pytest
+from itsdangerous import Signer
 from sqlmodel import select
-from webclient import login
+from webclient import Client, login
 from webroutes import protected_routes, route_params
 
-from helpdesk.models import ApiToken, AuditEvent, utcnow
+from helpdesk.db import transaction
+from helpdesk.models import AgentSession, ApiToken, AuditEvent, utcnow
+from helpdesk.security import token_digest
+from helpdesk.services import access
 from helpdesk.services import agents as agent_service
 from helpdesk.settings import get_settings
 
@@ -94,10 +101,75 @@ def test_session_cookie_is_httponly_and_samesite_lax(client, admin):
     response = client.form(
         "/login", {"email": admin.email, "password": factories.PASSWORD}, follow_redirects=False
     )
-    cookie = response.headers["set-cookie"].lower()
-    assert cookie.startswith("helpdesk_session=")
+    cookies = [c.lower() for c in response.headers.get_list("set-cookie")]
+    (cookie,) = [c for c in cookies if c.startswith("helpdesk_session=")]
     assert "httponly" in cookie
     assert "samesite=lax" in cookie
+
+
+def _session_cookie(client) -> str:
+    return client.cookies["helpdesk_session"]
+
+
+def test_the_cookie_holds_only_an_opaque_session_id(session, logged_in, admin):
+    value = _session_cookie(logged_in)
+    kind, _, token = Signer(get_settings().secret_key, salt="helpdesk.session").unsign(
+        value
+    ).decode().partition(".")
+    assert kind == "s"
+    # Nothing of the password hash, no agent id: only the id the table keeps a hash of.
+    assert admin.password_hash[-16:] not in value and admin.password_hash[-8:] not in value
+    assert json.dumps({"agent_id": admin.id})[1:-1] not in value
+    row = session.exec(select(AgentSession)).one()
+    assert row.token_sha256 == token_digest(token) and token not in row.token_sha256
+    assert row.agent_id == admin.id and row.revoked_at is None
+
+
+def test_a_cookie_copied_before_logout_stops_working(app, session, logged_in, admin):
+    copied = _session_cookie(logged_in)
+    assert logged_in.get("/tickets", follow_redirects=False).status_code == 200
+    logged_in.form("/logout", {}, follow_redirects=False)
+    with Client(app, base_url="http://testserver", cookies={"helpdesk_session": copied}) as thief:
+        assert thief.get("/tickets", follow_redirects=False).status_code == 303
+        assert thief.get("/api/v1/tickets").status_code == 401
+    assert session.exec(select(AgentSession)).one().revoked_at is not None
+
+
+def test_a_forged_or_unsigned_cookie_is_nobody(app, session, logged_in):
+    row = session.exec(select(AgentSession)).one()
+    for value in ["s." + row.token_sha256, _session_cookie(logged_in) + "x", "garbage"]:
+        with Client(app, base_url="http://testserver", cookies={"helpdesk_session": value}) as c:
+            assert c.get("/tickets", follow_redirects=False).status_code == 303
+
+
+@pytest.mark.parametrize(
+    ("column", "ago"),
+    [("last_seen_at", timedelta(hours=3)), ("expires_at", timedelta(seconds=1))],
+    ids=["idle", "absolute"],
+)
+def test_sessions_end_at_the_idle_and_absolute_timeouts(session, logged_in, column, ago):
+    row = session.exec(select(AgentSession)).one()
+    assert logged_in.get("/tickets", follow_redirects=False).status_code == 200
+    with transaction(session):
+        setattr(row, column, utcnow() - ago)
+        session.add(row)
+    assert logged_in.get("/tickets", follow_redirects=False).status_code == 303
+
+
+def test_last_seen_is_written_only_every_few_minutes(session, logged_in):
+    row = session.exec(select(AgentSession)).one()
+    first = row.last_seen_at
+    for _ in range(3):
+        assert logged_in.get("/tickets").status_code == 200
+    session.refresh(row)
+    assert row.last_seen_at == first
+    with transaction(session):
+        row.last_seen_at = utcnow() - access.SESSION_TOUCH_INTERVAL - timedelta(seconds=1)
+        session.add(row)
+    stale = row.last_seen_at
+    assert logged_in.get("/tickets").status_code == 200
+    session.refresh(row)
+    assert row.last_seen_at > stale + access.SESSION_TOUCH_INTERVAL
 
 
 def test_login_gets_a_fresh_csrf_token(client, admin):
@@ -156,6 +228,55 @@ def test_password_change_ends_other_sessions(session, client, admin):
     assert client.get("/tickets", follow_redirects=False).status_code == 303
     login(client, admin, password="uusi-salasana-456")
     assert client.get("/tickets").status_code == 200
+
+
+def _api_ok(client, token) -> bool:
+    response = client.get("/api/v1/tickets", headers={"Authorization": f"Bearer {token}"})
+    return response.status_code == 200
+
+
+def test_own_password_change_keeps_this_session_and_ends_the_rest(app, session, logged_in, admin):
+    token = agent_service.create_token(session, agent=admin, name="skripti")
+    with Client(app, base_url="http://testserver") as elsewhere:
+        login(elsewhere, admin)
+        response = logged_in.form(
+            f"/admin/agents/{admin.id}",
+            {"name": admin.name, "role": "admin", "active": "on", "password": "uusi-salasana-456"},
+            follow_redirects=False,
+        )
+        assert response.status_code == 303
+        assert logged_in.get("/tickets", follow_redirects=False).status_code == 200
+        assert elsewhere.get("/tickets", follow_redirects=False).status_code == 303
+    assert not _api_ok(logged_in, token)
+
+
+def test_deactivation_ends_sessions_and_tokens_at_once(app, session, admin):
+    other = factories.agent(session)
+    token = agent_service.create_token(session, agent=other)
+    with Client(app, base_url="http://testserver") as browser:
+        login(browser, other)
+        assert _api_ok(browser, token)
+        agent_service.deactivate(session, agent=other, by=admin)
+        assert browser.get("/tickets", follow_redirects=False).status_code == 303
+        assert not _api_ok(browser, token)
+        # Reactivating does not bring them back: they were revoked, not only refused.
+        agent_service.update_agent(session, agent=other, by=admin, active=True)
+        assert browser.get("/tickets", follow_redirects=False).status_code == 303
+        assert not _api_ok(browser, token)
+    rows = session.exec(select(AgentSession).where(AgentSession.agent_id == other.id)).all()
+    assert rows and all(r.revoked_at is not None for r in rows)
+    (event,) = [e for e in _events(session, "agent.update") if e.details.get("active") is False]
+    assert event.details["access_ended"] == 2
+
+
+def test_expired_tokens_are_refused(session, client, admin):
+    token = agent_service.create_token(session, agent=admin, valid_days=1)
+    assert _api_ok(client, token)
+    row = session.exec(select(ApiToken)).one()
+    with transaction(session):
+        row.expires_at = utcnow() - timedelta(seconds=1)
+        session.add(row)
+    assert not _api_ok(client, token)
 
 
 def test_bearer_token_authenticates_the_api(session, client, admin):
