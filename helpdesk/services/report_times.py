@@ -1,0 +1,157 @@
+"""First response and resolution times, in business hours, by week and by mailbox.
+
+The database picks each ticket's moments (its first incoming mail, the first reply an
+agent sent after it, its last closing) with indexed subqueries, one row per ticket that
+came in in the period. A business-hour duration cannot be a SQL aggregate on both
+databases (it needs the holidays), so Python measures each with one ``BusinessClock``
+built for the period and takes the median and the 90th percentile per group.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections import defaultdict
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import String, cast, func, or_
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, select
+
+from helpdesk.hookspecs import ReportPeriod
+from helpdesk.models import AuditEvent, Mailbox, Message, Ticket
+from helpdesk.models.reports import DurationStats, TimesReport, TimesRow
+from helpdesk.service_hours import BusinessClock, ServiceCalendar, calendar_from_settings
+from helpdesk.services.reports import CLOSED, bounds, period_read
+
+HOUR = 3600.0
+
+
+def nearest_rank(values: list[float], q: float) -> float:
+    """The q-quantile, nearest rank: the smallest value with q of all at or below it."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+
+
+def stats(seconds: list[float]) -> DurationStats:
+    """Count, median and nearest-rank 90th percentile, in hours (two decimals)."""
+    if not seconds:
+        return DurationStats(count=0, median_hours=None, p90_hours=None)
+    return DurationStats(
+        count=len(seconds),
+        median_hours=round(statistics.median(seconds) / HOUR, 2),
+        p90_hours=round(nearest_rank(seconds, 0.9) / HOUR, 2),
+    )
+
+
+def _ticket_moments(session: Session, period: ReportPeriod, start: datetime, end: datetime) -> Any:
+    """Per ticket that came in in the period: mailbox, first incoming, first reply, closed at."""
+    first_in = (
+        select(func.min(Message.created_at))
+        .where(Message.ticket_id == Ticket.id, Message.kind == "incoming")
+        .correlate(Ticket)
+        .scalar_subquery()
+    )
+    first_reply = (
+        select(func.min(Message.created_at))
+        .where(
+            Message.ticket_id == Ticket.id,
+            Message.kind == "outgoing",
+            col(Message.author_id).is_not(None),
+            col(Message.created_at) >= first_in,
+            or_(
+                col(Message.delivery_status).is_(None), col(Message.delivery_status) != "cancelled"
+            ),
+        )
+        .correlate(Ticket)
+        .scalar_subquery()
+    )
+    closed_at = (
+        select(func.max(AuditEvent.at))
+        .where(
+            AuditEvent.object_type == "ticket",
+            AuditEvent.object_id == cast(Ticket.id, String),
+            AuditEvent.action == "ticket.status",
+            AuditEvent.details["new"].as_string() == CLOSED,
+        )
+        .correlate(Ticket)
+        .scalar_subquery()
+    )
+    # More columns than sqlmodel's select() types: SQLAlchemy's own.
+    query = sa_select(
+        col(Ticket.mailbox_id),
+        col(Ticket.created_at),
+        col(Ticket.status),
+        first_in.label("first_in"),
+        first_reply.label("first_reply"),
+        closed_at.label("closed_at"),
+    ).where(col(Ticket.created_at) >= start, col(Ticket.created_at) < end)
+    if period.mailbox_id:
+        query = query.where(col(Ticket.mailbox_id) == period.mailbox_id)
+    return session.execute(query).all()
+
+
+def _aware(value: Any) -> datetime | None:
+    # Scalar subqueries come back untyped: SQLite gives text, PostgreSQL an aware datetime.
+    if value is None:
+        return None
+    moment: datetime = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def response_times(
+    session: Session,
+    period: ReportPeriod,
+    calendar: ServiceCalendar | None = None,
+    now: datetime | None = None,
+) -> TimesReport:
+    """First response and resolution times of the period's tickets, by week and by mailbox."""
+    cal = calendar or calendar_from_settings()
+    start, end = bounds(period, cal)
+    rows = _ticket_moments(session, period, start, end)
+    today = cal.local(now or datetime.now(UTC)).date()
+    clock = BusinessClock(cal, period.start, max(today, period.end) + timedelta(days=1))
+    week_first: dict[date, list[float]] = defaultdict(list)
+    week_done: dict[date, list[float]] = defaultdict(list)
+    box_first: dict[int | None, list[float]] = defaultdict(list)
+    box_done: dict[int | None, list[float]] = defaultdict(list)
+    for mailbox_id, created, status, first_in_raw, reply_raw, closed_raw in rows:
+        local_day = cal.local(created).date()
+        monday = local_day - timedelta(days=local_day.weekday())
+        first_in, reply, closed = _aware(first_in_raw), _aware(reply_raw), _aware(closed_raw)
+        if first_in is not None and reply is not None:
+            seconds = clock.between(first_in, reply)
+            week_first[monday].append(seconds)
+            box_first[mailbox_id].append(seconds)
+        if status == CLOSED and closed is not None:
+            seconds = clock.between(created, closed)
+            week_done[monday].append(seconds)
+            box_done[mailbox_id].append(seconds)
+    weeks = sorted(set(week_first) | set(week_done))
+    by_week = [
+        TimesRow(
+            week=f"{monday.isocalendar().year}-W{monday.isocalendar().week:02d}",
+            week_start=monday,
+            first_response=stats(week_first[monday]),
+            resolution=stats(week_done[monday]),
+        )
+        for monday in weeks
+    ]
+    boxes = {
+        b.id: b.address
+        for b in session.exec(
+            select(Mailbox).where(col(Mailbox.id).in_([i for i in box_first | box_done if i]))
+        )
+    }
+    by_mailbox = [
+        TimesRow(
+            mailbox=boxes.get(box_id) if box_id else None,
+            first_response=stats(box_first[box_id]),
+            resolution=stats(box_done[box_id]),
+        )
+        for box_id in sorted(
+            set(box_first) | set(box_done), key=lambda i: boxes.get(i, "") if i else ""
+        )
+    ]
+    return TimesReport(period=period_read(session, period), by_week=by_week, by_mailbox=by_mailbox)
