@@ -41,6 +41,8 @@ MAX_DAYS = 366
 #: What the page shows without a choice: the last twelve weeks up to today.
 DEFAULT_DAYS = 84
 CLOSED = TicketStatus.closed.value
+#: The dates a period may cover (far outside them a date has no UTC moment).
+EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)
 
 
 def default_period(today: date, mailbox_id: int | None = None) -> ReportPeriod:
@@ -50,6 +52,8 @@ def default_period(today: date, mailbox_id: int | None = None) -> ReportPeriod:
 
 def make_period(start: date, end: date, mailbox_id: int | None = None) -> ReportPeriod:
     """A period from ``start`` to ``end``, both included; a wrong one is a ServiceError."""
+    if not (start >= EARLIEST and end <= LATEST):
+        raise ServiceError(N_("Choose dates between 2000 and 2099"))
     if end < start:
         raise ServiceError(N_("The end date is before the start date"))
     if (end - start).days >= MAX_DAYS:

@@ -2,10 +2,11 @@
 
 from fastapi import APIRouter
 
-from helpdesk.web.api import calls, replies, tickets, users
+from helpdesk.web.api import calls, replies, reports, tickets, users
 
 router = APIRouter(prefix="/api/v1")
 router.include_router(tickets.router)
 router.include_router(replies.router)
 router.include_router(users.router)
 router.include_router(calls.router)
+router.include_router(reports.router)

@@ -12,6 +12,7 @@ from helpdesk.web.pages import (
     dashboard,
     inbox,
     links,
+    reports,
     ticket,
     users,
 )
@@ -30,5 +31,6 @@ for module in (
     calls,
     dashboard,
     links,
+    reports,
 ):
     router.include_router(module.router)
