@@ -9,9 +9,10 @@ and what became of each by the day's deadline (cutoff plus margin):
 - ``waiting``: neither, and the deadline is still ahead (today);
 - ``late``: neither, and the deadline has passed.
 
-The kept share is (same day + Korjattava) / (all but waiting). The days are a small table
-of literal rows (one SELECT per business day, UNION ALL) joined to the invoices, and the
-database counts each outcome with GROUP BY, on SQLite and PostgreSQL alike.
+The kept share is (same day + Korjattava) / (all but waiting). The calendar is a small
+VALUES table (one row per date: its cutoff and deadline and the next business day's),
+joined to the invoices on equality of the sighting's UTC date, so the invoices are read
+once; the database counts each outcome with GROUP BY, on SQLite and PostgreSQL alike.
 """
 
 from __future__ import annotations
@@ -20,11 +21,11 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Date, and_, case, func, literal, union_all
+from sqlalchemy import Date, and_, case, cast, column, func, literal, values
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from helpdesk.plugin_api import ReportPeriod, UTCDateTime
+from helpdesk.plugin_api import ReportPeriod, UTCDateTime, is_postgres
 from plugins.invoices.models import Correction, Invoice
 from plugins.invoices.rules.deadline import InvoiceDeadline
 from plugins.invoices.settings import deadline_rules
@@ -84,50 +85,102 @@ def business_days(period: ReportPeriod, rules: InvoiceDeadline) -> list[date]:
     return [d for d in every if rules.calendar.is_business_day(d)]
 
 
-def _days_table(days: list[date], rules: InvoiceDeadline) -> Any:
+def _dates_table(days: list[date], rules: InvoiceDeadline) -> Any:
+    """One row per calendar date from the business day before ``days`` to the last of them.
+
+    ``cutoff``, ``same_day`` and ``same_deadline`` are set on business days only (an
+    invoice of that date seen by the cutoff is due that day); ``next_day`` and
+    ``next_deadline`` take every later sighting (the next business day).
+    """
+    cal = rules.calendar
     rows = []
-    for day in days:
-        opens, cutoff = rules.promise_window(day)
-        deadline = rules.deadline_for(cutoff)
+    day = cal.local(rules.promise_window(days[0])[0]).date()
+    while day <= days[-1]:
+        business = cal.is_business_day(day)
+        cutoff = cal.at(day, rules.cutoff).astimezone(UTC) if business else None
+        following = cal.next_business_day(day)
         rows.append(
-            sa_select(
-                literal(day, Date).label("day"),
-                literal(opens, UTCDateTime()).label("opens"),
-                literal(cutoff, UTCDateTime()).label("cutoff"),
-                literal(deadline, UTCDateTime()).label("deadline"),
+            (
+                day,
+                cutoff,
+                day if business else None,
+                rules.deadline_for(cutoff) if cutoff else None,
+                following,
+                rules.deadline_for(cal.at(following, rules.cutoff)),
             )
         )
-    return (union_all(*rows) if len(rows) > 1 else rows[0]).cte("promise_days")
+        day += timedelta(days=1)
+    columns: list[Any] = [
+        column("date", Date),
+        column("cutoff", UTCDateTime()),
+        column("same_day", Date),
+        column("same_deadline", UTCDateTime()),
+        column("next_day", Date),
+        column("next_deadline", UTCDateTime()),
+    ]
+    return values(*columns, name="promise_dates").data(rows).cte("promise_dates")
 
 
-def _first_marked() -> Any:
-    return (
-        select(Correction.invoice_id, func.min(Correction.marked_at).label("marked_at"))
-        .group_by(col(Correction.invoice_id))
-        .subquery("first_marked")
-    )
+def _utc_date(session: Session) -> Any:
+    """The invoice's first sighting as a UTC date, the key into the dates table.
+
+    The local and UTC dates differ only between local midnight and 02:00/03:00, long
+    after the previous cutoff: such a sighting is due the business day after the UTC
+    date, which is what the local date gives too.
+    """
+    if is_postgres(session):
+        return cast(func.timezone("UTC", col(Invoice.first_seen_at)), Date)
+    return func.date(col(Invoice.first_seen_at))  # SQLite keeps naive UTC text
 
 
-def _due(days: Any, marked: Any, *columns: Any) -> Any:
-    """``columns`` of each day's invoices (first seen in its window) with their first marking."""
-    window = and_(
-        col(Invoice.first_seen_at) > days.c.opens, col(Invoice.first_seen_at) <= days.c.cutoff
-    )
-    return (
-        sa_select(*columns)
-        .select_from(days)
-        .join(Invoice, window)
-        .outerjoin(marked, marked.c.invoice_id == col(Invoice.id))
-    )
+class _Due:
+    """Each invoice with its due day and deadline, joined in SQL (see the module docstring).
 
+    The invoices of the days' windows are read once into a materialised CTE with their key,
+    so that the join to the dates is a lookup: without it SQLite scans the invoices once per
+    date (it cannot index the key expression).
+    """
 
-def _outcome(days: Any, marked: Any, now: datetime) -> Any:
-    return case(
-        (marked.c.marked_at <= days.c.deadline, "korjattava"),
-        (col(Invoice.left_unsent_at) <= days.c.deadline, "same_day"),
-        (days.c.deadline > literal(now, UTCDateTime()), "waiting"),
-        else_="late",
-    )
+    def __init__(self, session: Session, days: list[date], rules: InvoiceDeadline) -> None:
+        self.dates = _dates_table(days, rules)
+        self.marked = (
+            select(Correction.invoice_id, func.min(Correction.marked_at).label("marked_at"))
+            .group_by(col(Correction.invoice_id))
+            .subquery("first_marked")
+        )
+        opens, closes = rules.promise_window(days[0])[0], rules.promise_window(days[-1])[1]
+        self.invoices = (
+            sa_select(
+                col(Invoice.id).label("id"),
+                col(Invoice.first_seen_at).label("first_seen_at"),
+                col(Invoice.left_unsent_at).label("left_unsent_at"),
+                _utc_date(session).label("key"),
+            )
+            .where(col(Invoice.first_seen_at) > opens, col(Invoice.first_seen_at) <= closes)
+            .cte("due_invoices")
+            .prefix_with("MATERIALIZED")
+        )
+        dates, invoices = self.dates.c, self.invoices.c
+        in_time = and_(dates.cutoff.is_not(None), invoices.first_seen_at <= dates.cutoff)
+        self.day = case((in_time, dates.same_day), else_=dates.next_day)
+        self.deadline = case((in_time, dates.same_deadline), else_=dates.next_deadline)
+
+    def select(self, *columns: Any) -> Any:
+        """``columns`` over the invoices first seen in the days' windows."""
+        return (
+            sa_select(*columns)
+            .select_from(self.invoices)
+            .join(self.dates, self.invoices.c.key == self.dates.c.date)
+            .outerjoin(self.marked, self.marked.c.invoice_id == self.invoices.c.id)
+        )
+
+    def outcome(self, now: datetime) -> Any:
+        return case(
+            (self.marked.c.marked_at <= self.deadline, "korjattava"),
+            (self.invoices.c.left_unsent_at <= self.deadline, "same_day"),
+            (self.deadline > literal(now, UTCDateTime()), "waiting"),
+            else_="late",
+        )
 
 
 def _summary(day: date, deadline: datetime, counts: dict[str, int]) -> PromiseDay:
@@ -150,10 +203,10 @@ def promise_report(
     days = business_days(period, rules)
     if not days:
         return PromiseReport(start=period.start, end=period.end, days=[])
-    table, marked = _days_table(days, rules), _first_marked()
-    outcome = _outcome(table, marked, now)
+    due = _Due(session, days, rules)
+    outcome = due.outcome(now)
     counted = [func.sum(case((outcome == name, 1), else_=0)) for name in OUTCOMES]
-    query = _due(table, marked, table.c.day, *counted).group_by(table.c.day)
+    query = due.select(due.day.label("due_day"), *counted).group_by(due.day)
     found: dict[date, dict[str, int]] = {}
     for row in session.execute(query):
         day = row[0] if isinstance(row[0], date) else date.fromisoformat(str(row[0]))
@@ -176,12 +229,11 @@ def promise_day(
     rules = rules or deadline_rules()
     if not rules.calendar.is_business_day(day):
         return None
-    table, marked = _days_table([day], rules), _first_marked()
-    outcome = _outcome(table, marked, now).label("outcome")
+    due = _Due(session, [day], rules)
     rows = session.execute(
-        _due(table, marked, Invoice, marked.c.marked_at, outcome).order_by(
-            col(Invoice.first_seen_at), col(Invoice.id)
-        )
+        due.select(Invoice, due.marked.c.marked_at, due.outcome(now).label("outcome"))
+        .join(Invoice, col(Invoice.id) == due.invoices.c.id)
+        .order_by(col(Invoice.first_seen_at), col(Invoice.id))
     ).all()
     invoices = [
         PromiseInvoice(

@@ -176,3 +176,12 @@ def test_banner_from_1430_while_an_invoice_due_today_is_unsent(
     session.commit()
     freeze(monkeypatch, hki(9, 14, 45))
     assert 'data-testid="invoice-alert"' not in logged_in.get("/reports").text
+
+
+def test_a_sighting_after_local_midnight_is_due_that_day(session: Session) -> None:
+    # Tuesday 01:30 Helsinki is Monday 23:30 UTC: still due Tuesday, as Monday 23:30 is.
+    add_invoice(session, 21, hki(3, 1, 30), left=hki(3, 10))
+    add_invoice(session, 22, hki(2, 23, 30), left=hki(3, 16))
+    session.commit()
+    days = promise_report(session, ReportPeriod(date(2024, 12, 2), date(2024, 12, 3)), AFTER).days
+    assert figures(days) == [(2, 0, 0, 0, 0, 0, None), (3, 2, 1, 0, 1, 0, 50.0)]
