@@ -33,7 +33,10 @@ def test_page_shows_every_report_with_tables_and_links(logged_in: Client, week: 
     for name in ("times", "mailboxes", "calls", "backlog", "agents"):
         assert f'id="chart-{name}"' in html and "data-chart=" in html
     assert "/static/vendor/chart-4.6.1.umd.min.js" in html
-    assert "<td>2024-W49</td><td>5</td><td>0.50</td><td>2.00</td><td>3</td><td>3.00</td><td>6.00</td>" in html
+    assert (
+        "<td>2024-W49</td><td>5</td><td>0.50</td><td>2.00</td><td>3</td><td>3.00</td><td>6.00</td>"
+        in html
+    )
     assert 'data-testid="heatmap-mail"' in html and 'data-testid="heatmap-calls"' in html
     assert "<td>Xenia Agentti</td><td>4</td><td>3</td><td>1</td>" in html
     assert "/reports/backlog.csv?from=2024-12-02&amp;to=2024-12-09" in html
@@ -56,13 +59,19 @@ def test_csv_downloads(logged_in: Client, week: Week) -> None:
     rows = _csv(response.text)
     assert rows[0] == ["Päivä", "Avoimet"]
     assert rows[1:] == [
-        [f"2024-12-0{d}", str(n)] for d, n in zip(range(2, 10), (1, 3, 2, 3, 3, 4, 4, 4), strict=True)
+        [f"2024-12-0{d}", str(n)]
+        for d, n in zip(range(2, 10), (1, 3, 2, 3, 3, 4, 4, 4), strict=True)
     ]
     heat = _csv(logged_in.get("/reports/volume-mail.csv", params=PERIOD).text)
     assert heat[0][0] == "Tunti" and len(heat) == 25
     assert heat[1 + 14][1 + 3] == "1"  # Thursday 14-15
     times = _csv(logged_in.get("/reports/times-mailbox.csv", params=PERIOD).text)
-    assert times[1][0] == "Ei postilaatikkoa" and times[3][:4] == ["info@e-tunnus.fi", "2", "0.88", "1.5"]
+    assert times[1][0] == "Ei postilaatikkoa" and times[3][:4] == [
+        "info@e-tunnus.fi",
+        "2",
+        "0.88",
+        "1.5",
+    ]
     assert logged_in.get("/reports/nothing.csv", params=PERIOD).status_code == 404
 
 
@@ -77,17 +86,21 @@ def test_csv_cells_cannot_be_formulas(session: Session, logged_in: Client, week:
         "1.5",
         "",
     ]
-    week.x.name = "=HYPERLINK(\"http://evil\")"
+    week.x.name = '=HYPERLINK("http://evil")'
     session.add(week.x)
     session.commit()
     rows = _csv(logged_in.get("/reports/agents.csv", params=PERIOD).text)
-    assert rows[1][0] == "'=HYPERLINK(\"http://evil\")"
+    assert rows[1][0] == '\'=HYPERLINK("http://evil")'
 
 
 def test_api_json(logged_in: Client, week: Week) -> None:
     times = logged_in.get("/api/v1/reports/times", params=PERIOD).json()
     assert times["period"] == {"from": "2024-12-02", "to": "2024-12-09", "mailbox": None}
-    assert times["by_week"][0]["first_response"] == {"count": 5, "median_hours": 0.5, "p90_hours": 2.0}
+    assert times["by_week"][0]["first_response"] == {
+        "count": 5,
+        "median_hours": 0.5,
+        "p90_hours": 2.0,
+    }
     volume = logged_in.get("/api/v1/reports/volume", params=PERIOD).json()
     assert volume["mail"]["total"] == 7 and volume["calls"]["cells"][0][10] == 2
     calls = logged_in.get("/api/v1/reports/calls", params=PERIOD).json()
@@ -121,7 +134,9 @@ def test_api_is_documented(logged_in: Client) -> None:
         ({"mailbox": "0"}, 422),
     ],
 )
-def test_bad_periods_are_refused_not_500(logged_in: Client, params: dict[str, str], status: int) -> None:
+def test_bad_periods_are_refused_not_500(
+    logged_in: Client, params: dict[str, str], status: int
+) -> None:
     assert logged_in.get("/api/v1/reports/times", params=params).status_code == status
     assert logged_in.get("/reports", params=params).status_code in (400, 422)
 

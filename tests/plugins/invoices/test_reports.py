@@ -138,7 +138,9 @@ def test_reports_page_api_csv_and_day_page(logged_in: Client, invoices: dict) ->
     spec = logged_in.get("/api/v1/openapi.json").json()
     assert "/api/v1/reports/same-day" in spec["paths"]
 
-    rows = list(csv.reader(io.StringIO(logged_in.get("/reports/same-day/days.csv", params=params).text[1:])))
+    rows = list(
+        csv.reader(io.StringIO(logged_in.get("/reports/same-day/days.csv", params=params).text[1:]))
+    )
     assert rows[0][:3] == ["Päivä", "Erääntyviä", "Lähti samana päivänä"]
     assert rows[5] == ["2024-12-09", "3", "1", "0", "2", "0", "33.3"]
 
