@@ -159,7 +159,11 @@ class BusinessClock:
 
     def between(self, start: datetime, end: datetime) -> float:
         """Business seconds from ``start`` to ``end`` (0 when end is not after start)."""
-        return max(0.0, self.elapsed(end.timestamp()) - self.elapsed(start.timestamp()))
+        return self.between_seconds(start.timestamp(), end.timestamp())
+
+    def between_seconds(self, start: float, end: float) -> float:
+        """``between`` for POSIX seconds."""
+        return max(0.0, self.elapsed(end) - self.elapsed(start))
 
 
 @dataclass(frozen=True)

@@ -54,7 +54,14 @@ class Message(MessageBase, table=True):
             "ticket_id",
             "delivery_status",
         ),
-        Index("ix_message_ticket_kind_created", "ticket_id", "kind", "created_at"),
+        Index(
+            "ix_message_ticket_kind_created",
+            "ticket_id",
+            "kind",
+            "created_at",
+            "author_id",
+            "delivery_status",
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -1,8 +1,8 @@
 """Reports: when mail and calls come, the open backlog, who handled what (read only).
 
-Every count is made by the database with GROUP BY, the same SQL on SQLite and
-PostgreSQL: rows are counted per UTC hour (``hour_bucket``: whole hours since the epoch),
-and Python only folds those few thousand buckets into Helsinki weekdays, hours and days.
+Every count is made by the database with GROUP BY on SQLite and PostgreSQL: rows are
+counted per UTC hour (``hour_bucket``), and Python only folds those few thousand buckets
+into Helsinki weekdays, hours and days.
 Finland's offsets from UTC are whole hours, so an hour bucket never straddles a local hour.
 The response and resolution times are in ``report_times``.
 """
@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, and_, case, cast, func, or_
+from sqlalchemy import Integer, String, and_, case, cast, func, or_, type_coerce
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
@@ -79,33 +79,60 @@ def period_read(session: Session, period: ReportPeriod) -> PeriodRead:
     return PeriodRead(start=period.start, end=period.end, mailbox=box.address if box else None)
 
 
+def raw_moment(session: Session, column: Any) -> ColumnElement[Any]:
+    """A UTC timestamp as the driver gives it, unparsed: ``moment_seconds`` reads it.
+
+    SQLite's own date functions parse text slowly (a few microseconds a row), so SQLite
+    hands over its stored text; PostgreSQL gives POSIX seconds.
+    """
+    if is_postgres(session):
+        return func.extract("epoch", column)
+    return type_coerce(column, String)
+
+
+def moment_seconds(value: Any) -> float | None:
+    """POSIX seconds of what ``raw_moment`` selected (None stays None)."""
+    if value is None:
+        return None
+    if isinstance(value, str):  # SQLite: naive UTC text
+        return datetime.fromisoformat(value).replace(tzinfo=UTC).timestamp()
+    return float(value)
+
+
 def hour_bucket(session: Session, column: Any) -> ColumnElement[Any]:
-    """Whole hours since the epoch of a UTC timestamp column, as the database counts them."""
+    """The UTC hour of a timestamp column, to GROUP BY: whole hours since the epoch on
+    PostgreSQL, the ``YYYY-MM-DD HH`` prefix of the stored text on SQLite (cheap to cut)."""
     if is_postgres(session):
         return cast(func.floor(func.extract("epoch", column) / 3600), Integer)
-    # SQLite keeps naive UTC text; strftime('%s') reads it as UTC.
-    return cast(func.strftime("%s", column), Integer) / 3600
+    return func.substr(column, 1, 13)
 
 
 def local_hours(
-    rows: Iterable[tuple[int, int]], calendar: ServiceCalendar
+    rows: Iterable[tuple[Any, int]], calendar: ServiceCalendar
 ) -> list[tuple[datetime, int]]:
     """``(hour bucket, count)`` rows as ``(Helsinki start of that hour, count)``."""
     zone = calendar.zone
-    return [(datetime.fromtimestamp(bucket * 3600, tz=zone), count) for bucket, count in rows]
+    found = []
+    for bucket, count in rows:
+        if isinstance(bucket, str):
+            start = datetime.fromisoformat(bucket + ":00").replace(tzinfo=UTC)
+        else:
+            start = datetime.fromtimestamp(int(bucket) * 3600, tz=UTC)
+        found.append((start.astimezone(zone), int(count)))
+    return found
 
 
-def _heatmap(rows: Iterable[tuple[int, int]], calendar: ServiceCalendar) -> Heatmap:
+def _heatmap(rows: Iterable[tuple[Any, int]], calendar: ServiceCalendar) -> Heatmap:
     cells = [[0] * 24 for _ in range(7)]
     for moment, count in local_hours(rows, calendar):
         cells[moment.weekday()][moment.hour] += count
     return Heatmap(total=sum(map(sum, cells)), cells=cells)
 
 
-def _counts_by_hour(session: Session, column: Any, *where: Any) -> list[tuple[int, int]]:
+def _counts_by_hour(session: Session, column: Any, *where: Any) -> list[tuple[Any, int]]:
     bucket = hour_bucket(session, column).label("bucket")
     rows = session.exec(select(bucket, func.count()).where(*where).group_by(bucket)).all()
-    return [(int(b), int(n)) for b, n in rows]
+    return [(b, int(n)) for b, n in rows]
 
 
 def volume(
@@ -150,7 +177,7 @@ def calls_by_hour(
     ).all()
     incoming, outgoing = [0] * 24, [0] * 24
     for bucket_value, direction, count in rows:
-        (moment, n) = local_hours([(int(bucket_value), int(count))], cal)[0]
+        (moment, n) = local_hours([(bucket_value, int(count))], cal)[0]
         (incoming if direction == "incoming" else outgoing)[moment.hour] += n
     return CallsReport(
         period=period_read(session, period),
@@ -204,7 +231,7 @@ def backlog(
         changes_q = changes_q.join(
             Ticket, col(Ticket.id) == cast(AuditEvent.object_id, Integer)
         ).where(*ticket_where)
-    changes = [(int(b), int(n or 0)) for b, n in session.exec(changes_q).all()]
+    changes = [(b, int(n or 0)) for b, n in session.exec(changes_q).all()]
     # What happened on each local day from the period's start on: +created, ±status.
     per_day: dict[date, int] = {}
     for moment, n in local_hours(created, cal) + local_hours(changes, cal):

@@ -27,9 +27,11 @@ def upgrade() -> None:
         ['kind', 'created_at', 'mailbox_id', 'author_id', 'ticket_id', 'delivery_status'],
     )
     op.create_index(
-        'ix_message_ticket_kind_created', 'message', ['ticket_id', 'kind', 'created_at']
+        'ix_message_ticket_kind_created',
+        'message',
+        ['ticket_id', 'kind', 'created_at', 'author_id', 'delivery_status'],
     )
-    op.create_index('ix_ticket_created', 'ticket', ['created_at', 'mailbox_id'])
+    op.create_index('ix_ticket_created', 'ticket', ['created_at', 'mailbox_id', 'status'])
 
 
 def downgrade() -> None:
