@@ -41,6 +41,8 @@ MAX_DAYS = 366
 #: What the page shows without a choice: the last twelve weeks up to today.
 DEFAULT_DAYS = 84
 CLOSED = TicketStatus.closed.value
+#: SQLite keeps naive UTC text: seconds are counted from this naive epoch.
+NAIVE_EPOCH = datetime(1970, 1, 1)
 #: The dates a period may cover (far outside them a date has no UTC moment).
 EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)
 
@@ -95,7 +97,7 @@ def moment_seconds(value: Any) -> float | None:
     if value is None:
         return None
     if isinstance(value, str):  # SQLite: naive UTC text
-        return datetime.fromisoformat(value).replace(tzinfo=UTC).timestamp()
+        return (datetime.fromisoformat(value) - NAIVE_EPOCH).total_seconds()
     return float(value)
 
 
