@@ -16,7 +16,7 @@ from collections import defaultdict
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import String, cast, func, or_
+from sqlalchemy import String, case, cast, func, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -87,7 +87,8 @@ def _ticket_moments(session: Session, period: ReportPeriod, start: datetime, end
         col(Ticket.status),
         raw_moment(session, first_in),
         raw_moment(session, first_reply),
-        raw_moment(session, closed_at),
+        # Only a ticket closed now has a resolution: the others skip the audit log.
+        raw_moment(session, case((col(Ticket.status) == CLOSED, closed_at))),
     ).where(col(Ticket.created_at) >= start, col(Ticket.created_at) < end)
     if period.mailbox_id:
         query = query.where(col(Ticket.mailbox_id) == period.mailbox_id)
