@@ -24,7 +24,14 @@ from helpdesk.hookspecs import ReportPeriod
 from helpdesk.models import AuditEvent, Mailbox, Message, Ticket
 from helpdesk.models.reports import DurationStats, TimesReport, TimesRow
 from helpdesk.service_hours import BusinessClock, ServiceCalendar, calendar_from_settings
-from helpdesk.services.reports import CLOSED, bounds, moment_seconds, period_read, raw_moment
+from helpdesk.services.reports import (
+    CLOSED,
+    bounds,
+    moment_seconds,
+    no_jit,
+    period_read,
+    raw_moment,
+)
 
 HOUR = 3600.0
 
@@ -116,6 +123,7 @@ def response_times(
     """First response and resolution times of the period's tickets, by week and by mailbox."""
     cal = calendar or calendar_from_settings()
     start, end = bounds(period, cal)
+    no_jit(session)
     rows = _ticket_moments(session, period, start, end)
     today = cal.local(now or datetime.now(UTC)).date()
     clock = BusinessClock(cal, period.start, max(today, period.end) + timedelta(days=1))
