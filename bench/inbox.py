@@ -1,4 +1,4 @@
-"""Inbox benchmark: 100,000 tickets / 500,000 Finnish messages, timed over HTTP.
+"""Inbox and reports benchmark: 100,000 tickets / 500,000 Finnish messages, timed over HTTP.
 
     python bench/inbox.py [--tickets N] [--requests R] [--db sqlite,postgresql] [--keep]
 
@@ -9,6 +9,10 @@ requested R times. Two figures per case: the server time from the ``Server-Timin
 header (added by bench/inbox_server.py; middleware, route, queries and rendering) and
 the client round-trip on loopback. Baselines from the same run: ``/healthz`` over HTTP
 and a raw SQL SELECT of 50 tickets. Prints figures only; targets are shown, not asserted.
+
+The reports (``bench/reports_data.py`` adds closings, calls and invoices first) are timed
+as the Reports page over the default twelve weeks and as each ``/api/v1/reports/...``
+over a whole year, the longest period a report takes.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from pathlib import Path
 
 import httpx
 from inbox_data import BENCH_AGENT, BENCH_PASSWORD, MAILBOXES, Dataset, generate, rare_terms
+from reports_data import add_report_rows, report_period
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
@@ -40,6 +45,8 @@ PG_ADMIN_URL = os.environ.get(
 )
 TARGETS_MS = {"inbox": 50, "inbox filtered": 50, "next page": 50, "ticket": 50}
 SEARCH_TARGET_MS = 150
+REPORT_TARGET_MS = 500
+REPORTS = ("times", "volume", "calls", "backlog", "agents", "same-day")
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 CURSOR = re.compile(r"cursor=([A-Za-z0-9_-]+)")
 COMMON_WORDS = ("lasku", "asiakas", "kiitos", "maksu", "postitse")
@@ -104,7 +111,7 @@ def _raw_select(engine: Engine, timings: Timings, n: int) -> None:
             timings.add("baseline: raw SELECT 50", ms, ms)
 
 
-def run_cases(http: httpx.Client, data: Dataset, engine: Engine, n: int) -> Timings:
+def run_cases(http: httpx.Client, data: Dataset, engine: Engine, n: int, only: str = "") -> Timings:
     rng = random.Random(7)
     timings = Timings()
     _raw_select(engine, timings, n)
@@ -157,14 +164,25 @@ def run_cases(http: httpx.Client, data: Dataset, engine: Engine, n: int) -> Timi
             params={"q": rng.choice(data.rare_words), "status": ""},
         ),
     }
+    year_start, year_end = report_period(366)
+    year = {"from": year_start.isoformat(), "to": year_end.isoformat()}
+    cases["reports page 12 wk"] = lambda: _get(http, timings, "reports page 12 wk", "/reports")
+    for report in REPORTS:
+        case = f"report {report} 1 yr"
+        cases[case] = lambda case=case, report=report: _get(  # type: ignore[misc]
+            http, timings, case, f"/api/v1/reports/{report}", params=year
+        )
     for name, call in cases.items():
+        if only and only not in name and not name.startswith("baseline"):
+            continue
         for _ in range(3):  # warm-up, not counted
             call()
         timings.server.pop(name, None)
         timings.client.pop(name, None)
         for _ in range(n):
             call()
-    _next_pages(http, timings, rng, n)
+    if not only or only in "next page":
+        _next_pages(http, timings, rng, n)
     return timings
 
 
@@ -218,7 +236,13 @@ def _report(db: str, data: Dataset, timings: Timings) -> None:
     )
     for case, values in timings.server.items():
         client = timings.client[case]
-        target = SEARCH_TARGET_MS if case.startswith("search") else TARGETS_MS.get(case)
+        target = (
+            SEARCH_TARGET_MS
+            if case.startswith("search")
+            else REPORT_TARGET_MS
+            if case.startswith("report")
+            else TARGETS_MS.get(case)
+        )
         p95 = _pct(values, 0.95)
         verdict = "" if target is None else f"p95<{target}: {'ok' if p95 < target else 'MISSED'}"
         print(
@@ -266,11 +290,13 @@ def bench(db: str, args: argparse.Namespace) -> None:
         # Kept databases are brought up to the newest revision too (tables added since).
         migrate.upgrade(url)
         data = _describe(engine) if reuse else generate(engine, tickets=args.tickets)
+        if not reuse:
+            print(f"report rows: {add_report_rows(engine)}")
         proc, base = _start_server(url)
         try:
             with httpx.Client(base_url=base, timeout=120) as http:
                 _login(http)
-                timings = run_cases(http, data, engine, args.requests)
+                timings = run_cases(http, data, engine, args.requests, args.only)
         finally:
             proc.terminate()
             proc.wait(10)
@@ -306,6 +332,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--tickets", type=int, default=100_000)
+    parser.add_argument("--only", default="", help="only the cases whose name has this text")
     parser.add_argument("--requests", type=int, default=100, help="timed requests per case")
     parser.add_argument("--db", default="sqlite,postgresql")
     parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL database")

@@ -241,17 +241,20 @@ def generate(engine: Engine, *, tickets: int, mean_messages: int = 5, seed: int 
         if ticket_rows:
             conn.execute(insert(ticket_table), ticket_rows)
             data.tickets += len(ticket_rows)
-    _after_load(engine)
+    after_load(engine)
     data.rare_words = rare_terms(engine, words)
     data.seconds = time.perf_counter() - started
     return data
 
 
-def _after_load(engine: Engine) -> None:
-    """Sequences past the explicit ids (PostgreSQL) and fresh planner statistics."""
+INBOX_TABLES = ("agent", "mailbox", "etunnus_user", "user_email", "ticket", "message")
+
+
+def after_load(engine: Engine, tables: tuple[str, ...] = INBOX_TABLES) -> None:
+    """Sequences past the explicit ids of ``tables`` (PostgreSQL) and fresh statistics."""
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
-            for table in ("agent", "mailbox", "etunnus_user", "user_email", "ticket", "message"):
+            for table in tables:
                 conn.execute(
                     text(
                         f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -87,6 +88,16 @@ class DevService:
     args: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class ReportPeriod:
+    """What the Reports page and ``/api/v1/reports/...`` show: the Helsinki dates ``start``
+    to ``end`` (both included), of one mailbox (``mailbox_id``) or of all (None)."""
+
+    start: date
+    end: date
+    mailbox_id: int | None = None
+
+
 @hookspec
 def helpdesk_routers() -> list[APIRouter]:  # type: ignore[empty-body]
     """FastAPI routers to mount. Page routes and ``/api/v1`` routes both go here."""
@@ -127,6 +138,17 @@ def helpdesk_page_notices(request: Request, agent: Agent) -> Markup | None:
     or None. Called on every full page render: return None fast when there is nothing.
     Templates call it, so there is no request session: read through a short session of
     your own (``new_session()``) and write nothing."""
+
+
+@hookspec
+def helpdesk_report_sections(
+    request: Request, session: Session, period: ReportPeriod, agent: Agent
+) -> Markup | None:
+    """A section of the Reports page (``/reports``) for ``period``: a chart with its table
+    beside it and a CSV link, or None. Read only. The chart is a ``<canvas data-chart=...>``
+    that the page's script draws (``templates/reports/_chart.html`` shows the shape; plugin
+    templates may include it). The section's JSON belongs under ``/api/v1/reports/`` in the
+    plugin's own router, with ``ReportPeriodQuery`` for its ``from``/``to``/``mailbox``."""
 
 
 @hookspec

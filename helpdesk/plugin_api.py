@@ -9,8 +9,8 @@ the core (tests may import anything).
 
 What is here, grouped as below:
 
-- **Hooks**: ``hookimpl`` and the values hooks return (``NavEntry``, ``FoundLink``,
-  ``ScheduledJob``, ``DevService``).
+- **Hooks**: ``hookimpl`` and the values hooks return or receive (``NavEntry``,
+  ``FoundLink``, ``ScheduledJob``, ``DevService``, ``ReportPeriod``).
 - **Tables**: the core's tables a plugin reads, links to or passes on, ``utcnow`` and the
   column helpers the plugin's own tables and its Alembic revisions use (``ts_field``,
   ``json_field``, ``UTCDateTime``).
@@ -19,10 +19,12 @@ What is here, grouped as below:
   (``ServiceError`` and its kinds ``Conflict``, ``NotFound``), which the pages show to the
   agent translated.
 - **Pages**: the route dependencies (``SessionDep``, ``CurrentAgent``, ``AdminAgent``,
-  ``HtmxTarget``), ``API_ERRORS`` (the documented error answers: give it to every JSON
-  API router as ``responses=``) and its ``Problem`` shape, and the renderers (``render``
-  a page or an htmx block, ``render_partial`` a slot); the plugin's templates find the
-  core's ``base.html``.
+  ``HtmxTarget``, ``ReportPeriodQuery`` for a report's ``from``/``to``/``mailbox``),
+  ``API_ERRORS`` (the documented error answers: give it to every JSON API router as
+  ``responses=``) and its ``Problem`` shape, and the renderers (``render`` a page or an
+  htmx block, ``render_partial`` a slot, ``csv_response`` a download safe from spreadsheet
+  formulas, ``report_query`` a period as a query string); the plugin's templates find the
+  core's ``base.html`` and ``reports/_chart.html``.
 - **Words**: ``gettext`` and ``N_``; the plugin's own catalogs come in through the
   ``helpdesk_translation_dirs`` hook.
 - **Database**: ``transaction`` (the unit of work), ``end_read`` (end a read before a
@@ -71,7 +73,14 @@ from sqlmodel import Session
 from helpdesk import db
 from helpdesk.blobs import BlobStore
 from helpdesk.db import end_read, is_postgres, reread, session_scope, transaction
-from helpdesk.hookspecs import DevService, FoundLink, NavEntry, ScheduledJob, hookimpl
+from helpdesk.hookspecs import (
+    DevService,
+    FoundLink,
+    NavEntry,
+    ReportPeriod,
+    ScheduledJob,
+    hookimpl,
+)
 from helpdesk.i18n import N_, gettext
 from helpdesk.jobs import still_claimed
 from helpdesk.models import (
@@ -113,7 +122,9 @@ from helpdesk.services.tickets import get_ticket, open_ticket
 from helpdesk.services.tickets import thread as ticket_thread
 from helpdesk.settings import get_settings
 from helpdesk.values import Id, Key, Line, Search, Text, as_id, parse_wall_time
-from helpdesk.web.deps import AdminAgent, CurrentAgent, HtmxTarget, SessionDep
+from helpdesk.web.deps import AdminAgent, CurrentAgent, HtmxTarget, ReportPeriodQuery, SessionDep
+from helpdesk.web.downloads import csv_response
+from helpdesk.web.pages.reports import period_query as report_query
 from helpdesk.web.problems import API_ERRORS, Problem
 from helpdesk.web.templating import render, render_partial
 from helpdesk.workqueue import Lease, LeaseLost, Queue
@@ -133,6 +144,7 @@ __all__ = [  # noqa: RUF022 - in the docstring's groups, not alphabetical
     "DevService",
     "FoundLink",
     "NavEntry",
+    "ReportPeriod",
     "ScheduledJob",
     "hookimpl",
     # Tables
@@ -174,9 +186,12 @@ __all__ = [  # noqa: RUF022 - in the docstring's groups, not alphabetical
     "CurrentAgent",
     "HtmxTarget",
     "Problem",
+    "ReportPeriodQuery",
     "SessionDep",
+    "csv_response",
     "render",
     "render_partial",
+    "report_query",
     # Words
     "N_",
     "gettext",

@@ -12,6 +12,7 @@ statutory holidays, and older releases of ``holidays`` do not list them.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -122,6 +123,47 @@ class ServiceCalendar:
         if not (self.is_business_day(day) and local.time() < self.opens):
             day = self.next_business_day(day)
         return self.at(day, self.opens).astimezone(UTC)
+
+
+class BusinessClock:
+    """Business seconds between moments: the open hours of business days, nothing else.
+
+    Built once for a span of days (one entry per business day: its opening and closing as
+    POSIX seconds, and the business seconds before it), it answers each moment with one
+    bisect, so the durations of thousands of tickets take milliseconds. Moments before or
+    after the span count as its edges, so build it over every day a duration touches.
+    """
+
+    def __init__(self, calendar: ServiceCalendar, first: date, last: date) -> None:
+        self._opens: list[float] = []
+        self._closes: list[float] = []
+        self._before: list[float] = []
+        total = 0.0
+        day = first
+        while day <= last:
+            if calendar.is_business_day(day):
+                opens = calendar.at(day, calendar.opens).timestamp()
+                closes = calendar.at(day, calendar.closes).timestamp()
+                self._opens.append(opens)
+                self._closes.append(closes)
+                self._before.append(total)
+                total += closes - opens
+            day += timedelta(days=1)
+
+    def elapsed(self, moment: float) -> float:
+        """Business seconds from the span's start to ``moment`` (POSIX seconds)."""
+        i = bisect_right(self._opens, moment) - 1
+        if i < 0:
+            return 0.0
+        return self._before[i] + min(moment, self._closes[i]) - self._opens[i]
+
+    def between(self, start: datetime, end: datetime) -> float:
+        """Business seconds from ``start`` to ``end`` (0 when end is not after start)."""
+        return self.between_seconds(start.timestamp(), end.timestamp())
+
+    def between_seconds(self, start: float, end: float) -> float:
+        """``between`` for POSIX seconds."""
+        return max(0.0, self.elapsed(end) - self.elapsed(start))
 
 
 @dataclass(frozen=True)

@@ -29,9 +29,8 @@ _SANDBOX_ON_FIRST_USE = (
 ALLOWED_IN_FUNCTIONS: dict[str, str] = {
     "plugins/invoices/hooks.py: from plugins.invoices import jobs": _ON_FIRST_USE,
     "plugins/invoices/hooks.py: from plugins.invoices import linker": _ON_FIRST_USE,
-    "plugins/invoices/hooks.py: from plugins.invoices.web import actions, api, api_actions, pages": (
-        _ON_FIRST_USE
-    ),
+    "plugins/invoices/hooks.py: from plugins.invoices.web import actions, api, api_actions, pages, "
+    "reports": _ON_FIRST_USE,
     "plugins/invoices/hooks.py: from plugins.invoices.web import slots": _ON_FIRST_USE,
     "plugins/invoices/hooks.py: from plugins.invoices.settings import production_problems": (
         _ON_FIRST_USE

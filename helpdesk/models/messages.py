@@ -45,6 +45,24 @@ class Message(MessageBase, table=True):
         Index("ix_message_ticket_created", "ticket_id", "created_at", "id"),
         Index("ix_message_message_id", "message_id"),
         Index("ix_message_delivery", "delivery_status", "id"),
+        # The reports: counts by kind and time, and each ticket's first mail and reply.
+        Index(
+            "ix_message_kind_created",
+            "kind",
+            "created_at",
+            "mailbox_id",
+            "author_id",
+            "ticket_id",
+            "delivery_status",
+        ),
+        Index(
+            "ix_message_ticket_kind_created",
+            "ticket_id",
+            "kind",
+            "created_at",
+            "author_id",
+            "delivery_status",
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -46,6 +46,7 @@ class Ticket(TicketBase, table=True):
         Index("ix_ticket_mailbox_inbox", "mailbox_id", "status", "last_message_at", "id"),
         Index("ix_ticket_assignee_inbox", "assignee_id", "status", "last_message_at", "id"),
         Index("ix_ticket_activity", "last_message_at", "id"),
+        Index("ix_ticket_created", "created_at", "mailbox_id", "status"),  # the reports
     )
 
     id: int | None = Field(default=None, primary_key=True)

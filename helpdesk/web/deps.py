@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date, timedelta
 from typing import Annotated
 
-from fastapi import BackgroundTasks, Depends, Header, Request
+from fastapi import BackgroundTasks, Depends, Header, Query, Request
 from sqlmodel import Session
 
 from helpdesk.db import new_session
+from helpdesk.hookspecs import ReportPeriod
 from helpdesk.i18n import N_
-from helpdesk.models import Agent
+from helpdesk.models import Agent, utcnow
+from helpdesk.service_hours import calendar_from_settings
+from helpdesk.services import reports
 from helpdesk.services.errors import PermissionDenied
 from helpdesk.web.auth import resolve_agent, touch_token_after
 
@@ -59,3 +63,29 @@ def htmx_target(
 
 
 HtmxTarget = Annotated[str | None, Depends(htmx_target)]
+
+
+def report_period(
+    start: Annotated[
+        date | None,
+        Query(alias="from", description="First day (Helsinki date), default 12 weeks ago"),
+    ] = None,
+    end: Annotated[
+        date | None, Query(alias="to", description="Last day, included; default today")
+    ] = None,
+    mailbox: Annotated[
+        int | None, Query(description="A mailbox id; default every mailbox", ge=1)
+    ] = None,
+) -> ReportPeriod:
+    """The reports' ``from``/``to``/``mailbox`` query; at most 366 days."""
+    today = calendar_from_settings().local(utcnow()).date()
+    for day in (start, end):
+        if day is not None:
+            reports.make_period(day, day)  # a day outside the years reports cover: 400
+    if end is None:
+        end = min(start + timedelta(days=reports.DEFAULT_DAYS - 1), today) if start else today
+    start = start or reports.default_period(end).start
+    return reports.make_period(start, end, mailbox)
+
+
+ReportPeriodQuery = Annotated[ReportPeriod, Depends(report_period)]

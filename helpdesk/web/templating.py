@@ -89,6 +89,7 @@ def navigation(agent: Any) -> list[NavEntry]:
         NavEntry(label=N_("Inbox"), url="/tickets", order=10),
         NavEntry(label=N_("Users"), url="/users", order=20),
         NavEntry(label=N_("Calls"), url="/calls", order=30),
+        NavEntry(label=N_("Reports"), url="/reports", order=60),
         NavEntry(label=N_("Mailboxes"), url="/admin/mailboxes", order=80, admin_only=True),
         NavEntry(label=N_("Saved replies"), url="/admin/saved-replies", order=85, admin_only=True),
         NavEntry(label=N_("Agents"), url="/admin/agents", order=90, admin_only=True),

@@ -10,7 +10,8 @@ The parts in layers, highest first; each imports only lower ones:
 - ``hooks``: the only module the core loads; wiring only.
 - ``cli``, ``jobs`` (the worker's schedule), ``web`` (pages, API, templates).
 - ``korjattava``, then ``sync``, then ``dispatch``.
-- ``queue`` and ``search`` (reading the queue), ``linker`` (invoices in mail text).
+- ``queue`` and ``search`` (reading the queue), ``linker`` (invoices in mail text),
+  ``reports`` (the same-day promise day by day, for the Reports page).
 - ``settings`` (``HELPDESK_NETVISOR_*``, ``_MAVENTA_*``, ``_INVOICES_*``), then ``models``.
 - ``rules``, ``netvisor``, ``maventa``, ``finvoice``: nothing of the rest of the plugin.
 

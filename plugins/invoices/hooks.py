@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from markupsafe import Markup
     from sqlmodel import Session
 
-    from helpdesk.plugin_api import Agent, EtunnusUser, Ticket
+    from helpdesk.plugin_api import Agent, EtunnusUser, ReportPeriod, Ticket
 
 WEB = Path(__file__).parent / "web"
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -59,10 +59,10 @@ def helpdesk_model_modules() -> list[ModuleType]:
 
 @hookimpl
 def helpdesk_routers() -> list[APIRouter]:
-    from plugins.invoices.web import actions, api, api_actions, pages  # on first use (above)
+    from plugins.invoices.web import actions, api, api_actions, pages, reports  # on first use
 
     # The actions' fixed paths (/invoices/korjattavat) come before /invoices/{invoice_id}.
-    return [actions.router, pages.router, api_actions.router, api.router]
+    return [actions.router, pages.router, api_actions.router, api.router, reports.router]
 
 
 @hookimpl
@@ -79,6 +79,15 @@ def helpdesk_page_notices(request: Request, agent: Agent) -> Markup | None:
     from plugins.invoices.web import slots  # on first use (above)
 
     return slots.alert_notice(request, agent)
+
+
+@hookimpl
+def helpdesk_report_sections(
+    request: Request, session: Session, period: ReportPeriod, agent: Agent
+) -> Markup | None:
+    from plugins.invoices.web import slots  # on first use (above)
+
+    return slots.report_section(request, session, period, agent)
 
 
 @hookimpl

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from helpdesk.web.api import calls, replies, tickets, users
+from helpdesk.web.api import calls, replies, reports, tickets, users
 from helpdesk.web.problems import API_ERRORS
 
 router = APIRouter(prefix="/api/v1", responses=API_ERRORS)
@@ -10,3 +10,4 @@ router.include_router(tickets.router)
 router.include_router(replies.router)
 router.include_router(users.router)
 router.include_router(calls.router)
+router.include_router(reports.router)

@@ -13,6 +13,7 @@ from helpdesk.web.pages import (
     inbox,
     links,
     profile,
+    reports,
     ticket,
     users,
 )
@@ -32,5 +33,6 @@ for module in (
     dashboard,
     links,
     profile,
+    reports,
 ):
     router.include_router(module.router)

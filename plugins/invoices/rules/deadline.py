@@ -8,7 +8,7 @@ invoice rules: the cutoff, an optional margin and the last-look alert before the
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from helpdesk.plugin_api import ServiceCalendar
 
@@ -37,6 +37,22 @@ class InvoiceDeadline:
         if not (cal.is_business_day(day) and seen.time() <= self.cutoff):
             day = cal.next_business_day(day)
         return cal.at(day, self.cutoff, self.margin).astimezone(UTC)
+
+    def promise_window(self, day: date) -> tuple[datetime, datetime]:
+        """The first sightings whose deadline is business day ``day``, as UTC bounds.
+
+        After the previous business day's cutoff (excluded) up to this day's cutoff
+        (included): seen on ``day`` by the cutoff, after the cutoff on the day before, or on
+        the closed days between. ``deadline_for`` gives each of them ``day``'s deadline.
+        """
+        cal = self.calendar
+        previous = day - timedelta(days=1)
+        while not cal.is_business_day(previous):
+            previous -= timedelta(days=1)
+        return (
+            cal.at(previous, self.cutoff).astimezone(UTC),
+            cal.at(day, self.cutoff).astimezone(UTC),
+        )
 
     def alert_active(self, now: datetime, window: timedelta = timedelta(minutes=30)) -> bool:
         """Tell whether the last-look alert shows: from window before the cutoff to the deadline."""

@@ -174,14 +174,16 @@ def api_dispatch_clean(
     session: SessionDep,
     agent: CurrentAgent,
     body: CleanIn | None = None,
-    idempotency_key: Annotated[str | None, Header()] = None,
+    idempotency_key: Annotated[Key | None, Header()] = None,
 ) -> CleanSummary:
     """Send every waiting invoice whose checks all pass ("send all clean").
 
     Each goes as one click would (its checks run again now); a failing check, a Korjattava
     invoice or one being sent already is left in ``skipped`` with its reason. The same
-    ``Idempotency-Key`` answers the dispatches the first request started.
+    ``Idempotency-Key`` answers the dispatches the first request started. 503
+    ``not_configured`` while Netvisor is not configured.
     """
+    require_netvisor()
     run = dispatching.dispatch_clean(
         session,
         agent=agent,

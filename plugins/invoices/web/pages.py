@@ -16,6 +16,7 @@ from helpdesk.plugin_api import (
     EtunnusUser,
     HtmxTarget,
     Id,
+    Key,
     Line,
     NotFound,
     Search,
@@ -112,10 +113,11 @@ def dispatch_clean(
     request: Request,
     session: SessionDep,
     agent: CurrentAgent,
-    ids: Annotated[list[int] | None, Form()] = None,
-    key: Annotated[str, Form()] = "",
+    ids: Annotated[list[Id] | None, Form()] = None,
+    key: Annotated[Key, Form()] = "",
 ) -> Response:
     """Send all clean: the queue's invoices the agent saw, those whose checks all pass."""
+    require_netvisor()
     run = dispatching.dispatch_clean(
         session, agent=agent, invoice_ids=ids or [], key=f"web-{key}" if key else None
     )

@@ -1,4 +1,4 @@
-"""What the plugin shows inside the core's pages: the ticket sidebar, the user page, the alert.
+"""What the plugin shows inside the core's pages: ticket sidebar, user page, alert, reports.
 
 The hooks (``hooks.py``) call these; each renders a partial with the invoice templates.
 """
@@ -11,15 +11,19 @@ from markupsafe import Markup
 from helpdesk.plugin_api import (
     Agent,
     EtunnusUser,
+    ReportPeriod,
     SessionDep,
     Ticket,
     new_session,
     render_partial,
+    report_query,
     utcnow,
 )
 from plugins.invoices import queue as queries
+from plugins.invoices.reports import promise_report
 from plugins.invoices.web.actions import actions_panel
 from plugins.invoices.web.display import page_context
+from plugins.invoices.web.reports import chart_spec
 
 
 def user_section(request: Request, session: SessionDep, user: EtunnusUser, agent: Agent) -> Markup:
@@ -61,3 +65,15 @@ def alert_notice(request: Request, agent: Agent) -> Markup | None:
     if not count:
         return None
     return render_partial(request, "invoices/_alert.html", page_context(alert=count, compact=True))
+
+
+def report_section(
+    request: Request, session: SessionDep, period: ReportPeriod, agent: Agent
+) -> Markup:
+    """The Reports page's section: chart, table, CSV and JSON links."""
+    report = promise_report(session, period, utcnow())
+    return render_partial(
+        request,
+        "invoices/_report_same_day.html",
+        {"report": report, "chart_spec": chart_spec(report), "query": report_query(period)},
+    )

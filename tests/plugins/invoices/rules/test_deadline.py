@@ -82,3 +82,19 @@ def test_time_left() -> None:
 def test_custom_cutoff() -> None:
     cal = InvoiceDeadline(cutoff=time(16, 0))
     assert cal.deadline_for(hki(2026, 3, 27, 15, 30)) == utc(2026, 3, 27, 14, 0)
+
+
+def test_promise_window_is_what_deadline_for_gives_the_day() -> None:
+    # Monday 9.12.2024: after Thursday's cutoff (Friday 6.12. is a holiday, then a weekend).
+    opens, cutoff = CAL.promise_window(date(2024, 12, 9))
+    assert (opens, cutoff) == (hki(2024, 12, 5, 15, 0), hki(2024, 12, 9, 15, 0))
+    monday = CAL.deadline_for(hki(2024, 12, 9, 12, 0))
+    for seen in (
+        hki(2024, 12, 5, 15, 0, 1),
+        hki(2024, 12, 6, 11, 0),
+        hki(2024, 12, 8, 23, 0),
+        hki(2024, 12, 9, 15, 0),
+    ):
+        assert opens < seen <= cutoff and CAL.deadline_for(seen) == monday
+    assert CAL.deadline_for(hki(2024, 12, 5, 15, 0)) != monday
+    assert CAL.deadline_for(hki(2024, 12, 9, 15, 1)) != monday
