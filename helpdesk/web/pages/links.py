@@ -43,7 +43,7 @@ def search(
 
 
 @router.post("/look", include_in_schema=False)
-def look(request: Request, ticket_id: int, session: SessionDep, agent: CurrentAgent) -> Response:
+def look(request: Request, ticket_id: Id, session: SessionDep, agent: CurrentAgent) -> Response:
     """Link a ticket that has no links yet; the ticket page asks once it has loaded.
 
     When something was linked the user panel is swapped for one that shows it (the page

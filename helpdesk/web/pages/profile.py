@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from helpdesk.models import utcnow
 from helpdesk.services import access
 from helpdesk.services import agents as agent_service
+from helpdesk.values import Id
 from helpdesk.web.auth import logout_session
 from helpdesk.web.deps import CurrentAgent, SessionDep
 from helpdesk.web.templating import render
@@ -45,7 +46,7 @@ def profile(request: Request, session: SessionDep, agent: CurrentAgent) -> Respo
 
 @router.post("/sessions/{session_id}/revoke", include_in_schema=False)
 def revoke_session(
-    request: Request, session_id: int, session: SessionDep, agent: CurrentAgent
+    request: Request, session_id: Id, session: SessionDep, agent: CurrentAgent
 ) -> Response:
     access.revoke_session(session, session_id=session_id, owner=agent)
     if session_id == _current_session_id(request):
@@ -55,7 +56,7 @@ def revoke_session(
 
 
 @router.post("/tokens/{token_id}/revoke", include_in_schema=False)
-def revoke_token(token_id: int, session: SessionDep, agent: CurrentAgent) -> Response:
+def revoke_token(token_id: Id, session: SessionDep, agent: CurrentAgent) -> Response:
     access.revoke_token(session, token_id=token_id, owner=agent)
     return RedirectResponse("/profile#tokens", status_code=303)
 

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from helpdesk.plugin_api import (
+    API_ERRORS,
     N_,
     CurrentAgent,
     NotFound,
@@ -70,7 +71,12 @@ def chart_spec(report: PromiseReport) -> dict[str, Any]:
     }
 
 
-@router.get("/api/v1/reports/same-day", response_model=PromiseReport, tags=["reports"])
+@router.get(
+    "/api/v1/reports/same-day",
+    response_model=PromiseReport,
+    tags=["reports"],
+    responses=API_ERRORS,
+)
 def api_same_day(
     session: SessionDep, agent: CurrentAgent, period: ReportPeriodQuery
 ) -> PromiseReport:
@@ -78,7 +84,12 @@ def api_same_day(
     return promise_report(session, period, utcnow())
 
 
-@router.get("/api/v1/reports/same-day/{day}", response_model=PromiseDayDetail, tags=["reports"])
+@router.get(
+    "/api/v1/reports/same-day/{day}",
+    response_model=PromiseDayDetail,
+    tags=["reports"],
+    responses=API_ERRORS,
+)
 def api_same_day_detail(day: date, session: SessionDep, agent: CurrentAgent) -> PromiseDayDetail:
     """One business day's figures and the invoices behind them (404 on a closed day)."""
     return _detail(session, day)

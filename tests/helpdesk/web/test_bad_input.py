@@ -351,9 +351,18 @@ FIELDS = [
     *("back", "checks", "other", "message", "state", "saved_reply_id", "last_message_id"),
     *("confirm", "include_quote", "ticket_id"),
 ]
-#: Routes left out: they end this agent's session (its own row, language, login, logout),
-#: or call Netvisor (the sync) and so wait for its retries.
-NOT_FUZZED = {"/admin/agents/{agent_id}", "/language", "/login", "/logout", "/invoices/sync"}
+#: Routes left out: they end this agent's session (its own row, language, login, logout,
+#: ending one's own session or changing one's password), or call Netvisor (the sync) and
+#: so wait for its retries.
+NOT_FUZZED = {
+    "/admin/agents/{agent_id}",
+    "/language",
+    "/login",
+    "/logout",
+    "/profile/sessions/{session_id}/revoke",
+    "/profile/password",
+    "/invoices/sync",
+}
 FORM_ROUTES = [r for r in all_routes() if r.method in UNSAFE and r.path not in NOT_FUZZED]
 
 

@@ -86,6 +86,8 @@ def params(session: Session, admin: Agent, data_dir: object) -> Iterator[dict[st
             "mailbox_id": str(mailbox.id),
             "etunnus": user.etunnus,
             "invoice_id": str(invoice.id),
+            "day": "2026-12-03",  # a business day of the same-day report
+            "name": "calls",  # a report's CSV
         }
         mp.undo()
 

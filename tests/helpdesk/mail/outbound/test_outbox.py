@@ -76,7 +76,9 @@ def test_reply_arrives_threaded_and_the_answer_comes_back(
     ).encode()
     dovecot.append(box_user.name, answer)
     watch.fetch_once(box_user.address)
-    thread = session.exec(select(Message).where(Message.ticket_id == ticket.id)).all()
+    thread = session.exec(
+        select(Message).where(Message.ticket_id == ticket.id).order_by(Message.id)
+    ).all()
     assert [m.kind for m in thread] == [MessageKind.incoming, MessageKind.outgoing, "incoming"]
     assert "Kiitos" in thread[-1].text
     outgoing = [m for m in thread if m.message_id == reply.message_id]
