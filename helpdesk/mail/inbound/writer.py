@@ -36,6 +36,7 @@ from sqlmodel import Session, col
 from sqlmodel import select as orm_select
 
 from helpdesk.blobs import BlobStore
+from helpdesk.limits import storable_or_none
 from helpdesk.mail.inbound.dedupe import is_our_message
 from helpdesk.mail.inbound.lookup import BatchLookup, StoredMessage
 from helpdesk.mail.inbound.rows import (
@@ -276,7 +277,9 @@ class GroupWriter:
                 "raw_sha256": e.mail.raw_sha256,
                 "content_sha256": e.content_sha,
                 "size": e.mail.size,
-                "header_message_id": (e.mail.message_id or "")[:998] or None,
+                "header_message_id": storable_or_none(
+                    e.mail.message_id, "inbound_mail.header_message_id"
+                ),
                 "message_id": None if e.message_ref is None else self._message(e.message_ref),
                 "outcome": str(e.outcome),
                 "fetched_at": now,
