@@ -3,50 +3,13 @@ deep HTML, large HTML and the per-mail time budget."""
 
 from __future__ import annotations
 
-from dataclasses import fields
-
 from mailgen import eight_bit_message_id, long_from_with_nul, nested_divs
+from mimefuzz import assert_storable
 
-from helpdesk.limits import INDEX_BYTES, LIMITS
+from helpdesk.limits import INDEX_BYTES
 from helpdesk.mail.parsing import parse as parse_module
 from helpdesk.mail.parsing.parse import parse_mail
-from helpdesk.mail.parsing.parsed import ParsedMail
 from helpdesk.mail.parsing.sanitize import MAX_DEPTH, flatten_deep, sanitize_html
-
-
-def strings(mail: ParsedMail) -> list[str]:
-    """Every string the parsed mail holds, however deep."""
-    found: list[str] = []
-
-    def walk(value: object) -> None:
-        if isinstance(value, str):
-            found.append(value)
-        elif isinstance(value, dict):
-            for k, v in value.items():
-                walk(k)
-                walk(v)
-        elif isinstance(value, list | tuple | set):
-            for v in value:
-                walk(v)
-        elif hasattr(value, "__dataclass_fields__"):
-            for f in fields(value):  # type: ignore[arg-type]
-                walk(getattr(value, f.name))
-
-    walk(mail)
-    return found
-
-
-def assert_storable(mail: ParsedMail) -> None:
-    for value in strings(mail):
-        assert "\x00" not in value
-        value.encode("utf-8")  # no lone surrogates
-    assert len(mail.subject) <= LIMITS["message.subject"].chars
-    assert len(mail.from_name or "") <= LIMITS["message.from_name"].chars
-    assert len(mail.from_address or "") <= LIMITS["message.from_address"].chars
-    for ident in [mail.message_id or "", mail.in_reply_to or "", *mail.references]:
-        assert len(ident) <= 998 and len(ident.encode()) <= INDEX_BYTES
-    for att in mail.attachments:
-        assert len(att.filename) <= LIMITS["attachment.filename"].chars
 
 
 def test_an_8bit_message_id_is_decoded_utf8_then_latin1() -> None:
