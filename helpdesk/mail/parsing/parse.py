@@ -49,6 +49,19 @@ PARSE_SECONDS = 10.0
 MAX_HTML_CHARS = 2_000_000
 #: Text kept of a mail's body (all of it stays in the stored original).
 MAX_TEXT_CHARS = 2_000_000
+#: Boundary-like lines (``--...``) read; a mail of more parts is read up to there.
+MAX_PARTS = 10_000
+
+
+def _bounded(raw: bytes) -> bytes | None:
+    """``raw`` cut before its ``MAX_PARTS``-th boundary-like line, or None when it has
+    fewer (the email package takes linear but slow time per part: 100,000 took ~10 s)."""
+    pos = -1
+    for _ in range(MAX_PARTS):
+        pos = raw.find(b"\n--", pos + 1)
+        if pos < 0:
+            return None
+    return raw[: pos + 1]
 
 
 def _date(value: str | None, mail: ParsedMail) -> datetime | None:
@@ -201,10 +214,17 @@ def parse_mail(
     """
     deadline = time.monotonic() + seconds
     mail = ParsedMail(raw_sha256=hashlib.sha256(raw).hexdigest(), size=len(raw))
+    cut = _bounded(raw)
+    if cut is not None:
+        _incomplete(mail, f"more than {MAX_PARTS} MIME parts: read up to byte {len(cut)}")
+        raw = cut
     # DEFAULT: email.policy.default with cached header classes and values (``headers``).
     for policy in (DEFAULT, email.policy.compat32):
         attempt = ParsedMail(
-            raw_sha256=mail.raw_sha256, size=mail.size, parse_errors=list(mail.parse_errors)
+            raw_sha256=mail.raw_sha256,
+            size=mail.size,
+            unparsed=mail.unparsed,
+            parse_errors=list(mail.parse_errors),
         )
         try:
             msg = _read(raw, policy)

@@ -93,3 +93,14 @@ def test_overlong_text_is_cut(monkeypatch) -> None:
     monkeypatch.setattr(parse_module, "MAX_TEXT_CHARS", 10)
     mail = parse_mail(b"From: a@example.fi\r\n\r\n" + b"y" * 50)
     assert mail.text == "y" * 10 and mail.unparsed
+
+
+def test_a_mail_of_too_many_parts_is_read_up_to_the_limit(monkeypatch) -> None:
+    monkeypatch.setattr(parse_module, "MAX_PARTS", 5)
+    part = b"--b\r\nContent-Type: text/plain\r\n\r\nosa\r\n"
+    raw = b"From: a@example.fi\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n" + part * 9
+    mail = parse_mail(raw + b"--b--\r\n")
+    assert mail.text.split() == ["osa"] * 4 and mail.size == len(raw) + 7
+    assert mail.unparsed and "more than 5 MIME parts" in mail.parse_errors[0]
+    few = parse_mail(raw.replace(part * 9, part * 3) + b"--b--\r\n")
+    assert few.text.split() == ["osa"] * 3 and not few.unparsed
