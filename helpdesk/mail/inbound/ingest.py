@@ -15,8 +15,9 @@ each mail alone, a savepoint each: a copy another fetcher won is skipped, and a 
 that fails again is written without the plugins' hook and linking, else with nothing but
 its raw source, flagged "could not be read fully" (``_write_one``). So one mail never
 stops the others, and the folder's ``last_uid`` moves past it: the worker does not loop
-on it. Only an error that even the bare write meets propagates (the database is down);
-the caller rolls the group back and the fetch is tried again later.
+on it. A database error that passes (``transient``: deadlock, lost connection, a busy
+SQLite) and an error that even the bare write meets propagate instead: the caller rolls
+the group back and the fetch is tried again later.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import replace
 
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import Session, select
 
 from helpdesk.blobs import BlobStore
@@ -87,6 +89,8 @@ def _write_one(
                 return _write(session, [attempt], source=source, store=store, hooks=hooks)
         except Exception as exc:
             session.expire_all()  # rows loaded inside the undone savepoint may be gone
+            if transient(exc):
+                raise  # the database's trouble, not the mail's: the fetch tries again later
             if arrival.uid is not None and _recorded(session, source, arrival.uid):
                 # Another fetcher recorded this copy first: it is theirs, skip it.
                 log.warning("%s: imported elsewhere", where)
@@ -99,6 +103,25 @@ def _write_one(
                 later.prepared.mail.unparsed = True
                 later.prepared.mail.parse_errors.append(note)
     raise AssertionError("unreachable")  # the last attempt returns or raises
+
+
+#: SQLSTATE classes of errors that pass: connection (08), deadlock and serialization (40),
+#: insufficient resources (53), operator intervention (57), system errors (58).
+_TRANSIENT_CLASSES = frozenset({"08", "40", "53", "57", "58"})
+
+
+def transient(exc: BaseException) -> bool:
+    """Is ``exc`` a database error worth trying again (not a fault of the mail)?
+
+    A value PostgreSQL refuses (too long, NUL, an index entry too large: classes 22, 23,
+    54) is the mail's; a deadlock, a lost connection or SQLite's busy lock is not.
+    """
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    state = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    if isinstance(state, str):
+        return state[:2] in _TRANSIENT_CLASSES
+    return isinstance(exc, OperationalError) and "locked" in str(exc)
 
 
 def _flagged(mail: ParsedMail) -> ParsedMail:

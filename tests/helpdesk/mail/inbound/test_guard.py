@@ -8,11 +8,13 @@ error is logged with the mailbox and UID, and the mails after it are imported as
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from mailgen import mail
+from sqlalchemy.exc import DataError, OperationalError
 from sqlmodel import Session, col, select
 
 from helpdesk.blobs import BlobStore
@@ -20,7 +22,7 @@ from helpdesk.hookspecs import hookimpl
 from helpdesk.mail.inbound import ingest as ingest_module
 from helpdesk.mail.inbound import prepare as prepare_module
 from helpdesk.mail.inbound import writer as writer_module
-from helpdesk.mail.inbound.ingest import ingest
+from helpdesk.mail.inbound.ingest import ingest, transient
 from helpdesk.mail.inbound.lookup import BatchLookup
 from helpdesk.mail.inbound.prepare import prepare
 from helpdesk.mail.inbound.rows import Arrival, IngestResult, Source
@@ -171,3 +173,41 @@ def test_when_even_the_bare_write_fails_the_error_propagates(
     monkeypatch.setattr(ingest_module, "write_group", broken)
     with pytest.raises(RuntimeError, match="the database is gone"):
         run(session, box, arrivals(store), store)
+
+
+class _Deadlock(Exception):
+    sqlstate = "40P01"
+
+
+@pytest.mark.parametrize(
+    ("error", "passes"),
+    [
+        (OperationalError("INSERT", {}, _Deadlock()), True),
+        (OperationalError("INSERT", {}, sqlite3.OperationalError("database is locked")), True),
+        (DataError("INSERT", {}, type("E", (Exception,), {"sqlstate": "22001"})()), False),
+        (OperationalError("INSERT", {}, type("E", (Exception,), {"sqlstate": "54000"})()), False),
+        (UnicodeEncodeError("utf-8", "\udce4", 0, 1, "surrogates not allowed"), False),
+    ],
+)
+def test_only_database_trouble_that_passes_is_left_to_the_next_fetch(
+    session: Session,
+    box: Mailbox,
+    store: BlobStore,
+    monkeypatch: pytest.MonkeyPatch,
+    error: Exception,
+    passes: bool,
+) -> None:
+    real = ingest_module.write_group
+
+    def write(session: Session, arrivals: list[Arrival], **kwargs: Any) -> Any:
+        if any(a.prepared.mail.subject == POISON for a in arrivals) and kwargs["hooks"]:
+            raise error
+        return real(session, arrivals, **kwargs)
+
+    monkeypatch.setattr(ingest_module, "write_group", write)
+    assert transient(error) is passes
+    if passes:
+        with pytest.raises(type(error)):
+            run(session, box, arrivals(store), store)
+    else:
+        assert_poison_flagged(session, store, run(session, box, arrivals(store), store))
