@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 export PORT
 
-.PHONY: run test install lint lint-imports typecheck pytest system-deps bench-inbox bench-ingest bench-concurrency clean messages
+.PHONY: run test install lint lint-imports typecheck pytest fuzz system-deps bench-inbox bench-ingest bench-concurrency clean messages
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -54,6 +54,13 @@ pytest: install system-deps
 
 ## make test: everything CI runs.
 test: install system-deps lint lint-imports typecheck pytest
+
+## make fuzz: the MIME fuzzer (tests/mimefuzz.py) with FUZZ_EXAMPLES fresh examples per test
+## (default 2000; the ordinary suite runs a few dozen fixed ones) over parse and ingest.
+FUZZ_EXAMPLES ?= 2000
+fuzz: install system-deps
+	HELPDESK_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) HELPDESK_FUZZ_RANDOM=1 \
+	  $(PY) -m pytest -q -p no:cacheprovider tests/helpdesk/mail/test_fuzz_mime.py
 
 ## make messages: re-extract the UI strings (templates, Python, N_() keys) of the core into
 ## helpdesk/i18n/messages.pot and of the invoice plugin into plugins/invoices/i18n/messages.pot,

@@ -103,8 +103,70 @@ def with_trace(raw: bytes, delivered_to: str) -> bytes:
     return trace.encode() + raw
 
 
+# --- poison mail: each of these once stopped a mailbox ---------------------------------
+
+
+def _raw(headers: list[bytes], body: bytes, ctype: bytes = b"text/plain; charset=utf-8") -> bytes:
+    head = [*headers, b"Date: Mon, 3 Jun 2024 10:15:00 +0300", b"MIME-Version: 1.0"]
+    head.append(b"Content-Type: " + ctype)
+    return b"\r\n".join(head) + b"\r\n\r\n" + body
+
+
+def eight_bit_message_id() -> bytes:
+    """A Message-ID (and References) with raw 8-bit bytes: Latin-1 and UTF-8 mixed."""
+    return _raw(
+        [
+            b"From: Matti <matti@example.fi>",
+            b"To: asiakaspalvelu@e-tunnus.fi",
+            b"Subject: 8-bit Message-ID",
+            b"Message-ID: <\xe4\xf6-\xc3\xa4-" + uuid.uuid4().hex.encode() + b"@example.fi>",
+            b"References: <viesti-\xe5@example.fi>",
+        ],
+        "Hei, viestin tunnisteessa on ääkkösiä.\r\n".encode(),
+    )
+
+
+def nested_divs(depth: int = 250_000) -> bytes:
+    """An HTML body of ``depth`` nested divs (nh3 alone takes minutes on it)."""
+    html = "<div>" * depth + "Syvällä sisällä" + "</div>" * depth
+    return _raw(
+        [
+            b"From: syva@example.fi",
+            b"To: asiakaspalvelu@e-tunnus.fi",
+            b"Subject: Nested divs",
+            f"Message-ID: <{message_id()}>".encode(),
+        ],
+        html.encode(),
+        b"text/html; charset=utf-8",
+    )
+
+
+def long_from_with_nul(length: int = 900) -> bytes:
+    """A From of ``length`` characters with NUL bytes, a NUL in the subject and body."""
+    name = (b"Pitk\xc3\xa4 \x00nimi " * length)[: length - 30]
+    return _raw(
+        [
+            b'From: "' + name + b'" <' + b"a" * 20 + b"@example.fi>",
+            b"To: asiakaspalvelu@e-tunnus.fi",
+            b"Subject: NUL\x00 in the subject " + b"x" * 1200,
+            f"Message-ID: <{message_id()}>".encode(),
+        ],
+        b"Body with a NUL \x00 byte.\r\n",
+    )
+
+
 def b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
-__all__ = ["b64", "mail", "make_msgid", "message_id", "mixed", "with_trace"]
+__all__ = [
+    "b64",
+    "eight_bit_message_id",
+    "long_from_with_nul",
+    "mail",
+    "make_msgid",
+    "message_id",
+    "mixed",
+    "nested_divs",
+    "with_trace",
+]

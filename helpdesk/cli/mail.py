@@ -98,7 +98,7 @@ def import_files(
 def reprocess(
     message: Annotated[int | None, typer.Option("--message", help="One message id.")] = None,
     unparsed: Annotated[
-        bool, typer.Option("--unparsed", help="Every message stored as unparsed.")
+        bool, typer.Option("--unparsed", help="Every message flagged as not read fully.")
     ] = False,
 ) -> None:
     """Run stored raw sources through the parser and filters again (in place)."""

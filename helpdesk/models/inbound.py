@@ -8,6 +8,7 @@ from enum import StrEnum
 from sqlalchemy import BigInteger, Column, Index, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from helpdesk.limits import chars
 from helpdesk.models.base import ts_field
 
 
@@ -47,7 +48,9 @@ class InboundMail(SQLModel, table=True):
     # the copies one mail leaves in two mailboxes.
     content_sha256: str = Field(max_length=64)
     size: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
-    header_message_id: str | None = Field(default=None, max_length=998)
+    header_message_id: str | None = Field(
+        default=None, max_length=chars("inbound_mail.header_message_id")
+    )
     message_id: int | None = Field(default=None, foreign_key="message.id", index=True)
     outcome: InboundOutcome = Field(sa_type=String(16))
     fetched_at: datetime = ts_field()

@@ -8,6 +8,7 @@ from enum import StrEnum
 from sqlalchemy import Column, Index, String, Text
 from sqlmodel import Field, SQLModel
 
+from helpdesk.limits import chars
 from helpdesk.models.base import json_field, ts_field
 from helpdesk.values import Text as TextValue
 
@@ -33,8 +34,8 @@ class MessageBase(SQLModel):
     """Fields shared by the table and the API shapes."""
 
     kind: MessageKind = Field(sa_type=String(16))
-    from_name: str | None = Field(default=None, max_length=300)
-    from_address: str | None = Field(default=None, max_length=254)
+    from_name: str | None = Field(default=None, max_length=chars("message.from_name"))
+    from_address: str | None = Field(default=None, max_length=chars("message.from_address"))
     subject: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
 
 
@@ -72,8 +73,8 @@ class Message(MessageBase, table=True):
     to_addresses: list[str] = json_field(list)
     cc_addresses: list[str] = json_field(list)
     bcc_addresses: list[str] = json_field(list)
-    message_id: str | None = Field(default=None, max_length=998)
-    in_reply_to: str | None = Field(default=None, max_length=998)
+    message_id: str | None = Field(default=None, max_length=chars("message.message_id"))
+    in_reply_to: str | None = Field(default=None, max_length=chars("message.in_reply_to"))
     references: list[str] = json_field(list)
     text: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     html: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
@@ -97,11 +98,13 @@ class Attachment(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     message_id: int = Field(foreign_key="message.id", index=True)
-    filename: str = Field(max_length=500)
-    content_type: str = Field(default="application/octet-stream", max_length=255)
+    filename: str = Field(max_length=chars("attachment.filename"))
+    content_type: str = Field(
+        default="application/octet-stream", max_length=chars("attachment.content_type")
+    )
     size: int = 0
     sha256: str = Field(max_length=64, index=True)
-    content_id: str | None = Field(default=None, max_length=998)
+    content_id: str | None = Field(default=None, max_length=chars("attachment.content_id"))
     inline: bool = False
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Index, String
 from sqlmodel import Field, SQLModel
 
+from helpdesk.limits import chars
 from helpdesk.models.base import json_field, ts_field
 from helpdesk.values import Line
 
@@ -31,11 +32,13 @@ class Channel(StrEnum):
 class TicketBase(SQLModel):
     """Fields shared by the table and the API shapes."""
 
-    subject: str = Field(default="", max_length=998)
+    subject: str = Field(default="", max_length=chars("ticket.subject"))
     status: TicketStatus = Field(default=TicketStatus.open, sa_type=String(16))
     channel: Channel = Field(default=Channel.email, sa_type=String(16))
-    customer_email: str | None = Field(default=None, max_length=254, index=True)
-    customer_name: str | None = Field(default=None, max_length=200)
+    customer_email: str | None = Field(
+        default=None, max_length=chars("ticket.customer_email"), index=True
+    )
+    customer_name: str | None = Field(default=None, max_length=chars("ticket.customer_name"))
 
 
 class Ticket(TicketBase, table=True):

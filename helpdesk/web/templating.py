@@ -17,6 +17,7 @@ from markupsafe import Markup
 from helpdesk import i18n, service_hours
 from helpdesk.hookspecs import NavEntry
 from helpdesk.i18n import N_
+from helpdesk.mail.parsing.filenames import neutral_filename
 from helpdesk.models.base import utcnow
 from helpdesk.plugins import collect, hook
 from helpdesk.services.calls import format_duration
@@ -70,6 +71,7 @@ def environment() -> Environment:
     env.filters["local"] = _local
     env.filters["short_time"] = _short_time
     env.filters["filesize"] = _filesize
+    env.filters["filename"] = neutral_filename
     env.filters["phone"] = format_phone
     env.filters["duration"] = format_duration
     env.globals["languages"] = i18n.LANGUAGES

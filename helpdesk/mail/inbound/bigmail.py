@@ -23,7 +23,7 @@ from helpdesk.blobs import BlobStore
 from helpdesk.mail.filters import run_filters
 from helpdesk.mail.imap.values import FetchedMessage
 from helpdesk.mail.inbound.dedupe import content_digest
-from helpdesk.mail.inbound.prepare import Prepared, prepare
+from helpdesk.mail.inbound.prepare import Prepared, guarded, prepare
 from helpdesk.mail.parsing.parse import parse_mail
 
 #: Leaf bodies smaller than this stay in the skeleton (parsed the ordinary way).
@@ -64,20 +64,25 @@ def prepare_fetched(message: FetchedMessage, store: BlobStore) -> Prepared:
 
 
 def prepare_stored(store: BlobStore, sha: str, size: int) -> Prepared:
-    """``prepare`` for a mail already in ``store`` as ``sha`` (see the module docstring)."""
+    """``prepare`` for a mail already in ``store`` as ``sha`` (see the module docstring);
+    never raises for bad mail (``guarded``)."""
     try:
         with store.open(sha) as fh:
             skeleton, blobs = _split(fh, store)
         with store.open(sha) as fh:
             content_sha = _content_sha(fh)
-    except _Unexpected:
+    except Exception:  # _Unexpected, or anything else the streaming reader met
         return prepare(store.get(sha), store)
-    mail = parse_mail(skeleton, store=store)
-    mail.raw_sha256, mail.size = sha, size
-    for att in mail.attachments:
-        if att.part in blobs and att.container is None:
-            att.sha256, att.size = blobs[att.part]
-    return Prepared(mail=run_filters(mail), content_sha=content_sha)
+
+    def step() -> Prepared:
+        mail = parse_mail(skeleton, store=store)
+        mail.raw_sha256, mail.size = sha, size
+        for att in mail.attachments:
+            if att.part in blobs and att.container is None:
+                att.sha256, att.size = blobs[att.part]
+        return Prepared(mail=run_filters(mail), content_sha=content_sha)
+
+    return guarded(sha, size, step)
 
 
 def _content_sha(fh: BinaryIO) -> str:

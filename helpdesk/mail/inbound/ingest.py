@@ -11,25 +11,32 @@ caller's unit of work (``db.transaction``), which commits.
 
 When the group fails (another fetcher recorded a copy first, a plugin raised, the
 database refused a row), its savepoint is rolled back and the same path runs again for
-each mail alone, a savepoint each: a copy another fetcher won is skipped, any other
-error propagates and the caller rolls the group back.
+each mail alone, a savepoint each: a copy another fetcher won is skipped, and a mail
+that fails again is written without the plugins' hook and linking, else with nothing but
+its raw source, flagged "could not be read fully" (``_write_one``). So one mail never
+stops the others, and the folder's ``last_uid`` moves past it: the worker does not loop
+on it. A database error that passes (``transient``: deadlock, lost connection, a busy
+SQLite) and an error that even the bare write meets propagate instead: the caller rolls
+the group back and the fetch is tried again later.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlmodel import Session, select
 
 from helpdesk.blobs import BlobStore
 from helpdesk.db import transaction
 from helpdesk.mail.inbound.lookup import BatchLookup
-from helpdesk.mail.inbound.prepare import prepare
+from helpdesk.mail.inbound.prepare import Prepared, prepare, unreadable
 from helpdesk.mail.inbound.rows import Arrival, IngestResult, Source
 from helpdesk.mail.inbound.writer import write_group
-from helpdesk.models import utcnow
+from helpdesk.mail.parsing.parsed import ParsedMail
+from helpdesk.models import InboundMail, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +53,7 @@ def ingest(
             with session.begin_nested():
                 return _write(session, arrivals, source=source, store=store)
         except Exception:
+            session.expire_all()  # rows loaded inside the undone savepoint may be gone
             log.warning(
                 "%s %s: writing a group of %d failed; writing it mail by mail",
                 source.mailbox.address,
@@ -55,24 +63,97 @@ def ingest(
             )
     done: list[tuple[int | None, IngestResult]] = []
     for arrival in arrivals:
-        try:
-            with session.begin_nested():
-                done += _write(session, [arrival], source=source, store=store)
-        except IntegrityError:
-            if arrival.uid is None:
-                raise
-            # Another fetcher recorded this copy first: it is theirs, skip it.
-            log.warning(
-                "%s %s uid %s: imported elsewhere",
-                source.mailbox.address,
-                source.folder,
-                arrival.uid,
-            )
+        done += _write_one(session, arrival, source=source, store=store)
     return done
 
 
+def _write_one(
+    session: Session, arrival: Arrival, *, source: Source, store: BlobStore
+) -> list[tuple[int | None, IngestResult]]:
+    """One mail in its own savepoint, guarded: a mail that fails any stage (lookup,
+    threading, the write, the plugins' hook, linking) is written again without the hook
+    and linking, then as an unreadable mail with only its raw source; each is flagged
+    ``unparsed`` ("could not be read fully") and the error logged with the mailbox and
+    UID. Only when even that fails (the database, not the mail) does the error propagate.
+    """
+    where = f"{source.mailbox.address} {source.folder} uid {arrival.uid}"
+    mail = arrival.prepared.mail
+    attempts = [
+        (arrival, True),
+        (replace(arrival, prepared=replace(arrival.prepared, mail=_flagged(mail))), False),
+        (replace(arrival, prepared=_unreadable(arrival.prepared)), False),
+    ]
+    for i, (attempt, hooks) in enumerate(attempts):
+        try:
+            with session.begin_nested():
+                return _write(session, [attempt], source=source, store=store, hooks=hooks)
+        except Exception as exc:
+            session.expire_all()  # rows loaded inside the undone savepoint may be gone
+            if transient(exc):
+                raise  # the database's trouble, not the mail's: the fetch tries again later
+            if arrival.uid is not None and _recorded(session, source, arrival.uid):
+                # Another fetcher recorded this copy first: it is theirs, skip it.
+                log.warning("%s: imported elsewhere", where)
+                return []
+            if i == len(attempts) - 1:
+                raise
+            log.exception("%s (raw %s): storing the mail failed", where, mail.raw_sha256)
+            note = f"ingest: {exc!r}"[:1000]
+            for later, _ in attempts[i + 1 :]:
+                later.prepared.mail.unparsed = True
+                later.prepared.mail.parse_errors.append(note)
+    raise AssertionError("unreachable")  # the last attempt returns or raises
+
+
+#: SQLSTATE classes of errors that pass: connection (08), deadlock and serialization (40),
+#: insufficient resources (53), operator intervention (57), system errors (58).
+_TRANSIENT_CLASSES = frozenset({"08", "40", "53", "57", "58"})
+
+
+def transient(exc: BaseException) -> bool:
+    """Is ``exc`` a database error worth trying again (not a fault of the mail)?
+
+    A value PostgreSQL refuses (too long, NUL, an index entry too large: classes 22, 23,
+    54) is the mail's; a deadlock, a lost connection or SQLite's busy lock is not.
+    """
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    state = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    if isinstance(state, str):
+        return state[:2] in _TRANSIENT_CLASSES
+    return isinstance(exc, OperationalError) and "locked" in str(exc)
+
+
+def _flagged(mail: ParsedMail) -> ParsedMail:
+    """A copy of ``mail`` to write again (annotations kept, lists fresh)."""
+    return replace(mail, parse_errors=list(mail.parse_errors), flags=set(mail.flags))
+
+
+def _unreadable(prepared: Prepared) -> Prepared:
+    mail = prepared.mail
+    return Prepared(unreadable(mail.raw_sha256, mail.size, ""), prepared.content_sha)
+
+
+def _recorded(session: Session, source: Source, uid: int) -> bool:
+    """Is this server copy recorded (by another fetcher) once our savepoint is undone?"""
+    found = session.exec(
+        select(InboundMail.id).where(
+            InboundMail.mailbox_id == source.mailbox.id,
+            InboundMail.folder == source.folder,
+            InboundMail.uidvalidity == source.uidvalidity,
+            InboundMail.uid == uid,
+        )
+    ).first()
+    return found is not None
+
+
 def _write(
-    session: Session, arrivals: Sequence[Arrival], *, source: Source, store: BlobStore
+    session: Session,
+    arrivals: Sequence[Arrival],
+    *,
+    source: Source,
+    store: BlobStore,
+    hooks: bool = True,
 ) -> list[tuple[int | None, IngestResult]]:
     lookup = BatchLookup.load(
         session,
@@ -82,7 +163,7 @@ def _write(
         uids=[a.uid for a in arrivals if a.uid is not None],
         mails=[a.prepared.mail for a in arrivals],
     )
-    return write_group(session, arrivals, source=source, store=store, lookup=lookup)
+    return write_group(session, arrivals, source=source, store=store, lookup=lookup, hooks=hooks)
 
 
 def import_raw(

@@ -15,13 +15,14 @@ from __future__ import annotations
 import logging
 import multiprocessing
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
 from helpdesk.blobs import BlobStore
+from helpdesk.limits import clean
 from helpdesk.mail.filters import run_filters
 from helpdesk.mail.imap.values import FetchedMessage
 from helpdesk.mail.inbound.dedupe import content_sha256
@@ -47,11 +48,38 @@ class Prepared:
     content_sha: str
 
 
+def unreadable(raw_sha256: str, size: int, error: str) -> ParsedMail:
+    """The mail a stage could not read: its raw bytes stored, nothing else known.
+
+    It is still written (a ticket flagged ``unparsed``: "could not be read fully", its
+    source downloadable from the ticket page); ``helpdesk mail reprocess`` reads it again.
+    """
+    errors = [clean(error)[:1000]] if error else []
+    return ParsedMail(raw_sha256=raw_sha256, size=size, unparsed=True, parse_errors=errors)
+
+
+def guarded(raw_sha256: str, size: int, step: Callable[[], Prepared]) -> Prepared:
+    """``step()``, or an ``unreadable`` mail when it raises: one mail never stops the rest."""
+    try:
+        return step()
+    except Exception as exc:
+        log.exception("preparing mail %s failed; storing it as not read fully", raw_sha256)
+        return Prepared(unreadable(raw_sha256, size, f"prepare: {exc!r}"), raw_sha256)
+
+
 def prepare(raw: bytes, store: BlobStore) -> Prepared:
-    """Store the bytes, parse and filter one mail (never raises for bad mail)."""
-    store.put(raw)
-    mail = run_filters(parse_mail(raw, store=store))
-    return Prepared(mail=mail, content_sha=content_sha256(raw))
+    """Store the bytes, parse and filter one mail (never raises for bad mail).
+
+    Storing the raw bytes comes first and is not guarded (a full disk stops the fetch);
+    every step after it is (``guarded``).
+    """
+    sha = store.put(raw)
+
+    def step() -> Prepared:
+        mail = run_filters(parse_mail(raw, store=store))
+        return Prepared(mail=mail, content_sha=content_sha256(raw))
+
+    return guarded(sha, len(raw), step)
 
 
 def _prepare_chunk(raws: list[bytes | None], root: str, fsync_each: bool) -> list[Prepared | None]:

@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 
 from helpdesk.blobs import BlobStore
 from helpdesk.db import reread, transaction
+from helpdesk.limits import storable, storable_or_none
 from helpdesk.mail.filters import run_filters
 from helpdesk.mail.inbound.rows import attachment_row, message_fields
 from helpdesk.mail.inbound.thread import MANAGED_TICKET_FLAGS, message_flags, refresh_ticket_flags
@@ -94,10 +95,10 @@ def reprocess_message(session: Session, message: Message, store: BlobStore) -> b
         ticket = session.get(Ticket, message.ticket_id)
         if ticket is not None:
             if not ticket.subject and mail.subject:
-                ticket.subject = mail.subject[:998]
+                ticket.subject = storable(mail.subject, "ticket.subject")
             if not ticket.customer_email and mail.from_address and message.kind == "incoming":
-                ticket.customer_email = mail.from_address[:254]
-                ticket.customer_name = (mail.from_name or "")[:200] or None
+                ticket.customer_email = storable(mail.from_address, "ticket.customer_email")
+                ticket.customer_name = storable_or_none(mail.from_name, "ticket.customer_name")
             session.add(ticket)
             session.flush()
             refresh_ticket_flags(session, ticket)

@@ -2,7 +2,8 @@
 
 The ticket and message rows and the counters come from ``helpdesk.services.tickets``
 (``ticket_row``, ``message_row``, ``count_message``), which ``open_ticket`` and
-``add_message`` use too; here is only what is particular to mail.
+``add_message`` use too; here is only what is particular to mail. Every value from the
+mail is made storable again here (``helpdesk.limits``), whatever made the ``ParsedMail``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
+from helpdesk.limits import clean, storable, storable_or_none
 from helpdesk.mail.inbound.prepare import Prepared
 from helpdesk.mail.parsing.parsed import ParsedAttachment, ParsedMail
 from helpdesk.models import InboundOutcome, Mailbox, MessageKind, TicketStatus
@@ -119,10 +121,10 @@ def new_ticket_row(mail: ParsedMail, source: Source, now: datetime) -> dict[str,
         first = (mail.to or mail.cc or [("", "")])[0]
         name, email = first[0] or None, first[1] or None
     return ticket_service.ticket_row(
-        subject=mail.subject,
+        subject=storable(mail.subject, "ticket.subject"),
         mailbox_id=source.mailbox.id,
-        customer_email=email,
-        customer_name=(name or "")[:200] or None,
+        customer_email=storable_or_none(email, "ticket.customer_email"),
+        customer_name=storable_or_none(name, "ticket.customer_name"),
         status=TicketStatus.pending if source.outgoing else TicketStatus.open,
         created_at=now,
     )
@@ -131,16 +133,16 @@ def new_ticket_row(mail: ParsedMail, source: Source, now: datetime) -> dict[str,
 def message_fields(mail: ParsedMail) -> dict[str, Any]:
     """The ``tickets.message_row`` arguments that come from the mail itself."""
     return {
-        "subject": mail.subject,
-        "text": mail.text,
-        "html": mail.html,
-        "from_name": (mail.from_name or "")[:300] or None,
-        "from_address": (mail.from_address or "")[:254] or None,
-        "to": [a for _, a in mail.to if a],
-        "cc": [a for _, a in mail.cc if a],
-        "message_id": (mail.message_id or "")[:998] or None,
-        "in_reply_to": (mail.in_reply_to or "")[:998] or None,
-        "references": mail.references,
+        "subject": storable(mail.subject, "message.subject"),
+        "text": clean(mail.text),
+        "html": clean(mail.html) if mail.html is not None else None,
+        "from_name": storable_or_none(mail.from_name, "message.from_name"),
+        "from_address": storable_or_none(mail.from_address, "message.from_address"),
+        "to": [clean(a) for _, a in mail.to if a],
+        "cc": [clean(a) for _, a in mail.cc if a],
+        "message_id": storable_or_none(mail.message_id, "message.message_id"),
+        "in_reply_to": storable_or_none(mail.in_reply_to, "message.in_reply_to"),
+        "references": [clean(r) for r in mail.references],
         "raw_sha256": mail.raw_sha256,
         "sent_date": mail.date,
     }
@@ -162,11 +164,11 @@ def attachment_row(message_id: int, att: ParsedAttachment) -> dict[str, Any]:
     """The row of one of a message's attachments (its bytes are in the blob store)."""
     return {
         "message_id": message_id,
-        "filename": att.filename[:500],
-        "content_type": att.content_type[:255],
+        "filename": storable(att.filename, "attachment.filename"),
+        "content_type": storable(att.content_type, "attachment.content_type"),
         "size": att.size,
         "sha256": att.sha256,
-        "content_id": att.content_id[:998] if att.content_id else None,
+        "content_id": storable_or_none(att.content_id, "attachment.content_id"),
         "inline": att.inline,
     }
 

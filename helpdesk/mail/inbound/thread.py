@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 
 from sqlmodel import Session, select
 
+from helpdesk.limits import storable
 from helpdesk.mail.filters.threading_keys import subject_ticket_tag, thread_candidates
 from helpdesk.mail.parsing.parsed import ParsedMail
 from helpdesk.models import Message, MessageKind, Ticket
@@ -27,11 +28,11 @@ MANAGED_TICKET_FLAGS = AUTOMATIC | {"list", "unparsed"}
 
 
 def candidates(mail: ParsedMail) -> list[str]:
-    """The Message-IDs this mail may reply to, best first (as stored: at most 998 chars)."""
+    """The Message-IDs this mail may reply to, best first (cut as stored Message-IDs are)."""
     found = mail.annotations.get("thread_candidates")
     if found is None:
         found = thread_candidates(mail)
-    return [str(c)[:998] for c in found][:100]
+    return [storable(str(c), "message.message_id") for c in found][:100]
 
 
 def ticket_tag(mail: ParsedMail) -> int | None:

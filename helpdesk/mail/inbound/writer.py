@@ -36,6 +36,7 @@ from sqlmodel import Session, col
 from sqlmodel import select as orm_select
 
 from helpdesk.blobs import BlobStore
+from helpdesk.limits import storable_or_none
 from helpdesk.mail.inbound.dedupe import is_our_message
 from helpdesk.mail.inbound.lookup import BatchLookup, StoredMessage
 from helpdesk.mail.inbound.rows import (
@@ -100,9 +101,16 @@ class GroupWriter:
     """Plans a group mail by mail, then writes the plan (see the module docstring)."""
 
     def __init__(
-        self, session: Session, lookup: BatchLookup, source: Source, store: BlobStore
+        self,
+        session: Session,
+        lookup: BatchLookup,
+        source: Source,
+        store: BlobStore,
+        *,
+        hooks: bool = True,
     ) -> None:
         self.session, self.lookup, self.source, self.store = session, lookup, source, store
+        self.hooks = hooks  # False: no plugin hook, no linking (the guard's fallback)
         self._next = 0
         self.message_ids: dict[int, int] = {}  # temporary ref -> id, once written
         self.ticket_ids: dict[int, int] = {}
@@ -276,7 +284,9 @@ class GroupWriter:
                 "raw_sha256": e.mail.raw_sha256,
                 "content_sha256": e.content_sha,
                 "size": e.mail.size,
-                "header_message_id": (e.mail.message_id or "")[:998] or None,
+                "header_message_id": storable_or_none(
+                    e.mail.message_id, "inbound_mail.header_message_id"
+                ),
                 "message_id": None if e.message_ref is None else self._message(e.message_ref),
                 "outcome": str(e.outcome),
                 "fetched_at": now,
@@ -301,6 +311,8 @@ class GroupWriter:
                     old=entry.old_status,
                     message_id=mid,
                 )
+        if not self.hooks:
+            return
         if added and hook().helpdesk_message_stored.get_hookimpls():
             by_id = {
                 m.id: m for m in session.exec(orm_select(Message).where(col(Message.id).in_(ids)))
@@ -369,9 +381,12 @@ def write_group(
     source: Source,
     store: BlobStore,
     lookup: BatchLookup,
+    hooks: bool = True,
 ) -> list[tuple[int | None, IngestResult]]:
-    """Plan and write a group of mails; (uid, result) of each in order. Flushes, no commit."""
-    writer = GroupWriter(session, lookup, source, store)
+    """Plan and write a group of mails; (uid, result) of each in order. Flushes, no commit.
+
+    ``hooks=False`` leaves out the plugins' hook and linking (``ingest``'s fallback)."""
+    writer = GroupWriter(session, lookup, source, store, hooks=hooks)
     for arrival in arrivals:
         writer.plan(arrival)
     writer.write()

@@ -150,8 +150,10 @@ _ID_RE = re.compile(r"<([^<>]*)>")
 
 
 def normalise_msgid(value: str | None) -> str | None:
+    """The id inside ``<...>`` (raw 8-bit bytes decoded as in ``unescape_8bit``)."""
     if not value:
         return None
+    value = unescape_8bit(value)
     m = _ID_RE.search(value)
     ident = m.group(1) if m else value
     ident = re.sub(r"\s+", "", ident).strip("<>")
@@ -161,6 +163,7 @@ def normalise_msgid(value: str | None) -> str | None:
 def msgid_list(value: str | None) -> list[str]:
     if not value:
         return []
+    value = unescape_8bit(value)
     found = _ID_RE.findall(value) or value.split()
     ids = [re.sub(r"\s+", "", i).strip("<>") for i in found]
     return list(dict.fromkeys(i for i in ids if i))

@@ -21,6 +21,7 @@ import tnefparse
 
 from helpdesk.blobs import BlobStore
 from helpdesk.mail.parsing.decode import decode_bytes, decode_header_value, normalise_msgid
+from helpdesk.mail.parsing.filenames import neutral_filename
 from helpdesk.mail.parsing.parsed import ParsedAttachment, ParsedMail
 from helpdesk.mail.parsing.sanitize import html_to_text
 
@@ -60,12 +61,6 @@ class Segment:
     html: str | None = None
 
 
-def _safe_filename(name: str) -> str:
-    """Drop control characters and any directory part a sender put in the name."""
-    name = re.sub(r"[\x00-\x1f\x7f]", "", name).replace("\\", "/").rsplit("/", 1)[-1]
-    return "" if name.strip() in ("", ".", "..") else name.strip()
-
-
 class Walker:
     def __init__(self, mail: ParsedMail, store: BlobStore | None) -> None:
         self.mail = mail
@@ -87,7 +82,7 @@ class Walker:
         container: str | None = None,
     ) -> None:
         self.counter += 1
-        name = _safe_filename(decode_header_value(filename)) if filename else ""
+        name = neutral_filename(decode_header_value(filename)) if filename else ""
         if not name:
             name = f"attachment-{self.counter}.{_EXTENSIONS.get(ctype, 'bin')}"
         sha = hashlib.sha256(data).hexdigest()

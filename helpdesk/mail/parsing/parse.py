@@ -20,9 +20,11 @@ import email.utils
 import hashlib
 import logging
 import re
+import time
 from datetime import UTC, datetime
 from email.message import Message
 from email.parser import BytesParser
+from html import unescape
 
 from helpdesk.blobs import BlobStore
 from helpdesk.mail.parsing.decode import (
@@ -36,9 +38,30 @@ from helpdesk.mail.parsing.decode import (
 from helpdesk.mail.parsing.headers import DEFAULT
 from helpdesk.mail.parsing.mimewalk import Segment, Walker, pre
 from helpdesk.mail.parsing.parsed import ParsedAttachment, ParsedMail
-from helpdesk.mail.parsing.sanitize import html_to_text, sanitize_html
+from helpdesk.mail.parsing.sanitize import MAX_DEPTH, flatten_deep, html_to_text, sanitize_html
+from helpdesk.mail.parsing.storable import make_storable
 
 logger = logging.getLogger(__name__)
+
+#: Seconds one mail may take to parse and clean; past them its HTML is shown as text.
+PARSE_SECONDS = 10.0
+#: An HTML body larger than this is shown as its text, not cleaned for display.
+MAX_HTML_CHARS = 2_000_000
+#: Text kept of a mail's body (all of it stays in the stored original).
+MAX_TEXT_CHARS = 2_000_000
+#: Boundary-like lines (``--...``) read; a mail of more parts is read up to there.
+MAX_PARTS = 10_000
+
+
+def _bounded(raw: bytes) -> bytes | None:
+    """``raw`` cut before its ``MAX_PARTS``-th boundary-like line, or None when it has
+    fewer (the email package takes linear but slow time per part: 100,000 took ~10 s)."""
+    pos = -1
+    for _ in range(MAX_PARTS):
+        pos = raw.find(b"\n--", pos + 1)
+        if pos < 0:
+            return None
+    return raw[: pos + 1]
 
 
 def _date(value: str | None, mail: ParsedMail) -> datetime | None:
@@ -55,7 +78,7 @@ def _date(value: str | None, mail: ParsedMail) -> datetime | None:
 # --- entry point ---------------------------------------------------------------------
 
 
-def _fill(mail: ParsedMail, msg: Message, store: BlobStore | None) -> None:
+def _fill(mail: ParsedMail, msg: Message, store: BlobStore | None, deadline: float) -> None:
     raw_headers = [(str(k), str(v)) for k, v in msg.raw_items()]
     mail.headers = [(k, decode_header_value(v)) for k, v in raw_headers]
 
@@ -90,10 +113,52 @@ def _fill(mail: ParsedMail, msg: Message, store: BlobStore | None) -> None:
         segments.append(
             Segment(**{"html" if tnef_body["kind"] == "html" else "plain": tnef_body["body"]})
         )
-    mail.text = "\n".join(
-        s.plain if s.plain is not None else html_to_text(s.html or "") for s in segments
-    ).strip("\n")
+    _body(mail, segments, deadline)
+
+
+def _incomplete(mail: ParsedMail, note: str) -> None:
+    """The mail is stored, but not all of it could be read: flagged, with the reason."""
+    mail.unparsed = True
+    mail.parse_errors.append(note)
+
+
+def _tags_out(html: str) -> str:
+    """Text of HTML by removing its tags: linear, for HTML too large or too late to read."""
+    return re.sub(r"[ \t]{2,}", " ", unescape(re.sub(r"<[^>]*>", " ", html))).strip()
+
+
+def _body(mail: ParsedMail, segments: list[Segment], deadline: float) -> None:
+    """The mail's text and cleaned HTML from its body segments, within bounded work.
+
+    HTML deeper than ``MAX_DEPTH`` is flattened first (in linear time); then HTML over
+    ``MAX_HTML_CHARS`` is shown as its text, and so is all HTML once the mail's time is
+    spent.
+    """
+    for seg in segments:
+        if seg.html is None:
+            continue
+        seg.html, flattened = flatten_deep(seg.html)  # linear: before anything else
+        if flattened:
+            mail.defects.append(f"HTML nested deeper than {MAX_DEPTH}: {flattened} flattened")
+        if len(seg.html) > MAX_HTML_CHARS:
+            _incomplete(mail, f"an HTML body of {len(seg.html)} characters is shown as text")
+            seg.plain, seg.html = _tags_out(seg.html), None
+    texts = []
+    for seg in segments:
+        if seg.plain is not None:
+            texts.append(seg.plain)
+        elif time.monotonic() < deadline:
+            texts.append(html_to_text(seg.html or ""))
+        else:
+            texts.append(_tags_out(seg.html or ""))
+    mail.text = "\n".join(texts).strip("\n")
+    if len(mail.text) > MAX_TEXT_CHARS:
+        _incomplete(mail, f"the text is cut at {MAX_TEXT_CHARS} of {len(mail.text)} characters")
+        mail.text = mail.text[:MAX_TEXT_CHARS]
     if any(s.html is not None for s in segments):
+        if time.monotonic() >= deadline:
+            _incomplete(mail, "the HTML was not cleaned in the time a mail has: text shown")
+            return
         mail.html = "".join(
             sanitize_html(s.html) if s.html is not None else sanitize_html(pre(s.plain or ""))
             for s in segments
@@ -112,7 +177,7 @@ def _salvage(mail: ParsedMail, raw: bytes) -> None:
             mail.headers.append((name.decode("ascii"), decode_header_value(text)))
     mail.subject = mail.header("Subject") or ""
     mail.message_id = normalise_msgid(mail.header("Message-ID"))
-    mail.text = decode_bytes(body)[0].replace("\x00", "")
+    mail.text = decode_bytes(body)[0].replace("\x00", "")[:MAX_TEXT_CHARS]
 
 
 _STRUCTURE_DEFECTS = (
@@ -138,20 +203,35 @@ def _read(raw: bytes, policy: email.policy.Policy) -> Message:
     return msg
 
 
-def parse_mail(raw: bytes, *, store: BlobStore | None = None) -> ParsedMail:
-    """Parse raw mail bytes into a ParsedMail; never raises."""
+def parse_mail(
+    raw: bytes, *, store: BlobStore | None = None, seconds: float = PARSE_SECONDS
+) -> ParsedMail:
+    """Parse raw mail bytes into a ParsedMail; never raises.
+
+    Every value comes back storable (``storable``); the work is bounded by the size and
+    depth limits and by ``seconds`` (past them, HTML is shown as text and the mail is
+    flagged ``unparsed``: not read fully).
+    """
+    deadline = time.monotonic() + seconds
     mail = ParsedMail(raw_sha256=hashlib.sha256(raw).hexdigest(), size=len(raw))
+    cut = _bounded(raw)
+    if cut is not None:
+        _incomplete(mail, f"more than {MAX_PARTS} MIME parts: read up to byte {len(cut)}")
+        raw = cut
     # DEFAULT: email.policy.default with cached header classes and values (``headers``).
     for policy in (DEFAULT, email.policy.compat32):
         attempt = ParsedMail(
-            raw_sha256=mail.raw_sha256, size=mail.size, parse_errors=list(mail.parse_errors)
+            raw_sha256=mail.raw_sha256,
+            size=mail.size,
+            unparsed=mail.unparsed,
+            parse_errors=list(mail.parse_errors),
         )
         try:
             msg = _read(raw, policy)
             if msg.policy is not policy:
                 attempt.defects.append("MIME structure read with the compat32 policy")
-            _fill(attempt, msg, store)
-            return attempt
+            _fill(attempt, msg, store, deadline)
+            return make_storable(attempt)
         except Exception as exc:  # never let one mail stop the mailbox
             name = "default" if policy is DEFAULT else "compat32"
             logger.warning("parse with policy %s failed for %s: %r", name, mail.raw_sha256, exc)
@@ -161,7 +241,7 @@ def parse_mail(raw: bytes, *, store: BlobStore | None = None) -> ParsedMail:
         _salvage(mail, raw)
     except Exception as exc:
         mail.parse_errors.append(f"salvage: {exc!r}")
-    return mail
+    return make_storable(mail)
 
 
 __all__ = [

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from helpdesk.i18n import N_
+from helpdesk.mail.parsing.filenames import neutral_filename
 from helpdesk.models import (
     Agent,
     Attachment,
@@ -105,7 +106,7 @@ def message_out(
         "attachments": [
             AttachmentRead(
                 id=a.id or 0,
-                filename=a.filename,
+                filename=neutral_filename(a.filename, f"attachment-{a.id}"),
                 content_type=a.content_type,
                 size=a.size,
                 sha256=a.sha256,

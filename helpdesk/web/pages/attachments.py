@@ -7,6 +7,7 @@ from fastapi.responses import Response
 from starlette.responses import FileResponse
 
 from helpdesk.blobs import BlobStore
+from helpdesk.mail.parsing.filenames import neutral_filename
 from helpdesk.models import Attachment, Message
 from helpdesk.services.errors import NotFound
 from helpdesk.settings import get_settings
@@ -38,12 +39,17 @@ def _file(sha256: str, filename: str, content_type: str, disposition: str) -> Re
     return response
 
 
+def _name(att: Attachment) -> str:
+    """The name the browser is given: neutralised, whatever was stored (``neutral_filename``)."""
+    return neutral_filename(att.filename, f"attachment-{att.id}")
+
+
 @router.get("/attachments/{attachment_id}", include_in_schema=False)
 def download(attachment_id: Id, session: SessionDep, agent: CurrentAgent) -> Response:
     att = session.get(Attachment, attachment_id)
     if att is None:
         raise NotFound("No such attachment")
-    return _file(att.sha256, att.filename, "application/octet-stream", "attachment")
+    return _file(att.sha256, _name(att), "application/octet-stream", "attachment")
 
 
 @router.get("/attachments/{attachment_id}/inline", include_in_schema=False)
@@ -51,7 +57,7 @@ def inline_image(attachment_id: Id, session: SessionDep, agent: CurrentAgent) ->
     att = session.get(Attachment, attachment_id)
     if att is None or att.content_type.lower() not in INLINE_IMAGE_TYPES:
         raise NotFound("No such image")
-    return _file(att.sha256, att.filename, att.content_type.lower(), "inline")
+    return _file(att.sha256, _name(att), att.content_type.lower(), "inline")
 
 
 @router.get("/messages/{message_id}/raw", include_in_schema=False)

@@ -32,16 +32,6 @@ SAMPLES = Path(__file__).parents[1] / "samples"
 _uids = itertools.count(1)
 
 
-@pytest.fixture
-def store(data_dir: Path) -> BlobStore:
-    return BlobStore(get_settings().blob_dir)
-
-
-@pytest.fixture
-def box(session: Session) -> Mailbox:
-    return factories.mailbox(session, "asiakaspalvelu@e-tunnus.fi")
-
-
 def deliver(
     session: Session, mailbox: Mailbox, raw: bytes, store: BlobStore, folder: str = "INBOX"
 ) -> IngestResult:

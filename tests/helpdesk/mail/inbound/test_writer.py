@@ -3,7 +3,6 @@ statements; a group that fails is written again mail by mail."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import factories
@@ -31,15 +30,9 @@ from helpdesk.models import (
     TicketStatus,
 )
 from helpdesk.services import tickets
-from helpdesk.settings import get_settings
 
 #: Columns that differ between two runs by nature (ids are compared by rank).
 VOLATILE = {"created_at", "updated_at", "last_message_at", "last_incoming_at", "fetched_at", "at"}
-
-
-@pytest.fixture
-def store(data_dir: Path) -> BlobStore:
-    return BlobStore(get_settings().blob_dir)
 
 
 def group_mails(existing: str, number: int) -> list[bytes]:
