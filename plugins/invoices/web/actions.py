@@ -42,6 +42,7 @@ from plugins.invoices.dispatch.service import recipient_for
 from plugins.invoices.models import PATH, Dispatch, DispatchState, Invoice, InvoiceStatus
 from plugins.invoices.rules.formats import eur
 from plugins.invoices.settings import invoice_settings
+from plugins.invoices.web import notice
 from plugins.invoices.web.display import (
     CHECK_LABELS,
     labels,
@@ -169,6 +170,8 @@ def _answer(
         context = (
             actions_context(request, session, invoice, compact=compact, in_ticket=in_ticket) | extra
         )
+        # The page's "due today" notice changes with this invoice: sent along out of band.
+        context["page_alert_oob"] = notice.page_alert(request, oob=True)
         return render(request, "invoices/_actions.html", context)
     target = (
         back if back.startswith("/") and not back.startswith("//") else f"/invoices/{invoice.id}"

@@ -14,13 +14,13 @@ from helpdesk.plugin_api import (
     ReportPeriod,
     SessionDep,
     Ticket,
-    new_session,
     render_partial,
     report_query,
     utcnow,
 )
 from plugins.invoices import queue as queries
 from plugins.invoices.reports import promise_report
+from plugins.invoices.web import notice
 from plugins.invoices.web.actions import actions_panel
 from plugins.invoices.web.display import page_context
 from plugins.invoices.web.reports import chart_spec
@@ -54,17 +54,10 @@ def ticket_section(
     )
 
 
-def alert_notice(request: Request, agent: Agent) -> Markup | None:
-    """The small alert on every page, only inside the window before the cutoff."""
-    now = utcnow()
-    session = new_session(read_only=True)
-    try:
-        count = queries.alert_count(session, now)
-    finally:
-        session.close()
-    if not count:
-        return None
-    return render_partial(request, "invoices/_alert.html", page_context(alert=count, compact=True))
+def alert_notice(request: Request, agent: Agent) -> Markup:
+    """The small alert on every page, only inside the window before the cutoff (its empty
+    container otherwise, for the out-of-band updates of ``notice``)."""
+    return notice.page_alert(request)
 
 
 def report_section(

@@ -153,7 +153,7 @@ def test_reports_page_api_csv_and_day_page(logged_in: Client, invoices: dict) ->
 
 
 def freeze(monkeypatch: pytest.MonkeyPatch, when: datetime) -> None:
-    for module in ("pages", "slots"):
+    for module in ("pages", "slots", "notice"):
         monkeypatch.setattr(f"plugins.invoices.web.{module}.utcnow", lambda: when)
 
 
@@ -187,3 +187,24 @@ def test_a_sighting_after_local_midnight_is_due_that_day(session: Session) -> No
     session.commit()
     days = promise_report(session, ReportPeriod(date(2024, 12, 2), date(2024, 12, 3)), AFTER).days
     assert figures(days) == [(2, 0, 0, 0, 0, 0, None), (3, 2, 1, 0, 1, 0, 50.0)]
+
+
+def test_the_banner_count_follows_an_action_without_a_reload(
+    logged_in: Client, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    due = add_invoice(session, 13, hki(9, 9), status=InvoiceStatus.unsent)
+    due.delivery_method = "post"
+    due.customer_address, due.customer_postcode, due.customer_town = "Katu 1", "00100", "Helsinki"
+    session.add(due)
+    session.commit()
+    freeze(monkeypatch, hki(9, 14, 40))
+    assert "erääntyviä lähettämättömiä laskuja: 1" in logged_in.get("/tickets").text
+
+    # Sent from the queue row (htmx): the answer carries the page's notice, now empty.
+    answer = logged_in.post(
+        f"/invoices/{due.id}/dispatch?compact=1",
+        data={"override_reason": "Tarkistettu puhelimessa", "key": "k1"},
+        headers={"HX-Request": "true", "X-CSRF-Token": logged_in.csrf},
+    )
+    assert answer.status_code == 200, answer.text
+    assert '<div id="invoice-page-alert" hx-swap-oob="true"></div>' in answer.text

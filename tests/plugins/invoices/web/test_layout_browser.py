@@ -53,10 +53,29 @@ OVERFLOWING = """
 """
 
 
+#: Checkboxes and radios whose label text does not start beside them on the same line.
+MISALIGNED = """
+() => [...document.querySelectorAll("label > input[type=checkbox], label > input[type=radio]")]
+  .filter((box) => box.offsetParent !== null)
+  .map((box) => {
+    const label = box.parentElement, range = document.createRange();
+    range.setStartAfter(box);
+    range.setEndAfter(label.lastChild);
+    const text = [...range.getClientRects()].filter((r) => r.width > 0)[0];
+    if (!text) return null;
+    const edge = box.getBoundingClientRect();
+    const beside = text.left >= edge.right - 1 && text.top < edge.bottom;
+    return beside ? null : label.textContent.trim().slice(0, 40);
+  })
+  .filter(Boolean)
+"""
+
+
 def _fits(page: Any, where: str) -> None:
     found = page.evaluate(OVERFLOWING)
     assert found["page"] <= found["width"], (where, found)
     assert not found["out"], (where, found)
+    assert page.evaluate(MISALIGNED) == [], where
 
 
 @pytest.mark.parametrize("language", ["fi", "en"])

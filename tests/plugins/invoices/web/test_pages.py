@@ -30,7 +30,7 @@ def synced(session: Session, netvisor_env: NetvisorSandbox) -> NetvisorSandbox:
 
 
 def freeze(monkeypatch: pytest.MonkeyPatch, when: datetime) -> None:
-    for module in ("pages", "slots"):
+    for module in ("pages", "slots", "notice"):
         monkeypatch.setattr(f"plugins.invoices.web.{module}.utcnow", lambda: when)
 
 
