@@ -41,7 +41,8 @@ MAILBOXES = [
     # Emailed invoices go out from laskut@ (the invoice plugin's sender mailbox).
     ("laskut@e-tunnus.fi", "E-tunnus laskutus", "E-tunnus\nlaskut@e-tunnus.fi"),
 ]
-#: The demo mailboxes send through ``helpdesk mail-sink``, which ``make run`` starts.
+#: The demo mailboxes send through ``helpdesk mail-sink``, which ``make run`` starts; its
+#: port is chosen at each start (``point_at_mail_sink``), 8025 only until then.
 DEMO_SMTP: dict[str, Any] = {"smtp_host": "127.0.0.1", "smtp_port": 8025, "smtp_security": "none"}
 
 USERS = [
@@ -271,6 +272,21 @@ def _marker(session: Session) -> bool:
         session.exec(select(AuditEvent).where(AuditEvent.action == "demo.seeded")).first()
         is not None
     )
+
+
+def point_at_mail_sink(session: Session, port: int) -> int:
+    """Have the demo mailboxes that send to the local sink send to the one on ``port``
+    (``helpdesk dev`` picks it at start); returns how many changed. One short unit."""
+    changed = 0
+    with transaction(session):
+        for address, _name, _signature in MAILBOXES:
+            box = mailboxes.by_address(session, address)
+            local = box is not None and box.smtp_host == DEMO_SMTP["smtp_host"]
+            if box is not None and local and box.smtp_port != port:
+                box.smtp_port = port
+                session.add(box)
+                changed += 1
+    return changed
 
 
 def seed(session: Session) -> dict[str, Any]:
