@@ -81,11 +81,16 @@ class DevService:
     """A background process of ``helpdesk dev`` (``make run``): ``helpdesk <args>``.
 
     It runs as a child process beside the web server and stops with it. A ``--port N`` in
-    ``args`` tells ``helpdesk dev`` where it listens, so that the banner waits for it.
+    ``args`` tells ``helpdesk dev`` where it listens, so that the banner waits for it;
+    ``--port 0`` has ``helpdesk dev`` pick a free loopback port at start, so that two
+    checkouts run side by side. ``env`` is given to the web app and to every child once
+    the port is known; ``{port}`` in a value is this service's port (e.g. a URL setting
+    pointing the app at a sandbox).
     """
 
     name: str
     args: tuple[str, ...]
+    env: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

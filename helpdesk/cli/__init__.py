@@ -81,7 +81,9 @@ def serve(
 @app.command()
 def dev(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(envvar="PORT", help="Port to listen on (env PORT).")] = 8000,
+    port: Annotated[
+        int, typer.Option(envvar="PORT", help="Port to listen on (env PORT; 0: a free one).")
+    ] = 8000,
 ) -> None:
     """Run the demo: the web server plus the worker and the local sandboxes (make run).
 

@@ -41,7 +41,8 @@ MAILBOXES = [
     # Emailed invoices go out from laskut@ (the invoice plugin's sender mailbox).
     ("laskut@e-tunnus.fi", "E-tunnus laskutus", "E-tunnus\nlaskut@e-tunnus.fi"),
 ]
-#: The demo mailboxes send through ``helpdesk mail-sink``, which ``make run`` starts.
+#: The demo mailboxes send through ``helpdesk mail-sink``, which ``make run`` starts; its
+#: port is chosen at each start (``point_at_mail_sink``), 8025 only until then.
 DEMO_SMTP: dict[str, Any] = {"smtp_host": "127.0.0.1", "smtp_port": 8025, "smtp_security": "none"}
 
 USERS = [
@@ -69,18 +70,18 @@ CONVERSATIONS: list[tuple[str, str | None, str, str, int, list[tuple[str, str]],
         [
             (
                 "in",
-                "Hei,\n\nlähetin eilen laskun 1001020007 asiakkaalleni, mutta se näkyy yhä "
-                "lähettämättömänä. Voisitteko tarkistaa?\n\nTerveisin\nMatti Virtanen\n"
-                "e-tunnus 100102",
+                "Hei,\n\ntein kolme päivää sitten laskun 1001020007 (765,55 €) asiakkaalleni "
+                "Rakennus Virtanen & Poika Oy:lle, mutta se näkyy yhä lähettämättömänä. "
+                "Voisitteko tarkistaa?\n\nTerveisin\nMatti Virtanen\ne-tunnus 100102",
             ),
             (
-                "out",
-                "Hei Matti,\n\nlasku tarkistettiin ja lähetettiin tänään postitse. "
-                "Se näkyy nyt avoimissa saatavissa.",
+                "note",
+                "Lasku 1001020007 on lähettämättömien jonossa (postilasku). Tänään tullut "
+                "1001020009 on samalle asiakkaalle samalla summalla: kysytään Matilta, "
+                "onko se kaksoiskappale, ennen kuin kumpikaan lähtee.",
             ),
-            ("in", "Kiitos nopeasta avusta!"),
         ],
-        "closed",
+        "open",
     ),
     (
         "Viitenumero väärin?",
@@ -91,12 +92,13 @@ CONVERSATIONS: list[tuple[str, str | None, str, str, int, list[tuple[str, str]],
         [
             (
                 "in",
-                "Hei! Asiakkaani sanoo, että viitenumero 1002330012 ei kelpaa verkkopankissa. "
-                "Mitä teen?\n\nAino",
+                "Hei! Asiakkaani Äijälä Öljy Oy sanoo, että laskun 1002330012 viitenumero "
+                "10023300120 ei kelpaa verkkopankissa. Mitä teen?\n\nAino",
             ),
             (
                 "note",
-                "Tarkistettu: viitenumero on oikein, asiakkaan pankki vaatii välilyönnit pois.",
+                "Tarkistettu: viitenumero on oikein. Asiakas kopioi sen laskulta "
+                "ryhmiteltynä, ja sen pankki vaatii välilyönnit pois.",
             ),
         ],
         "open",
@@ -110,9 +112,9 @@ CONVERSATIONS: list[tuple[str, str | None, str, str, int, list[tuple[str, str]],
         [
             (
                 "in",
-                "Moi,\n\nasiakkaani laskutusosoite on vaihtunut osoitteeseen "
-                "reskontra@example.com. Laskua 1003450003 ei ole vielä lähetetty, ehtiikö "
-                "vaihtaa?\n\nJuha Mäkinen",
+                "Moi,\n\nlaskusta 1003450004 (195,78 €) asiakkaalle Kaisa Lehtonen "
+                "puuttuu sähköpostiosoite: se on kaisa.lehtonen@example.com. Laskua ei ole "
+                "vielä lähetetty, ehtiikö lisätä?\n\nJuha Mäkinen",
             ),
         ],
         "open",
@@ -140,6 +142,26 @@ CONVERSATIONS: list[tuple[str, str | None, str, str, int, list[tuple[str, str]],
     ),
     (
         "Verkkolasku ei mene perille",
+        "100478",
+        "Sanna Nieminen",
+        "sanna.nieminen@example.fi",
+        0,
+        [
+            (
+                "in",
+                "Hei, tein verkkolaskun Metsä-Pirkka Ky:lle, mutta he eivät ole saaneet sitä. "
+                "Verkkolaskuosoite on 003732981050. Lasku 1004780022 (542,16 €).\n\n- Sanna",
+            ),
+            (
+                "note",
+                "Laskulta puuttuu välittäjätunnus, joten se ei ole lähtenyt. Kysytään "
+                "asiakkaalta operaattori; verkkolaskut lähetetään Maventan kautta.",
+            ),
+        ],
+        "open",
+    ),
+    (
+        "Laskun summa väärin",
         "100512",
         "Pekka Hämäläinen",
         "pekka.hamalainen@example.com",
@@ -147,10 +169,9 @@ CONVERSATIONS: list[tuple[str, str | None, str, str, int, list[tuple[str, str]],
         [
             (
                 "in",
-                "Hei, lähetin verkkolaskun yritykselle, mutta he eivät ole saaneet sitä. "
-                "Verkkolaskuosoite on 003701120389. Lasku 1005120001.\n\n- Pekka",
+                "Hei, laskuni 1005120006 loppusumma näkyy 2085,00 €, vaikka rivien mukaan "
+                "sen pitäisi olla 2058,20 €. Voitteko korjata ennen lähetystä?\n\n- Pekka",
             ),
-            ("note", "Verkkolaskut eivät lähde Netvisorista; lähetetään Maventan kautta."),
         ],
         "open",
     ),
@@ -178,8 +199,8 @@ CONVERSATIONS: list[tuple[str, str | None, str, str, int, list[tuple[str, str]],
         [
             (
                 "in",
-                "Hei, en ole saanut palkkalaskelmaa laskusta 1006890004, joka maksettiin "
-                "viime viikolla. Voisitteko lähettää sen?\n\nElina Laine",
+                "Hei, en ole saanut palkkalaskelmaa laskusta, jonka asiakkaani maksoi "
+                "viime viikolla. Voisitteko lähettää sen?\n\nElina Laine\ne-tunnus 100689",
             ),
             (
                 "out",
@@ -190,10 +211,10 @@ CONVERSATIONS: list[tuple[str, str | None, str, str, int, list[tuple[str, str]],
         "pending",
     ),
     (
-        "Automaattinen vastaus: Lasku 1001020005",
+        "Automaattinen vastaus: Lasku 1001020006",
         None,
-        "Asiakas Oy",
-        "laskutus@example.com",
+        "Liisa Laaksonen",
+        "liisa.laaksonen@example.com",
         1,
         [
             (
@@ -213,8 +234,8 @@ CONVERSATIONS: list[tuple[str, str | None, str, str, int, list[tuple[str, str]],
         [
             (
                 "in",
-                "Hei, tein virheen laskuun 1002330014, summa piti olla 150 € eikä 1500 €. "
-                "Voiko laskun hyvittää?\n\nAino Korhonen",
+                "Hei, tein virheen laskuun 1002330014 (1840,00 €): merkitsin 20 tuntia, kun "
+                "niitä oli 18. Voiko laskun hyvittää ja tehdä uuden?\n\nAino Korhonen",
             ),
         ],
         "open",
@@ -271,6 +292,21 @@ def _marker(session: Session) -> bool:
         session.exec(select(AuditEvent).where(AuditEvent.action == "demo.seeded")).first()
         is not None
     )
+
+
+def point_at_mail_sink(session: Session, port: int) -> int:
+    """Have the demo mailboxes that send to the local sink send to the one on ``port``
+    (``helpdesk dev`` picks it at start); returns how many changed. One short unit."""
+    changed = 0
+    with transaction(session):
+        for address, _name, _signature in MAILBOXES:
+            box = mailboxes.by_address(session, address)
+            local = box is not None and box.smtp_host == DEMO_SMTP["smtp_host"]
+            if box is not None and local and box.smtp_port != port:
+                box.smtp_port = port
+                session.add(box)
+                changed += 1
+    return changed
 
 
 def seed(session: Session) -> dict[str, Any]:

@@ -2,9 +2,12 @@
 the services ``helpdesk dev`` starts from them.
 
 In development, with the Netvisor and Maventa settings at their sandbox defaults,
-``helpdesk dev`` (``make run``) starts both sandboxes and fills the queue from Netvisor's
-once it answers. The core registers these commands at the start of every ``helpdesk``
-command (``hooks.py``), so each imports its sandbox, or the sync, only when it runs.
+``helpdesk dev`` (``make run``) starts both sandboxes on free ports, points the helpdesk at
+them (``HELPDESK_NETVISOR_URL``, ``HELPDESK_MAVENTA_URL``) and fills the queue from
+Netvisor's once it answers. Another URL on this machine (``http://127.0.0.1:9000``) starts
+the sandbox on that port instead; any other URL starts none. The core registers these
+commands at the start of every ``helpdesk`` command (``hooks.py``), so each imports its
+sandbox, or the sync, only when it runs.
 """
 
 from __future__ import annotations
@@ -13,15 +16,18 @@ import logging
 import threading
 import time
 from typing import Annotated
+from urllib.parse import urlsplit
 
 import httpx
 import typer
 
 from helpdesk.plugin_api import DevService, get_settings, session_scope
 from plugins.invoices.settings import (
-    MAVENTA_SANDBOX_PORT,
+    LOOPBACK_HOSTS,
+    MAVENTA_SANDBOX_API_KEY,
+    MAVENTA_SANDBOX_CLIENT_ID,
     MAVENTA_SANDBOX_URL,
-    NETVISOR_SANDBOX_PORT,
+    MAVENTA_SANDBOX_VENDOR_API_KEY,
     NETVISOR_SANDBOX_URL,
     NetvisorNotConfigured,
     maventa_settings,
@@ -80,25 +86,61 @@ def maventa_sandbox(
     run_maventa_sandbox(host, port)
 
 
+def sandbox_port(url: str | None, default: str) -> int | None:
+    """Where ``helpdesk dev`` runs a sandbox: 0 (a free port) for the default URL, the
+    port of a URL given on this machine, None (no sandbox) for any other URL."""
+    if not url:
+        return None
+    if url == default:
+        return 0
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    try:
+        port = parts.port
+    except ValueError:
+        return None
+    return port if port and (host in LOOPBACK_HOSTS or host.startswith("127.")) else None
+
+
+_LOCAL_URL = "http://127.0.0.1:{port}"
+
+
 def dev_services() -> list[DevService]:
     """The sandboxes ``helpdesk dev`` starts: in development, where the settings name them."""
     if get_settings().environment != "development":
         return []
     services = []
     try:
-        if netvisor_settings().url == NETVISOR_SANDBOX_URL:
-            port = str(NETVISOR_SANDBOX_PORT)
-            args = ("netvisor-sandbox", "--port", port, "--sync")
-            services.append(DevService("netvisor-sandbox", args))
+        netvisor = netvisor_settings()
+        port = sandbox_port(netvisor.url, NETVISOR_SANDBOX_URL)
+        if port is not None:
+            # A port chosen at start (0) reaches the app and the worker through the URL.
+            env = {} if port else {"HELPDESK_NETVISOR_URL": _LOCAL_URL}
+            netvisor_args = ("netvisor-sandbox", "--port", str(port), "--sync")
+            services.append(DevService("netvisor-sandbox", netvisor_args, env))
     except NetvisorNotConfigured:
         pass
     try:
-        if maventa_settings().url == MAVENTA_SANDBOX_URL:
-            port = str(MAVENTA_SANDBOX_PORT)
-            services.append(DevService("maventa-sandbox", ("maventa-sandbox", "--port", port)))
+        maventa = maventa_settings()
+        port = sandbox_port(maventa.url, MAVENTA_SANDBOX_URL)
+        if port is not None:
+            args = ("maventa-sandbox", "--port", str(port))
+            services.append(DevService("maventa-sandbox", args, _maventa_env(port)))
     except ValueError:
         pass
     return services
+
+
+def _maventa_env(port: int) -> dict[str, str]:
+    # A Maventa URL set alone turns the sandbox's credentials off: set them with it.
+    if port:
+        return {}
+    return {
+        "HELPDESK_MAVENTA_URL": _LOCAL_URL,
+        "HELPDESK_MAVENTA_CLIENT_ID": MAVENTA_SANDBOX_CLIENT_ID,
+        "HELPDESK_MAVENTA_API_KEY": MAVENTA_SANDBOX_API_KEY,
+        "HELPDESK_MAVENTA_VENDOR_API_KEY": MAVENTA_SANDBOX_VENDOR_API_KEY,
+    }
 
 
 def register(app: typer.Typer) -> None:

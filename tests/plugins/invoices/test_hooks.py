@@ -20,6 +20,7 @@ from plugins.invoices.jobs import JOB_NAME, sync_due
 from plugins.invoices.models import Invoice
 from plugins.invoices.sandboxes.demo import seed
 from plugins.invoices.sandboxes.netvisor.data import DEMO_USERS
+from plugins.invoices.settings import maventa_settings, netvisor_settings
 from plugins.invoices.sync import sync_unsent
 
 HELSINKI = ZoneInfo("Europe/Helsinki")
@@ -158,13 +159,32 @@ def test_make_run_starts_the_sandboxes_in_development(monkeypatch: pytest.Monkey
     assert [s.name for s in devserver.background()] == core
 
     monkeypatch.setattr(get_settings(), "environment", "development")
+    for name in ("HELPDESK_NETVISOR_URL", "HELPDESK_MAVENTA_URL"):
+        monkeypatch.setenv(name, "")  # restored after the test
+        monkeypatch.delenv(name)
+    # Unset URLs: each sandbox on a port chosen free at start.
     assert [s.args for s in devserver.background()] == [
         *(s.args for s in devserver.CORE_SERVICES),
-        ("netvisor-sandbox", "--port", "8765", "--sync"),
-        ("maventa-sandbox", "--port", "8099"),
+        ("netvisor-sandbox", "--port", "0", "--sync"),
+        ("maventa-sandbox", "--port", "0"),
     ]
-    ports = devserver.service_ports("127.0.0.1", 8000)
-    assert ("127.0.0.1", 8765) in ports and ("127.0.0.1", 8099) in ports
+    services, env = devserver.plan(devserver.background())
+    port = {s.name: devserver.port_of(s) for s in services}
+    assert port["netvisor-sandbox"] != port["maventa-sandbox"]
+    assert env["HELPDESK_NETVISOR_URL"] == f"http://127.0.0.1:{port['netvisor-sandbox']}"
+    assert env["HELPDESK_MAVENTA_URL"] == f"http://127.0.0.1:{port['maventa-sandbox']}"
+    # What the web app and the worker then see: the sandboxes on those ports.
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert netvisor_settings().url == env["HELPDESK_NETVISOR_URL"]
+    maventa = maventa_settings()
+    assert maventa.configured and maventa.url == env["HELPDESK_MAVENTA_URL"]
+    # A URL given on this machine: that port; a URL elsewhere: no sandbox.
+    monkeypatch.setenv("HELPDESK_NETVISOR_URL", "http://localhost:9123")
+    monkeypatch.setenv("HELPDESK_MAVENTA_URL", "https://ax.maventa.com")
+    assert [s.args for s in devserver.background()][len(devserver.CORE_SERVICES) :] == [
+        ("netvisor-sandbox", "--port", "9123", "--sync")
+    ]
 
 
 def test_the_sandboxes_are_a_development_plugin_of_their_own() -> None:
