@@ -127,7 +127,7 @@ def agent_create(
                 session, email=email, name=name, password=password, admin=admin, language=language
             )
         except ServiceError as exc:
-            fail(exc.message)
+            fail(str(exc))
         typer.echo(f"created {agent.role} {agent.email}")
 
 
@@ -187,7 +187,7 @@ def agent_revoke_token(token_id: Annotated[int, typer.Argument(metavar="ID")]) -
         try:
             token = access.revoke_token(session, token_id=token_id)
         except ServiceError as exc:
-            fail(f"{exc.message}: {token_id}")
+            fail(f"{exc}: {token_id}")
             return
         typer.echo(f"revoked token {token.id} ({token.name or '-'})")
 
@@ -235,7 +235,7 @@ def mailbox_add(
                 smtp_security=smtp_security.value,
             )
         except ServiceError as exc:
-            fail(exc.message)
+            fail(str(exc))
             return
         typer.echo(f"added {mailbox.address}")
 

@@ -75,6 +75,6 @@ def retry(outbound_id: int) -> None:
             row = outgoing.get_outbound(session, outbound_id)
             outgoing.retry(session, outbound=row, agent=None)
         except ServiceError as exc:
-            typer.echo(f"error: {exc.message}", err=True)
+            typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(1) from None
         typer.echo(f"queued {outbound_id} again")

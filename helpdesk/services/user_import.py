@@ -209,7 +209,7 @@ def read_rows(data: bytes, report: ImportReport) -> list[_Row]:
         try:
             row = _checked(line, values)
         except ServiceError as exc:
-            report.errors.append(RowError(line=line, reason=_(exc.message)))
+            report.errors.append(RowError(line=line, reason=exc.text()))
             continue
         if row.etunnus in first_line:
             reason = _("The e-tunnus number %(value)s is already on line %(line)s") % {
@@ -245,7 +245,7 @@ def import_csv(session: Session, data: bytes) -> ImportReport:
                 unchanged=counts["unchanged"],
             )
     except ServiceError as exc:  # another import or an agent took a number meanwhile
-        report.errors.append(RowError(current.line if current else 1, _(exc.message)))
+        report.errors.append(RowError(current.line if current else 1, exc.text()))
         return report
     except IntegrityError:  # the same, caught by a unique index instead of the check
         reason = _("The users changed during the import; import the file again")

@@ -70,7 +70,7 @@ def login(
             "login.html",
             {
                 "next": _safe_next(form.next),
-                "error": i18n.gettext(exc.message),
+                "error": exc.text(),
                 "email": form.email,
             },
             status_code=exc.status_code if exc.status_code == 429 else 400,

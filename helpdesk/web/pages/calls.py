@@ -171,7 +171,7 @@ def _form_errors(
     try:
         started = parse_local(form.started_at)
     except ServiceError as exc:
-        errors["started_at"] = _(exc.message)
+        errors["started_at"] = exc.text()
     try:
         if started is not None and started.astimezone(UTC) > utcnow() + _FUTURE_SLACK:
             errors["started_at"] = _("The start time is in the future.")
@@ -181,7 +181,7 @@ def _form_errors(
     try:
         duration = call_service.parse_duration(form.duration)
     except ServiceError as exc:
-        errors["duration"] = exc.message
+        errors["duration"] = exc.text()
     return errors, caller, started, duration
 
 

@@ -16,7 +16,6 @@ from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
 from pydantic import BaseModel
 
-from helpdesk import i18n
 from helpdesk.models import Agent, EtunnusUser
 from helpdesk.plugins import hook
 from helpdesk.services import history
@@ -114,7 +113,7 @@ def create_user(
             request,
             user=None,
             values=form.model_dump(),
-            error=i18n.gettext(exc.message),
+            error=exc.text(),
             status_code=exc.status_code,
         )
     return RedirectResponse(f"/users/{user.etunnus}", status_code=303)
@@ -183,7 +182,7 @@ def save_user(
             request,
             user=user,
             values={"etunnus": etunnus, **form.model_dump()},
-            error=i18n.gettext(exc.message),
+            error=exc.text(),
             status_code=exc.status_code,
         )
     return RedirectResponse(f"/users/{user.etunnus}", status_code=303)

@@ -144,7 +144,7 @@ def _summary(invoice: Invoice) -> dict[str, str]:
     try:
         recipient = recipient_for(invoice, method) if method else ""
     except ServiceError as exc:
-        recipient = gettext(exc.message)
+        recipient = exc.text()
     return {"method": method, "recipient": recipient, "amount": eur(invoice.gross_sum)}
 
 
@@ -238,7 +238,7 @@ def dispatch_action(
             back,
             failed=failed,
             summary=None,
-            refused=gettext(exc.message),
+            refused=exc.text(),
         )
     return _answer(request, session, invoice, back)
 

@@ -161,7 +161,7 @@ def _conflict(
     failed_checks: list[FailedCheckOut] | None = None,
 ) -> JSONResponse:
     body = DispatchConflict(
-        detail=gettext(exc.message),
+        detail=exc.text(),
         code=exc.code,
         dispatch=dispatch,
         failed_checks=failed_checks or [],
