@@ -232,18 +232,18 @@ def status_counts(session: Session, f: TicketFilter | None = None) -> dict[str, 
 
 
 def _filtered_counts(session: Session, f: TicketFilter) -> dict[str, int]:
-    counts: dict[str, int] = {}
+    # The filters (their mailbox and user look-ups, the search) are read once; each status
+    # then only adds its own condition.
+    base = _apply_filters(session, select(Ticket.id), replace(f, status=None))
     q = (f.q or "").strip()
+    condition = _search_condition(session, q) if q else None
+    if base is None or (q and condition is None):
+        return {}
+    if condition is not None:
+        base = base.where(condition)
+    counts: dict[str, int] = {}
     for status in TicketStatus:
-        query = _apply_filters(session, select(Ticket.id), replace(f, status=status.value))
-        if query is None:
-            return {}
-        if q:
-            condition = _search_condition(session, q)
-            if condition is None:
-                return {}
-            query = query.where(condition)
-        capped = query.limit(COUNT_CAP + 1).subquery()
+        capped = base.where(col(Ticket.status) == status).limit(COUNT_CAP + 1).subquery()
         found = int(session.exec(select(func.count()).select_from(capped)).one())
         if found:
             counts[status.value] = found
