@@ -32,12 +32,10 @@ from helpdesk.plugin_api import (
     Ticket,
     TicketStatus,
     end_read,
-    get_ticket,
     mailbox_by_address,
     record_audit,
     reply,
     reread,
-    ticket_thread,
     transaction,
     utcnow,
 )
@@ -304,14 +302,3 @@ def resolve_invoice(session: Session, *, invoice: Invoice, agent: Agent) -> Corr
         raise ServiceError(str(exc)) from None
     with client:
         return resolve(session, invoice=invoice, agent=agent, client=client)
-
-
-def user_answers(session: Session, correction: Correction) -> list[Message]:
-    """Incoming mail in the round's ticket since it was marked (the user's answers)."""
-    if correction.ticket_id is None:
-        return []
-    return [
-        m
-        for m in ticket_thread(session, get_ticket(session, correction.ticket_id))
-        if m.kind == "incoming" and m.created_at >= correction.marked_at
-    ]
