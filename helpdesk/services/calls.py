@@ -80,6 +80,20 @@ def open_tickets_of(session: Session, user: EtunnusUser) -> list[Ticket]:
     return list(session.exec(query))
 
 
+def start_time(started_at: datetime | None) -> datetime:
+    """A call's start in UTC (now when not given); ServiceError about ``started_at`` when it
+    has no time zone, leaves the calendar in UTC or lies in the future."""
+    if started_at is not None and started_at.tzinfo is None:
+        raise ServiceError(N_("The start time needs a time zone"), field="started_at")
+    try:
+        start = (started_at or utcnow()).astimezone(UTC)
+    except OverflowError as exc:  # the first or last hours of year 1 or 9999 in UTC
+        raise ServiceError(N_("The start time is not a date and time"), field="started_at") from exc
+    if start > utcnow() + _FUTURE_SLACK:
+        raise ServiceError(N_("The call cannot start in the future"), field="started_at")
+    return start
+
+
 def log_call(
     session: Session,
     *,
@@ -102,16 +116,9 @@ def log_call(
         way = CallDirection(direction)
     except ValueError as exc:
         raise ServiceError(_("Unknown direction %(value)s") % {"value": direction}) from exc
-    if started_at is not None and started_at.tzinfo is None:
-        raise ServiceError(N_("The start time needs a time zone"))
     if not 0 <= duration_seconds <= MAX_DURATION_SECONDS:
         raise ServiceError(N_("The duration must be between 0 and 24 hours"))
-    try:
-        start = (started_at or utcnow()).astimezone(UTC)
-    except OverflowError as exc:  # the first or last hours of year 1 or 9999 in UTC
-        raise ServiceError(N_("The start time is not a date and time")) from exc
-    if start > utcnow() + _FUTURE_SLACK:
-        raise ServiceError(N_("The call cannot start in the future"))
+    start = start_time(started_at)
     raw_phone = (phone or "").strip()
     number = people_service.parse_phone(raw_phone) if raw_phone else None
     stored_phone = number or (raw_phone[:32] or None)

@@ -3,7 +3,7 @@ as-you-type caller lookup, and the list of recent calls."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -143,10 +143,6 @@ def parse_local(value: str) -> datetime | None:
     return naive.replace(tzinfo=_zone()) if naive.tzinfo is None else naive
 
 
-#: How far in the future a call's start may be (clocks differ a little).
-_FUTURE_SLACK = timedelta(minutes=5)
-
-
 def _form_errors(
     session: SessionDep, form: CallForm
 ) -> tuple[dict[str, str], EtunnusUser | None, datetime | None, int]:
@@ -173,10 +169,10 @@ def _form_errors(
     except ServiceError as exc:
         errors["started_at"] = exc.text()
     try:
-        if started is not None and started.astimezone(UTC) > utcnow() + _FUTURE_SLACK:
-            errors["started_at"] = _("The start time is in the future.")
-    except OverflowError:  # the first or last hours of year 1 or 9999 in UTC
-        errors["started_at"] = _("The start time is not a date and time")
+        if started is not None:
+            call_service.start_time(started)  # the service's own rule, said beside the field
+    except ServiceError as exc:
+        errors["started_at"] = exc.text()
     duration = 0
     try:
         duration = call_service.parse_duration(form.duration)
