@@ -52,31 +52,35 @@ def is_live(row: AgentSession, now: datetime) -> bool:
 
 
 def live_session(session: Session, token: str) -> AgentSession | None:
-    """The live session a cookie's id names, or None; notes the visit now and then.
-
-    Call it in a session of its own (not the request's): the rare write of
-    ``last_seen_at`` is then a short unit that no request's read transaction holds open.
-    """
-    now = utcnow()
+    """The live session a cookie's id names, or None (only reads: ``touch_session`` notes
+    the visit)."""
     row = session.exec(
         select(AgentSession).where(AgentSession.token_sha256 == token_digest(token))
     ).first()
-    if row is None or not is_live(row, now):
-        return None
-    if now - row.last_seen_at >= SESSION_TOUCH_INTERVAL:
-        # Conditional: of parallel requests of one session, one writes.
-        with transaction(session):
-            session.execute(
-                update(AgentSession)
-                .where(
-                    col(AgentSession.id) == row.id,
-                    col(AgentSession.revoked_at).is_(None),
-                    col(AgentSession.last_seen_at) < now - SESSION_TOUCH_INTERVAL,
-                )
-                .values(last_seen_at=now)
-                .execution_options(synchronize_session=False)
+    return row if row is not None and is_live(row, utcnow()) else None
+
+
+def session_needs_touch(row: AgentSession, now: datetime | None = None) -> bool:
+    """True when the session's last visit is older than ``SESSION_TOUCH_INTERVAL``."""
+    return (now or utcnow()) - row.last_seen_at >= SESSION_TOUCH_INTERVAL
+
+
+def touch_session(session: Session, session_id: int) -> None:
+    """Note a visit, at most once per ``SESSION_TOUCH_INTERVAL``: one conditional UPDATE
+    (of parallel requests of one session, one writes) in a unit of its own. Call it in a
+    session of its own, not the request's, so no request's read transaction holds it."""
+    now = utcnow()
+    with transaction(session):
+        session.execute(
+            update(AgentSession)
+            .where(
+                col(AgentSession.id) == session_id,
+                col(AgentSession.revoked_at).is_(None),
+                col(AgentSession.last_seen_at) < now - SESSION_TOUCH_INTERVAL,
             )
-    return row
+            .values(last_seen_at=now)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def end_session(session: Session, *, token: str, agent: Agent) -> None:

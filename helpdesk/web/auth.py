@@ -142,12 +142,11 @@ def resolve_agent(request: Request, session: Session) -> Agent:
         return cached  # type: ignore[no-any-return]
     token = bearer_token(request)
     agent_id: int | None = None
-    # Looked up in a session of its own: the rare write of a token's last use or a login
-    # session's last visit stays out of the request's transaction (a GET's stays a read).
+    # Read in the request's session; the rare writes (a token's last use, a login
+    # session's last visit) go in units of their own, so a GET's transaction stays a read.
     if token:
         request.state.via_token = True
-        with db.new_session() as side:
-            found = agent_service.token_owner(side, token)
+        found = agent_service.token_owner(session, token)
         if found is not None:
             owner, row = found
             agent_id = owner.id
@@ -156,11 +155,13 @@ def resolve_agent(request: Request, session: Session) -> Agent:
     else:
         current = cookie_session(request)
         if current is not None and current.login:
-            with db.new_session() as side:
-                live = access.live_session(side, current.token)
-                if live is not None:
-                    request.state.login_session_id = live.id
-                    agent_id = live.agent_id
+            live = access.live_session(session, current.token)
+            if live is not None:
+                request.state.login_session_id = live.id
+                agent_id = live.agent_id
+                if access.session_needs_touch(live):
+                    with db.new_session() as side:
+                        access.touch_session(side, live.id or 0)
     agent = session.get(Agent, agent_id) if agent_id is not None else None
     if agent is None or not agent.active:
         raise LoginRequired()
