@@ -49,7 +49,15 @@ class Ticket(TicketBase, table=True):
         Index("ix_ticket_mailbox_inbox", "mailbox_id", "status", "last_message_at", "id"),
         Index("ix_ticket_assignee_inbox", "assignee_id", "status", "last_message_at", "id"),
         Index("ix_ticket_activity", "last_message_at", "id"),
-        Index("ix_ticket_created", "created_at", "mailbox_id", "status"),  # the reports
+        # The reports: counts by creation time, and the stored clocks beside them.
+        Index(
+            "ix_ticket_created",
+            "created_at",
+            "mailbox_id",
+            "status",
+            "first_response_seconds",
+            "resolution_seconds",
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -64,6 +72,16 @@ class Ticket(TicketBase, table=True):
     last_message_at: datetime = ts_field()
     last_incoming_at: datetime | None = ts_field(nullable=True, default_now=False)
     last_agent_reply_at: datetime | None = ts_field(nullable=True, default_now=False)
+    # The clocks (``helpdesk.services.ticket_clocks``), kept at write time so that the
+    # reports aggregate numbers and the inbox shows them without reading the thread:
+    # the first incoming mail, the first agent reply after it, the last closing (None
+    # while not closed), and the business-hour seconds from the first mail to the
+    # reply and from the ticket's creation to the closing.
+    first_incoming_at: datetime | None = ts_field(nullable=True, default_now=False)
+    first_response_at: datetime | None = ts_field(nullable=True, default_now=False)
+    first_response_seconds: int | None = None
+    resolved_at: datetime | None = ts_field(nullable=True, default_now=False)
+    resolution_seconds: int | None = None
 
     @property
     def ref(self) -> str:

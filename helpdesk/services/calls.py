@@ -30,7 +30,7 @@ from helpdesk.models import (
     TicketStatus,
     utcnow,
 )
-from helpdesk.services import audit, linking
+from helpdesk.services import audit, linking, ticket_clocks
 from helpdesk.services import people as people_service
 from helpdesk.services import tickets as ticket_service
 from helpdesk.services.errors import ServiceError
@@ -174,11 +174,13 @@ def log_call(
             topic=topic,
         )
         session.add(call)
-        if close and ticket.status != TicketStatus.closed:
+        closes = close and ticket.status != TicketStatus.closed
+        old_status = ticket.status
+        if closes:
             ticket.status = TicketStatus.closed
             session.add(ticket)
         session.flush()
-        audit.record(
+        event = audit.record(
             session,
             action="call.log",
             agent=by,
@@ -186,8 +188,10 @@ def log_call(
             object_id=ticket.id,
             call_id=call.id,
             etunnus=user.etunnus if user else None,
-            closed=close or None,
+            closed=closes or None,  # the call closed the ticket (its clock stops)
         )
+        if closes:
+            ticket_clocks.note_status(ticket, old=old_status, new=TicketStatus.closed, at=event.at)
     return call
 
 

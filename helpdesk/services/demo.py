@@ -25,7 +25,15 @@ from helpdesk.models import (
     utcnow,
 )
 from helpdesk.plugins import hook
-from helpdesk.services import agents, audit, demo_calls, mailboxes, saved_replies, tickets
+from helpdesk.services import (
+    agents,
+    audit,
+    demo_calls,
+    mailboxes,
+    saved_replies,
+    ticket_clocks,
+    tickets,
+)
 
 DEMO_ADMIN_EMAIL = "admin@e-tunnus.fi"
 DEMO_ADMIN_PASSWORD = "demo-salasana"  # noqa: S105 - printed by `make run` for the demo only
@@ -448,6 +456,7 @@ def _seed_tickets(
                     created_at=when,
                 )
             when += timedelta(minutes=rng.randint(20, 300))
+        ticket_clocks.note_status(ticket, old=ticket.status, new=status, at=when)
         ticket.status = TicketStatus(status)
         if steps[0][0] == "auto":
             ticket.flags = ["auto_reply"]

@@ -33,7 +33,7 @@ from helpdesk.models import (
     Ticket,
     utcnow,
 )
-from helpdesk.services import audit, tickets
+from helpdesk.services import audit, ticket_clocks, tickets
 from helpdesk.services.errors import Conflict, NotFound, ServiceError
 from helpdesk.settings import get_settings
 
@@ -334,7 +334,18 @@ def cancel(session: Session, *, outbound: OutboundMail, agent: Agent) -> Outboun
         if not _transition(session, outbound, ("queued", "failed"), status="cancelled"):
             raise Conflict("Too late to undo: the mail is being sent or was sent already")
         _changed_by_agent(session, outbound, agent, "outbox.cancel")
+        _first_response_cancelled(session, outbound)
     return outbound
+
+
+def _first_response_cancelled(session: Session, outbound: OutboundMail) -> None:
+    """A cancelled reply no longer answers the customer: the ticket's clock may go back."""
+    if outbound.ticket_id is None or outbound.message_row_id is None:
+        return
+    ticket = session.get(Ticket, outbound.ticket_id)
+    message = session.get(Message, outbound.message_row_id)
+    if ticket is not None and message is not None:
+        ticket_clocks.reply_cancelled(session, ticket, message)
 
 
 def retry(session: Session, *, outbound: OutboundMail, agent: Agent | None) -> OutboundMail:

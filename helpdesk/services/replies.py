@@ -31,7 +31,7 @@ from helpdesk.models import (
     UserEmail,
     utcnow,
 )
-from helpdesk.services import audit, outgoing, tickets
+from helpdesk.services import audit, outgoing, ticket_clocks, tickets
 from helpdesk.services.errors import Conflict, NotFound, ServiceError
 from helpdesk.services.outgoing import (
     AttachmentIn,
@@ -205,7 +205,7 @@ def _after_reply(
 ) -> None:
     new_status = TicketStatus(get_settings().reply_sets_status)
     if ticket.status != new_status:
-        audit.record(
+        event = audit.record(
             session,
             action="ticket.status",
             agent=agent,
@@ -215,6 +215,7 @@ def _after_reply(
             new=str(new_status),
             reason="reply",
         )
+        ticket_clocks.note_status(ticket, old=ticket.status, new=new_status, at=event.at)
         ticket.status = new_status
         session.add(ticket)
     audit.record(

@@ -35,7 +35,7 @@ from helpdesk.models import (
     utcnow,
 )
 from helpdesk.plugins import hook
-from helpdesk.services import audit
+from helpdesk.services import audit, ticket_clocks
 from helpdesk.services.errors import NotFound, ServiceError
 
 
@@ -47,6 +47,7 @@ class Counters(Protocol):
     last_message_at: datetime
     last_incoming_at: datetime | None
     last_agent_reply_at: datetime | None
+    first_incoming_at: datetime | None
 
 
 def ticket_row(
@@ -78,6 +79,11 @@ def ticket_row(
         "last_message_at": created_at,
         "last_incoming_at": None,
         "last_agent_reply_at": None,
+        "first_incoming_at": None,
+        "first_response_at": None,
+        "first_response_seconds": None,
+        "resolved_at": None,
+        "resolution_seconds": None,
     }
 
 
@@ -141,6 +147,9 @@ def count_message(
     ticket.updated_at = utcnow()
     if counts_as_activity and created_at >= ticket.last_message_at:
         ticket.last_message_at = created_at
+    if kind == MessageKind.incoming:
+        # Automatic mail too: the first-response clock starts at the first mail of all.
+        ticket.first_incoming_at = min(created_at, ticket.first_incoming_at or created_at)
     if kind == MessageKind.incoming and counts_as_activity:
         ticket.last_incoming_at = max(created_at, ticket.last_incoming_at or created_at)
     if kind == MessageKind.outgoing:
@@ -236,6 +245,8 @@ def add_message(
     message = Message(**row)
     session.add(message)
     count_message(ticket, kind=kind, created_at=now, counts_as_activity=counts_as_activity)
+    if kind == MessageKind.outgoing and author is not None:
+        ticket_clocks.note_reply(ticket, at=now)
     session.add(ticket)
     session.flush()
     hook().helpdesk_message_stored(session=session, ticket=ticket, message=message)
@@ -301,8 +312,7 @@ def set_status(
             old = ticket.status
             ticket.status = new
             ticket.updated_at = utcnow()
-            session.add(ticket)
-            audit.record(
+            event = audit.record(
                 session,
                 action="ticket.status",
                 agent=by,
@@ -311,6 +321,9 @@ def set_status(
                 old=str(old),
                 new=str(new),
             )
+            # The audit event's moment: the backfill finds the same closing there.
+            ticket_clocks.note_status(ticket, old=old, new=new, at=event.at)
+            session.add(ticket)
     return ticket
 
 

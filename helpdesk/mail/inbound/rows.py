@@ -17,6 +17,7 @@ from helpdesk.limits import clean, storable, storable_or_none
 from helpdesk.mail.inbound.prepare import Prepared
 from helpdesk.mail.parsing.parsed import ParsedAttachment, ParsedMail
 from helpdesk.models import InboundOutcome, Mailbox, MessageKind, TicketStatus
+from helpdesk.services import ticket_clocks
 from helpdesk.services import tickets as ticket_service
 
 
@@ -100,6 +101,10 @@ class TicketState:
     last_message_at: datetime
     last_incoming_at: datetime | None
     last_agent_reply_at: datetime | None
+    first_incoming_at: datetime | None
+    resolved_at: datetime | None
+    resolution_seconds: int | None
+    created_at: datetime
     user_id: int | None
     customer_email: str | None
 
@@ -186,3 +191,6 @@ def count(state: TicketState, entry: Entry) -> None:
     if entry.may_reopen and state.status != TicketStatus.open:
         entry.reopened, entry.old_status = True, str(state.status)
         state.status = TicketStatus.open
+        ticket_clocks.note_status(
+            state, old=entry.old_status, new=state.status, at=row["created_at"]
+        )

@@ -79,7 +79,7 @@ MESSAGES = Message.__table__  # type: ignore[attr-defined]
 ATTACHMENTS = Attachment.__table__  # type: ignore[attr-defined]
 INBOUND = InboundMail.__table__  # type: ignore[attr-defined]
 #: The columns of an existing ticket that storing messages changes.
-_UPDATED = STATE[:7]
+_UPDATED = tuple(n for n in STATE if n not in ("user_id", "customer_email", "created_at"))
 
 
 def insert_ids(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> list[int]:

@@ -28,13 +28,6 @@ def test_business_clock_skips_the_holiday_the_weekend_and_closed_hours() -> None
     assert clock.between(hki(9, 12), hki(9, 11)) == 0  # end before start
 
 
-def test_nearest_rank_and_median() -> None:
-    assert report_times.nearest_rank([0, 0.25, 0.5, 1.5, 2.0], 0.9) == 2.0
-    assert report_times.nearest_rank([3.0], 0.9) == 3.0
-    figures = report_times.stats([3600.0, 7200.0])
-    assert (figures.count, figures.median_hours, figures.p90_hours) == (2, 1.5, 2.0)
-
-
 def test_response_and_resolution_times_by_week_and_mailbox(session: Session, week: Week) -> None:
     found = report_times.response_times(session, week.period(), CAL, now=NOW)
 

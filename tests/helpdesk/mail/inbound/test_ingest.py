@@ -77,9 +77,19 @@ def test_reply_threads_by_headers_and_reopens_a_closed_ticket(
     ticket = ticket_of(session, first)
     tickets.set_status(session, ticket=ticket, status="closed", by=None)
 
+    closed = ticket_of(session, first)
+    assert closed.resolved_at is not None and closed.resolution_seconds is not None
+    first_in = closed.first_incoming_at
+    assert first_in == session.get(Message, first.message_id).created_at  # type: ignore[union-attr]
+
     reply = deliver(session, box, mail(subject="Re: jotain", in_reply_to=first_id), store)
     assert reply.threaded and reply.reopened and reply.ticket_id == ticket.id
-    assert ticket_of(session, reply).status == TicketStatus.open
+    reopened = ticket_of(session, reply)
+    assert reopened.status == TicketStatus.open
+    # Reopened by the customer's mail (the bulk writer's path): no resolution any more,
+    # and the first-response clock still starts at the first mail.
+    assert (reopened.resolved_at, reopened.resolution_seconds) == (None, None)
+    assert reopened.first_incoming_at == first_in
 
     # References alone (newest last) also find the thread; a pending ticket reopens too.
     tickets.set_status(session, ticket=ticket, status="pending", by=None)

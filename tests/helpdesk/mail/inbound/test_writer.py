@@ -33,6 +33,7 @@ from helpdesk.services import tickets
 
 #: Columns that differ between two runs by nature (ids are compared by rank).
 VOLATILE = {"created_at", "updated_at", "last_message_at", "last_incoming_at", "fetched_at", "at"}
+MOMENTS = {"first_incoming_at", "first_response_at", "resolved_at", "resolution_seconds"}
 
 
 def group_mails(existing: str, number: int) -> list[bytes]:
@@ -82,6 +83,8 @@ def snapshot(session: Session, marks: dict[str, int]) -> dict[str, list[dict[str
             row.pop("id")
             for key in VOLATILE:
                 row.pop(key, None)
+            for key in MOMENTS & row.keys():  # when differs between the runs, whether not
+                row[key] = row[key] is not None
             for key, kind in (("ticket_id", "ticket"), ("message_id", "message")):
                 if isinstance(row.get(key), int):
                     row[key] = ids[kind].get(row[key], row[key])
