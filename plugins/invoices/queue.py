@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, func, select
 
 from helpdesk.plugin_api import N_, Agent, NotFound, TicketLink, as_id
@@ -37,13 +38,13 @@ def get_invoice(session: Session, invoice_id: int) -> Invoice:
     return invoice
 
 
-def queue(session: Session, now: datetime) -> list[QueueRow]:
-    """The invoices waiting for the team, the nearest deadline first."""
-    rows = session.exec(
-        select(Invoice)
-        .where(col(Invoice.status).in_(QUEUE_STATUSES))
-        .order_by(col(Invoice.deadline_at), col(Invoice.id))
-    ).all()
+def queue(session: Session, now: datetime, *, due_today: bool = False) -> list[QueueRow]:
+    """The invoices waiting for the team, the nearest deadline first; ``due_today``: only
+    those that must go by today's deadline (or are late), the ones the alert counts."""
+    query = select(Invoice).where(col(Invoice.status).in_(QUEUE_STATUSES))
+    if due_today:
+        query = query.where(_due_by_today(now))
+    rows = session.exec(query.order_by(col(Invoice.deadline_at), col(Invoice.id))).all()
     return [QueueRow(inv, InvoiceDeadline.time_left(inv.deadline_at, now)) for inv in rows]
 
 
@@ -56,12 +57,16 @@ def today_deadline(now: datetime, rules: InvoiceDeadline | None = None) -> datet
 
 def due_today_unsent(session: Session, now: datetime) -> int:
     """How many queued invoices are due by today's deadline (or already late)."""
-    limit = today_deadline(now)
     return session.exec(
         select(func.count())
         .select_from(Invoice)
-        .where(col(Invoice.status).in_(QUEUE_STATUSES), col(Invoice.deadline_at) <= limit)
+        .where(col(Invoice.status).in_(QUEUE_STATUSES), _due_by_today(now))
     ).one()
+
+
+def _due_by_today(now: datetime) -> ColumnElement[bool]:
+    """Due by today's deadline: what the 14:30 alert counts and its link lists."""
+    return col(Invoice.deadline_at) <= today_deadline(now)
 
 
 def alert_count(session: Session, now: datetime) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -44,6 +44,8 @@ from plugins.invoices.web.actions import actions_panel
 from plugins.invoices.web.display import netvisor_off, page_context, require_netvisor
 
 router = APIRouter()
+#: The queue's one filter: ``today``, the invoices due by today's deadline and still unsent.
+DueFilter = Literal["today"]
 
 
 def queue_context(
@@ -52,9 +54,10 @@ def queue_context(
     result: SyncResult | None = None,
     request: Request | None = None,
     clean: CleanRun | None = None,
+    due: DueFilter | None = None,
 ) -> dict[str, Any]:
     now = utcnow()
-    rows = queries.queue(session, now)
+    rows = queries.queue(session, now, due_today=due == "today")
     in_progress = session.exec(
         select(Invoice)
         .where(col(Invoice.status).in_([InvoiceStatus.dispatching, InvoiceStatus.sent]))
@@ -78,6 +81,7 @@ def queue_context(
         clean=clean,
         clean_key=uuid.uuid4().hex,
         netvisor_problem=netvisor_off(request),
+        due=due,
     )
 
 
@@ -88,8 +92,10 @@ def queue_page(
     agent: CurrentAgent,
     target: HtmxTarget,
     q: Search | None = None,
+    due: DueFilter | None = None,
 ) -> Response:
-    context = queue_context(session, q, request=request)
+    """The queue; ``due=today`` lists only the invoices that must go today (the alert's link)."""
+    context = queue_context(session, q, request=request, due=due)
     block = {"invoice-queue": "queue", "invoice-results": "results"}.get(target or "")
     return render(request, "invoices/queue.html", context, block=block)
 

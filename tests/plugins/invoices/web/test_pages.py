@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from netvisor_sandbox import NetvisorSandbox
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 from webclient import Client
 
-from plugins.invoices.models import Invoice
+from plugins.invoices.models import QUEUE_STATUSES, Invoice
 from plugins.invoices.sandboxes.demo import ensure_demo_users
 from plugins.invoices.sync import sync_unsent
 
@@ -87,6 +88,33 @@ def test_alert_from_1430_on_the_queue_and_every_page(
 
     freeze(monkeypatch, at("2026-11-26 15:01"))
     assert 'data-testid="invoice-alert"' not in logged_in.get("/tickets").text
+
+
+def test_the_alert_links_to_exactly_the_invoices_due_today(
+    logged_in: Client, session: Session, synced: NetvisorSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = at("2026-11-26 14:30")
+    freeze(monkeypatch, now)
+    tomorrow = by_number(session, "1001020007")
+    tomorrow.deadline_at = at("2026-11-27 15:00")
+    session.add(tomorrow)
+    session.commit()
+    limit = at("2026-11-26 15:00")  # today's cutoff, no margin in the tests' settings
+    waiting = session.exec(select(Invoice).where(col(Invoice.status).in_(QUEUE_STATUSES))).all()
+    due = {i.id for i in waiting if i.deadline_at <= limit}
+    assert 0 < len(due) < len(waiting)  # some are due tomorrow: the filter must drop them
+    inbox = logged_in.get("/tickets").text
+    assert 'href="/invoices?due=today"' in inbox
+
+    page = logged_in.get("/invoices", params={"due": "today"}).text
+    queue = page[page.index('class="tickets invoice-queue"') :]
+    queue = queue[: queue.index("</table>")]
+    listed = {int(n) for n in re.findall(r'data-invoice="(\d+)"', queue)}
+    assert listed == due
+    assert f"Lähdettävä tänään, vielä lähettämättä ({len(due)})" in page
+    assert 'hx-get="/invoices?due=today"' in page  # the minute refresh keeps the filter
+    everything = logged_in.get("/invoices").text
+    assert len(re.findall(r'<tr class="[^"]*" data-invoice=', everything)) >= len(waiting)
 
 
 def test_queue_fragment_for_htmx_refresh(logged_in: Client, synced: NetvisorSandbox) -> None:
