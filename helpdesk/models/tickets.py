@@ -113,6 +113,24 @@ class TicketLink(SQLModel, table=True):
     created_at: datetime = ts_field()
 
 
+class TicketClocks(SQLModel):
+    """A ticket's first-response and resolution clocks, in business seconds (the service
+    hours of business days), as the inbox shows them; computed when read, never stored."""
+
+    first_response_seconds: int | None = Field(
+        description="Business seconds from the customer's first mail to the first agent "
+        "reply; while unanswered (running), waited so far; null without customer mail"
+    )
+    first_response_running: bool = Field(
+        description="True while the customer's mail waits for its first reply"
+    )
+    resolution_seconds: int = Field(
+        description="Business seconds from the ticket's creation to its last closing; "
+        "while not closed (running), elapsed so far"
+    )
+    resolution_running: bool = Field(description="True while the ticket is not closed")
+
+
 class TicketRead(SQLModel):
     """A ticket as the API shows it."""
 
@@ -130,6 +148,7 @@ class TicketRead(SQLModel):
     created_at: datetime
     last_message_at: datetime
     flags: list[str]
+    clocks: TicketClocks
 
 
 class TicketUpdate(SQLModel):

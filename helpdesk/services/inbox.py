@@ -23,8 +23,10 @@ from helpdesk.models import (
     Message,
     Ticket,
     TicketStatus,
+    utcnow,
 )
-from helpdesk.services import search
+from helpdesk.models.tickets import TicketClocks
+from helpdesk.services import search, ticket_clocks
 from helpdesk.values import as_id
 
 PAGE_SIZE = 50
@@ -62,6 +64,7 @@ class InboxRow:
     mailbox: Mailbox | None
     assignee: Agent | None
     user: EtunnusUser | None
+    clocks: TicketClocks
 
 
 @dataclass
@@ -170,7 +173,8 @@ def list_tickets(
 
 
 def hydrate(session: Session, tickets: list[Ticket]) -> list[InboxRow]:
-    """Attach each ticket's mailbox, assignee and user with one query per kind."""
+    """Attach each ticket's mailbox, assignee and user with one query per kind, and its
+    clocks from its own columns (no query)."""
 
     def by_id(model: Any, ids: set[int | None]) -> dict[int, Any]:
         wanted = [i for i in ids if i is not None]
@@ -181,12 +185,14 @@ def hydrate(session: Session, tickets: list[Ticket]) -> list[InboxRow]:
     mailboxes = by_id(Mailbox, {t.mailbox_id for t in tickets})
     agents = by_id(Agent, {t.assignee_id for t in tickets})
     users = by_id(EtunnusUser, {t.user_id for t in tickets})
+    clocks = ticket_clocks.clocks_of(tickets, utcnow())
     return [
         InboxRow(
             ticket=t,
             mailbox=mailboxes.get(t.mailbox_id or 0),
             assignee=agents.get(t.assignee_id or 0),
             user=users.get(t.user_id or 0),
+            clocks=clocks[t.id or 0],
         )
         for t in tickets
     ]

@@ -18,7 +18,6 @@ Business seconds are the service hours of business days (``helpdesk.service_hour
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
@@ -27,6 +26,7 @@ from sqlalchemy.engine import Connection
 from sqlmodel import Session, col
 
 from helpdesk.models import AuditEvent, Message, MessageKind, Ticket, TicketStatus
+from helpdesk.models.tickets import TicketClocks
 from helpdesk.service_hours import BusinessClock, ServiceCalendar, calendar_from_settings
 
 CLOSED = TicketStatus.closed.value
@@ -108,25 +108,11 @@ def reply_cancelled(session: Session, ticket: Ticket, message: Message) -> None:
     session.add(ticket)
 
 
-@dataclass(frozen=True)
-class Clocks:
-    """A ticket's two clocks as the inbox shows them, in business seconds.
-
-    ``first_response_running`` is True while no agent has answered the customer's mail
-    yet (the seconds waited so far); ``resolution_running`` while the ticket is not closed.
-    No clock (None) when there is nothing to measure: no customer mail to answer.
-    """
-
-    first_response_seconds: int | None
-    first_response_running: bool
-    resolution_seconds: int
-    resolution_running: bool
-
-
 def clocks_of(
     tickets: Sequence[Ticket], now: datetime, calendar: ServiceCalendar | None = None
-) -> dict[int, Clocks]:
-    """The clocks of a page of tickets, from their stored columns (no query, no write).
+) -> dict[int, TicketClocks]:
+    """The clocks of a page of tickets, from their stored columns (no query, no write):
+    a running clock (no first reply yet, not closed) is the business time until ``now``.
 
     One ``BusinessClock`` from the oldest moment to now serves every ticket of the page.
     """
@@ -149,7 +135,7 @@ def clocks_of(
         else:
             first = None
         done = t.status == CLOSED and t.resolution_seconds is not None
-        found[t.id or 0] = Clocks(
+        found[t.id or 0] = TicketClocks(
             first_response_seconds=first,
             first_response_running=waiting,
             resolution_seconds=(

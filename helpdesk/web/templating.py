@@ -54,6 +54,13 @@ def _filesize(size: int) -> str:
     return str(size)
 
 
+def business_time(seconds: int) -> str:
+    """Business seconds as the inbox's clocks show them: ``45 min``, ``2 h 05 min``."""
+    minutes = max(0, seconds) // 60
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min"
+
+
 @lru_cache(maxsize=1)
 def environment() -> Environment:
     """The Jinja environment shared by the core and every plugin."""
@@ -74,6 +81,7 @@ def environment() -> Environment:
     env.filters["filename"] = neutral_filename
     env.filters["phone"] = format_phone
     env.filters["duration"] = format_duration
+    env.filters["business_time"] = business_time
     env.globals["languages"] = i18n.LANGUAGES
     env.globals["page_notices"] = page_notices
     return env

@@ -12,6 +12,7 @@ import pytest
 from helpdesk.models import utcnow
 from helpdesk.services import inbox
 from helpdesk.services import tickets as ticket_service
+from helpdesk.web import templating
 
 MORE_LINK = re.compile(r'href="(/tickets\?[^"]*cursor=[^"]+)"')
 
@@ -227,3 +228,45 @@ def test_html_in_filters_is_escaped(session, logged_in):
     page = logged_in.get("/tickets", params={"q": '"><script>alert(1)</script>'})
     assert "<script>alert(1)" not in page.text
     assert "&#34;&gt;&lt;script&gt;" in page.text or "&quot;&gt;&lt;script&gt;" in page.text
+
+
+def test_the_list_shows_each_tickets_clocks_in_business_hours(
+    session, logged_in, admin, monkeypatch
+):
+    from report_fixtures import hki
+
+    from helpdesk.models import MessageKind
+
+    box = factories.mailbox(session)
+    # Thursday 5.12.2024 14:00; Friday is Itsenäisyyspäivä, then a weekend; "now" is
+    # Monday 12:30: 1 h on Thursday and 2.5 h on Monday.
+    waiting = factories.ticket(session, subject="Odottaa", mailbox=box, at=hki(5, 14))
+    answered = factories.ticket(session, subject="Vastattu", mailbox=box, at=hki(5, 14))
+    ticket_service.add_message(
+        session, ticket=answered, kind=MessageKind.outgoing, author=admin, created_at=hki(9, 11)
+    )
+    session.commit()
+    monkeypatch.setattr(inbox, "utcnow", lambda: hki(9, 12, 30))
+
+    doc = lxml.html.fromstring(logged_in.get("/tickets", params={"status": ""}).text)
+
+    def clocks(ticket):
+        [cell] = doc.xpath(f"//tr[@data-ticket='{ticket.id}']/td[@class='clocks']")
+        return [(s.get("class"), s.text_content().strip()) for s in cell.xpath("span")]
+
+    assert clocks(waiting) == [
+        ("clock first running", "3 h 30 min"),  # no reply yet: waited so far
+        ("clock done running", "3 h 30 min"),
+    ]
+    assert clocks(answered) == [
+        ("clock first", "2 h 00 min"),  # Thu 14-15, Mon 10-11: stopped at the reply
+        ("clock done running", "3 h 30 min"),
+    ]
+    # Closed: the resolution clock stops at the closing (its stored figure).
+    ticket_service.set_status(session, ticket=answered, status="closed", by=admin)
+    doc = lxml.html.fromstring(logged_in.get("/tickets", params={"status": ""}).text)
+    session.refresh(answered)
+    assert clocks(answered)[1] == (
+        "clock done",
+        templating.business_time(answered.resolution_seconds),
+    )

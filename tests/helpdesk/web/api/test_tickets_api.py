@@ -13,6 +13,7 @@ from helpdesk.models import Attachment, AuditEvent, Ticket, TicketStatus, utcnow
 from helpdesk.services import agents as agent_service
 from helpdesk.services import tickets as ticket_service
 from helpdesk.settings import get_settings
+from helpdesk.web.docs import OPENAPI_URL
 
 
 @pytest.fixture
@@ -194,3 +195,33 @@ def test_unknown_or_inactive_assignee_is_400_and_changes_nothing(session, api, a
     assert response.status_code == 400
     stored = session.get(Ticket, ticket.id)
     assert (stored.status, stored.assignee_id) == (TicketStatus.open, None)
+
+
+def test_tickets_carry_their_clocks_in_business_seconds(session, api, admin, monkeypatch):
+    from report_fixtures import hki
+
+    from helpdesk.models import MessageKind
+    from helpdesk.services import inbox
+
+    box = factories.mailbox(session)
+    ticket = factories.ticket(session, mailbox=box, at=hki(5, 14))
+    ticket_service.add_message(
+        session, ticket=ticket, kind=MessageKind.outgoing, author=admin, created_at=hki(9, 11)
+    )
+    session.commit()
+    monkeypatch.setattr(inbox, "utcnow", lambda: hki(9, 12, 30))
+    expected = {
+        "first_response_seconds": 7200,
+        "first_response_running": False,
+        "resolution_seconds": 12600,
+        "resolution_running": True,
+    }
+    [item] = api.get("/api/v1/tickets").json()["items"]
+    assert item["clocks"] == expected
+    assert api.get(f"/api/v1/tickets/{ticket.id}").json()["clocks"] == expected
+    schema = api.get(OPENAPI_URL).json()["components"]["schemas"]
+    assert "clocks" in schema["TicketRead"]["required"]
+    assert (
+        "Business seconds"
+        in schema["TicketClocks"]["properties"]["resolution_seconds"]["description"]
+    )
