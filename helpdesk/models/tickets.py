@@ -112,6 +112,7 @@ class TicketRead(SQLModel):
     created_at: datetime
     last_message_at: datetime
     flags: list[str]
+    tags: list[str] = []
 
 
 class TicketUpdate(SQLModel):
