@@ -172,71 +172,57 @@ def tags_by_ticket(session: Session, ticket_ids: Iterable[int | None]) -> dict[i
     return found
 
 
+def _carrying(session: Session, tag: Tag, tickets: Sequence[Ticket]) -> tuple[list[int], set[int]]:
+    """The tickets' ids (each once, in order) and those of them that carry ``tag``."""
+    ids = list(dict.fromkeys(t.id for t in tickets if t.id is not None))
+    if not ids:
+        return ids, set()
+    query = select(TicketTag.ticket_id).where(
+        TicketTag.tag_id == tag.id, col(TicketTag.ticket_id).in_(ids)
+    )
+    return ids, set(session.exec(query))
+
+
+def _audit_each(session: Session, action: str, ids: Sequence[int], tag: Tag, by: Agent) -> None:
+    for ticket_id in ids:
+        audit.record(
+            session,
+            action=action,
+            agent=by,
+            object_type="ticket",
+            object_id=ticket_id,
+            tag=tag.name,
+        )
+
+
 def tag_tickets(
     session: Session, *, tickets: Sequence[Ticket], name: str, by: Agent
 ) -> tuple[Tag, int]:
     """Put the tag ``name`` (made if new) on ``tickets``; how many did not have it yet.
 
-    A step: it runs in the caller's unit of work, or opens its own."""
+    A step: it runs in the caller's unit of work, or opens its own (audited per ticket)."""
     with transaction(session):
         tag = _ensure(session, name, by)
-        ids = [t.id for t in tickets if t.id is not None]
-        have = (
-            set(
-                session.exec(
-                    select(TicketTag.ticket_id).where(
-                        TicketTag.tag_id == tag.id, col(TicketTag.ticket_id).in_(ids)
-                    )
-                )
-            )
-            if ids
-            else set()
-        )
-        new = [i for i in dict.fromkeys(ids) if i not in have]
+        ids, have = _carrying(session, tag, tickets)
+        new = [i for i in ids if i not in have]
         if new:
             session.execute(insert(TicketTag), [{"ticket_id": i, "tag_id": tag.id} for i in new])
-        for ticket_id in new:
-            audit.record(
-                session,
-                action="ticket.tag",
-                agent=by,
-                object_type="ticket",
-                object_id=ticket_id,
-                tag=tag.name,
-            )
+        _audit_each(session, "ticket.tag", new, tag, by)
     return tag, len(new)
 
 
 def untag_tickets(session: Session, *, tickets: Sequence[Ticket], tag: Tag, by: Agent) -> int:
-    """Take ``tag`` off ``tickets``; how many had it."""
+    """Take ``tag`` off ``tickets``; how many had it (audited per ticket)."""
     with transaction(session):
-        ids = [t.id for t in tickets if t.id is not None]
-        had = (
-            list(
-                session.exec(
-                    select(TicketTag.ticket_id).where(
-                        TicketTag.tag_id == tag.id, col(TicketTag.ticket_id).in_(ids)
-                    )
-                )
-            )
-            if ids
-            else []
-        )
+        ids, have = _carrying(session, tag, tickets)
+        had = [i for i in ids if i in have]
         if had:
             session.execute(
                 delete(TicketTag).where(
                     col(TicketTag.tag_id) == tag.id, col(TicketTag.ticket_id).in_(had)
                 )
             )
-        for ticket_id in had:
-            audit.record(
-                session,
-                action="ticket.untag",
-                agent=by,
-                object_type="ticket",
-                object_id=ticket_id,
-                tag=tag.name,
-            )
+        _audit_each(session, "ticket.untag", had, tag, by)
     return len(had)
 
 

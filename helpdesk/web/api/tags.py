@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 from pydantic import BaseModel
+from sqlmodel import Session
 
-from helpdesk.models import Tag, TagRead
+from helpdesk.models import Tag, TagRead, Ticket
 from helpdesk.services import tags
 from helpdesk.services import tickets as ticket_service
 from helpdesk.values import Id, Line
@@ -38,6 +39,10 @@ def tag_out(tag: Tag) -> TagRead:
     return TagRead(id=tag.id or 0, name=tag.name, colour=tag.colour)
 
 
+def tags_of(session: Session, ticket: Ticket) -> list[TagRead]:
+    return [tag_out(t) for t in tags.tags_by_ticket(session, [ticket.id])[ticket.id or 0]]
+
+
 @router.get("/tags", response_model=list[TagRead])
 def api_list_tags(session: SessionDep, agent: CurrentAgent) -> list[TagRead]:
     """Every tag, by name."""
@@ -68,7 +73,7 @@ def api_delete_tag(tag_id: Id, session: SessionDep, admin: AdminAgent) -> Respon
 def api_ticket_tags(ticket_id: Id, session: SessionDep, agent: CurrentAgent) -> list[TagRead]:
     """The ticket's tags, by name."""
     ticket = ticket_service.get_ticket(session, ticket_id)
-    return [tag_out(t) for t in tags.tags_by_ticket(session, [ticket.id])[ticket.id or 0]]
+    return tags_of(session, ticket)
 
 
 @router.post("/tickets/{ticket_id}/tags", response_model=list[TagRead])
@@ -78,7 +83,7 @@ def api_add_ticket_tag(
     """Put a tag on the ticket (made if new); answers the ticket's tags."""
     ticket = ticket_service.get_ticket(session, ticket_id)
     tags.tag_tickets(session, tickets=[ticket], name=body.name, by=agent)
-    return [tag_out(t) for t in tags.tags_by_ticket(session, [ticket.id])[ticket.id or 0]]
+    return tags_of(session, ticket)
 
 
 @router.delete("/tickets/{ticket_id}/tags/{tag_id}", response_model=list[TagRead])
@@ -88,4 +93,4 @@ def api_remove_ticket_tag(
     """Take a tag off the ticket; answers the ticket's tags."""
     ticket = ticket_service.get_ticket(session, ticket_id)
     tags.untag_tickets(session, tickets=[ticket], tag=tags.get_tag(session, tag_id), by=agent)
-    return [tag_out(t) for t in tags.tags_by_ticket(session, [ticket.id])[ticket.id or 0]]
+    return tags_of(session, ticket)
