@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 from helpdesk.db import transaction
 from helpdesk.i18n import N_, gettext, ngettext
 from helpdesk.models import Agent, Ticket, TicketStatus
-from helpdesk.services import audit, tags
+from helpdesk.services import audit, merging, tags
 from helpdesk.services import tickets as ticket_service
 from helpdesk.services.errors import NotFound, ServiceError
 
@@ -29,6 +29,7 @@ class BulkAction(StrEnum):
     assign = "assign"
     add_tag = "add_tag"
     remove_tag = "remove_tag"
+    merge = "merge"
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class BulkResult:
     status: TicketStatus | None = None
     assignee: Agent | None = None
     tag: str | None = None
+    target: Ticket | None = None
 
 
 def selected_tickets(session: Session, ticket_ids: Sequence[int]) -> list[Ticket]:
@@ -67,12 +69,20 @@ def apply(
     status: str | None = None,
     assignee: Agent | None = None,
     tag: str | None = None,
+    target: Ticket | None = None,
 ) -> BulkResult:
-    """Do ``action`` to every selected ticket in one transaction (audited per ticket)."""
+    """Do ``action`` to every selected ticket in one transaction (audited per ticket).
+
+    ``merge`` merges the selected tickets into ``target`` (``services.merging``); the
+    target may be among the selected, and is then left out of the sources."""
     try:
         kind = BulkAction(action)
     except ValueError as exc:
         raise ServiceError(N_("Unknown action"), field="action") from exc
+    if kind is BulkAction.merge:
+        if target is None:
+            raise ServiceError(N_("Choose the ticket to merge into"), field="target")
+        ticket_ids = [i for i in ticket_ids if i != target.id]
     tickets = selected_tickets(session, ticket_ids)
     new_status: TicketStatus | None = None
     if kind is BulkAction.status:
@@ -97,6 +107,11 @@ def apply(
                 before_id = ticket.assignee_id
                 ticket_service.assign(session, ticket=ticket, assignee=assignee, by=by)
                 changed += before_id != new_id
+        elif kind is BulkAction.merge and target is not None:
+            merging.merge_tickets(
+                session, target_id=target.id or 0, source_ids=[t.id or 0 for t in tickets], agent=by
+            )
+            changed = len(tickets)
         elif kind is BulkAction.add_tag:
             label, changed = tags.tag_tickets(session, tickets=tickets, name=tag or "", by=by)
             tag = label.name
@@ -118,6 +133,7 @@ def apply(
             status=str(new_status) if new_status else None,
             assignee=assignee.id if assignee else None,
             tag=tag,
+            target=target.id if target else None,
         )
     return BulkResult(
         action=kind,
@@ -126,6 +142,7 @@ def apply(
         status=new_status,
         assignee=assignee,
         tag=tag,
+        target=target,
     )
 
 
@@ -144,6 +161,10 @@ def summary(result: BulkResult) -> str:
         ) % {"num": n, "name": result.assignee.name}
     elif result.action is BulkAction.assign:
         text = ngettext("%(num)s ticket unassigned", "%(num)s tickets unassigned", n) % {"num": n}
+    elif result.action is BulkAction.merge and result.target is not None:
+        text = ngettext(
+            "%(num)s ticket merged into #%(number)s", "%(num)s tickets merged into #%(number)s", n
+        ) % {"num": n, "number": result.target.number}
     elif result.action is BulkAction.add_tag:
         text = ngettext(
             "Tag %(tag)s added to %(num)s ticket", "Tag %(tag)s added to %(num)s tickets", n

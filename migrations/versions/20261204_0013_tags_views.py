@@ -5,7 +5,7 @@ both databases without a functional index. ``ticket_tag`` is keyed by ticket fir
 ticket's tags) with a second index by tag (the inbox's tag filter).
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0015 (chained after t15-merge's 0015, merged into this branch; 0011 on main)
 Create Date: 2026-12-04 19:45:00.000000
 """
 from collections.abc import Sequence
@@ -18,7 +18,7 @@ import helpdesk.models.base
 
 
 revision: str = '0013'
-down_revision: str | Sequence[str] | None = '0011'
+down_revision: str | Sequence[str] | None = '0015'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from helpdesk.services import agents as agent_service
 from helpdesk.services import bulk
+from helpdesk.services import tickets as ticket_service
 from helpdesk.services.errors import ServiceError
 from helpdesk.values import Id, Line
 from helpdesk.web.deps import CurrentAgent, SessionDep
@@ -21,13 +22,14 @@ class BulkRequest(BaseModel):
 
     ``status`` with action ``status``; ``assignee`` (an agent email, or null for nobody)
     with ``assign``; ``tag`` (a name, made if new when added) with ``add_tag`` and
-    ``remove_tag``."""
+    ``remove_tag``; ``into`` (a ticket id; it may be among ``ids``) with ``merge``."""
 
     ids: list[Id] = Field(min_length=1, max_length=bulk.MAX_BULK)
-    action: Literal["status", "assign", "add_tag", "remove_tag"]
+    action: Literal["status", "assign", "add_tag", "remove_tag", "merge"]
     status: Literal["open", "pending", "closed"] | None = None
     assignee: Line | None = None
     tag: Line | None = None
+    into: Id | None = None
 
 
 class BulkAnswer(BaseModel):
@@ -41,8 +43,9 @@ class BulkAnswer(BaseModel):
 
 @router.post("/tickets/bulk", response_model=BulkAnswer)
 def api_bulk(change: BulkRequest, session: SessionDep, agent: CurrentAgent) -> BulkAnswer:
-    """Change status, assignee or tags of many tickets in one transaction (audited per
-    ticket as a single change is). An unknown ticket id changes nothing (404)."""
+    """Change status, assignee or tags of many tickets, or merge them into one, in one
+    transaction (audited per ticket as a single change is). An unknown ticket id changes
+    nothing (404)."""
     assignee = None
     if change.action == "assign" and change.assignee:
         assignee = agent_service.get_by_email(session, change.assignee)
@@ -58,6 +61,7 @@ def api_bulk(change: BulkRequest, session: SessionDep, agent: CurrentAgent) -> B
         status=change.status,
         assignee=assignee,
         tag=change.tag,
+        target=ticket_service.get_ticket(session, change.into) if change.into is not None else None,
     )
     return BulkAnswer(
         action=str(result.action),

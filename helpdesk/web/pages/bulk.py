@@ -11,8 +11,9 @@ from pydantic import BaseModel
 from sqlmodel import Session
 
 from helpdesk.i18n import N_
-from helpdesk.models import Agent
+from helpdesk.models import Agent, Ticket
 from helpdesk.services import bulk
+from helpdesk.services import tickets as ticket_service
 from helpdesk.services.errors import ServiceError
 from helpdesk.values import Id, Line, as_id
 from helpdesk.web.deps import CurrentAgent, SessionDep
@@ -24,12 +25,14 @@ router = APIRouter()
 class BulkForm(BaseModel):
     """The ticked rows (``ids``) and the button pressed: ``status:closed``, ``assign``
     (with ``assignee``: ``me``, ``none`` or an agent id), ``add_tag``/``remove_tag`` (with
-    ``tag``). ``back`` is the inbox address to return to without JavaScript."""
+    ``tag``), ``merge`` (with ``into``: the number of the ticket to merge into). ``back`` is
+    the inbox address to return to without JavaScript."""
 
     ids: list[Id] = []
     action: Line = ""
     assignee: Line = ""
     tag: Line = ""
+    into: Line = ""
     back: Line = "/tickets"
 
 
@@ -43,6 +46,15 @@ def assignee_of(session: Session, value: str, me: Agent) -> Agent | None:
     found = session.get(Agent, agent_id) if agent_id is not None else None
     if found is None:
         raise ServiceError(N_("Choose whom to assign to"), field="assignee")
+    return found
+
+
+def ticket_by_number(session: Session, value: str) -> Ticket:
+    """The ticket an agent names by its number (``1042`` or ``#1042``)."""
+    number = as_id(value.strip().lstrip("#"))
+    found = ticket_service.get_by_number(session, number) if number is not None else None
+    if found is None:
+        raise ServiceError(N_("No ticket with that number"), field="into")
     return found
 
 
@@ -63,6 +75,7 @@ def bulk_action(
         status=status or None,
         assignee=assignee,
         tag=form.tag,
+        target=ticket_by_number(session, form.into) if action == "merge" else None,
     )
     notice = bulk.summary(result)
     if not request.headers.get("hx-request"):

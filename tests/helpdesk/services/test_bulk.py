@@ -109,3 +109,23 @@ def test_tags_are_added_and_removed_in_bulk(session, admin):
     assert len(_events(session, "ticket.untag")) == 1
     with pytest.raises(NotFound):
         bulk.apply(session, ticket_ids=ids, action="remove_tag", tag="ei ole", by=admin)
+
+
+def test_merge_the_selected_into_one_of_them(session, admin):
+    made = [factories.ticket(session, subject=f"Sama asia {i}") for i in range(3)]
+    target = made[1]
+    result = bulk.apply(
+        session, ticket_ids=[t.id for t in made], action="merge", target=target, by=admin
+    )
+    assert (result.selected, result.changed) == (2, 2)  # the target is no source of itself
+    session.expire_all()
+    merged = [session.get(Ticket, t.id) for t in made]
+    assert [t.merged_into_id for t in merged] == [target.id, None, target.id]
+    assert merged[1].message_count == 3
+    token = i18n.current_language.set("fi")
+    try:
+        assert bulk.summary(result) == f"2 tikettiä yhdistetty tikettiin #{target.number}"
+    finally:
+        i18n.current_language.reset(token)
+    with pytest.raises(ServiceError):
+        bulk.apply(session, ticket_ids=[made[0].id], action="merge", by=admin)

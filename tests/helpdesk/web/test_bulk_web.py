@@ -164,3 +164,33 @@ def test_save_a_view_and_see_it_with_its_count(session, logged_in):
     assert opened.count('data-ticket="') == 1
     logged_in.post(f"/views/{view.id}/delete", data={"csrf_token": logged_in.csrf}, headers=HX)
     assert session.exec(select(SavedView)).all() == []
+
+
+def test_merge_the_ticked_into_a_ticket_by_its_number(session, logged_in):
+    made = [factories.ticket(session) for _ in range(2)]
+    target = factories.ticket(session)
+    response = logged_in.post(
+        "/tickets/bulk",
+        data={
+            "ids": [str(t.id) for t in made],
+            "action": "merge",
+            "into": f"#{target.number}",
+            "csrf_token": logged_in.csrf,
+        },
+        headers=HX,
+    )
+    assert response.status_code == 200, response.text
+    assert f"2 tikettiä yhdistetty tikettiin #{target.number}" in response.text
+    session.expire_all()
+    assert {session.get(Ticket, t.id).merged_into_id for t in made} == {target.id}
+    unknown = logged_in.post(
+        "/tickets/bulk",
+        data={
+            "ids": [str(target.id)],
+            "action": "merge",
+            "into": "99999999",
+            "csrf_token": logged_in.csrf,
+        },
+        headers=HX,
+    )
+    assert unknown.status_code == 400 and "Tikettiä ei ole tällä numerolla" in unknown.text

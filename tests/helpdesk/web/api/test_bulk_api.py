@@ -123,3 +123,15 @@ def test_views_crud_with_counts(session, api, client):
     own = agent_client.post("/api/v1/views", json={"name": "Oma"}).json()
     assert [v["name"] for v in agent_client.get("/api/v1/views").json()] == ["Info", "Oma"]
     assert agent_client.delete(f"/api/v1/views/{own['id']}").status_code == 204
+
+
+def test_bulk_merge(session, api):
+    made = [factories.ticket(session) for _ in range(3)]
+    ids = [t.id for t in made]
+    merged = api.post("/api/v1/tickets/bulk", json={"ids": ids, "action": "merge", "into": ids[0]})
+    assert merged.status_code == 200, merged.text
+    assert merged.json()["changed"] == 2
+    assert (
+        api.post("/api/v1/tickets/bulk", json={"ids": ids[:1], "action": "merge"}).status_code
+        == 400
+    )
