@@ -36,6 +36,7 @@ from inbox_data import BENCH_AGENT, BENCH_PASSWORD, MAILBOXES, Dataset, generate
 from reports_data import add_report_rows, report_period
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
+from views_data import add_tags_and_views
 
 from helpdesk import migrate
 from helpdesk.db import make_engine
@@ -46,7 +47,14 @@ ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN_URL = os.environ.get(
     "HELPDESK_BENCH_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
-TARGETS_MS = {"inbox": 50, "inbox filtered": 50, "next page": 50, "ticket": 50}
+TARGETS_MS = {
+    "inbox": 50,
+    "inbox filtered": 50,
+    "next page": 50,
+    "ticket": 50,
+    "tags: inbox filter": 50,
+    "tags: views list 6 counts": 150,
+}
 SEARCH_TARGET_MS = 150
 REPORT_TARGET_MS = 500
 REPORTS = ("times", "volume", "calls", "backlog", "agents", "same-day")
@@ -167,6 +175,17 @@ def run_cases(http: httpx.Client, data: Dataset, engine: Engine, n: int, only: s
             params={"q": rng.choice(data.rare_words), "status": ""},
         ),
     }
+    # Tags and saved views: the tag filter, and the views list with a count per view.
+    cases["tags: inbox filter"] = lambda: _get(
+        http,
+        timings,
+        "tags: inbox filter",
+        "/tickets",
+        params={"tag": rng.choice(("Lasku", "Kiire")), "status": rng.choice(("active", ""))},
+    )
+    cases["tags: views list 6 counts"] = lambda: _get(
+        http, timings, "tags: views list 6 counts", "/tickets/views", headers={"HX-Request": "true"}
+    )
     year_start, year_end = report_period(366)
     year = {"from": year_start.isoformat(), "to": year_end.isoformat()}
     cases["reports page 12 wk"] = lambda: _get(http, timings, "reports page 12 wk", "/reports")
@@ -307,6 +326,7 @@ def bench(db: str, args: argparse.Namespace) -> None:
             print(
                 f"clocks backfilled: {measured:,} tickets in {time.perf_counter() - started:.1f} s"
             )
+        print(f"ticket tags: {add_tags_and_views(engine)}")
         proc, base = _start_server(url)
         try:
             with httpx.Client(base_url=base, timeout=120) as http:

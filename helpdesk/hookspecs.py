@@ -168,6 +168,13 @@ def helpdesk_message_stored(session: Session, ticket: Ticket, message: Message) 
 
 
 @hookspec
+def helpdesk_tickets_merged(session: Session, target: Ticket, sources: list[Ticket]) -> None:
+    """Called inside the transaction that merges ``sources`` into ``target``, after the
+    core moved its own rows (messages, calls, links): move the plugin's rows that point to
+    a source ticket to the target. Add to the session; never commit, no network I/O."""
+
+
+@hookspec
 def helpdesk_scheduled_jobs() -> list[ScheduledJob]:  # type: ignore[empty-body]
     """Jobs for the worker's scheduler (syncs, the 15:00 last check)."""
 

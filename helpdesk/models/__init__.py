@@ -30,6 +30,7 @@ from helpdesk.models.people import (
     UserUpdate,
 )
 from helpdesk.models.queue import QueueRow
+from helpdesk.models.tags import SavedView, SavedViewRead, Tag, TagRead, TicketTag
 from helpdesk.models.tickets import (
     TICKET_NUMBER_OFFSET,
     Channel,
@@ -70,12 +71,17 @@ __all__ = [
     "QueueRow",
     "Role",
     "SavedReply",
+    "SavedView",
+    "SavedViewRead",
     "Security",
+    "Tag",
+    "TagRead",
     "Ticket",
     "TicketLink",
     "TicketPresence",
     "TicketRead",
     "TicketStatus",
+    "TicketTag",
     "TicketUpdate",
     "UTCDateTime",
     "UserCreate",

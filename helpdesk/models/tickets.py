@@ -65,6 +65,8 @@ class Ticket(TicketBase, table=True):
     mailbox_id: int | None = Field(default=None, foreign_key="mailbox.id")
     user_id: int | None = Field(default=None, foreign_key="etunnus_user.id", index=True)
     assignee_id: int | None = Field(default=None, foreign_key="agent.id")
+    #: Set when the ticket was merged into another: its thread lives there now.
+    merged_into_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
     message_count: int = 0
     flags: list[str] = json_field(list)
     created_at: datetime = ts_field()
@@ -149,6 +151,7 @@ class TicketRead(SQLModel):
     last_message_at: datetime
     flags: list[str]
     clocks: TicketClocks
+    tags: list[str] = []
 
 
 class TicketUpdate(SQLModel):

@@ -9,7 +9,7 @@ import random
 from datetime import timedelta
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from helpdesk.db import transaction
 from helpdesk.models import (
@@ -19,6 +19,7 @@ from helpdesk.models import (
     EtunnusUser,
     Mailbox,
     MessageKind,
+    Ticket,
     TicketStatus,
     UserEmail,
     UserPhone,
@@ -31,6 +32,7 @@ from helpdesk.services import (
     demo_calls,
     mailboxes,
     saved_replies,
+    tags,
     ticket_clocks,
     tickets,
 )
@@ -360,10 +362,34 @@ def seed(session: Session) -> dict[str, Any]:
             audit.record(session, action="demo.seeded", object_type="demo")
     created["saved_replies"] = saved_replies.seed_examples(session, by=admin)
     created["calls"] = demo_calls.seed_calls(session, users, liisa)
+    created["tags"] = _seed_tags(session, admin)
     hook().helpdesk_demo_data(session=session)
     created["mailboxes"] = [b.address for b in boxes]
     created["users"] = sorted(users)
     return created
+
+
+#: Demo tags: a name, its colour, and a word of the subjects of the tickets that get it.
+DEMO_TAGS = [("Lasku", "#0b5cad", "lasku"), ("Verkkolasku", "#1e7d34", "verkkolasku")]
+
+
+def _seed_tags(session: Session, admin: Agent) -> int:
+    """Tag the demo's invoice tickets, once (a tag that exists is left as it is)."""
+    added = 0
+    for name, colour, word in DEMO_TAGS:
+        if tags.find(session, name) is not None:
+            continue
+        found = list(
+            session.exec(
+                select(Ticket)
+                .where(col(Ticket.subject).ilike(f"%{word}%"))
+                .order_by(col(Ticket.id))
+                .limit(20)
+            )
+        )
+        tag = tags.create(session, name=name, colour=colour, by=admin)
+        added += tags.tag_tickets(session, tickets=found, name=tag.name, by=admin)[1]
+    return added
 
 
 def _seed_tickets(

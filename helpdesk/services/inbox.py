@@ -21,12 +21,13 @@ from helpdesk.models import (
     EtunnusUser,
     Mailbox,
     Message,
+    Tag,
     Ticket,
     TicketStatus,
     utcnow,
 )
 from helpdesk.models.tickets import TicketClocks
-from helpdesk.services import search, ticket_clocks
+from helpdesk.services import search, tags, ticket_clocks
 from helpdesk.values import as_id
 
 PAGE_SIZE = 50
@@ -38,7 +39,8 @@ _closed_counts: dict[str, tuple[float, int]] = {}
 
 @dataclass
 class TicketFilter:
-    """What the agent asked to see. ``assignee`` is an agent id, ``"me"`` or ``"none"``."""
+    """What the agent asked to see. ``assignee`` is an agent id, ``"me"`` or ``"none"``;
+    ``tag`` a tag's name in any case."""
 
     status: str | None = None
     mailbox: str | None = None
@@ -46,16 +48,18 @@ class TicketFilter:
     user: str | None = None
     q: str | None = None
     me: Agent | None = None
+    tag: str | None = None
+
+    #: The filters a query string (and a saved view) holds, in the order they are shown.
+    KEYS = ("status", "mailbox", "assignee", "tag", "user", "q")
 
     def as_query(self) -> dict[str, str]:
-        values = {
-            "status": self.status,
-            "mailbox": self.mailbox,
-            "assignee": self.assignee,
-            "user": self.user,
-            "q": self.q,
-        }
-        return {k: v for k, v in values.items() if v}
+        return {k: v for k in self.KEYS if (v := getattr(self, k))}
+
+    @classmethod
+    def from_query(cls, values: dict[str, str], me: Agent | None) -> TicketFilter:
+        """The filters of a saved view (or any mapping of query values); others are ignored."""
+        return cls(me=me, **{k: str(values[k]) for k in cls.KEYS if values.get(k)})
 
 
 @dataclass
@@ -65,6 +69,7 @@ class InboxRow:
     assignee: Agent | None
     user: EtunnusUser | None
     clocks: TicketClocks
+    tags: list[Tag] = field(default_factory=list)
 
 
 @dataclass
@@ -113,6 +118,11 @@ def _apply_filters(session: Session, query: Select[Any], f: TicketFilter) -> Sel
         if user is None:
             return None
         query = query.where(col(Ticket.user_id) == user.id)
+    if f.tag:
+        tag = tags.find(session, f.tag)
+        if tag is None:
+            return None
+        query = query.where(tags.tagged_condition(tag))
     return query
 
 
@@ -186,6 +196,7 @@ def hydrate(session: Session, tickets: list[Ticket]) -> list[InboxRow]:
     agents = by_id(Agent, {t.assignee_id for t in tickets})
     users = by_id(EtunnusUser, {t.user_id for t in tickets})
     clocks = ticket_clocks.clocks_of(tickets, utcnow())
+    labels = tags.tags_by_ticket(session, (t.id for t in tickets))
     return [
         InboxRow(
             ticket=t,
@@ -193,6 +204,7 @@ def hydrate(session: Session, tickets: list[Ticket]) -> list[InboxRow]:
             assignee=agents.get(t.assignee_id or 0),
             user=users.get(t.user_id or 0),
             clocks=clocks[t.id or 0],
+            tags=labels.get(t.id or 0, []),
         )
         for t in tickets
     ]
@@ -212,7 +224,7 @@ def status_counts(session: Session, f: TicketFilter | None = None) -> dict[str, 
     ``CLOSED_COUNT_SECONDS`` per database. Filtered, each status is counted up to
     ``COUNT_CAP`` (a value above the cap means "more than that").
     """
-    if f is not None and any((f.mailbox, f.assignee, f.user, (f.q or "").strip())):
+    if f is not None and any((f.mailbox, f.assignee, f.user, f.tag, (f.q or "").strip())):
         return _filtered_counts(session, f)
     active = [TicketStatus.open, TicketStatus.pending]
     rows = session.exec(
@@ -237,16 +249,31 @@ def status_counts(session: Session, f: TicketFilter | None = None) -> dict[str, 
     return counts
 
 
-def _filtered_counts(session: Session, f: TicketFilter) -> dict[str, int]:
-    # The filters (their mailbox and user look-ups, the search) are read once; each status
-    # then only adds its own condition.
-    base = _apply_filters(session, select(Ticket.id), replace(f, status=None))
+def _matching(session: Session, f: TicketFilter) -> Select[Any] | None:
+    """The ids of the tickets ``f`` selects, its search included; None if none can match."""
+    base = _apply_filters(session, select(Ticket.id), f)
     q = (f.q or "").strip()
     condition = _search_condition(session, q) if q else None
     if base is None or (q and condition is None):
+        return None
+    return base.where(condition) if condition is not None else base
+
+
+def count_matching(session: Session, f: TicketFilter) -> int:
+    """How many tickets ``f`` selects, up to ``COUNT_CAP + 1`` (a saved view's count)."""
+    base = _matching(session, f)
+    if base is None:
+        return 0
+    capped = base.limit(COUNT_CAP + 1).subquery()
+    return int(session.exec(select(func.count()).select_from(capped)).one())
+
+
+def _filtered_counts(session: Session, f: TicketFilter) -> dict[str, int]:
+    # The filters (their mailbox and user look-ups, the search) are read once; each status
+    # then only adds its own condition.
+    base = _matching(session, replace(f, status=None))
+    if base is None:
         return {}
-    if condition is not None:
-        base = base.where(condition)
     counts: dict[str, int] = {}
     for status in TicketStatus:
         capped = base.where(col(Ticket.status) == status).limit(COUNT_CAP + 1).subquery()

@@ -103,6 +103,7 @@ def navigation(agent: Any) -> list[NavEntry]:
         NavEntry(label=N_("Mailboxes"), url="/admin/mailboxes", order=80, admin_only=True),
         NavEntry(label=N_("Saved replies"), url="/admin/saved-replies", order=85, admin_only=True),
         NavEntry(label=N_("Agents"), url="/admin/agents", order=90, admin_only=True),
+        NavEntry(label=N_("Tags"), url="/admin/tags", order=92, admin_only=True),
         NavEntry(label=N_("Import users"), url="/admin/users/import", order=95, admin_only=True),
     ]
     entries += collect(hook().helpdesk_navigation(agent=agent))

@@ -116,6 +116,13 @@ def helpdesk_link_text(session: Session, text: str) -> list[FoundLink]:
 
 
 @hookimpl
+def helpdesk_tickets_merged(session: Session, target: Ticket, sources: list[Ticket]) -> None:
+    from plugins.invoices import korjattava  # on first use (above)
+
+    korjattava.follow_merge(session, target=target, sources=sources)
+
+
+@hookimpl
 def helpdesk_scheduled_jobs() -> list[ScheduledJob]:
     from plugins.invoices import jobs  # on first use (above)
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from helpdesk.plugin_api import (
@@ -43,7 +43,14 @@ from plugins.invoices.dispatch import texts
 from plugins.invoices.dispatch.comments import queue_comment
 from plugins.invoices.dispatch.notices import linked_ticket, open_invoice_ticket, user_and_address
 from plugins.invoices.dispatch.service import active_dispatch
-from plugins.invoices.models import Correction, EventKind, Invoice, InvoiceEvent, InvoiceStatus
+from plugins.invoices.models import (
+    Correction,
+    Dispatch,
+    EventKind,
+    Invoice,
+    InvoiceEvent,
+    InvoiceStatus,
+)
 from plugins.invoices.netvisor import NetvisorClient, NetvisorError
 from plugins.invoices.settings import (
     NetvisorNotConfigured,
@@ -61,6 +68,19 @@ def open_correction(session: Session, invoice: Invoice) -> Correction | None:
         .where(Correction.invoice_id == invoice.id, col(Correction.resolved_at).is_(None))
         .order_by(col(Correction.id).desc())
     ).first()
+
+
+def follow_merge(session: Session, *, target: Ticket, sources: Sequence[Ticket]) -> None:
+    """Tickets merged into ``target``: the Korjattava rounds and the user notices that
+    pointed to a source ticket now point to the target, which holds their mail (a step)."""
+    ids = [s.id for s in sources if s.id is not None]
+    for model, column in ((Correction, "ticket_id"), (Dispatch, "notice_ticket_id")):
+        session.exec(
+            update(model)
+            .where(col(getattr(model, column)).in_(ids))
+            .values({column: target.id})
+            .execution_options(synchronize_session="fetch")
+        )
 
 
 def _reasons(invoice: Invoice, checks: Sequence[str], other: str) -> list[dict[str, str]]:

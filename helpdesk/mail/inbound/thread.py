@@ -4,6 +4,7 @@ Used by the group writer (``writer``) and by ``reprocess``. Threading order:
 In-Reply-To/References (and a bounce's original Message-ID) against stored Message-IDs,
 ours and theirs (the group's ``BatchLookup`` answers that); then a ``[#1042]`` subject
 tag, trusted only when the sender already takes part in that ticket; else a new ticket.
+A ticket that was merged into another is followed to it (``services.merging``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from helpdesk.mail.filters.threading_keys import subject_ticket_tag, thread_cand
 from helpdesk.mail.parsing.parsed import ParsedMail
 from helpdesk.models import Message, MessageKind, Ticket
 from helpdesk.services import tickets as ticket_service
+from helpdesk.services.merging import resolve_merged
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +51,7 @@ def thread_by_tag(session: Session, mail: ParsedMail, *, outgoing: bool = False)
     ticket = ticket_service.get_by_number(session, tag)
     if ticket is None:
         return None
+    ticket = resolve_merged(session, ticket)  # a merged ticket's mail lives in its target
     people = ticket_service.participants(session, ticket)
     if outgoing:
         trusted = any(a in people for _, a in (*mail.to, *mail.cc))

@@ -73,6 +73,7 @@ from helpdesk.plugins import hook
 from helpdesk.services import audit
 from helpdesk.services.link_evidence import NewMessage
 from helpdesk.services.linking import link_new_messages
+from helpdesk.services.merging import merged_into
 
 TICKETS = Ticket.__table__  # type: ignore[attr-defined]
 MESSAGES = Message.__table__  # type: ignore[attr-defined]
@@ -118,6 +119,7 @@ class GroupWriter:
         self.entries: list[Entry] = []  # planned, not yet written
         self.tickets: dict[int, TicketPlan] = {}
         self.done: list[Entry] = []
+        self._merged: dict[int, int] = {}  # ticket id -> where it was merged (or itself)
 
     def _ref(self) -> int:
         self._next -= 1
@@ -125,6 +127,16 @@ class GroupWriter:
 
     def _ticket(self, ref: int) -> int:
         return self.ticket_ids.get(ref, ref)
+
+    def _unmerged(self, ticket_id: int) -> int:
+        """A stored ticket, or the one it was merged into (its messages moved there; this
+        catches a merge that committed after the group's lookup read them)."""
+        if ticket_id <= 0:
+            return ticket_id
+        if ticket_id not in self._merged:
+            self._merged.update(merged_into(self.session, [ticket_id]))
+            self._merged.setdefault(ticket_id, ticket_id)
+        return self._merged[ticket_id]
 
     def _message(self, ref: int) -> int:
         return self.message_ids.get(ref, ref)
@@ -159,7 +171,7 @@ class GroupWriter:
         if wanted:
             found = lookup.thread_ticket_id(wanted)
             if found is not None:
-                ticket_ref = self._ticket(found)
+                ticket_ref = self._ticket(self._unmerged(found))
         if ticket_ref is None and ticket_tag(mail) is not None:
             self.write()  # the tag may name a ticket planned above: ask the database
             tagged = thread_by_tag(self.session, mail, outgoing=outgoing)

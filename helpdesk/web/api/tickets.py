@@ -80,6 +80,7 @@ def ticket_out(row: InboxRow) -> TicketRead:
         last_message_at=t.last_message_at,
         flags=list(t.flags),
         clocks=row.clocks,
+        tags=[tag.name for tag in row.tags],
     )
 
 
@@ -143,13 +144,15 @@ def api_list_tickets(
     q: Search | None = None,
     cursor: Line | None = None,
     limit: int = 50,
+    tag: Line | None = None,
 ) -> TicketPage:
-    """Tickets, newest activity first. ``assignee``: ``me``, ``none``, an agent id or email."""
+    """Tickets, newest activity first. ``assignee``: ``me``, ``none``, an agent id or email;
+    ``tag``: a tag's name in any case."""
     if assignee and "@" in assignee:
         found = agent_service.get_by_email(session, assignee)
         assignee = str(found.id) if found else "-1"
     filters = TicketFilter(
-        status=status, mailbox=mailbox, assignee=assignee, user=user, q=q, me=agent
+        status=status, mailbox=mailbox, assignee=assignee, user=user, q=q, tag=tag, me=agent
     )
     page = list_tickets(session, filters, cursor=cursor, limit=max(1, min(limit, 200)))
     return TicketPage(items=[ticket_out(r) for r in page.rows], next_cursor=page.next_cursor)

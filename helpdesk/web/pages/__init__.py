@@ -6,6 +6,7 @@ from helpdesk.web.pages import (
     admin,
     attachments,
     auth,
+    bulk,
     calls,
     composer,
     conversations,
@@ -16,6 +17,7 @@ from helpdesk.web.pages import (
     reports,
     ticket,
     users,
+    views,
 )
 
 router = APIRouter()
@@ -25,6 +27,8 @@ for module in (
     composer,
     auth,
     inbox,
+    bulk,
+    views,
     ticket,
     attachments,
     admin,

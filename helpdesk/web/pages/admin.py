@@ -13,6 +13,7 @@ from helpdesk.i18n import gettext
 from helpdesk.models import Agent, Role
 from helpdesk.services import agents as agent_service
 from helpdesk.services import mailboxes as mailbox_service
+from helpdesk.services import tags as tag_service
 from helpdesk.services import user_import
 from helpdesk.services.errors import NotFound, ServiceError
 from helpdesk.values import Id, Line, Text
@@ -72,6 +73,13 @@ class NewAgentForm(BaseModel):
     name: Line
     password: Line
     role: Line = "agent"
+
+
+class TagForm(BaseModel):
+    """A tag's name and colour (``#rrggbb``, blank for none) on the tags page."""
+
+    name: Line
+    colour: Line = ""
 
 
 class AgentForm(BaseModel):
@@ -190,3 +198,35 @@ async def user_import_upload(
         {"report": report},
         status_code=200 if report.imported else 400,
     )
+
+
+@router.get("/tags", include_in_schema=False)
+def tags_page(request: Request, session: SessionDep, admin: AdminAgent) -> Response:
+    return render(
+        request,
+        "admin/tags.html",
+        {"tags": tag_service.list_tags(session), "colours": tag_service.COLOURS},
+    )
+
+
+@router.post("/tags", include_in_schema=False)
+def create_tag(
+    session: SessionDep, admin: AdminAgent, form: Annotated[TagForm, Form()]
+) -> Response:
+    tag_service.create(session, name=form.name, colour=form.colour or None, by=admin)
+    return RedirectResponse("/admin/tags", status_code=303)
+
+
+@router.post("/tags/{tag_id}", include_in_schema=False)
+def update_tag(
+    tag_id: Id, session: SessionDep, admin: AdminAgent, form: Annotated[TagForm, Form()]
+) -> Response:
+    tag = tag_service.get_tag(session, tag_id)
+    tag_service.update(session, tag=tag, name=form.name, colour=form.colour, by=admin)
+    return RedirectResponse("/admin/tags", status_code=303)
+
+
+@router.post("/tags/{tag_id}/delete", include_in_schema=False)
+def delete_tag(tag_id: Id, session: SessionDep, admin: AdminAgent) -> Response:
+    tag_service.delete_tag(session, tag=tag_service.get_tag(session, tag_id), by=admin)
+    return RedirectResponse("/admin/tags", status_code=303)

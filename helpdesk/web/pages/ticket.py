@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from helpdesk.i18n import N_
 from helpdesk.models import Agent
-from helpdesk.services import linking
+from helpdesk.services import linking, tags
 from helpdesk.services import tickets as ticket_service
 from helpdesk.services.errors import ServiceError
 from helpdesk.values import Id, Line, Text, as_id
@@ -31,6 +31,12 @@ class AssigneeForm(BaseModel):
     """The assignee menu: ``me``, an agent's id, or empty for nobody."""
 
     assignee: Line = ""
+
+
+class TagForm(BaseModel):
+    """The sidebar's tag field: a tag's name, made if new."""
+
+    tag: Line = ""
 
 
 class NoteForm(BaseModel):
@@ -109,3 +115,25 @@ def add_note(
     ticket = ticket_service.get_ticket(session, ticket_id)
     ticket_service.add_note(session, ticket=ticket, text=form.text, by=agent)
     return _after_change(request, ticket_id, session, agent, "thread")
+
+
+@router.post("/tickets/{ticket_id}/tags", include_in_schema=False)
+def add_tag(
+    request: Request,
+    ticket_id: Id,
+    session: SessionDep,
+    agent: CurrentAgent,
+    form: Annotated[TagForm, Form()],
+) -> Response:
+    ticket = ticket_service.get_ticket(session, ticket_id)
+    tags.tag_tickets(session, tickets=[ticket], name=form.tag, by=agent)
+    return _after_change(request, ticket_id, session, agent, "ticket_meta")
+
+
+@router.post("/tickets/{ticket_id}/tags/{tag_id}/remove", include_in_schema=False)
+def remove_tag(
+    request: Request, ticket_id: Id, tag_id: Id, session: SessionDep, agent: CurrentAgent
+) -> Response:
+    ticket = ticket_service.get_ticket(session, ticket_id)
+    tags.untag_tickets(session, tickets=[ticket], tag=tags.get_tag(session, tag_id), by=agent)
+    return _after_change(request, ticket_id, session, agent, "ticket_meta")

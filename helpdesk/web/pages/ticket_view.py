@@ -18,7 +18,7 @@ from helpdesk.models import Agent, EtunnusUser, Mailbox, Message, MessageKind, T
 from helpdesk.plugins import hook
 from helpdesk.services import agents as agent_service
 from helpdesk.services import calls as call_service
-from helpdesk.services import linking, presence, replies, saved_replies
+from helpdesk.services import linking, presence, replies, saved_replies, tags
 from helpdesk.services import tickets as ticket_service
 from helpdesk.settings import get_settings
 from helpdesk.web.display import show
@@ -49,6 +49,8 @@ def ticket_context(
         "sidebar_slots": [Markup(s) for s in slots],  # noqa: S704 (plugins render escaped templates)
         "links": linking.panel(session, ticket),
         "calls": call_service.calls_by_message(session, messages),
+        "ticket_tags": tags.tags_by_ticket(session, [ticket.id])[ticket.id or 0],
+        "all_tags": tags.list_tags(session),
     } | reply_context(session, ticket, agent, messages)
 
 

@@ -25,7 +25,7 @@ from helpdesk.blobs import BlobStore
 from helpdesk.db import ReadOnlySession
 from helpdesk.models import Agent, ApiToken, Attachment, EtunnusUser, OutboundMail
 from helpdesk.services import agents as agent_service
-from helpdesk.services import replies
+from helpdesk.services import replies, saved_views, tags
 from helpdesk.settings import get_settings
 from helpdesk.web.deps import CurrentAgent, SessionDep
 from plugins.invoices.models import Invoice
@@ -36,7 +36,7 @@ WRITE = re.compile(r"^\s*(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
 PARAM = re.compile(r"\{([^}]+)\}")
 #: Query strings that make a route do its real work (search, lookup).
 QUERIES = {
-    "/tickets": "?q=lasku",
+    "/tickets": "?q=lasku&tag=Lasku",
     "/users": "?q=Matti",
     "/calls/lookup": "?q=100102",
     "/calls/pick": "?etunnus=100102",
@@ -78,7 +78,13 @@ def params(session: Session, admin: Agent, data_dir: object) -> Iterator[dict[st
         session.commit()
         replies.reply(session, ticket=ticket, agent=admin, body="Hei, katsomme asiaa.")
         outbound = session.exec(select(OutboundMail)).one()
+        tag, _ = tags.tag_tickets(session, tickets=[ticket], name="Lasku", by=admin)
+        view = saved_views.create(
+            session, agent=admin, name="Laskut", filters={"tag": "Lasku", "q": "lasku"}, shared=True
+        )
         yield {
+            "tag_id": str(tag.id),
+            "view_id": str(view.id),
             "ticket_id": str(ticket.id),
             "message_id": str(message.id),
             "attachment_id": str(attachment.id),
@@ -139,4 +145,3 @@ def test_a_token_get_reads_and_its_use_is_written_after_at_most_every_5_minutes(
     with statements_run(engine) as seen:
         assert client.get("/api/v1/tickets", headers=headers).status_code == 200
     assert len(_writes(seen)) == 1
-

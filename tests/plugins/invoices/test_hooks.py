@@ -239,3 +239,24 @@ def test_korjattava_from_the_ticket_sidebar_stays_in_the_sidebar(
     # The question went out in this very ticket.
     texts = [m.text for m in session.exec(select(Message).where(Message.ticket_id == ticket.id))]
     assert any("Tarkistatko asiakkaan postinumeron?" in t for t in texts)
+
+
+def test_merging_tickets_moves_the_korjattava_round_and_the_notice_ticket(
+    session: Session, synced: NetvisorSandbox
+) -> None:
+    from helpdesk.services import merging
+    from plugins.invoices.models import Correction, Dispatch
+
+    agent = factories.agent(session)
+    target, source = factories.ticket(session), factories.ticket(session)
+    bill = invoice(session, "1001020007")
+    session.add(Correction(invoice_id=bill.id, ticket_id=source.id))
+    session.add(Dispatch(invoice_id=bill.id, method="email", mode="email", notice_ticket_id=source.id))
+    session.commit()
+
+    merging.merge_tickets(session, target_id=target.id, source_ids=[source.id], agent=agent)
+
+    correction = session.exec(select(Correction).where(Correction.invoice_id == bill.id)).one()
+    dispatch = session.exec(select(Dispatch).where(Dispatch.invoice_id == bill.id)).one()
+    assert correction.ticket_id == target.id
+    assert dispatch.notice_ticket_id == target.id
