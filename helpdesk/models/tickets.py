@@ -114,6 +114,8 @@ class TicketRead(SQLModel):
     created_at: datetime
     last_message_at: datetime
     flags: list[str]
+    #: The ticket this one was merged into (its thread lives there now), if it was.
+    merged_into_id: int | None = None
 
 
 class TicketUpdate(SQLModel):

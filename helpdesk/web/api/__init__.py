@@ -2,12 +2,13 @@
 
 from fastapi import APIRouter
 
-from helpdesk.web.api import calls, replies, reports, tickets, users
+from helpdesk.web.api import calls, merging, replies, reports, tickets, users
 from helpdesk.web.problems import API_ERRORS
 
 router = APIRouter(prefix="/api/v1", responses=API_ERRORS)
 router.include_router(tickets.router)
 router.include_router(replies.router)
+router.include_router(merging.router)
 router.include_router(users.router)
 router.include_router(calls.router)
 router.include_router(reports.router)

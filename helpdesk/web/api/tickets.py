@@ -79,6 +79,7 @@ def ticket_out(row: InboxRow) -> TicketRead:
         created_at=t.created_at,
         last_message_at=t.last_message_at,
         flags=list(t.flags),
+        merged_into_id=t.merged_into_id,
     )
 
 
