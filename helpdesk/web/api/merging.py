@@ -7,12 +7,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header
 from pydantic import BaseModel, Field
 
-from helpdesk.services import agents as agent_service
-from helpdesk.services import forwarding, merging, replies
+from helpdesk.services import forwarding, merging
 from helpdesk.services import tickets as ticket_service
 from helpdesk.values import Id, Key, Line, Text
-from helpdesk.web.api.replies import ReplyRead
-from helpdesk.web.api.tickets import TicketDetail, message_out, ticket_detail
+from helpdesk.web.api.replies import ReplyRead, queued_out
+from helpdesk.web.api.tickets import TicketDetail, ticket_detail
 from helpdesk.web.deps import CurrentAgent, SessionDep
 
 router = APIRouter(tags=["merge, split and forward"])
@@ -77,9 +76,4 @@ def api_forward(
         message_ids=change.message_ids,
         idempotency_key=f"api-forward:{agent.id}:{idempotency_key}" if idempotency_key else None,
     )
-    files = ticket_service.attachments_by_message(session, [message])
-    authors = {a.id or 0: a for a in agent_service.list_agents(session)}
-    body = message_out(message, files.get(message.id or 0, []), authors)
-    outbound = replies.for_messages(session, [message.id or 0]).get(message.id or 0)
-    body["outbound_id"] = outbound.id if outbound else None
-    return body
+    return queued_out(session, message)

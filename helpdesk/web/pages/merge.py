@@ -69,8 +69,11 @@ def _panel_with_error(
     context |= merge_context(
         session, ticket, ticket_service.thread(session, ticket), errors=errors, values=values
     )
-    page = "_ticket_merge.html" if request.headers.get("hx-request") else "ticket.html"
-    return render(request, page, context, status_code=422)
+    if request.headers.get("hx-request"):
+        # app.js swaps a 4xx answer that names its target.
+        headers = {"HX-Retarget": "#ticket-merge", "HX-Reswap": "outerHTML"}
+        return render(request, "_ticket_merge.html", context, status_code=422, headers=headers)
+    return render(request, "ticket.html", context, status_code=422)
 
 
 @router.get("/tickets/{ticket_id}/merge/candidates", include_in_schema=False)
