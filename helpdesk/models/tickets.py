@@ -152,6 +152,8 @@ class TicketRead(SQLModel):
     flags: list[str]
     clocks: TicketClocks
     tags: list[str] = []
+    #: The ticket this one was merged into (its thread lives there now), if it was.
+    merged_into_id: int | None = None
 
 
 class TicketUpdate(SQLModel):

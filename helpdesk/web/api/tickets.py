@@ -81,6 +81,7 @@ def ticket_out(row: InboxRow) -> TicketRead:
         flags=list(t.flags),
         clocks=row.clocks,
         tags=[tag.name for tag in row.tags],
+        merged_into_id=t.merged_into_id,
     )
 
 
