@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Index, String
+from sqlalchemy import Index, String, false
 from sqlmodel import Field, SQLModel
 
 from helpdesk.limits import chars
@@ -50,6 +50,8 @@ class Ticket(TicketBase, table=True):
         Index("ix_ticket_assignee_inbox", "assignee_id", "status", "last_message_at", "id"),
         Index("ix_ticket_activity", "last_message_at", "id"),
         Index("ix_ticket_created", "created_at", "mailbox_id", "status"),  # the reports
+        Index("ix_ticket_snoozed", "snoozed_until", "last_message_at", "id"),  # snoozed view
+        Index("ix_ticket_spam", "spam", "last_message_at", "id"),  # spam view
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -64,6 +66,12 @@ class Ticket(TicketBase, table=True):
     last_message_at: datetime = ts_field()
     last_incoming_at: datetime | None = ts_field(nullable=True, default_now=False)
     last_agent_reply_at: datetime | None = ts_field(nullable=True, default_now=False)
+    #: Hidden from the open lists while in the future; once past (and until an agent acts
+    #: on the ticket) it marks the ticket as back from snooze. Nothing flips it at that
+    #: moment: every read compares it with now.
+    snoozed_until: datetime | None = ts_field(nullable=True, default_now=False)
+    #: In the Spam view instead of the inbox (marked by an agent or from a blocked sender).
+    spam: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
     @property
     def ref(self) -> str:
@@ -112,6 +120,8 @@ class TicketRead(SQLModel):
     created_at: datetime
     last_message_at: datetime
     flags: list[str]
+    snoozed_until: datetime | None = None
+    spam: bool = False
 
 
 class TicketUpdate(SQLModel):

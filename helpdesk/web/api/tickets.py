@@ -79,6 +79,8 @@ def ticket_out(row: InboxRow) -> TicketRead:
         created_at=t.created_at,
         last_message_at=t.last_message_at,
         flags=list(t.flags),
+        snoozed_until=t.snoozed_until,
+        spam=t.spam,
     )
 
 

@@ -15,6 +15,7 @@ from helpdesk.web.pages import (
     profile,
     reports,
     ticket,
+    triage,
     users,
 )
 
@@ -26,6 +27,7 @@ for module in (
     auth,
     inbox,
     ticket,
+    triage,
     attachments,
     admin,
     users,
