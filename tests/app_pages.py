@@ -43,6 +43,7 @@ def app_pages(session: Session, *, every_invoice: bool = False) -> list[str]:
         "/admin/mailboxes",
         "/admin/agents",
         "/admin/saved-replies",
+        "/admin/blocks",
         "/admin/invoice-texts",
         *(f"/invoices/{invoice.id}" for invoice in shown),
     ]
