@@ -9,6 +9,7 @@ import lxml.html
 from sqlmodel import select
 from webclient import login
 
+from helpdesk import service_hours
 from helpdesk.models import Call, SenderBlock, utcnow
 from helpdesk.services import snooze
 from helpdesk.services.customer_history import LIMIT
@@ -45,9 +46,7 @@ def test_quick_pick_snoozes_and_the_inbox_shows_it_in_its_own_view(session, logg
 
 def test_picker_time_and_bad_values(session, logged_in):
     ticket = factories.ticket(session, mailbox=factories.mailbox(session))
-    later = (utcnow() + timedelta(days=2)).astimezone(
-        snooze.service_hours.calendar_from_settings().zone
-    )
+    later = (utcnow() + timedelta(days=2)).astimezone(service_hours.calendar_from_settings().zone)
     value = later.strftime("%Y-%m-%dT%H:%M")
     assert logged_in.form(f"/tickets/{ticket.id}/snooze", {"until": value}).status_code == 200
     session.refresh(ticket)
