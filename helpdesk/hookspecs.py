@@ -60,6 +60,21 @@ class FoundLink:
 
 
 @dataclass(frozen=True)
+class HistoryItem:
+    """One entry a plugin adds to a customer's history in the ticket sidebar (an invoice).
+
+    ``label`` is shown as it is (a number); ``status`` is a msgid translated at render
+    time; ``amount`` is already formatted for the page (``244,00 €``).
+    """
+
+    label: str
+    url: str
+    at: date | None = None
+    status: str = ""
+    amount: str = ""
+
+
+@dataclass(frozen=True)
 class ScheduledJob:
     """A job the worker runs. ``due(now, last_run)`` decides; ``run(session)`` does the work.
 
@@ -135,6 +150,16 @@ def helpdesk_user_page(
     request: Request, session: Session, user: EtunnusUser, agent: Agent
 ) -> Markup | None:
     """HTML for a section of an E-tunnus user's page, or None."""
+
+
+@hookspec
+def helpdesk_customer_history(  # type: ignore[empty-body]
+    session: Session, user: EtunnusUser, limit: int
+) -> list[HistoryItem]:
+    """The user's latest items of the plugin's kind (invoices), newest first, at most
+    ``limit``, for the ticket sidebar's customer history (its "show all" link is the user's
+    page). Called on every ticket page with a linked user: a query or two, none per row;
+    read only."""
 
 
 @hookspec

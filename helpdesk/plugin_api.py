@@ -10,7 +10,7 @@ the core (tests may import anything).
 What is here, grouped as below:
 
 - **Hooks**: ``hookimpl`` and the values hooks return or receive (``NavEntry``,
-  ``FoundLink``, ``ScheduledJob``, ``DevService``, ``ReportPeriod``).
+  ``FoundLink``, ``HistoryItem``, ``ScheduledJob``, ``DevService``, ``ReportPeriod``).
 - **Tables**: the core's tables a plugin reads, links to or passes on, ``utcnow`` and the
   column helpers the plugin's own tables and its Alembic revisions use (``ts_field``,
   ``json_field``, ``UTCDateTime``).
@@ -76,6 +76,7 @@ from helpdesk.db import end_read, is_postgres, reread, session_scope, transactio
 from helpdesk.hookspecs import (
     DevService,
     FoundLink,
+    HistoryItem,
     NavEntry,
     ReportPeriod,
     ScheduledJob,
@@ -143,6 +144,7 @@ __all__ = [  # noqa: RUF022 - in the docstring's groups, not alphabetical
     # Hooks
     "DevService",
     "FoundLink",
+    "HistoryItem",
     "NavEntry",
     "ReportPeriod",
     "ScheduledJob",

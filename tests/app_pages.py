@@ -44,6 +44,7 @@ def app_pages(session: Session, *, every_invoice: bool = False) -> list[str]:
         "/admin/agents",
         "/admin/saved-replies",
         "/admin/tags",
+        "/admin/blocks",
         "/admin/invoice-texts",
         *(f"/invoices/{invoice.id}" for invoice in shown),
     ]

@@ -3,6 +3,7 @@
 from helpdesk.models.agents import Agent, AgentSession, ApiToken, LoginThrottle, Role
 from helpdesk.models.audit import AuditEvent
 from helpdesk.models.base import UTCDateTime, utcnow
+from helpdesk.models.blocks import BlockScope, SenderBlock, SenderBlockRead
 from helpdesk.models.calls import Call, CallCreate, CallDirection, CallRead
 from helpdesk.models.inbound import InboundMail, InboundOutcome, JobLock
 from helpdesk.models.mailboxes import Mailbox, MailboxFolderState, Security
@@ -49,6 +50,7 @@ __all__ = [
     "Attachment",
     "AttachmentRead",
     "AuditEvent",
+    "BlockScope",
     "Call",
     "CallCreate",
     "CallDirection",
@@ -74,6 +76,8 @@ __all__ = [
     "SavedView",
     "SavedViewRead",
     "Security",
+    "SenderBlock",
+    "SenderBlockRead",
     "Tag",
     "TagRead",
     "Ticket",

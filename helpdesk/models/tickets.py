@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Index, String
+from sqlalchemy import Index, String, false
 from sqlmodel import Field, SQLModel
 
 from helpdesk.limits import chars
@@ -58,6 +58,8 @@ class Ticket(TicketBase, table=True):
             "first_response_seconds",
             "resolution_seconds",
         ),
+        Index("ix_ticket_snoozed", "snoozed_until", "last_message_at", "id"),  # snoozed view
+        Index("ix_ticket_spam", "spam", "last_message_at", "id"),  # spam view
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -84,6 +86,12 @@ class Ticket(TicketBase, table=True):
     first_response_seconds: int | None = None
     resolved_at: datetime | None = ts_field(nullable=True, default_now=False)
     resolution_seconds: int | None = None
+    #: Hidden from the open lists while in the future; once past (and until an agent acts
+    #: on the ticket) it marks the ticket as back from snooze. Nothing flips it at that
+    #: moment: every read compares it with now.
+    snoozed_until: datetime | None = ts_field(nullable=True, default_now=False)
+    #: In the Spam view instead of the inbox (marked by an agent or from a blocked sender).
+    spam: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
     @property
     def ref(self) -> str:
@@ -154,6 +162,8 @@ class TicketRead(SQLModel):
     tags: list[str] = []
     #: The ticket this one was merged into (its thread lives there now), if it was.
     merged_into_id: int | None = None
+    snoozed_until: datetime | None = None
+    spam: bool = False
 
 
 class TicketUpdate(SQLModel):

@@ -120,7 +120,7 @@ def today(session: Session, now: datetime | None = None) -> Today:
     unanswered = list(
         session.exec(
             select(Ticket)
-            .where(Ticket.status == TicketStatus.open)
+            .where(Ticket.status == TicketStatus.open, col(Ticket.spam).is_(False))
             .where(col(Ticket.last_incoming_at).is_not(None))
             .where(
                 or_(

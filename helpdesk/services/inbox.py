@@ -95,7 +95,26 @@ def decode_cursor(cursor: str) -> tuple[datetime, int] | None:
         return None
 
 
+#: The views that are not a status: snoozed tickets and spam.
+SNOOZED, SPAM = "snoozed", "spam"
+
+
+def _views(status: str | None, now: datetime) -> list[Any]:
+    """Spam only in the Spam view; snoozed tickets only in their view and in "All"."""
+    if status == SPAM:
+        return [col(Ticket.spam).is_(True)]
+    conditions: list[Any] = [col(Ticket.spam).is_(False)]
+    if status == SNOOZED:
+        conditions.append(col(Ticket.snoozed_until) > now)
+    elif status:
+        conditions.append(
+            or_(col(Ticket.snoozed_until).is_(None), col(Ticket.snoozed_until) <= now)
+        )
+    return conditions
+
+
 def _apply_filters(session: Session, query: Select[Any], f: TicketFilter) -> Select[Any] | None:
+    query = query.where(*_views(f.status, utcnow()))
     if f.status in {s.value for s in TicketStatus}:
         query = query.where(col(Ticket.status) == f.status)
     elif f.status == "active":
@@ -227,12 +246,17 @@ def status_counts(session: Session, f: TicketFilter | None = None) -> dict[str, 
     if f is not None and any((f.mailbox, f.assignee, f.user, f.tag, (f.q or "").strip())):
         return _filtered_counts(session, f)
     active = [TicketStatus.open, TicketStatus.pending]
+    moment = utcnow()
     rows = session.exec(
         select(Ticket.status, func.count())
-        .where(col(Ticket.status).in_(active))
+        .where(col(Ticket.status).in_(active), *_views("active", moment))
         .group_by(Ticket.status)
     )
     counts = {str(status): int(count) for status, count in rows}
+    for view in (SNOOZED, SPAM):
+        query = select(func.count()).select_from(Ticket).where(*_views(view, moment))
+        if found := int(session.exec(query).one()):
+            counts[view] = found
     key = str(session.get_bind().engine.url)
     now = time.monotonic()
     cached = _closed_counts.get(key)
@@ -240,7 +264,7 @@ def status_counts(session: Session, f: TicketFilter | None = None) -> dict[str, 
         closed_query = (
             select(func.count())
             .select_from(Ticket)
-            .where(col(Ticket.status) == TicketStatus.closed)
+            .where(col(Ticket.status) == TicketStatus.closed, col(Ticket.spam).is_(False))
         )
         cached = (now, int(session.exec(closed_query).one()))
         _closed_counts[key] = cached
@@ -271,7 +295,7 @@ def count_matching(session: Session, f: TicketFilter) -> int:
 def _filtered_counts(session: Session, f: TicketFilter) -> dict[str, int]:
     # The filters (their mailbox and user look-ups, the search) are read once; each status
     # then only adds its own condition.
-    base = _matching(session, replace(f, status=None))
+    base = _matching(session, replace(f, status="any"))
     if base is None:
         return {}
     counts: dict[str, int] = {}

@@ -203,6 +203,8 @@ def _after_reply(
     outbound: OutboundMail,
     saved_reply_id: int | None,
 ) -> None:
+    tickets.agent_acted(ticket)
+    session.add(ticket)
     new_status = TicketStatus(get_settings().reply_sets_status)
     if ticket.status != new_status:
         event = audit.record(

@@ -48,6 +48,7 @@ class Counters(Protocol):
     last_incoming_at: datetime | None
     last_agent_reply_at: datetime | None
     first_incoming_at: datetime | None
+    snoozed_until: datetime | None
 
 
 def ticket_row(
@@ -84,6 +85,8 @@ def ticket_row(
         "first_response_seconds": None,
         "resolved_at": None,
         "resolution_seconds": None,
+        "snoozed_until": None,
+        "spam": False,
     }
 
 
@@ -141,7 +144,9 @@ def count_message(
     """What a new message does to its ticket's counters.
 
     ``counts_as_activity`` False (automatic mail in a thread) leaves the ticket where it
-    is in the inbox: neither its last message nor its last incoming time moves.
+    is in the inbox: neither its last message nor its last incoming time moves. A
+    customer's mail wakes a snoozed ticket now: it comes back marked, as if its time had
+    come (``helpdesk.services.snooze``).
     """
     ticket.message_count += 1
     ticket.updated_at = utcnow()
@@ -152,6 +157,8 @@ def count_message(
         ticket.first_incoming_at = min(created_at, ticket.first_incoming_at or created_at)
     if kind == MessageKind.incoming and counts_as_activity:
         ticket.last_incoming_at = max(created_at, ticket.last_incoming_at or created_at)
+        if ticket.snoozed_until is not None and ticket.snoozed_until > ticket.updated_at:
+            ticket.snoozed_until = ticket.updated_at
     if kind == MessageKind.outgoing:
         ticket.last_agent_reply_at = created_at
 
@@ -298,6 +305,14 @@ def participants(session: Session, ticket: Ticket) -> set[str]:
     return people
 
 
+def agent_acted(ticket: Ticket, now: datetime | None = None) -> None:
+    """An agent did something with the ticket: it is no longer "back from snooze" (a step).
+
+    A ticket still asleep stays asleep; only the mark of one whose time has come goes."""
+    if ticket.snoozed_until is not None and ticket.snoozed_until <= (now or utcnow()):
+        ticket.snoozed_until = None
+
+
 def set_status(
     session: Session, *, ticket: Ticket, status: TicketStatus | str, by: Agent | None
 ) -> Ticket:
@@ -308,6 +323,10 @@ def set_status(
         raise ServiceError(f"Unknown status {status!r}") from exc
     with transaction(session):
         reread(session, ticket)
+        agent_acted(ticket)
+        if new == TicketStatus.closed:
+            ticket.snoozed_until = None  # a closed ticket has nothing to come back for
+        session.add(ticket)
         if ticket.status != new:
             old = ticket.status
             ticket.status = new
@@ -334,6 +353,8 @@ def assign(session: Session, *, ticket: Ticket, assignee: Agent | None, by: Agen
         raise ServiceError(N_("That agent is not active"))
     with transaction(session):
         reread(session, ticket)
+        agent_acted(ticket)
+        session.add(ticket)
         if ticket.assignee_id != new_id:
             old = ticket.assignee_id
             ticket.assignee_id = new_id
@@ -365,6 +386,8 @@ def add_note(session: Session, *, ticket: Ticket, text: str, by: Agent) -> Messa
             author=by,
             subject=ticket.subject,
         )
+        agent_acted(ticket)  # after add_message, which re-reads the ticket
+        session.add(ticket)
         audit.record(
             session,
             action="ticket.note",

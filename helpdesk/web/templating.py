@@ -84,6 +84,7 @@ def environment() -> Environment:
     env.filters["business_time"] = business_time
     env.globals["languages"] = i18n.LANGUAGES
     env.globals["page_notices"] = page_notices
+    env.globals["now_utc"] = utcnow
     return env
 
 
@@ -105,6 +106,7 @@ def navigation(agent: Any) -> list[NavEntry]:
         NavEntry(label=N_("Agents"), url="/admin/agents", order=90, admin_only=True),
         NavEntry(label=N_("Tags"), url="/admin/tags", order=92, admin_only=True),
         NavEntry(label=N_("Import users"), url="/admin/users/import", order=95, admin_only=True),
+        NavEntry(label=N_("Blocked senders"), url="/admin/blocks", order=97, admin_only=True),
     ]
     entries += collect(hook().helpdesk_navigation(agent=agent))
     visible = [e for e in entries if not e.admin_only or getattr(agent, "is_admin", False)]

@@ -16,7 +16,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING
 
-from helpdesk.plugin_api import N_, FoundLink, NavEntry, ScheduledJob, hookimpl
+from helpdesk.plugin_api import N_, FoundLink, HistoryItem, NavEntry, ScheduledJob, hookimpl
 from plugins.invoices import cli, models
 
 if TYPE_CHECKING:
@@ -106,6 +106,13 @@ def helpdesk_ticket_sidebar(
     from plugins.invoices.web import slots  # on first use (above)
 
     return slots.ticket_section(request, session, ticket, agent)
+
+
+@hookimpl
+def helpdesk_customer_history(session: Session, user: EtunnusUser, limit: int) -> list[HistoryItem]:
+    from plugins.invoices.web import slots  # on first use (above)
+
+    return slots.history_items(session, user, limit)
 
 
 @hookimpl

@@ -26,6 +26,7 @@ from helpdesk.db import is_postgres
 from helpdesk.mail.inbound.thread import candidates
 from helpdesk.mail.parsing.parsed import ParsedMail
 from helpdesk.models import InboundMail, Message
+from helpdesk.services import spam
 
 #: Advisory-lock namespace of mail imports ("INML").
 IMPORT_LOCK_CLASS = 0x494E4D4C
@@ -79,6 +80,7 @@ class BatchLookup:
     inbound_by_raw: dict[str, list[int]] = field(default_factory=dict)
     messages_by_msgid: dict[str, list[StoredMessage]] = field(default_factory=dict)
     messages_by_raw: dict[str, list[int]] = field(default_factory=dict)
+    blocked: set[str] = field(default_factory=set)  # senders whose mail goes to Spam
 
     @classmethod
     def load(
@@ -144,6 +146,7 @@ class BatchLookup:
                 .order_by(col(Message.id))
             ):
                 found.messages_by_raw.setdefault(sha or "", []).append(mid or 0)
+        found.blocked = spam.blocked_among(session, (m.from_address for m in mails))
         return found
 
     def _add_message(self, message: StoredMessage) -> None:
@@ -153,6 +156,9 @@ class BatchLookup:
             self.messages_by_raw.setdefault(message.raw_sha256, []).append(message.id)
 
     # the questions ------------------------------------------------------------------
+
+    def is_blocked(self, address: str | None) -> bool:
+        return bool(address) and (address or "").lower() in self.blocked
 
     def known_copy(self, uid: int | None) -> bool:
         return uid is not None and uid in self.known_uids

@@ -75,6 +75,7 @@ class Entry:
     threaded: bool = False
     automatic: bool = False
     reopened: bool = False
+    blocked: bool = False  # from a blocked sender: the ticket goes to the Spam view
     old_status: str | None = None
     row: dict[str, Any] | None = None  # the message row this mail adds
     may_reopen: bool = False
@@ -105,6 +106,8 @@ class TicketState:
     resolved_at: datetime | None
     resolution_seconds: int | None
     created_at: datetime
+    snoozed_until: datetime | None
+    spam: bool
     user_id: int | None
     customer_email: str | None
 
@@ -116,6 +119,8 @@ class TicketState:
 
 #: The columns ``TicketState`` holds.
 STATE = tuple(f.name for f in fields(TicketState))
+#: The columns of an existing ticket that storing messages changes.
+UPDATED = tuple(name for name in STATE if name not in ("user_id", "customer_email"))
 
 
 def new_ticket_row(mail: ParsedMail, source: Source, now: datetime) -> dict[str, Any]:
@@ -188,7 +193,9 @@ def count(state: TicketState, entry: Entry) -> None:
         created_at=row["created_at"],
         counts_as_activity=entry.counts_as_activity,
     )
-    if entry.may_reopen and state.status != TicketStatus.open:
+    if entry.blocked:
+        state.spam = True
+    if entry.may_reopen and state.status != TicketStatus.open and not state.spam:
         entry.reopened, entry.old_status = True, str(state.status)
         state.status = TicketStatus.open
         ticket_clocks.note_status(

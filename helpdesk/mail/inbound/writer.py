@@ -41,6 +41,7 @@ from helpdesk.mail.inbound.dedupe import is_our_message
 from helpdesk.mail.inbound.lookup import BatchLookup, StoredMessage
 from helpdesk.mail.inbound.rows import (
     STATE,
+    UPDATED,
     Arrival,
     Entry,
     IngestResult,
@@ -182,6 +183,7 @@ class GroupWriter:
         entry.new_ticket = not entry.threaded
         entry.counts_as_activity = not (entry.threaded and entry.automatic)
         entry.may_reopen = entry.threaded and not outgoing and not entry.automatic
+        entry.blocked = not outgoing and lookup.is_blocked(mail.from_address)
         if ticket_ref is None:
             ticket_ref = self._ref()
             row = new_ticket_row(mail, self.source, now)
@@ -261,10 +263,10 @@ class GroupWriter:
             stmt = (
                 update(TICKETS)
                 .where(TICKETS.c.id == bindparam("b_id"))
-                .values({n: bindparam(f"b_{n}") for n in _UPDATED})
+                .values({n: bindparam(f"b_{n}") for n in UPDATED})
             )
             params = [
-                {"b_id": r} | {f"b_{n}": getattr(states[r], n) for n in _UPDATED} for r in existing
+                {"b_id": r} | {f"b_{n}": getattr(states[r], n) for n in UPDATED} for r in existing
             ]
             conn.execute(stmt, params)
             for ref in existing:  # ORM copies loaded earlier are stale now

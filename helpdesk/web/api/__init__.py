@@ -2,7 +2,18 @@
 
 from fastapi import APIRouter
 
-from helpdesk.web.api import bulk, calls, merging, replies, reports, tags, tickets, users, views
+from helpdesk.web.api import (
+    bulk,
+    calls,
+    merging,
+    replies,
+    reports,
+    tags,
+    tickets,
+    triage,
+    users,
+    views,
+)
 from helpdesk.web.problems import API_ERRORS
 
 router = APIRouter(prefix="/api/v1", responses=API_ERRORS)
@@ -15,3 +26,4 @@ router.include_router(calls.router)
 router.include_router(reports.router)
 router.include_router(tags.router)
 router.include_router(views.router)
+router.include_router(triage.router)

@@ -82,6 +82,8 @@ def ticket_out(row: InboxRow) -> TicketRead:
         clocks=row.clocks,
         tags=[tag.name for tag in row.tags],
         merged_into_id=t.merged_into_id,
+        snoozed_until=t.snoozed_until,
+        spam=t.spam,
     )
 
 

@@ -17,6 +17,7 @@ from helpdesk.web.pages import (
     profile,
     reports,
     ticket,
+    triage,
     users,
     views,
 )
@@ -32,6 +33,7 @@ for module in (
     views,
     ticket,
     merge,
+    triage,
     attachments,
     admin,
     users,

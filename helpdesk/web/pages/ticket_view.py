@@ -18,8 +18,9 @@ from helpdesk.models import Agent, EtunnusUser, Mailbox, Message, MessageKind, T
 from helpdesk.plugins import hook
 from helpdesk.services import agents as agent_service
 from helpdesk.services import calls as call_service
-from helpdesk.services import linking, presence, replies, saved_replies, tags
+from helpdesk.services import linking, presence, replies, saved_replies, snooze, spam, tags
 from helpdesk.services import tickets as ticket_service
+from helpdesk.services.customer_history import customer_history
 from helpdesk.settings import get_settings
 from helpdesk.web.display import show
 from helpdesk.web.pages.merge_view import merge_context
@@ -32,6 +33,7 @@ def ticket_context(
     ticket = ticket_service.get_ticket(session, ticket_id)
     messages = ticket_service.thread(session, ticket)
     files = ticket_service.attachments_by_message(session, messages)
+    user = session.get(EtunnusUser, ticket.user_id) if ticket.user_id else None
     slots = [
         slot
         for slot in hook().helpdesk_ticket_sidebar(
@@ -44,7 +46,10 @@ def ticket_context(
             "ticket": ticket,
             "thread": [show(m, files.get(m.id or 0, [])) for m in messages],
             "mailbox": session.get(Mailbox, ticket.mailbox_id) if ticket.mailbox_id else None,
-            "user": session.get(EtunnusUser, ticket.user_id) if ticket.user_id else None,
+            "user": user,
+            "history": customer_history(session, ticket, user),
+            "snooze_picks": snooze.quick_picks(),
+            "sender_block": spam.block_for(session, ticket.customer_email),
             "assignee": session.get(Agent, ticket.assignee_id) if ticket.assignee_id else None,
             "agents": agent_service.list_agents(session, active_only=True),
             "authors": {a.id: a for a in agent_service.list_agents(session)},

@@ -11,6 +11,7 @@ from markupsafe import Markup
 from helpdesk.plugin_api import (
     Agent,
     EtunnusUser,
+    HistoryItem,
     ReportPeriod,
     SessionDep,
     Ticket,
@@ -22,7 +23,7 @@ from plugins.invoices import queue as queries
 from plugins.invoices.reports import promise_report
 from plugins.invoices.web import notice
 from plugins.invoices.web.actions import actions_panel
-from plugins.invoices.web.display import page_context
+from plugins.invoices.web.display import STATUS_LABELS, page_context
 from plugins.invoices.web.reports import chart_spec
 
 
@@ -34,6 +35,20 @@ def user_section(request: Request, session: SessionDep, user: EtunnusUser, agent
         "invoices/_user_invoices.html",
         page_context(invoices=invoices, user=user, now=utcnow()),
     )
+
+
+def history_items(session: SessionDep, user: EtunnusUser, limit: int) -> list[HistoryItem]:
+    """The user's latest invoices for the ticket sidebar's customer history (one query)."""
+    return [
+        HistoryItem(
+            label=inv.number,
+            url=f"/invoices/{inv.id}",
+            at=inv.invoice_date,
+            status=STATUS_LABELS.get(inv.status, str(inv.status)),
+            amount=f"{inv.gross_sum:.2f} {inv.currency}".replace(".", ","),
+        )
+        for inv in queries.invoices_of_user(session, user.etunnus, user.id, limit=limit)
+    ]
 
 
 def ticket_section(

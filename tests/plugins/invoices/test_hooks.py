@@ -10,12 +10,14 @@ import pytest
 from netvisor_sandbox import NetvisorSandbox
 from sqlmodel import Session, select
 from starlette.requests import Request
+from statements import statements_run
 from typer.testing import CliRunner
 from webclient import Client
 
 from helpdesk.models import EtunnusUser, Message, TicketLink
 from helpdesk.plugins import collect, get_plugin_manager, hook
 from helpdesk.references import format_reference, to_rf
+from helpdesk.services.customer_history import customer_history
 from plugins.invoices.jobs import JOB_NAME, sync_due
 from plugins.invoices.models import Invoice
 from plugins.invoices.sandboxes.demo import seed
@@ -262,3 +264,26 @@ def test_merging_tickets_moves_the_korjattava_round_and_the_notice_ticket(
     dispatch = session.exec(select(Dispatch).where(Dispatch.invoice_id == bill.id)).one()
     assert correction.ticket_id == target.id
     assert dispatch.notice_ticket_id == target.id
+
+
+def test_customer_history_lists_the_users_latest_invoices_in_one_query(
+    logged_in: Client, session: Session, synced: NetvisorSandbox
+) -> None:
+    user = session.exec(select(EtunnusUser).where(EtunnusUser.etunnus == "100102")).one()
+    theirs = session.exec(
+        select(Invoice).where(Invoice.etunnus == "100102").order_by(Invoice.id)
+    ).all()
+    assert theirs
+    with statements_run(session.get_bind().engine) as run:  # type: ignore[union-attr]
+        items = collect(hook().helpdesk_customer_history(session=session, user=user, limit=1))
+    assert len(items) == 1 and len(run) == 1
+    assert items[0].label.startswith("100102") and items[0].url.startswith("/invoices/")
+
+    ticket = factories.ticket(session, user=user)
+    history = customer_history(session, ticket)
+    assert {i.label for i in history.invoices} <= {inv.number for inv in theirs}
+    assert history.more_invoices == (len(theirs) > len(history.invoices))
+    page = logged_in.get(f"/tickets/{ticket.id}").text
+    panel = page[page.index('data-testid="customer-history"') :]
+    assert theirs[0].number in panel or history.more_invoices
+    assert "Laskut" in panel  # the panel's heading, in the agent's Finnish
