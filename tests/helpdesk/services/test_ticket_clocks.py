@@ -16,13 +16,7 @@ from helpdesk.services import outgoing, replies, ticket_clocks, tickets
 from helpdesk.settings import get_settings
 
 CAL = ServiceCalendar()
-STORED = (
-    "first_incoming_at",
-    "first_response_at",
-    "first_response_seconds",
-    "resolved_at",
-    "resolution_seconds",
-)
+STORED = ticket_clocks.STORED
 
 
 def _stored(session: Session) -> dict[int, tuple[object, ...]]:
