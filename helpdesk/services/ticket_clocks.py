@@ -185,6 +185,10 @@ def _as_utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC)
 
 
+def _as_utc_any(value: Any) -> Any:
+    return _as_utc(value) if isinstance(value, datetime) else value
+
+
 def _span(conn: Connection, calendar: ServiceCalendar) -> BusinessClock | None:
     """One business clock over every day a ticket's clocks can touch (None: no tickets)."""
 
@@ -293,7 +297,7 @@ def backfill(conn: Connection, calendar: ServiceCalendar | None = None) -> int:
                     else None
                 ),
             }
-            if tuple(found[n] for n in STORED) != tuple(map(_as_utc, stored)):
+            if tuple(found[n] for n in STORED) != tuple(map(_as_utc_any, stored)):
                 changed.append(found)
         if changed:
             _write(conn, changed)
