@@ -25,7 +25,7 @@ from helpdesk.models import Mailbox, Ticket
 from helpdesk.models.base import UTCDateTime
 from helpdesk.models.reports import DurationStats, TimesReport, TimesRow
 from helpdesk.service_hours import ServiceCalendar, calendar_from_settings
-from helpdesk.services.reports import bounds, no_jit, period_read
+from helpdesk.services.reports import bounds, period_read, plain_plans
 
 HOUR = 3600.0
 #: The two stored durations a report row shows.
@@ -37,23 +37,46 @@ def _hours(seconds: Any) -> float | None:
     return None if seconds is None else round(float(seconds) / HOUR, 2)
 
 
-def _quantiles(session: Session, source: Select[Any, Any]) -> dict[int, DurationStats]:
-    """Per group of ``source`` (columns ``grp``, ``s``): count, median and 90th percentile."""
+def _stats(count: Any, median: Any, p90: Any) -> DurationStats:
+    return DurationStats(count=int(count), median_hours=_hours(median), p90_hours=_hours(p90))
+
+
+def _quantiles(session: Session, source: Select[Any, Any]) -> dict[str, dict[int, DurationStats]]:
+    """Per measure (``first``, ``done``) and per group of ``source`` (columns ``grp`` and one
+    per measure, null when the ticket has none): count, median and 90th percentile."""
     src = source.subquery()
+    found: dict[str, dict[int, DurationStats]] = {name: {} for name in MEASURES}
     if is_postgres(session):
-        query = sa_select(
-            src.c.grp,
-            func.count(),
-            func.percentile_cont(0.5).within_group(src.c.s),
-            func.percentile_disc(0.9).within_group(src.c.s),
-        ).group_by(src.c.grp)
-    else:
-        ranked = sa_select(
-            src.c.grp,
-            src.c.s,
-            func.row_number().over(partition_by=src.c.grp, order_by=src.c.s).label("rn"),
-            func.count().over(partition_by=src.c.grp).label("n"),
-        ).subquery()
+        # One scan for both measures: the ordered-set aggregates skip nulls.
+        figures = []
+        for name in MEASURES:
+            figures += [
+                func.count(src.c[name]),
+                func.percentile_cont(0.5).within_group(src.c[name]),
+                func.percentile_disc(0.9).within_group(src.c[name]),
+            ]
+        for grp, *row in session.connection().execute(
+            sa_select(src.c.grp, *figures).group_by(src.c.grp)
+        ):
+            for i, name in enumerate(MEASURES):
+                if row[3 * i]:
+                    found[name][int(grp)] = _stats(*row[3 * i : 3 * i + 3])
+        return found
+    for name in MEASURES:
+        seconds = src.c[name]
+        ranked = (
+            sa_select(
+                src.c.grp,
+                seconds.label("s"),
+                func.row_number().over(partition_by=src.c.grp, order_by=seconds).label("rn"),
+                # The same window as the row number's, so SQLite sorts the rows once.
+                func.count()
+                .over(partition_by=src.c.grp, order_by=seconds, rows=(None, None))
+                .label("n"),
+            )
+            .where(seconds.is_not(None))
+            .subquery()
+        )
         rn, n = ranked.c.rn, ranked.c.n
         middle = or_(rn == (n + 1) // 2, rn == (n + 2) // 2)
         query = sa_select(
@@ -63,10 +86,9 @@ def _quantiles(session: Session, source: Select[Any, Any]) -> dict[int, Duration
             # Nearest rank: row ceil(0.9 n), in integers.
             func.max(case((rn == (9 * n + 9) // 10, ranked.c.s))),
         ).group_by(ranked.c.grp, n)
-    return {
-        int(grp): DurationStats(count=int(count), median_hours=_hours(mid), p90_hours=_hours(p90))
-        for grp, count, mid, p90 in session.connection().execute(query)
-    }
+        for grp, *row in session.connection().execute(query):
+            found[name][int(grp)] = _stats(*row)
+    return found
 
 
 def _mondays(period: ReportPeriod) -> list[date]:
@@ -111,27 +133,26 @@ def response_times(
     """
     cal = calendar or calendar_from_settings()
     start, end = bounds(period, cal)
-    no_jit(session)
+    plain_plans(session)
     weeks, mondays = _weeks(period, cal)
     created = col(Ticket.created_at)
     mailbox = [col(Ticket.mailbox_id) == period.mailbox_id] if period.mailbox_id else []
-    by_week: dict[str, dict[int, DurationStats]] = {}
-    by_box: dict[str, dict[int, DurationStats]] = {}
-    for name, seconds in MEASURES.items():
-        in_week = and_(created >= weeks.c.ws, created < weeks.c.we)
-        by_week[name] = _quantiles(
-            session,
-            sa_select(weeks.c.i.label("grp"), seconds.label("s"))
-            .select_from(weeks)
-            .join(Ticket, in_week)
-            .where(seconds.is_not(None), *mailbox),
-        )
-        by_box[name] = _quantiles(
-            session,
-            sa_select(
-                func.coalesce(col(Ticket.mailbox_id), 0).label("grp"), seconds.label("s")
-            ).where(created >= start, created < end, seconds.is_not(None), *mailbox),
-        )
+    measured: list[Any] = [seconds.label(name) for name, seconds in MEASURES.items()]
+    # Tickets with neither figure need not be read.
+    some = or_(*(seconds.is_not(None) for seconds in MEASURES.values()))
+    by_week = _quantiles(
+        session,
+        sa_select(weeks.c.i.label("grp"), *measured)
+        .select_from(weeks)
+        .join(Ticket, and_(created >= weeks.c.ws, created < weeks.c.we))
+        .where(some, *mailbox),
+    )
+    by_box = _quantiles(
+        session,
+        sa_select(func.coalesce(col(Ticket.mailbox_id), 0).label("grp"), *measured).where(
+            created >= start, created < end, some, *mailbox
+        ),
+    )
     week_rows = []
     for i in sorted(set(by_week["first"]) | set(by_week["done"])):
         monday = mondays[i]

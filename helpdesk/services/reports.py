@@ -83,11 +83,13 @@ def period_read(session: Session, period: ReportPeriod) -> PeriodRead:
     return PeriodRead(start=period.start, end=period.end, mailbox=box.address if box else None)
 
 
-def no_jit(session: Session) -> None:
-    """Turn PostgreSQL's JIT off for the rest of this read: a report's estimated cost
-    is high enough to trigger it, and compiling takes longer (~1 s) than the query runs."""
+def plain_plans(session: Session) -> None:
+    """For the rest of this read, no JIT and no parallel workers on PostgreSQL: a report's
+    estimated cost is high enough to trigger both, and compiling (~1 s) or starting
+    workers (~15 ms, more on a busy machine) takes longer than the index scans they serve."""
     if is_postgres(session):
         session.execute(text("SET LOCAL jit = off"))
+        session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
 
 
 def raw_moment(session: Session, column: Any) -> ColumnElement[Any]:

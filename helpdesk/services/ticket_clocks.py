@@ -18,10 +18,23 @@ Business seconds are the service hours of business days (``helpdesk.service_hour
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import String, and_, bindparam, case, cast, func, or_, select, update
+from sqlalchemy import (
+    Integer,
+    String,
+    and_,
+    bindparam,
+    case,
+    cast,
+    column,
+    func,
+    or_,
+    select,
+    update,
+    values,
+)
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, col
 
@@ -166,93 +179,127 @@ def _closed_at(ticket_id: Any) -> Any:
     )
 
 
-def _as_utc(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+def _as_utc(value: datetime | None) -> datetime | None:
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
 
 
-def backfill(conn: Connection, calendar: ServiceCalendar | None = None) -> int:
-    """Compute every ticket's clocks from its thread and the audit log; returns how many.
+def _as_utc_any(value: Any) -> Any:
+    return _as_utc(value) if isinstance(value, datetime) else value
 
-    Three UPDATEs with correlated subqueries set the moments (the same statements on
-    SQLite and PostgreSQL), then the business seconds are measured in Python, a batch of
-    tickets at a time, with one ``BusinessClock`` over the whole span.
-    """
-    cal = calendar or calendar_from_settings()
-    tickets = Ticket.__table__  # type: ignore[attr-defined]
-    first_in = (
-        select(func.min(Message.created_at))
-        .where(
-            col(Message.ticket_id) == tickets.c.id,
-            col(Message.kind) == MessageKind.incoming.value,
-        )
-        .scalar_subquery()
-    )
-    conn.execute(update(tickets).values(first_incoming_at=first_in))
-    conn.execute(
-        update(tickets).values(
-            first_response_at=case(
-                (
-                    tickets.c.first_incoming_at.is_not(None),
-                    _first_reply(tickets.c.id, tickets.c.first_incoming_at).scalar_subquery(),
-                )
-            )
-        )
-    )
-    conn.execute(
-        update(tickets).values(
-            resolved_at=case((tickets.c.status == CLOSED, _closed_at(tickets.c.id)))
-        )
-    )
-    span = conn.execute(
-        select(
-            func.min(tickets.c.created_at),
-            func.min(tickets.c.first_incoming_at),
-            func.max(tickets.c.first_response_at),
-            func.max(tickets.c.resolved_at),
-        )
-    ).one()
-    moments = [_as_utc(m) for m in span if m is not None]
+
+def _span(conn: Connection, calendar: ServiceCalendar) -> BusinessClock | None:
+    """One business clock over every day a ticket's clocks can touch (None: no tickets)."""
+
+    def edge(aggregate: Any) -> datetime | None:
+        return _as_utc(conn.execute(select(aggregate)).scalar_one())
+
+    found = [edge(func.min(Ticket.created_at)), edge(func.min(Message.created_at))]
+    moments = [m for m in found if m is not None]
     if not moments:
-        return 0
-    first_day: date = cal.local(min(moments)).date()
-    clock = BusinessClock(cal, first_day, cal.local(max(moments)).date())
+        return None
+    last = max(datetime.now(UTC), *moments)
+    for latest in (edge(func.max(Message.created_at)), edge(func.max(AuditEvent.at))):
+        last = max(last, latest or last)
+    return BusinessClock(calendar, calendar.local(min(moments)).date(), calendar.local(last).date())
+
+
+def _write(conn: Connection, changed: list[dict[str, Any]]) -> None:
+    """Store the batch's changed clocks: one UPDATE ... FROM (VALUES ...) on PostgreSQL (a
+    statement per row costs a round trip there), an executemany on SQLite (in-process)."""
+    tickets = Ticket.__table__  # type: ignore[attr-defined]
+    names = ("b_id", *STORED)
+    if conn.dialect.name == "postgresql":
+        rows = values(
+            column("b_id", Integer),
+            *(column(n, tickets.c[n].type) for n in STORED),
+            name="clocks",
+        ).data([tuple(row[n] for n in names) for row in changed])
+        conn.execute(
+            update(tickets)
+            .where(tickets.c.id == rows.c.b_id)
+            .values({n: rows.c[n] for n in STORED})
+        )
+        return
     stmt = (
         update(tickets)
         .where(tickets.c.id == bindparam("b_id"))
-        .values(
-            first_response_seconds=bindparam("b_first"),
-            resolution_seconds=bindparam("b_done"),
+        .values({n: bindparam(f"v_{n}") for n in STORED})
+    )
+    conn.execute(stmt, [{"b_id": r["b_id"]} | {f"v_{n}": r[n] for n in STORED} for r in changed])
+
+
+#: The columns ``backfill`` computes.
+STORED = (
+    "first_incoming_at",
+    "first_response_at",
+    "first_response_seconds",
+    "resolved_at",
+    "resolution_seconds",
+)
+
+
+def backfill(conn: Connection, calendar: ServiceCalendar | None = None) -> int:
+    """Compute every ticket's clocks from its thread and the audit log; returns how many
+    tickets changed.
+
+    A batch of tickets at a time, one SELECT finds each ticket's moments with the old
+    report's correlated subqueries (the same SQL on SQLite and PostgreSQL), Python measures
+    the business seconds with one ``BusinessClock`` over the whole span, and only the
+    tickets whose stored clocks differ are written, each once.
+    """
+    cal = calendar or calendar_from_settings()
+    clock = _span(conn, cal)
+    if clock is None:
+        return 0
+    tickets = Ticket.__table__  # type: ignore[attr-defined]
+    # An alias: inside the first reply's subquery this must not correlate to its message.
+    incoming = Message.__table__.alias("incoming")  # type: ignore[attr-defined]
+    first_in = (
+        select(func.min(incoming.c.created_at))
+        .where(
+            incoming.c.ticket_id == tickets.c.id,
+            incoming.c.kind == MessageKind.incoming.value,
         )
+        .correlate(tickets)
+        .scalar_subquery()
     )
     query = select(
         tickets.c.id,
         tickets.c.created_at,
-        tickets.c.first_incoming_at,
-        tickets.c.first_response_at,
-        tickets.c.resolved_at,
+        first_in,
+        _first_reply(tickets.c.id, first_in).scalar_subquery(),
+        case((tickets.c.status == CLOSED, _closed_at(tickets.c.id))),
+        *(tickets.c[n] for n in STORED),
     ).order_by(tickets.c.id)
-    done, last = 0, 0
+    changed_count, last = 0, 0
     while True:
         rows = conn.execute(query.where(tickets.c.id > last).limit(BACKFILL_BATCH)).all()
         if not rows:
-            return done
-        params = []
-        for tid, created, first_in_at, reply_at, closed_at in rows:
-            params.append(
-                {
-                    "b_id": tid,
-                    "b_first": (
-                        round(clock.between(_as_utc(first_in_at), _as_utc(reply_at)))
-                        if first_in_at is not None and reply_at is not None
-                        else None
-                    ),
-                    "b_done": (
-                        round(clock.between(_as_utc(created), _as_utc(closed_at)))
-                        if closed_at is not None
-                        else None
-                    ),
-                }
-            )
-        conn.execute(stmt, params)
-        done += len(rows)
+            return changed_count
+        changed = []
+        for tid, created, first_at, reply_at, closed_at, *stored in rows:
+            first_at, reply_at, closed_at = map(_as_utc, (first_at, reply_at, closed_at))
+            found = {
+                "b_id": tid,
+                "first_incoming_at": first_at,
+                "first_response_at": reply_at,
+                "first_response_seconds": (
+                    round(clock.between(first_at, reply_at))
+                    if first_at is not None and reply_at is not None
+                    else None
+                ),
+                "resolved_at": closed_at,
+                "resolution_seconds": (
+                    round(clock.between(_as_utc(created) or created, closed_at))
+                    if closed_at is not None
+                    else None
+                ),
+            }
+            if tuple(found[n] for n in STORED) != tuple(map(_as_utc_any, stored)):
+                changed.append(found)
+        if changed:
+            _write(conn, changed)
+        changed_count += len(changed)
         last = rows[-1][0]
