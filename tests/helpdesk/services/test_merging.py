@@ -22,7 +22,7 @@ from helpdesk.models import (
     TicketStatus,
     utcnow,
 )
-from helpdesk.services import calls, merging
+from helpdesk.services import calls, merging, replies
 from helpdesk.services import tickets as ticket_service
 from helpdesk.services.errors import NotFound, ServiceError
 
@@ -196,3 +196,14 @@ def test_two_merges_of_the_same_tickets_in_opposite_directions_never_both_win(
         pointers = {t.id: t.merged_into_id for t in db.exec(select(Ticket))}
         assert pointers in ({a_id: b_id, b_id: None}, {a_id: None, b_id: a_id})
         assert sum(t.message_count for t in db.exec(select(Ticket))) == 2
+
+
+def test_a_merged_ticket_takes_no_reply(session, data_dir):
+    agent = factories.agent(session)
+    mailbox = factories.mailbox(session)
+    target, source = (factories.ticket(session, mailbox=mailbox) for _ in range(2))
+    merging.merge_tickets(session, target_id=target.id, source_ids=[source.id], agent=agent)
+    with pytest.raises(ServiceError, match="merged") as refused:
+        replies.reply(session, ticket=session.get(Ticket, source.id), agent=agent, body="Hei")
+    assert refused.value.field == "body"
+    assert session.get(Ticket, source.id).message_count == 0
