@@ -52,7 +52,8 @@ The rules that keep the core and the plugins sound together:
 - Writes happen in a unit of work: ``with transaction(session):`` commits on leaving the
   block and rolls back on an error; a nested block joins the outer one, so an action called
   inside the plugin's block commits with it. A hook never commits unless its docstring
-  says it may; ``helpdesk_message_stored`` runs inside the core's own transaction.
+  says it may; ``helpdesk_message_stored`` and ``helpdesk_tickets_merged`` run inside the
+  core's own transaction.
 - No network I/O (HTTP, SMTP, IMAP) while a transaction is open: read and ``end_read``
   first, call out, then write what came back in a new unit of work (``reread`` what it
   changes). docs/architecture.md has the whole rule. Every outside call has a

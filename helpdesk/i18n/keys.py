@@ -16,7 +16,13 @@ STATUSES = (N_("open"), N_("pending"), N_("closed"))
 STATUS_ACTIONS = (N_("action_open"), N_("action_pending"), N_("action_closed"))
 
 #: ``_("kind_" ~ message.kind)``: what an entry in the thread is.
-MESSAGE_KINDS = (N_("kind_incoming"), N_("kind_outgoing"), N_("kind_note"), N_("kind_call"))
+MESSAGE_KINDS = (
+    N_("kind_incoming"),
+    N_("kind_outgoing"),
+    N_("kind_note"),
+    N_("kind_call"),
+    N_("kind_forward"),
+)
 
 #: ``_("delivery_" ~ message.delivery_status)``: where an outgoing message is on its way.
 DELIVERY_STATUSES = (

@@ -18,6 +18,8 @@ class MessageKind(StrEnum):
     outgoing = "outgoing"
     note = "note"
     call = "call"
+    #: Mail we forwarded from the ticket to an outside address: not an answer to the customer.
+    forward = "forward"
 
 
 class DeliveryStatus(StrEnum):

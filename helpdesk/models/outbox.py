@@ -20,6 +20,7 @@ class OutboundKind(StrEnum):
     new = "new"
     notice = "notice"
     invoice = "invoice"
+    forward = "forward"
 
     @property
     def automatic(self) -> bool:

@@ -115,6 +115,8 @@ class TicketRead(SQLModel):
     last_message_at: datetime
     flags: list[str]
     tags: list[str] = []
+    #: The ticket this one was merged into (its thread lives there now), if it was.
+    merged_into_id: int | None = None
 
 
 class TicketUpdate(SQLModel):

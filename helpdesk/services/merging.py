@@ -21,6 +21,7 @@ from helpdesk.db import reread, transaction
 from helpdesk.i18n import N_
 from helpdesk.models import (
     Agent,
+    AuditEvent,
     Call,
     Message,
     MessageKind,
@@ -33,6 +34,7 @@ from helpdesk.models import (
 from helpdesk.plugins import hook
 from helpdesk.services import audit, tickets
 from helpdesk.services.errors import NotFound, ServiceError
+from helpdesk.services.inbox import TicketFilter, list_tickets
 
 #: At most this many tickets merge into one at a time (a bulk action's page is 50).
 MAX_MERGE_SOURCES = 100
@@ -317,4 +319,53 @@ def split_message(session: Session, *, message_id: int, agent: Agent) -> Ticket:
     return new
 
 
-__all__ = ["MAX_MERGE_SOURCES", "merge_tickets", "merged_into", "resolve_merged", "split_message"]
+#: Audit actions that tell a ticket's merge, split and forward history.
+HISTORY_ACTIONS = (
+    "ticket.merge",
+    "ticket.merged",
+    "ticket.split",
+    "ticket.split_from",
+    "ticket.forward",
+)
+
+
+def history(session: Session, ticket: Ticket) -> list[AuditEvent]:
+    """The ticket's merges, splits and forwards, oldest first (from the audit log)."""
+    return list(
+        session.exec(
+            select(AuditEvent)
+            .where(
+                AuditEvent.object_type == "ticket",
+                AuditEvent.object_id == str(ticket.id),
+                col(AuditEvent.action).in_(HISTORY_ACTIONS),
+            )
+            .order_by(col(AuditEvent.at), col(AuditEvent.id))
+        )
+    )
+
+
+def candidates(session: Session, ticket: Ticket, query: str, *, limit: int = 10) -> list[Ticket]:
+    """Tickets ``ticket`` could be merged into: by number (``1042``, ``#1042``), else the
+    inbox search; never itself and never a merged ticket."""
+    text = query.strip().lstrip("#").strip()
+    if not text:
+        return []
+    found: list[Ticket] = []
+    if text.isdigit() and len(text) <= 9:
+        by_number = tickets.get_by_number(session, int(text))
+        if by_number is not None:
+            found.append(by_number)
+    found += [row.ticket for row in list_tickets(session, TicketFilter(q=text), limit=limit).rows]
+    unique = {t.id: t for t in found if t.id != ticket.id and t.merged_into_id is None}
+    return list(unique.values())[:limit]
+
+
+def find_target(session: Session, value: str) -> Ticket:
+    """The ticket a merge form names: its number, with or without ``#``."""
+    text = value.strip().lstrip("#").strip()
+    target = (
+        tickets.get_by_number(session, int(text)) if text.isdigit() and len(text) <= 9 else None
+    )
+    if target is None:
+        raise NotFound(N_("No ticket #%(number)s"), field="target", params={"number": text or "?"})
+    return target

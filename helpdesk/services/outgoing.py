@@ -145,6 +145,7 @@ def queue_mail(
     references: Sequence[str] = (),
     send_after: datetime | None = None,
     to_names: dict[str, str] | None = None,
+    thread_kind: MessageKind = MessageKind.outgoing,
 ) -> OutboundMail:
     """Queue any outgoing mail (a unit of work); the public outbox API for plugins.
 
@@ -153,6 +154,8 @@ def queue_mail(
     ``ticket`` the mail also shows in its thread. Called inside the caller's unit of work
     it joins it, so a plugin queues the mail in the same transaction as its own state
     change. ``notice`` and ``invoice`` mail is marked ``Auto-Submitted`` (RFC 3834).
+    ``thread_kind`` is the thread message's kind (``forward`` for mail that does not answer
+    the customer, so it moves no reply counter).
     """
     found = existing(session, idempotency_key)
     if found is not None:
@@ -199,6 +202,7 @@ def queue_mail(
                 idempotency_key=idempotency_key,
                 start=send_after or now,
                 now=now,
+                thread_kind=thread_kind,
             )
     except IntegrityError:
         # Another request with the same key won the race; its row is the answer.
@@ -221,6 +225,7 @@ def _add_rows(
     idempotency_key: str | None,
     start: datetime,
     now: datetime,
+    thread_kind: MessageKind = MessageKind.outgoing,
 ) -> OutboundMail:
     """The outbox row, and with a ticket the thread message and its attachments."""
     message: Message | None = None
@@ -228,7 +233,7 @@ def _add_rows(
         message = tickets.add_message(
             session,
             ticket=ticket,
-            kind=MessageKind.outgoing,
+            kind=thread_kind,
             text=draft.text,
             subject=draft.subject,
             author=agent,

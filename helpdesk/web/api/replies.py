@@ -10,6 +10,7 @@ from fastapi import APIRouter, Header, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, ValidationError
 
+from helpdesk.models import Message
 from helpdesk.services import agents as agent_service
 from helpdesk.services import mailboxes as mailbox_service
 from helpdesk.services import replies
@@ -164,6 +165,11 @@ async def api_reply(
         confirm=payload.confirm,
         idempotency_key=f"api:{agent.id}:{idempotency_key}" if idempotency_key else None,
     )
+    return queued_out(session, message)
+
+
+def queued_out(session: SessionDep, message: Message) -> dict[str, Any]:
+    """A queued message as ``ReplyRead``: the message and its outbox row's id."""
     files = ticket_service.attachments_by_message(session, [message])
     authors = {a.id or 0: a for a in agent_service.list_agents(session)}
     body = message_out(message, files.get(message.id or 0, []), authors)

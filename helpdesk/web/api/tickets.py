@@ -80,6 +80,7 @@ def ticket_out(row: InboxRow) -> TicketRead:
         last_message_at=t.last_message_at,
         flags=list(t.flags),
         tags=[tag.name for tag in row.tags],
+        merged_into_id=t.merged_into_id,
     )
 
 

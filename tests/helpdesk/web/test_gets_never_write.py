@@ -110,7 +110,7 @@ def test_every_get_route_writes_nothing(
             if response.status_code >= 400:
                 problems.append(f"{url} {headers}: {response.status_code}")
             problems += [f"{url} {headers}: {s}" for s in _writes(seen)]
-    assert problems == [], '\n'.join(problems)
+    assert problems == [], "\n".join(problems)
 
 
 def test_a_write_inside_a_get_fails_loudly(logged_in: Client, session: Session, app) -> None:

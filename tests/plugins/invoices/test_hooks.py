@@ -251,7 +251,9 @@ def test_merging_tickets_moves_the_korjattava_round_and_the_notice_ticket(
     target, source = factories.ticket(session), factories.ticket(session)
     bill = invoice(session, "1001020007")
     session.add(Correction(invoice_id=bill.id, ticket_id=source.id))
-    session.add(Dispatch(invoice_id=bill.id, method="email", mode="email", notice_ticket_id=source.id))
+    session.add(
+        Dispatch(invoice_id=bill.id, method="email", mode="email", notice_ticket_id=source.id)
+    )
     session.commit()
 
     merging.merge_tickets(session, target_id=target.id, source_ids=[source.id], agent=agent)

@@ -42,7 +42,7 @@ def test_answers_to_a_merged_ticket_land_in_the_target_and_notes_never_leave(
     session, smtp_server, mail_user, dovecot, data_dir
 ):
     box, customer = mail_user("asiakaspalvelu"), mail_user("asiakas")
-    mailbox = wired_mailbox(session, smtp_server, box)
+    wired_mailbox(session, smtp_server, box)
     agent = factories.agent(session, name="Liisa Lehtonen")
     dovecot.append(
         box.name, _mail(customer.address, box.address, "Lasku", "eka@example.fi", "Missä lasku?")
