@@ -17,6 +17,8 @@ from helpdesk.services import tags
 
 pytestmark = pytest.mark.browser
 
+SCREENSHOT = "/tmp/helpdesk-bulk-phone.png"
+
 
 def _box(page, subject):
     return page.locator("#ticket-list tr", has_text=subject).locator("input[name=ids]")
@@ -96,6 +98,7 @@ def test_select_close_tag_and_save_a_view(live_server, page):
     _box(page, "Asia 2").click()
     expect(bar.locator("[data-bulk-count]")).to_have_text("1 selected")
     expect(bar).to_be_in_viewport()
+    page.screenshot(path=SCREENSHOT)
     page.locator("[data-testid=bulk-open]").click()
     expect(page.locator("#flash")).to_contain_text("1 ticket reopened")
     expect(page.locator("#ticket-list td.subject a:not(.chip)")).to_have_count(3)
