@@ -81,10 +81,20 @@
     }
   });
 
+  // Enter in the tag or merge field presses that field's own button.
+  document.addEventListener("keydown", function (e) {
+    var field = e.target;
+    if (e.key !== "Enter" || !field.closest || !field.closest("#bulk-form [data-enter]")) return;
+    var button = document.querySelector(
+      '#bulk-form button[name=action][value="' + field.getAttribute("data-enter") + '"]'
+    );
+    if (button) { e.preventDefault(); button.click(); }
+  });
+
   document.addEventListener("htmx:afterSettle", function (e) {
     if (e.target && (e.target.id === "ticket-list" || e.target.closest("#ticket-list"))) render();
   });
-  // Selected boxes are the form's fields even when the bar's own controls are empty.
+  // A bulk action that succeeded ends the selection (the list reloads on the same event).
   document.body.addEventListener("tickets-changed", function () {
     selected.clear();
     lastClicked = null;
