@@ -150,10 +150,18 @@ def use(chosen: Lemmatiser | None) -> None:
 
 
 @lru_cache(maxsize=CACHE_WORDS)
-def _terms(word: str) -> tuple[frozenset[str], frozenset[str]]:
-    """(folded lemmas, folded compound parts) of one lower-case word."""
+def _terms(word: str) -> tuple[str, frozenset[str], frozenset[str]]:
+    """(the word folded, its folded lemmas, its folded compound parts): a lower-case word
+    that is no word to lemmatise (a number, a code) has neither."""
+    folded = fold(word)
+    if not _lemmatisable(word):
+        return folded, frozenset(), frozenset()
     lemmas, parts = lemmatiser().analyse(word)
-    return frozenset(map(fold, lemmas)), frozenset(map(fold, parts))
+
+    def clean(found: tuple[str, ...]) -> frozenset[str]:
+        return frozenset(t for t in map(fold, found) if WORD.fullmatch(t) and t != folded)
+
+    return folded, clean(lemmas), clean(parts)
 
 
 def _lemmatisable(word: str) -> bool:
@@ -167,23 +175,19 @@ def _lemmatisable(word: str) -> bool:
 def index_terms(texts: Iterable[str | None]) -> str:
     """The words to index beside ``texts``: the lemmas and compound parts of their words
     that differ from the words themselves, folded, each once, space-separated."""
-    seen: set[str] = set()
+    own: set[str] = set()
     extra: set[str] = set()
     budget = MAX_CHARS
     for text in texts:
         if not text or budget <= 0:
             continue
-        for token in WORD.findall(text[:budget]):
-            word = token.lower()
-            if word in seen or not _lemmatisable(word):
-                continue
-            seen.add(word)
-            lemmas, parts = _terms(word)
+        for word in set(WORD.findall(text[:budget].lower())):
+            folded, lemmas, parts = _terms(word)
+            own.add(folded)
             extra |= lemmas
             extra |= parts
         budget -= len(text)
-    extra -= {fold(w) for w in seen}
-    return " ".join(sorted(t for t in extra if WORD.fullmatch(t)))
+    return " ".join(sorted(extra - own))
 
 
 @dataclass(frozen=True)
@@ -197,12 +201,8 @@ class QueryWord:
 
 def query_word(token: str) -> QueryWord:
     """A typed word as the alternatives it stands for."""
-    word = token.lower()
-    folded = fold(word)
-    if not _lemmatisable(word):
-        return QueryWord(folded, ())
-    lemmas = _terms(word)[0] - {folded}
-    return QueryWord(folded, tuple(sorted(t for t in lemmas if WORD.fullmatch(t))))
+    folded, lemmas, _ = _terms(token.lower())
+    return QueryWord(folded, tuple(sorted(lemmas)))
 
 
 def version() -> int:

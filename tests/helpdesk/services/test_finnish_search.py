@@ -200,6 +200,23 @@ def test_without_voikko_the_snowball_stemmer_takes_over_and_reindex_redoes_it(
     assert _found(session, "pankki") == {ids[1]}
 
 
+def test_the_app_starts_without_voikko_and_says_so_once(monkeypatch, caplog):
+    import libvoikko
+
+    from helpdesk.web.app import create_app
+
+    def no_library(*args: object, **kwargs: object) -> None:
+        raise OSError("libvoikko.so.1: cannot open shared object file")
+
+    monkeypatch.setattr(libvoikko, "Voikko", no_library)
+    words.use(None)
+    with caplog.at_level(logging.WARNING, logger="helpdesk.words"):
+        create_app()
+        create_app()
+        assert words.query_word("pankin").lemmas == ("pan",)  # Snowball's stem
+    assert [r.levelname for r in caplog.records if r.name == "helpdesk.words"] == ["WARNING"]
+
+
 def test_reindex_gives_old_messages_their_lemmas_and_search_works_meanwhile(session):
     ids = _tickets(session, ["kirjautumisessa", "sähköpostiin", "tunnuksen"])
     # As revision 0017 leaves the messages written before it.
@@ -226,3 +243,18 @@ def test_reindex_command_help_is_true():
     assert result.exit_code == 0
     assert "--batch" in result.output
     assert "goes on where it was" in " ".join(result.output.split())
+
+
+def test_lemmas_are_the_same_from_many_threads_at_once():
+    """One Voikko handle is shared behind a lock: threads that analyse at the same time
+    (web requests, the worker) get what one thread alone gets."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    texts = [
+        f"{written} {typed} sähköpostiin kadulla {i}" for i, (written, typed) in enumerate(PAIRS)
+    ]
+    alone = [words.index_terms([t]) for t in texts]
+    words.use(None)  # an empty cache: every word is analysed again, concurrently
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        together = list(pool.map(lambda t: words.index_terms([t]), texts * 8))
+    assert together == alone * 8
