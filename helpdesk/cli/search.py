@@ -20,12 +20,12 @@ def reindex(
         int, typer.Option(min=1, max=10_000, help="Messages per unit of work.")
     ] = search_index.BATCH,
 ) -> None:
-    """Give every message without them the lemmas and compound parts search uses.
+    """Give every message without them the lemmas that search uses.
 
-    Messages written before the lemma index, or indexed while Voikko was missing (by the
-    Snowball fallback), are indexed again in batches, one short transaction each, oldest
-    first; the helpdesk keeps running meanwhile. Stopped, it goes on where it was when run
-    again. Prints the progress and what is left.
+    Messages written before migration 0017, or indexed while Voikko was
+    missing (by the Snowball fallback), are indexed again, oldest first,
+    in batches of one short transaction each; the helpdesk keeps running
+    meanwhile. Stopped, it goes on where it was when run again.
     """
     lemmatiser = words.lemmatiser()
     done = 0

@@ -242,7 +242,7 @@ def test_reindex_command_help_is_true():
     result = CliRunner().invoke(cli_app, ["search", "reindex", "--help"])
     assert result.exit_code == 0
     assert "--batch" in result.output
-    assert "goes on where it was" in " ".join(result.output.split())
+    assert "goes on where it was when run again" in " ".join(result.output.split())
 
 
 def test_lemmas_are_the_same_from_many_threads_at_once():
