@@ -63,6 +63,9 @@ class Lemmatiser:
     version: int
     #: word -> (lemmas, parts of compounds), neither folded yet
     analyse: Callable[[str], tuple[tuple[str, ...], tuple[str, ...]]]
+    #: an unknown word -> the known words it is when ä/ö/å are put back ("paivityksen" ->
+    #: "päivityksen"), for queries typed without them
+    respell: Callable[[str], tuple[str, ...]] = lambda word: ()
 
 
 def _compound_parts(wordbases: str) -> list[str]:
@@ -100,7 +103,15 @@ def _voikko() -> Lemmatiser:
             parts.extend(_compound_parts(a.get("WORDBASES", "")))
         return tuple(lemmas), tuple(parts)
 
-    return Lemmatiser("voikko", VOIKKO, analyse)
+    def respell(word: str) -> tuple[str, ...]:
+        with lock:
+            if handle.spell(word):
+                return ()
+            suggestions: list[str] = handle.suggest(word)
+        folded = fold(word)
+        return tuple(s for s in suggestions if s.lower() != word and fold(s) == folded)
+
+    return Lemmatiser("voikko", VOIKKO, analyse, respell)
 
 
 def _snowball() -> Lemmatiser:
@@ -138,6 +149,7 @@ def lemmatiser() -> Lemmatiser:
                     )
                     _chosen = _snowball()
                 _terms.cache_clear()
+                _query_word.cache_clear()
     return _chosen
 
 
@@ -147,6 +159,7 @@ def use(chosen: Lemmatiser | None) -> None:
     with _choose_lock:
         _chosen = chosen
         _terms.cache_clear()
+        _query_word.cache_clear()
 
 
 @lru_cache(maxsize=CACHE_WORDS)
@@ -201,8 +214,18 @@ class QueryWord:
 
 def query_word(token: str) -> QueryWord:
     """A typed word as the alternatives it stands for."""
-    folded, lemmas, _ = _terms(token.lower())
-    return QueryWord(folded, tuple(sorted(lemmas)))
+    return _query_word(token.lower())
+
+
+@lru_cache(maxsize=10_000)
+def _query_word(word: str) -> QueryWord:
+    folded, lemmas, _ = _terms(word)
+    if not lemmas and _lemmatisable(word):
+        # Typed without ä/ö: the lemmas of the word spelled with them.
+        for spelled in lemmatiser().respell(word):
+            own, more, _ = _terms(spelled.lower())
+            lemmas |= more | {own}
+    return QueryWord(folded, tuple(sorted(lemmas - {folded})))
 
 
 def version() -> int:
