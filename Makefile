@@ -24,11 +24,14 @@ run: install
 	$(VENV)/bin/helpdesk demo > /dev/null
 	$(VENV)/bin/helpdesk dev --port $(PORT)
 
-## Debian packages the tests need: Dovecot (IMAP server) and Chromium (browser tests).
+## Debian packages the tests need: Dovecot (IMAP server), Chromium (browser tests) and Voikko
+## (libvoikko1, voikko-fi: the Finnish lemmas of search; without them search falls back to stemming).
 system-deps:
 	@missing=""; \
 	command -v dovecot >/dev/null 2>&1 || [ -x /usr/sbin/dovecot ] || missing="$$missing dovecot-imapd"; \
 	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	dpkg -s libvoikko1 >/dev/null 2>&1 || missing="$$missing libvoikko1"; \
+	dpkg -s voikko-fi >/dev/null 2>&1 || missing="$$missing voikko-fi"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \

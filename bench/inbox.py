@@ -32,7 +32,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
-from inbox_data import BENCH_AGENT, BENCH_PASSWORD, MAILBOXES, Dataset, generate, rare_terms
+from inbox_data import (
+    BENCH_AGENT,
+    BENCH_PASSWORD,
+    MAILBOXES,
+    Dataset,
+    etunnus_queries,
+    generate,
+    rare_terms,
+)
 from reports_data import add_report_rows, report_period
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
@@ -61,6 +69,20 @@ REPORTS = ("times", "volume", "calls", "backlog", "agents", "same-day")
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 CURSOR = re.compile(r"cursor=([A-Za-z0-9_-]+)")
 COMMON_WORDS = ("lasku", "asiakas", "kiitos", "maksu", "postitse")
+#: Words as an agent types them for what customers wrote inflected or in compounds: each
+#: matches through the lemmas (pankki: pankkipäivän; osoite: osoitteeseen), not as a prefix.
+FINNISH_QUERIES = (
+    "pankki",
+    "osoite",
+    "pankin",
+    "laskun",
+    "kirjautuminen",
+    "tunnus",
+    "posti",
+    "asiakkaan",
+    "palkan maksu",
+    "osoite lasku",
+)
 
 
 def _free_port() -> int:
@@ -166,6 +188,27 @@ def run_cases(http: httpx.Client, data: Dataset, engine: Engine, n: int, only: s
                 "q": f"{rng.choice(COMMON_WORDS)} {rng.choice(('helsinki', 'virtanen', 'verkkolaskuna', 'palautui'))}",
                 "status": "",
             },
+        ),
+        "search finnish inflected": lambda: _get(
+            http,
+            timings,
+            "search finnish inflected",
+            "/tickets",
+            params={"q": rng.choice(FINNISH_QUERIES), "status": ""},
+        ),
+        "search finnish+active": lambda: _get(
+            http,
+            timings,
+            "search finnish+active",
+            "/tickets",
+            params={"q": rng.choice(FINNISH_QUERIES), "status": "active"},
+        ),
+        "search etunnus number": lambda: _get(
+            http,
+            timings,
+            "search etunnus number",
+            "/tickets",
+            params={"q": rng.choice(data.etunnus_numbers), "status": ""},
         ),
         "search rare": lambda: _get(
             http,
@@ -370,6 +413,13 @@ def _describe(engine: Engine) -> Dataset:
             conn.execute(
                 text("SELECT id FROM ticket WHERE message_count = 5 ORDER BY random() LIMIT 5000")
             ).scalars()
+        )
+        data.etunnus_numbers = etunnus_queries(
+            list(
+                conn.execute(
+                    text("SELECT etunnus FROM etunnus_user ORDER BY random() LIMIT 20")
+                ).scalars()
+            )
         )
     data.rare_words = rare_terms(engine, FinnishMail())
     return data

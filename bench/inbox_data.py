@@ -1,7 +1,8 @@
 """Bulk generation of the benchmark inbox: agents, mailboxes, users, tickets and messages.
 
 Rows go in with core ``insert().executemany`` on the SQLModel tables, so every column
-type (UTC datetimes, JSON lists) is the application's own; the search index (FTS5
+type (UTC datetimes, JSON lists) is the application's own; each message's search lemmas
+are made as the write path makes them (``helpdesk.words``), and the search index (FTS5
 triggers on SQLite, the generated tsvector on PostgreSQL) is kept by the database.
 """
 
@@ -19,6 +20,7 @@ from inbox_text import FinnishMail
 from sqlalchemy import insert, text
 from sqlalchemy.engine import Engine
 
+from helpdesk import words as lemmas
 from helpdesk.models import Agent, EtunnusUser, Mailbox, Message, Ticket, UserEmail
 from helpdesk.security import hash_password
 
@@ -40,6 +42,8 @@ class Dataset:
     agent_ids: list[int] = field(default_factory=list)
     five_message_tickets: list[int] = field(default_factory=list)
     rare_words: list[str] = field(default_factory=list)
+    #: E-tunnus numbers to search for, alone and as "100102%"
+    etunnus_numbers: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
 
@@ -128,6 +132,7 @@ def generate(engine: Engine, *, tickets: int, mean_messages: int = 5, seed: int 
             email_rows.append({"user_id": uid, "email": address})
         conn.execute(insert(EtunnusUser.__table__), user_rows)  # type: ignore[attr-defined]
         conn.execute(insert(UserEmail.__table__), email_rows)  # type: ignore[attr-defined]
+        data.etunnus_numbers = etunnus_queries([p[2] for p in people[:: max(1, users // 20)]])
 
     counts = _message_counts(tickets, mean_messages, rng)
     # Senders repeat: a few users write very often, most only now and then.
@@ -197,6 +202,11 @@ def generate(engine: Engine, *, tickets: int, mean_messages: int = 5, seed: int 
                         if kind == "note"
                         else words.outgoing(name.split()[0], agent_name)
                     )
+                # As the write path does (helpdesk.services.tickets.message_row).
+                row["search_lemmas"] = lemmas.index_terms(
+                    (row["subject"], row["from_name"], row["text"])
+                )
+                row["search_version"] = lemmas.version()
                 rows.append(row)
                 last_at = at
                 at += timedelta(minutes=rng.randint(5, 3000))
@@ -245,6 +255,11 @@ def generate(engine: Engine, *, tickets: int, mean_messages: int = 5, seed: int 
     data.rare_words = rare_terms(engine, words)
     data.seconds = time.perf_counter() - started
     return data
+
+
+def etunnus_queries(numbers: list[str]) -> list[str]:
+    """Half as typed alone, half with the team's trailing % ("100102%")."""
+    return [n + ("%" if i % 2 else "") for i, n in enumerate(numbers)]
 
 
 INBOX_TABLES = ("agent", "mailbox", "etunnus_user", "user_email", "ticket", "message")

@@ -1,6 +1,7 @@
 """Mail-in benchmark: ``helpdesk mail fetch --once`` from a real Dovecot, with a same-run baseline.
 
     python bench/ingest.py [--messages N] [--db sqlite,postgresql] [--latency-mails M]
+                           [--skip-memory] [--code DIR]
 
 1. Starts a private Dovecot (tests/mailservers.py) and APPENDs N generated Finnish mails
    (a third plain text, a third HTML, a third with a PDF attachment).
@@ -14,6 +15,9 @@
 5. Peak RSS increase for importing one mail with a 25 MB attachment (in a subprocess,
    VmHWM, else ``resource.getrusage``), after a warm-up import of a small mail in the
    same process.
+
+``--code DIR`` runs ``helpdesk`` from another checkout (``git archive main | tar -x -C DIR``)
+with this one's Python environment, to compare two versions on the same mails.
 
 Prints figures only; targets are shown, not asserted.
 """
@@ -45,6 +49,8 @@ from mailservers import DovecotServer, dovecot_binary  # noqa: E402
 
 from helpdesk.db import make_engine  # noqa: E402
 
+#: The checkout ``helpdesk`` runs from (``--code DIR``: another one, to compare).
+CODE = ROOT
 PG_ADMIN_URL = os.environ.get(
     "HELPDESK_BENCH_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
@@ -62,7 +68,7 @@ def env_for(url: str, data_dir: Path) -> dict[str, str]:
 def helpdesk(url: str, data_dir: Path, *args: str, check: bool = True) -> str:
     proc = subprocess.run(
         [PYTHON, "-m", "helpdesk", *args],
-        cwd=ROOT,
+        cwd=CODE,
         env=env_for(url, data_dir),
         capture_output=True,
         text=True,
@@ -181,7 +187,7 @@ def latency_run(workdir: Path, dovecot: DovecotServer, mails: int) -> list[float
     setup_helpdesk(url, data_dir, dovecot, user)
     watcher = subprocess.Popen(
         [PYTHON, "-m", "helpdesk", "mail", "fetch"],
-        cwd=ROOT,
+        cwd=CODE,
         env=env_for(url, data_dir),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -257,7 +263,7 @@ def memory_run(workdir: Path, dovecot: DovecotServer) -> dict[str, int]:
     dovecot.append(user, mail(subject="Pieni"))
     proc = subprocess.Popen(
         [PYTHON, "-c", MEMORY_SCRIPT],
-        cwd=ROOT,
+        cwd=CODE,
         env=env_for(url, data_dir),
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
@@ -293,7 +299,13 @@ def main() -> None:
     parser.add_argument("--db", default="sqlite,postgresql")
     parser.add_argument("--latency-mails", type=int, default=50)
     parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument(
+        "--code", type=Path, default=ROOT, help="checkout to run helpdesk from (to compare)"
+    )
     args = parser.parse_args()
+    global CODE
+    CODE = args.code.resolve()
+    print(f"helpdesk from {CODE}")
     workdir, dovecot, user = start_dovecot("helpdesk-bench-ingest-")
     try:
         print(f"generating and appending {args.messages} mails ...", flush=True)

@@ -16,6 +16,7 @@ from helpdesk import migrate as migrations
 from helpdesk.cli import devserver
 from helpdesk.cli import mail as mail_cli
 from helpdesk.cli.outbox import outbox_app
+from helpdesk.cli.search import search_app
 from helpdesk.cli.startup import refuse_unfit_settings, require_development, settings_or_exit
 from helpdesk.cli.users import users_app
 from helpdesk.db import session_scope
@@ -36,6 +37,7 @@ app.add_typer(agent_app, name="agent")
 app.add_typer(mailbox_app, name="mailbox")
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(users_app, name="users")
+app.add_typer(search_app, name="search")
 mail_cli.register(app)  # helpdesk mail fetch|import|reprocess, helpdesk worker
 
 

@@ -86,6 +86,12 @@ class Message(MessageBase, table=True):
     created_at: datetime = ts_field()
     delivery_status: DeliveryStatus | None = Field(default=None, sa_type=String(16))
     delivery_error: str | None = None
+    # Search (helpdesk/words.py): the lemmas and compound parts of the message's words,
+    # folded, and which lemmatiser made them (None: not yet; `helpdesk search reindex`).
+    search_lemmas: str = Field(
+        default="", sa_column=Column(Text, nullable=False, default="", server_default="")
+    )
+    search_version: int | None = None
 
     @property
     def participants(self) -> set[str]:

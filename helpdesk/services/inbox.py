@@ -32,6 +32,8 @@ from helpdesk.values import as_id
 
 PAGE_SIZE = 50
 _NUMBER = re.compile(r"^#?(\d{1,9})$")
+#: The start of an E-tunnus number (six digits), typed alone or as "100102%".
+_USER_NUMBER = re.compile(r"(?<![\w#])(\d{3,6})(?!\w)%?")
 #: Seconds the count of closed tickets is reused (see ``status_counts``).
 CLOSED_COUNT_SECONDS = 30.0
 _closed_counts: dict[str, tuple[float, int]] = {}
@@ -148,7 +150,9 @@ def _apply_filters(session: Session, query: Select[Any], f: TicketFilter) -> Sel
 def _search_condition(
     session: Session, q: str, from_message_id: int | None = None, in_order: bool | None = None
 ) -> Any:
-    """Tickets whose messages match the words of ``q``, or whose number it is (#1042)."""
+    """Tickets whose messages match the words of ``q``, or whose number it is (#1042), or
+    linked to the E-tunnus user whose number its numbers begin (the rest of its words in
+    one message): "100102" finds the user's tickets whose text never names the number."""
     number = _NUMBER.match(q)
     conditions: list[Any] = []
     matches = search.text_match(session, q, from_message_id=from_message_id, in_order=in_order)
@@ -156,6 +160,20 @@ def _search_condition(
         conditions.append(matches)
     if number and int(number.group(1)) > TICKET_NUMBER_OFFSET:
         conditions.append(col(Ticket.number) == int(number.group(1)))
+    numbers = _USER_NUMBER.findall(q)
+    if numbers:
+        users = select(EtunnusUser.id).where(
+            *(col(EtunnusUser.etunnus).startswith(n, autoescape=True) for n in numbers)
+        )
+        linked: Any = col(Ticket.user_id).in_(users)
+        rest = _USER_NUMBER.sub(" ", q).strip()
+        if rest:
+            others = search.text_match(
+                session, rest, from_message_id=from_message_id, in_order=in_order
+            )
+            linked = and_(linked, others) if others is not None else None
+        if linked is not None:
+            conditions.append(linked)
     return or_(*conditions) if conditions else None
 
 

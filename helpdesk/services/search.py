@@ -1,7 +1,10 @@
 """Full-text search of the inbox: which tickets have a message that matches the agent's words.
 
 SQLite searches with FTS5 (``message_fts``), PostgreSQL with the ``search_vector`` column
-and its GIN index; both treat every word as a prefix that must appear in one message.
+and its GIN index. Every word the agent types must appear in one message, as the start of
+one of its words or as one of the word's lemmas among the message's words, lemmas and
+compound parts (``search_lemmas``, made at write time by ``helpdesk.words``); both sides
+are folded, so ä/ö need not be typed. "pankki" finds "pankin", "pankin" finds "pankissa".
 
 PostgreSQL keeps statistics on the tsvector, so its planner picks by itself between
 walking the inbox order (common words) and the GIN index (rare words). FTS5 gives SQLite's
@@ -14,15 +17,15 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import Integer, column, func, text
+from sqlalchemy import Integer, bindparam, column, func, text
 from sqlalchemy.sql import Select
 from sqlmodel import Session, col, select
 
+from helpdesk import words
 from helpdesk.db import is_postgres
 from helpdesk.models import Message, Ticket
 from helpdesk.values import MAX_SEARCH_TERMS
 
-_WORD = re.compile(r"\w+", re.UNICODE)
 _PG_TOKEN = re.compile(r"[\w@.+-]+", re.UNICODE)
 
 #: Up to this many matching messages SQLite starts from the matches and sorts their
@@ -34,23 +37,35 @@ WINDOW = 500
 DENSE = 5
 
 
+def _quoted(term: str, quote: str) -> str:
+    return quote + term.replace(quote, quote * 2) + quote
+
+
 def fts_query_sqlite(q: str) -> str | None:
-    """User words as an FTS5 query: every word must appear, as a word prefix."""
-    words = _WORD.findall(q)
-    if not words:
+    """User words as an FTS5 query: every word must appear, as a word prefix or as one of
+    its lemmas (a word, lemma or compound part of the message)."""
+    found = [words.query_word(w) for w in words.WORD.findall(q)[:MAX_SEARCH_TERMS]]
+    if not found:
         return None
-    return " ".join('"' + w.replace('"', '""') + '"*' for w in words[:MAX_SEARCH_TERMS])
+    groups = ([_quoted(w.prefix, '"') + "*", *(_quoted(t, '"') for t in w.lemmas)] for w in found)
+    return " AND ".join("(" + " OR ".join(alternatives) + ")" for alternatives in groups)
 
 
 def fts_query_postgres(q: str) -> str | None:
-    """User words as a tsquery string: every word (or address) must appear, as a prefix."""
+    """User words as a tsquery string: every word (or address) must appear, as a prefix, or
+    one of its lemmas."""
     tokens = [t.strip(".-+") for t in _PG_TOKEN.findall(q)]
-    tokens = [t for t in tokens if t]
+    tokens = [t.replace("\\", "") for t in tokens if t][:MAX_SEARCH_TERMS]
     if not tokens:
         return None
-    return " & ".join(
-        "'" + t.replace("'", "''").replace("\\", "") + "':*" for t in tokens[:MAX_SEARCH_TERMS]
-    )
+    parts = []
+    for token in tokens:
+        word = words.query_word(token)
+        if not word.prefix:
+            continue
+        alternatives = [_quoted(word.prefix, "'") + ":*", *(_quoted(t, "'") for t in word.lemmas)]
+        parts.append("(" + " | ".join(alternatives) + ")")
+    return " & ".join(parts) or None
 
 
 def text_match(
@@ -77,7 +92,7 @@ def text_match(
         session.connection().exec_driver_sql("SET LOCAL max_parallel_workers_per_gather = 0")
         matches = (
             text("SELECT ticket_id FROM message WHERE search_vector @@ to_tsquery('simple', :tsq)")
-            .bindparams(tsq=tsq)
+            .bindparams(bindparam("tsq", tsq, unique=True))
             .columns(column("ticket_id", Integer))
         )
         return col(Ticket.id).in_(matches)
@@ -86,7 +101,11 @@ def text_match(
         return None
     hits = (
         text("SELECT rowid FROM message_fts WHERE message_fts MATCH :q AND rowid >= :since")
-        .bindparams(q=ftsq, since=from_message_id or 0)
+        .bindparams(
+            # unique: a condition may hold two searches (an E-tunnus number and the rest)
+            bindparam("q", ftsq, unique=True),
+            bindparam("since", from_message_id or 0, unique=True),
+        )
         .columns(column("rowid", Integer))
     )
     # Walk the inbox in its own order and stop at the first page of tickets with a hit:

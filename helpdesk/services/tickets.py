@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from sqlmodel import Session, col, select
 
+from helpdesk import words
 from helpdesk.db import in_unit_of_work, reread, transaction
 from helpdesk.i18n import N_
 from helpdesk.models import (
@@ -113,11 +114,12 @@ def message_row(
     created_at: datetime,
 ) -> dict[str, Any]:
     """Every column of a new message but its id."""
+    text = text.replace("\x00", "")
     return {
         "ticket_id": ticket_id,
         "kind": kind,
         "subject": subject,
-        "text": text.replace("\x00", ""),
+        "text": text,
         "html": html,
         "author_id": author_id,
         "from_name": from_name,
@@ -135,6 +137,8 @@ def message_row(
         "created_at": created_at,
         "delivery_status": None,
         "delivery_error": None,
+        "search_lemmas": words.index_terms((subject, from_name, text)),
+        "search_version": words.version(),
     }
 
 

@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from helpdesk import i18n
+from helpdesk import i18n, words
 from helpdesk.i18n import N_
 from helpdesk.plugins import check_settings, collect, hook
 from helpdesk.services.errors import NotFound, ServiceError
@@ -81,6 +81,8 @@ def create_app() -> FastAPI:
     """
     settings = get_settings()
     check_settings()
+    # Voikko is loaded now, so that a missing one is said (once) when the app starts.
+    words.lemmatiser()
     app = FastAPI(
         title="E-tunnus helpdesk",
         version="0.1.0",

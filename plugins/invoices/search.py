@@ -71,12 +71,15 @@ def conditions(q: str) -> list[ColumnElement[bool]]:
         prefix = escape_like(query[:-1].strip())
         return [
             col(Invoice.number).like(prefix.replace(" ", "") + "%", escape=LIKE_ESCAPE),
+            # The user's invoices even where a number does not begin with the user's.
+            col(Invoice.etunnus).like(prefix.replace(" ", "") + "%", escape=LIKE_ESCAPE),
             col(Invoice.customer_name_search).like(name_key(prefix) + "%", escape=LIKE_ESCAPE),
         ]
     found: list[ColumnElement[bool]] = []
     compact = "".join(query.split())
     if compact.isdigit():
         found.append(col(Invoice.number).like(f"%{compact}%", escape=LIKE_ESCAPE))
+        found.append(col(Invoice.etunnus) == compact)
     forms = _reference_forms(query)
     if any(f.isdigit() or f.startswith("RF") for f in forms):
         found.append(col(Invoice.reference).in_(sorted(forms)))

@@ -39,6 +39,8 @@ _FROM_MAIL = (
     "in_reply_to",
     "references",
     "sent_date",
+    "search_lemmas",
+    "search_version",
 )
 
 

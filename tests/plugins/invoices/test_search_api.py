@@ -42,6 +42,7 @@ def test_prefix_search_lists_all_invoices_of_a_user(
     session: Session, synced: NetvisorSandbox
 ) -> None:
     assert numbers(session, "100102%") == {"1001020007", "1001020008", "1001020009"}
+    assert numbers(session, "100102") == {"1001020007", "1001020008", "1001020009"}
     assert numbers(session, "1001020%") == {"1001020007", "1001020008", "1001020009"}
     assert numbers(session, "100689%") == {"1006890001", "1006890002"}
 
