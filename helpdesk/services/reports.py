@@ -1,9 +1,9 @@
 """Reports: when mail and calls come, the open backlog, who handled what (read only).
 
 Every count is made by the database with GROUP BY on SQLite and PostgreSQL: rows are
-counted per UTC hour (``hour_bucket``), and Python only folds those few thousand buckets
-into Helsinki weekdays, hours and days.
-Finland's offsets from UTC are whole hours, so an hour bucket never straddles a local hour.
+counted per Helsinki hour or day on PostgreSQL, per UTC hour on SQLite (``hour_bucket``),
+and Python only folds those buckets into Helsinki weekdays, hours and days.
+Finland's offsets from UTC are whole hours, so a UTC hour never straddles a local hour.
 The response and resolution times are in ``report_times``.
 """
 
@@ -112,26 +112,30 @@ def moment_seconds(value: Any) -> float | None:
     return float(value)
 
 
-def hour_bucket(session: Session, column: Any) -> ColumnElement[Any]:
-    """The UTC hour of a timestamp column, to GROUP BY: ``date_trunc`` of the UTC time on
-    PostgreSQL, the ``YYYY-MM-DD HH`` prefix of the stored text on SQLite (cheap to cut)."""
+def hour_bucket(
+    session: Session, column: Any, calendar: ServiceCalendar, unit: str = "hour"
+) -> ColumnElement[Any]:
+    """A timestamp column's bucket to GROUP BY: on PostgreSQL the calendar's wall-clock
+    ``unit`` (``hour`` or ``day``: ``date_trunc`` of the local time, so the database folds
+    the hours and Python reads a few hundred rows, not thousands), on SQLite the
+    ``YYYY-MM-DD HH`` prefix of the stored UTC text (cheap to cut; SQLite knows no zones)."""
     if is_postgres(session):
-        return func.date_trunc("hour", func.timezone("UTC", column))
+        return func.date_trunc(unit, func.timezone(calendar.tz, column))
     return func.substr(column, 1, 13)
 
 
 def local_hours(
     rows: Iterable[tuple[Any, int]], calendar: ServiceCalendar
 ) -> list[tuple[datetime, int]]:
-    """``(hour bucket, count)`` rows as ``(Helsinki start of that hour, count)``."""
+    """``(bucket, count)`` rows as ``(Helsinki start of that hour or day, count)``."""
     zone = calendar.zone
     found = []
     for bucket, count in rows:
-        if isinstance(bucket, str):
-            start = datetime.fromisoformat(bucket + ":00").replace(tzinfo=UTC)
-        else:  # PostgreSQL: a naive UTC timestamp
-            start = bucket.replace(tzinfo=UTC)
-        found.append((start.astimezone(zone), int(count)))
+        if isinstance(bucket, str):  # SQLite: a UTC hour
+            start = datetime.fromisoformat(bucket + ":00").replace(tzinfo=UTC).astimezone(zone)
+        else:  # PostgreSQL: the naive wall-clock time already
+            start = bucket
+        found.append((start, int(count)))
     return found
 
 
@@ -142,8 +146,10 @@ def _heatmap(rows: Iterable[tuple[Any, int]], calendar: ServiceCalendar) -> Heat
     return Heatmap(total=sum(map(sum, cells)), cells=cells)
 
 
-def _counts_by_hour(session: Session, column: Any, *where: Any) -> list[tuple[Any, int]]:
-    bucket = hour_bucket(session, column).label("bucket")
+def _counts_by_hour(
+    session: Session, calendar: ServiceCalendar, column: Any, *where: Any, unit: str = "hour"
+) -> list[tuple[Any, int]]:
+    bucket = hour_bucket(session, column, calendar, unit).label("bucket")
     rows = session.exec(select(bucket, func.count()).where(*where).group_by(bucket)).all()
     return [(b, int(n)) for b, n in rows]
 
@@ -161,9 +167,10 @@ def volume(
     ]
     if period.mailbox_id:
         mail_where.append(Message.mailbox_id == period.mailbox_id)
-    mail = _counts_by_hour(session, Message.created_at, *mail_where)
+    mail = _counts_by_hour(session, cal, Message.created_at, *mail_where)
     calls = _counts_by_hour(
         session,
+        cal,
         Call.started_at,
         Call.direction == "incoming",
         col(Call.started_at) >= start,
@@ -182,7 +189,7 @@ def calls_by_hour(
     """Calls per hour of the day, incoming and outgoing."""
     cal = calendar or calendar_from_settings()
     start, end = bounds(period, cal)
-    bucket = hour_bucket(session, Call.started_at).label("bucket")
+    bucket = hour_bucket(session, Call.started_at, cal).label("bucket")
     rows = session.exec(
         select(bucket, Call.direction, func.count())
         .where(col(Call.started_at) >= start, col(Call.started_at) < end)
@@ -230,9 +237,9 @@ def backlog(
         .where(col(Ticket.status).in_(OPEN_STATUSES), *ticket_where)
     ).one()
     created = _counts_by_hour(
-        session, Ticket.created_at, col(Ticket.created_at) >= start, *ticket_where
+        session, cal, Ticket.created_at, col(Ticket.created_at) >= start, *ticket_where, unit="day"
     )
-    bucket = hour_bucket(session, AuditEvent.at).label("bucket")
+    bucket = hour_bucket(session, AuditEvent.at, cal, "day").label("bucket")
     changes_q = (
         select(bucket, func.sum(_status_change()))
         .where(

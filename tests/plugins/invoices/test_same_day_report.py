@@ -170,7 +170,7 @@ def test_banner_from_1430_while_an_invoice_due_today_is_unsent(
     freeze(monkeypatch, hki(9, 14, 30))
     page = logged_in.get("/reports").text
     assert "Tänään erääntyviä lähettämättömiä laskuja: 1" in page
-    assert '<a href="/invoices">' in page
+    assert 'href="/invoices?due=today"' in page  # the link lists exactly those
 
     due.status = InvoiceStatus.sent
     due.left_unsent_at = hki(9, 14, 40)
