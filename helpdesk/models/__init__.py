@@ -14,6 +14,13 @@ from helpdesk.models.messages import (
     MessageKind,
     NoteCreate,
 )
+from helpdesk.models.notifications import (
+    Mention,
+    Notification,
+    NotificationKind,
+    NotifyEmail,
+    TicketFollower,
+)
 from helpdesk.models.outbox import (
     OutboundKind,
     OutboundMail,
@@ -61,9 +68,13 @@ __all__ = [
     "LoginThrottle",
     "Mailbox",
     "MailboxFolderState",
+    "Mention",
     "Message",
     "MessageKind",
     "NoteCreate",
+    "Notification",
+    "NotificationKind",
+    "NotifyEmail",
     "OutboundKind",
     "OutboundMail",
     "PresenceState",
@@ -72,6 +83,7 @@ __all__ = [
     "SavedReply",
     "Security",
     "Ticket",
+    "TicketFollower",
     "TicketLink",
     "TicketPresence",
     "TicketRead",

@@ -35,7 +35,7 @@ from helpdesk.models import (
     utcnow,
 )
 from helpdesk.plugins import hook
-from helpdesk.services import audit
+from helpdesk.services import audit, notifications
 from helpdesk.services.errors import NotFound, ServiceError
 
 
@@ -311,6 +311,7 @@ def set_status(
                 old=str(old),
                 new=str(new),
             )
+            notifications.on_status(session, ticket=ticket, actor=by)
     return ticket
 
 
@@ -335,6 +336,7 @@ def assign(session: Session, *, ticket: Ticket, assignee: Agent | None, by: Agen
                 old=old,
                 new=new_id,
             )
+            notifications.on_assign(session, ticket=ticket, old_assignee_id=old, actor=by)
     return ticket
 
 
@@ -360,4 +362,5 @@ def add_note(session: Session, *, ticket: Ticket, text: str, by: Agent) -> Messa
             object_id=ticket.id,
             message_id=note.id,
         )
+        notifications.on_note(session, ticket=ticket, note=note, actor=by)
     return note

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from helpdesk.web.api import calls, replies, reports, tickets, users
+from helpdesk.web.api import calls, notifications, replies, reports, tickets, users
 from helpdesk.web.problems import API_ERRORS
 
 router = APIRouter(prefix="/api/v1", responses=API_ERRORS)
@@ -11,3 +11,4 @@ router.include_router(replies.router)
 router.include_router(users.router)
 router.include_router(calls.router)
 router.include_router(reports.router)
+router.include_router(notifications.router)

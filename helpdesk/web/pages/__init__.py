@@ -12,6 +12,7 @@ from helpdesk.web.pages import (
     dashboard,
     inbox,
     links,
+    notifications,
     profile,
     reports,
     ticket,
@@ -32,6 +33,7 @@ for module in (
     calls,
     dashboard,
     links,
+    notifications,
     profile,
     reports,
 ):

@@ -18,10 +18,10 @@ from helpdesk.models import Agent, EtunnusUser, Mailbox, Message, MessageKind, T
 from helpdesk.plugins import hook
 from helpdesk.services import agents as agent_service
 from helpdesk.services import calls as call_service
-from helpdesk.services import linking, presence, replies, saved_replies
+from helpdesk.services import linking, mentions, notifications, presence, replies, saved_replies
 from helpdesk.services import tickets as ticket_service
 from helpdesk.settings import get_settings
-from helpdesk.web.display import show
+from helpdesk.web.display import ShownMessage, show
 
 
 def ticket_context(
@@ -38,18 +38,40 @@ def ticket_context(
         )
         if slot
     ]
+    return (
+        {
+            "ticket": ticket,
+            "thread": with_mentions(session, [show(m, files.get(m.id or 0, [])) for m in messages]),
+            "mailbox": session.get(Mailbox, ticket.mailbox_id) if ticket.mailbox_id else None,
+            "user": session.get(EtunnusUser, ticket.user_id) if ticket.user_id else None,
+            "assignee": session.get(Agent, ticket.assignee_id) if ticket.assignee_id else None,
+            "agents": agent_service.list_agents(session, active_only=True),
+            "authors": {a.id: a for a in agent_service.list_agents(session)},
+            "sidebar_slots": [Markup(s) for s in slots],  # noqa: S704 (plugins render escaped templates)
+            "links": linking.panel(session, ticket),
+            "calls": call_service.calls_by_message(session, messages),
+        }
+        | reply_context(session, ticket, agent, messages)
+        | follow_context(session, ticket_id, agent)
+    )
+
+
+def with_mentions(session: Session, thread: list[ShownMessage]) -> list[ShownMessage]:
+    """Notes show the agents they mention highlighted, by name."""
+    notes = [i for i in thread if i.message.kind == MessageKind.note and i.message.id]
+    found = mentions.of_messages(session, [i.message.id or 0 for i in notes])
+    for item in notes:
+        if item.message.id in found:
+            item.text_new = mentions.highlighted(item.text_new, found[item.message.id or 0])
+    return thread
+
+
+def follow_context(session: Session, ticket_id: int, agent: Agent) -> dict[str, object]:
+    """What the sidebar's follow panel shows."""
     return {
-        "ticket": ticket,
-        "thread": [show(m, files.get(m.id or 0, [])) for m in messages],
-        "mailbox": session.get(Mailbox, ticket.mailbox_id) if ticket.mailbox_id else None,
-        "user": session.get(EtunnusUser, ticket.user_id) if ticket.user_id else None,
-        "assignee": session.get(Agent, ticket.assignee_id) if ticket.assignee_id else None,
-        "agents": agent_service.list_agents(session, active_only=True),
-        "authors": {a.id: a for a in agent_service.list_agents(session)},
-        "sidebar_slots": [Markup(s) for s in slots],  # noqa: S704 (plugins render escaped templates)
-        "links": linking.panel(session, ticket),
-        "calls": call_service.calls_by_message(session, messages),
-    } | reply_context(session, ticket, agent, messages)
+        "following": notifications.is_following(session, ticket_id=ticket_id, agent=agent),
+        "followers": notifications.followers(session, ticket_id),
+    }
 
 
 def reply_context(

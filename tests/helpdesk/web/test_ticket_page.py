@@ -10,7 +10,7 @@ from helpdesk.mail.parsing.sanitize import sanitize_html
 from helpdesk.models import AuditEvent, Message, MessageKind, Ticket, TicketStatus
 from helpdesk.services import agents as agent_service
 
-OUR_SCRIPTS = ["/static/vendor/htmx-2.0.11.min.js", "/static/app.js"]
+OUR_SCRIPTS = ["/static/vendor/htmx-2.0.11.min.js", "/static/app.js", "/static/mentions.js"]
 
 HOSTILE_HTML = """
 <p>Hei, laskuni ei näy.</p>
