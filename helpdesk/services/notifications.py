@@ -4,7 +4,7 @@ Who hears of a change in a ticket: its followers and its assignee, never the age
 made it; an agent mentioned in a note hears of it as a mention and follows the ticket from
 then on. The ``on_*`` functions are steps: they add rows in the unit of work of the action
 they report (a note, a reply, a status or an assignment; mail-in's group writer calls
-``on_incoming`` once per group with one read of followers). Notifications are mailed by
+``on_incoming`` once per group, one statement). Notifications are mailed by
 the worker (``helpdesk.services.notification_mail``) to agents who asked for it.
 
 ``notify_admins`` is for the rest of the core: a notice to every active admin, e.g. that
@@ -17,7 +17,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, insert, update
+from sqlalchemy import JSON, String, and_, func, insert, literal, union, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -32,6 +33,7 @@ from helpdesk.models import (
     Role,
     Ticket,
     TicketFollower,
+    UTCDateTime,
     utcnow,
 )
 from helpdesk.services import mentions
@@ -247,28 +249,53 @@ def on_assign(
     )
 
 
-def on_incoming(session: Session, arrived: Sequence[tuple[int, int]]) -> None:
-    """Customer mail written by mail-in, as (ticket id, message id): one read, one insert.
+def on_incoming(session: Session, message_ids: Sequence[int]) -> None:
+    """Customer mail written by mail-in: one INSERT ... SELECT for the whole group.
 
-    Only tickets that existed before the group can have followers or an assignee, so a
-    group of new tickets costs one query that finds nobody.
+    The database finds each message's followers and assignee (active agents, each once)
+    and writes their rows itself, so a group costs one statement however many are told;
+    a group of new tickets (nobody follows them yet) writes nothing.
     """
-    if not arrived:
+    if not message_ids:
         return
-    audience = _audience(session, sorted({t for t, _ in arrived}))
-    _add(
-        session,
-        [
-            {
-                "agent_id": agent_id,
-                "kind": NotificationKind.incoming,
-                "ticket_id": ticket_id,
-                "message_id": message_id,
-            }
-            for ticket_id, message_id in arrived
-            for agent_id in sorted(audience.get(ticket_id, ()))
-        ],
+    ids = list(message_ids)
+    messages = Message.__table__  # type: ignore[attr-defined]
+    tickets = Ticket.__table__  # type: ignore[attr-defined]
+    followers = TicketFollower.__table__  # type: ignore[attr-defined]
+    agents = Agent.__table__  # type: ignore[attr-defined]
+    told = (
+        messages.c.ticket_id,
+        messages.c.id.label("message_id"),
+        (agents.c.notify_email == NotifyEmail.immediately.value).label("mail_due"),
     )
+    by_following = (
+        sa_select(followers.c.agent_id, *told)
+        .select_from(messages)
+        .join(followers, followers.c.ticket_id == messages.c.ticket_id)
+        .join(agents, and_(agents.c.id == followers.c.agent_id, agents.c.active.is_(True)))
+        .where(messages.c.id.in_(ids))
+    )
+    by_assignment = (
+        sa_select(tickets.c.assignee_id, *told)
+        .select_from(messages)
+        .join(tickets, tickets.c.id == messages.c.ticket_id)
+        .join(agents, and_(agents.c.id == tickets.c.assignee_id, agents.c.active.is_(True)))
+        .where(messages.c.id.in_(ids))
+    )
+    # UNION: an assignee who also follows is told once.
+    audience = union(by_following, by_assignment).subquery()
+    rows = sa_select(
+        audience.c.agent_id,
+        literal(str(NotificationKind.incoming), String(16)),
+        audience.c.ticket_id,
+        audience.c.message_id,
+        literal({}, JSON()),
+        literal(utcnow(), UTCDateTime()),
+        audience.c.mail_due,
+    )
+    columns = ["agent_id", "kind", "ticket_id", "message_id", "params", "created_at", "mail_due"]
+    session.flush()
+    session.connection().execute(insert(NOTIFICATIONS).from_select(columns, rows))
 
 
 def notify_admins(

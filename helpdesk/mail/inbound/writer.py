@@ -316,7 +316,7 @@ class GroupWriter:
         notifications.on_incoming(
             session,
             [
-                (self.ticket_of[mid], mid)
+                mid
                 for entry, mid in zip(added, ids, strict=True)
                 if entry.threaded and entry.counts_as_activity and not self.source.outgoing
             ],

@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 from helpdesk.blobs import BlobStore
 from helpdesk.mail.inbound.ingest import import_raw
 from helpdesk.mail.inbound.rows import Source
-from helpdesk.models import Mention, Message, Notification, TicketFollower
+from helpdesk.models import Mention, Message, Notification, NotifyEmail, TicketFollower
 from helpdesk.services import agents as agent_service
 from helpdesk.services import mentions, notifications, replies, tickets
 from helpdesk.services.errors import NotFound
@@ -89,7 +89,11 @@ def test_new_customer_mail_notifies_followers_and_assignee_once(session: Session
     message = session.get(Message, result.message_id)
     ticket = tickets.get_ticket(session, message.ticket_id)
     follower, assignee = factories.agent(session), factories.agent(session)
-    notifications.follow(session, ticket=ticket, agent=follower)
+    gone = factories.agent(session)
+    for agent in (follower, assignee, gone):  # the assignee follows too: told once
+        notifications.follow(session, ticket=ticket, agent=agent)
+    agent_service.deactivate(session, agent=gone)
+    notifications.set_email_preference(session, agent=follower, value=NotifyEmail.immediately)
     tickets.assign(session, ticket=ticket, assignee=assignee, by=follower)
     notifications.mark_read(session, agent=assignee)
 
@@ -102,6 +106,8 @@ def test_new_customer_mail_notifies_followers_and_assignee_once(session: Session
         assert row.notification.kind == "incoming"
         assert row.notification.message_id == later.message_id
         assert row.url == f"/tickets/{ticket.id}#m{later.message_id}"
+        assert row.notification.mail_due is (agent is follower)
+    assert notifications.list_for(session, gone) == []
 
 
 def test_reading_counts_and_marks_only_ones_own(session: Session):

@@ -61,7 +61,10 @@ def test_mark_read_and_mark_all_read(app, session, logged_in, admin):
     rows = session.exec(select(Notification).where(Notification.agent_id == admin.id)).all()
     logged_in.form(f"/notifications/{rows[0].id}/read", {})
     assert notifications.unread_count(session, admin) == 2
-    assert logged_in.get("/notifications?unread=true").text.count('data-testid="open-notification"') == 2
+    assert (
+        logged_in.get("/notifications?unread=true").text.count('data-testid="open-notification"')
+        == 2
+    )
     logged_in.form("/notifications/read-all", {})
     assert notifications.unread_count(session, admin) == 0
     assert "Ei ilmoituksia." in logged_in.get("/notifications?unread=true").text
