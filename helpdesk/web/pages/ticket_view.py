@@ -38,22 +38,20 @@ def ticket_context(
         )
         if slot
     ]
-    return (
-        {
-            "ticket": ticket,
-            "thread": with_mentions(session, [show(m, files.get(m.id or 0, [])) for m in messages]),
-            "mailbox": session.get(Mailbox, ticket.mailbox_id) if ticket.mailbox_id else None,
-            "user": session.get(EtunnusUser, ticket.user_id) if ticket.user_id else None,
-            "assignee": session.get(Agent, ticket.assignee_id) if ticket.assignee_id else None,
-            "agents": agent_service.list_agents(session, active_only=True),
-            "authors": {a.id: a for a in agent_service.list_agents(session)},
-            "sidebar_slots": [Markup(s) for s in slots],  # noqa: S704 (plugins render escaped templates)
-            "links": linking.panel(session, ticket),
-            "calls": call_service.calls_by_message(session, messages),
-        }
-        | reply_context(session, ticket, agent, messages)
-        | follow_context(session, ticket_id, agent)
-    )
+    shown = with_mentions(session, [show(m, files.get(m.id or 0, [])) for m in messages])
+    return {
+        "ticket": ticket,
+        "thread": shown,
+        "mailbox": session.get(Mailbox, ticket.mailbox_id) if ticket.mailbox_id else None,
+        "user": session.get(EtunnusUser, ticket.user_id) if ticket.user_id else None,
+        "assignee": session.get(Agent, ticket.assignee_id) if ticket.assignee_id else None,
+        "agents": agent_service.list_agents(session, active_only=True),
+        "authors": {a.id: a for a in agent_service.list_agents(session)},
+        "sidebar_slots": [Markup(s) for s in slots],  # noqa: S704 (plugins render escaped templates)
+        "links": linking.panel(session, ticket),
+        "calls": call_service.calls_by_message(session, messages),
+        **follow_context(session, ticket_id, agent),
+    } | reply_context(session, ticket, agent, messages)
 
 
 def with_mentions(session: Session, thread: list[ShownMessage]) -> list[ShownMessage]:
