@@ -45,6 +45,7 @@ from helpdesk.mail.inbound.watch import MailboxWatcher, fetch_once, fetchable
 from helpdesk.mail.outbound import outbox
 from helpdesk.models import utcnow
 from helpdesk.plugins import collect, hook
+from helpdesk.services import notification_mail
 
 log = logging.getLogger(__name__)
 
@@ -256,3 +257,4 @@ class Worker:
 
 
 register_periodic("outbox", outbox.run_job, outbox.FLUSH_SECONDS)
+register_periodic("notification-mail", notification_mail.run_job, 5.0)

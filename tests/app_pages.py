@@ -38,6 +38,8 @@ def app_pages(session: Session, *, every_invoice: bool = False) -> list[str]:
         "/calls/new",
         "/users",
         "/users/100102",
+        "/notifications",
+        "/profile",
         "/invoices",
         "/invoices/korjattavat",
         "/admin/mailboxes",

@@ -15,6 +15,13 @@ from helpdesk.models.messages import (
     MessageKind,
     NoteCreate,
 )
+from helpdesk.models.notifications import (
+    Mention,
+    Notification,
+    NotificationKind,
+    NotifyEmail,
+    TicketFollower,
+)
 from helpdesk.models.outbox import (
     OutboundKind,
     OutboundMail,
@@ -64,9 +71,13 @@ __all__ = [
     "LoginThrottle",
     "Mailbox",
     "MailboxFolderState",
+    "Mention",
     "Message",
     "MessageKind",
     "NoteCreate",
+    "Notification",
+    "NotificationKind",
+    "NotifyEmail",
     "OutboundKind",
     "OutboundMail",
     "PresenceState",
@@ -81,6 +92,7 @@ __all__ = [
     "Tag",
     "TagRead",
     "Ticket",
+    "TicketFollower",
     "TicketLink",
     "TicketPresence",
     "TicketRead",

@@ -34,6 +34,8 @@ class Agent(AgentBase, table=True):
     password_hash: str = Field(max_length=255)
     created_at: datetime = ts_field()
     last_login_at: datetime | None = ts_field(nullable=True, default_now=False)
+    #: Notifications also by mail: ``off`` or ``immediately`` (``NotifyEmail``).
+    notify_email: str = Field(default="off", max_length=16)
 
     @property
     def is_admin(self) -> bool:

@@ -31,7 +31,7 @@ from helpdesk.models import (
     UserEmail,
     utcnow,
 )
-from helpdesk.services import audit, outgoing, ticket_clocks, tickets
+from helpdesk.services import audit, notifications, outgoing, ticket_clocks, tickets
 from helpdesk.services.errors import Conflict, NotFound, ServiceError
 from helpdesk.services.outgoing import (
     AttachmentIn,
@@ -235,6 +235,7 @@ def _after_reply(
         outbound_id=outbound.id,
         saved_reply_id=saved_reply_id,
     )
+    notifications.on_reply(session, ticket=ticket, message_id=outbound.message_row_id, actor=agent)
 
 
 def _queued_first(session: Session, key: str | None, clash: IntegrityError) -> OutboundMail:

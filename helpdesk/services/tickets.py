@@ -36,7 +36,7 @@ from helpdesk.models import (
     utcnow,
 )
 from helpdesk.plugins import hook
-from helpdesk.services import audit, ticket_clocks
+from helpdesk.services import audit, notifications, ticket_clocks
 from helpdesk.services.errors import NotFound, ServiceError
 
 
@@ -347,6 +347,7 @@ def set_status(
             # The audit event's moment: the backfill finds the same closing there.
             ticket_clocks.note_status(ticket, old=old, new=new, at=event.at)
             session.add(ticket)
+            notifications.on_status(session, ticket=ticket, actor=by)
     return ticket
 
 
@@ -373,6 +374,7 @@ def assign(session: Session, *, ticket: Ticket, assignee: Agent | None, by: Agen
                 old=old,
                 new=new_id,
             )
+            notifications.on_assign(session, ticket=ticket, old_assignee_id=old, actor=by)
     return ticket
 
 
@@ -400,4 +402,5 @@ def add_note(session: Session, *, ticket: Ticket, text: str, by: Agent) -> Messa
             object_id=ticket.id,
             message_id=note.id,
         )
+        notifications.on_note(session, ticket=ticket, note=note, actor=by)
     return note

@@ -71,7 +71,7 @@ from helpdesk.models import (
     utcnow,
 )
 from helpdesk.plugins import hook
-from helpdesk.services import audit
+from helpdesk.services import audit, notifications
 from helpdesk.services.link_evidence import NewMessage
 from helpdesk.services.linking import link_new_messages
 from helpdesk.services.merging import merged_into
@@ -327,6 +327,14 @@ class GroupWriter:
                 )
         if not self.hooks:
             return
+        notifications.on_incoming(
+            session,
+            [
+                mid
+                for entry, mid in zip(added, ids, strict=True)
+                if entry.threaded and entry.counts_as_activity and not self.source.outgoing
+            ],
+        )
         if added and hook().helpdesk_message_stored.get_hookimpls():
             by_id = {
                 m.id: m for m in session.exec(orm_select(Message).where(col(Message.id).in_(ids)))

@@ -6,6 +6,7 @@ from helpdesk.web.api import (
     bulk,
     calls,
     merging,
+    notifications,
     replies,
     reports,
     tags,
@@ -27,3 +28,4 @@ router.include_router(reports.router)
 router.include_router(tags.router)
 router.include_router(views.router)
 router.include_router(triage.router)
+router.include_router(notifications.router)

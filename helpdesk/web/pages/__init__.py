@@ -14,6 +14,7 @@ from helpdesk.web.pages import (
     inbox,
     links,
     merge,
+    notifications,
     profile,
     reports,
     ticket,
@@ -40,6 +41,7 @@ for module in (
     calls,
     dashboard,
     links,
+    notifications,
     profile,
     reports,
 ):

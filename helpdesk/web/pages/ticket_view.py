@@ -18,11 +18,21 @@ from helpdesk.models import Agent, EtunnusUser, Mailbox, Message, MessageKind, T
 from helpdesk.plugins import hook
 from helpdesk.services import agents as agent_service
 from helpdesk.services import calls as call_service
-from helpdesk.services import linking, presence, replies, saved_replies, snooze, spam, tags
+from helpdesk.services import (
+    linking,
+    mentions,
+    notifications,
+    presence,
+    replies,
+    saved_replies,
+    snooze,
+    spam,
+    tags,
+)
 from helpdesk.services import tickets as ticket_service
 from helpdesk.services.customer_history import customer_history
 from helpdesk.settings import get_settings
-from helpdesk.web.display import show
+from helpdesk.web.display import ShownMessage, show
 from helpdesk.web.pages.merge_view import merge_context
 
 
@@ -41,10 +51,11 @@ def ticket_context(
         )
         if slot
     ]
+    shown = with_mentions(session, [show(m, files.get(m.id or 0, [])) for m in messages])
     return (
         {
             "ticket": ticket,
-            "thread": [show(m, files.get(m.id or 0, [])) for m in messages],
+            "thread": shown,
             "mailbox": session.get(Mailbox, ticket.mailbox_id) if ticket.mailbox_id else None,
             "user": user,
             "history": customer_history(session, ticket, user),
@@ -58,10 +69,29 @@ def ticket_context(
             "calls": call_service.calls_by_message(session, messages),
             "ticket_tags": tags.tags_by_ticket(session, [ticket.id])[ticket.id or 0],
             "all_tags": tags.list_tags(session),
+            **follow_context(session, ticket_id, agent),
         }
         | reply_context(session, ticket, agent, messages)
         | merge_context(session, ticket, messages)
     )
+
+
+def with_mentions(session: Session, thread: list[ShownMessage]) -> list[ShownMessage]:
+    """Notes show the agents they mention highlighted, by name."""
+    notes = [i for i in thread if i.message.kind == MessageKind.note and i.message.id]
+    found = mentions.of_messages(session, [i.message.id or 0 for i in notes])
+    for item in notes:
+        if item.message.id in found:
+            item.text_new = mentions.highlighted(item.text_new, found[item.message.id or 0])
+    return thread
+
+
+def follow_context(session: Session, ticket_id: int, agent: Agent) -> dict[str, object]:
+    """What the sidebar's follow panel shows."""
+    return {
+        "following": notifications.is_following(session, ticket_id=ticket_id, agent=agent),
+        "followers": notifications.followers(session, ticket_id),
+    }
 
 
 def reply_context(

@@ -11,8 +11,14 @@ from helpdesk.models import AuditEvent, Message, MessageKind, Ticket, TicketStat
 from helpdesk.services import agents as agent_service
 
 OUR_SCRIPTS = ["/static/vendor/htmx-2.0.11.min.js", "/static/app.js"]
-#: Scripts of one page, after the ones every page has (the inbox's selection and views).
-PAGE_SCRIPTS = {"/static/js/select.js", "/static/js/views.js"}
+#: Our other scripts: the keyboard and @mentions on every agent page, the inbox's selection
+#: and views on the inbox.
+PAGE_SCRIPTS = {
+    "/static/js/keys.js",
+    "/static/mentions.js",
+    "/static/js/select.js",
+    "/static/js/views.js",
+}
 
 HOSTILE_HTML = """
 <p>Hei, laskuni ei näy.</p>
