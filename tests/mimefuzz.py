@@ -198,6 +198,7 @@ def mime_mail(draw: st.DrawFn) -> bytes:
     return raw.replace(b"\r\n", line_end)
 
 
+
 # --- the invariant ---------------------------------------------------------------------
 
 

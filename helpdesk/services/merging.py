@@ -117,7 +117,17 @@ def _move_links(session: Session, *, target: Ticket, source_ids: Sequence[int]) 
     return moved
 
 
+def _lock_in_order(session: Session, ticket_ids: Sequence[int]) -> None:
+    """Re-read (on PostgreSQL: lock) the tickets in id order, so that two merges of the
+    same tickets in opposite directions wait for each other instead of deadlocking."""
+    for ticket_id in sorted(set(ticket_ids)):
+        ticket = session.get(Ticket, ticket_id)
+        if ticket is not None:
+            reread(session, ticket)
+
+
 def _load_sources(session: Session, source_ids: Sequence[int]) -> list[Ticket]:
+    """The source tickets (re-read already by ``_lock_in_order``), each not merged yet."""
     sources = []
     for source_id in source_ids:
         source = session.get(Ticket, source_id)
@@ -125,7 +135,6 @@ def _load_sources(session: Session, source_ids: Sequence[int]) -> list[Ticket]:
             raise NotFound(
                 N_("No ticket with id %(id)s"), field="source_ids", params={"id": source_id}
             )
-        reread(session, source)
         if source.merged_into_id is not None:
             raise ServiceError(
                 N_("Ticket #%(number)s has been merged already"),
@@ -158,10 +167,10 @@ def merge_tickets(
     if target_id in ids:
         raise ServiceError(N_("A ticket cannot be merged into itself"), field="target")
     with transaction(session):
+        _lock_in_order(session, [target_id, *ids])
         target = session.get(Ticket, target_id)
         if target is None:
             raise NotFound(N_("No such ticket"), field="target")
-        reread(session, target)
         if target.merged_into_id is not None:
             final = resolve_merged(session, target)
             raise ServiceError(

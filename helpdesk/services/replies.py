@@ -147,6 +147,11 @@ def reply(
         return _message(session, found)
     if not body.strip():
         raise ServiceError(N_("The reply is empty"), field="body")
+    if ticket.merged_into_id is not None:
+        # Its thread lives in the target now; an answer here would start a second one.
+        raise ServiceError(
+            N_("The ticket was merged; answer in the ticket it was merged into"), field="body"
+        )
     mailbox = session.get(Mailbox, ticket.mailbox_id) if ticket.mailbox_id else None
     if mailbox is None:
         raise ServiceError("The ticket has no mailbox to answer from")

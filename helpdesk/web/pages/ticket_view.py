@@ -39,24 +39,21 @@ def ticket_context(
         )
         if slot
     ]
-    return (
-        {
-            "ticket": ticket,
-            "thread": [show(m, files.get(m.id or 0, [])) for m in messages],
-            "mailbox": session.get(Mailbox, ticket.mailbox_id) if ticket.mailbox_id else None,
-            "user": session.get(EtunnusUser, ticket.user_id) if ticket.user_id else None,
-            "assignee": session.get(Agent, ticket.assignee_id) if ticket.assignee_id else None,
-            "agents": agent_service.list_agents(session, active_only=True),
-            "authors": {a.id: a for a in agent_service.list_agents(session)},
-            "sidebar_slots": [Markup(s) for s in slots],  # noqa: S704 (plugins render escaped templates)
-            "links": linking.panel(session, ticket),
-            "calls": call_service.calls_by_message(session, messages),
-            "ticket_tags": tags.tags_by_ticket(session, [ticket.id])[ticket.id or 0],
-            "all_tags": tags.list_tags(session),
-        }
-        | reply_context(session, ticket, agent, messages)
-        | merge_context(session, ticket, messages)
-    )
+    context = {
+        "ticket": ticket,
+        "thread": [show(m, files.get(m.id or 0, [])) for m in messages],
+        "mailbox": session.get(Mailbox, ticket.mailbox_id) if ticket.mailbox_id else None,
+        "user": session.get(EtunnusUser, ticket.user_id) if ticket.user_id else None,
+        "assignee": session.get(Agent, ticket.assignee_id) if ticket.assignee_id else None,
+        "agents": agent_service.list_agents(session, active_only=True),
+        "authors": {a.id: a for a in agent_service.list_agents(session)},
+        "sidebar_slots": [Markup(s) for s in slots],  # noqa: S704 (plugins render escaped templates)
+        "links": linking.panel(session, ticket),
+        "calls": call_service.calls_by_message(session, messages),
+        "ticket_tags": tags.tags_by_ticket(session, [ticket.id])[ticket.id or 0],
+        "all_tags": tags.list_tags(session),
+    } | reply_context(session, ticket, agent, messages)
+    return context | merge_context(session, ticket, messages)
 
 
 def reply_context(

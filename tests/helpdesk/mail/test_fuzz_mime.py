@@ -42,7 +42,9 @@ def test_parsing_never_raises_and_returns_storable_values(raw: bytes) -> None:
 )
 def test_the_fuzzer_writes_what_it_should(needle: bytes) -> None:
     """The strategies reach the hostile cases (a fuzzer that never does proves nothing)."""
-    search = settings(max_examples=5000, derandomize=True, database=None, phases=[Phase.generate])
+    search = settings(
+        max_examples=5000, derandomize=True, database=None, phases=[Phase.generate]
+    )
     assert needle in find(mime_mail(), lambda raw: needle in raw, settings=search)
 
 

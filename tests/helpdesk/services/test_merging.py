@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import factories
 import pytest
 from sqlmodel import select
 
+from helpdesk.db import new_session
 from helpdesk.models import (
+    Agent,
     Attachment,
     AuditEvent,
     Call,
@@ -19,7 +22,7 @@ from helpdesk.models import (
     TicketStatus,
     utcnow,
 )
-from helpdesk.services import calls, merging
+from helpdesk.services import calls, merging, replies
 from helpdesk.services import tickets as ticket_service
 from helpdesk.services.errors import NotFound, ServiceError
 
@@ -155,3 +158,52 @@ def test_split_takes_one_mail_with_its_attachments_into_a_new_ticket(session):
         merging.split_message(session, message_id=note.id, agent=agent)
     with pytest.raises(NotFound):
         merging.split_message(session, message_id=10**9, agent=agent)
+
+
+def test_two_merges_of_the_same_tickets_in_opposite_directions_never_both_win(
+    committed_url: str,
+) -> None:
+    # Ticket A into B and B into A at the same moment would leave two tickets pointing at
+    # each other with the thread in neither; the merge locks both in one order, so the
+    # second waits, then sees the first's result and refuses.
+    with new_session() as db:
+        agent_id = factories.agent(db).id
+        a, b = factories.ticket(db), factories.ticket(db)
+        a_id, b_id = a.id, b.id
+    start = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def merge(target_id: int, source_id: int) -> None:
+        with new_session() as db:
+            agent = db.get(Agent, agent_id)
+            start.wait(timeout=30)
+            try:
+                merging.merge_tickets(db, target_id=target_id, source_ids=[source_id], agent=agent)
+                outcomes.append("merged")
+            except ServiceError:
+                outcomes.append("refused")
+
+    threads = [
+        threading.Thread(target=merge, args=(b_id, a_id)),
+        threading.Thread(target=merge, args=(a_id, b_id)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(outcomes) == ["merged", "refused"]
+    with new_session() as db:
+        pointers = {t.id: t.merged_into_id for t in db.exec(select(Ticket))}
+        assert pointers in ({a_id: b_id, b_id: None}, {a_id: None, b_id: a_id})
+        assert sum(t.message_count for t in db.exec(select(Ticket))) == 2
+
+
+def test_a_merged_ticket_takes_no_reply(session, data_dir):
+    agent = factories.agent(session)
+    mailbox = factories.mailbox(session)
+    target, source = (factories.ticket(session, mailbox=mailbox) for _ in range(2))
+    merging.merge_tickets(session, target_id=target.id, source_ids=[source.id], agent=agent)
+    with pytest.raises(ServiceError, match="merged") as refused:
+        replies.reply(session, ticket=session.get(Ticket, source.id), agent=agent, body="Hei")
+    assert refused.value.field == "body"
+    assert session.get(Ticket, source.id).message_count == 0

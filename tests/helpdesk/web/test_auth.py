@@ -113,12 +113,9 @@ def _session_cookie(client) -> str:
 
 def test_the_cookie_holds_only_an_opaque_session_id(session, logged_in, admin):
     value = _session_cookie(logged_in)
-    kind, _, token = (
-        Signer(get_settings().secret_key, salt="helpdesk.session")
-        .unsign(value)
-        .decode()
-        .partition(".")
-    )
+    kind, _, token = Signer(get_settings().secret_key, salt="helpdesk.session").unsign(
+        value
+    ).decode().partition(".")
     assert kind == "s"
     # Nothing of the password hash, no agent id: only the id the table keeps a hash of.
     assert admin.password_hash[-16:] not in value and admin.password_hash[-8:] not in value

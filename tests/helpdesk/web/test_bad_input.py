@@ -127,7 +127,9 @@ def test_a_nul_in_a_search_is_a_field_error(logged_in, url):
     assert response.json()["errors"][0]["field"] == "q"
 
 
-def test_a_form_with_nul_or_an_over_long_value_is_refused_and_stores_nothing(logged_in, session):
+def test_a_form_with_nul_or_an_over_long_value_is_refused_and_stores_nothing(
+    logged_in, session
+):
     ticket = factories.ticket(session)
     notes = logged_in.post(
         f"/tickets/{ticket.id}/notes",

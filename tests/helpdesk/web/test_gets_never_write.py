@@ -110,7 +110,7 @@ def test_every_get_route_writes_nothing(
             if response.status_code >= 400:
                 problems.append(f"{url} {headers}: {response.status_code}")
             problems += [f"{url} {headers}: {s}" for s in _writes(seen)]
-    assert problems == [], "\n".join(problems)
+    assert problems == [], '\n'.join(problems)
 
 
 def test_a_write_inside_a_get_fails_loudly(logged_in: Client, session: Session, app) -> None:
@@ -145,3 +145,4 @@ def test_a_token_get_reads_and_its_use_is_written_after_at_most_every_5_minutes(
     with statements_run(engine) as seen:
         assert client.get("/api/v1/tickets", headers=headers).status_code == 200
     assert len(_writes(seen)) == 1
+

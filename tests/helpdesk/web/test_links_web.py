@@ -16,11 +16,7 @@ def _open(client, ticket_id: int):
     first = client.get(f"/tickets/{ticket_id}")
     assert first.status_code == 200 and 'data-testid="look-for-links"' in first.text
     looked = client.form(f"/tickets/{ticket_id}/links/look", {}, headers=HX)
-    assert (
-        looked.status_code == 200
-        and 'id="user-panel"' in looked.text
-        and "<html" not in looked.text
-    )
+    assert looked.status_code == 200 and 'id="user-panel"' in looked.text and "<html" not in looked.text
     page = client.get(f"/tickets/{ticket_id}")
     assert 'data-testid="look-for-links"' not in page.text  # it has links now
     return page

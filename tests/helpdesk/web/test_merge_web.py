@@ -68,6 +68,13 @@ def test_split_and_forward_from_the_page(session, logged_in, data_dir):
     assert response.status_code == 303
     new_id = session.get(Message, second.id).ticket_id
     assert new_id != ticket.id and response.headers["location"] == f"/tickets/{new_id}"
+    new_number = session.get(Ticket, new_id).number
+    history = _doc(logged_in.get(f"/tickets/{new_id}")).xpath("//*[@data-testid='merge-history']")
+    assert f"Erotettu tiketistä #{ticket.number}" in " ".join(history[0].text_content().split())
+    history = _doc(logged_in.get(f"/tickets/{ticket.id}")).xpath(
+        "//*[@data-testid='merge-history']"
+    )
+    assert f"tikettiin #{new_number}" in " ".join(history[0].text_content().split())
 
     bad = logged_in.form(f"/tickets/{ticket.id}/forward", {"to": "ei osoite"})
     assert bad.status_code == 422

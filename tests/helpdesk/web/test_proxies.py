@@ -88,3 +88,4 @@ def test_trusted_proxies_from_the_environment(monkeypatch):
     assert Settings().trusted_proxies == ["10.0.0.0/8", "192.0.2.1"]
     monkeypatch.delenv("HELPDESK_TRUSTED_PROXIES")
     assert Settings().trusted_proxies == []
+
