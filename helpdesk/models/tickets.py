@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Index, String, false
+from sqlalchemy import Index, String, false, text
 from sqlmodel import Field, SQLModel
 
 from helpdesk.limits import chars
@@ -58,8 +58,22 @@ class Ticket(TicketBase, table=True):
             "first_response_seconds",
             "resolution_seconds",
         ),
-        Index("ix_ticket_snoozed", "snoozed_until", "last_message_at", "id"),  # snoozed view
-        Index("ix_ticket_spam", "spam", "last_message_at", "id"),  # spam view
+        # The Snoozed and Spam views and their counts. Partial, so that neither database
+        # reads them for "not spam" or "not snoozed" (every inbox list): those go by the
+        # inbox indexes above, as before.
+        Index(
+            "ix_ticket_snoozed",
+            "snoozed_until",
+            sqlite_where=text("snoozed_until IS NOT NULL"),
+            postgresql_where=text("snoozed_until IS NOT NULL"),
+        ),
+        Index(
+            "ix_ticket_spam",
+            "last_message_at",
+            "id",
+            sqlite_where=text("spam = 1"),
+            postgresql_where=text("spam = true"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, time
 
-from sqlalchemy import func, or_
+from sqlalchemy import false, func, or_
 from sqlmodel import Session, col, select
 
 from helpdesk import service_hours
@@ -120,7 +120,7 @@ def today(session: Session, now: datetime | None = None) -> Today:
     unanswered = list(
         session.exec(
             select(Ticket)
-            .where(Ticket.status == TicketStatus.open, col(Ticket.spam).is_(False))
+            .where(Ticket.status == TicketStatus.open, col(Ticket.spam) == false())
             .where(col(Ticket.last_incoming_at).is_not(None))
             .where(
                 or_(

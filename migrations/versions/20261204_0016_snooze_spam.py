@@ -31,10 +31,21 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column('spam', sa.Boolean(), server_default=sa.false(), nullable=False)
         )
-        batch_op.create_index(
-            'ix_ticket_snoozed', ['snoozed_until', 'last_message_at', 'id'], unique=False
-        )
-        batch_op.create_index('ix_ticket_spam', ['spam', 'last_message_at', 'id'], unique=False)
+    # Partial: the inbox's "not spam, not snoozed" lists keep to their own indexes.
+    op.create_index(
+        'ix_ticket_snoozed',
+        'ticket',
+        ['snoozed_until'],
+        sqlite_where=sa.text('snoozed_until IS NOT NULL'),
+        postgresql_where=sa.text('snoozed_until IS NOT NULL'),
+    )
+    op.create_index(
+        'ix_ticket_spam',
+        'ticket',
+        ['last_message_at', 'id'],
+        sqlite_where=sa.text('spam = 1'),
+        postgresql_where=sa.text('spam = true'),
+    )
     op.create_table(
         'sender_block',
         sa.Column('id', sa.Integer(), nullable=False),
@@ -50,8 +61,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table('sender_block')
+    op.drop_index('ix_ticket_spam', table_name='ticket')
+    op.drop_index('ix_ticket_snoozed', table_name='ticket')
     with op.batch_alter_table('ticket', schema=None) as batch_op:
-        batch_op.drop_index('ix_ticket_spam')
-        batch_op.drop_index('ix_ticket_snoozed')
         batch_op.drop_column('spam')
         batch_op.drop_column('snoozed_until')

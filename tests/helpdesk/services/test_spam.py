@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import factories
 import pytest
 from sqlmodel import select
 
-from helpdesk.models import AuditEvent, BlockScope
-from helpdesk.services import history, spam
+from helpdesk.models import AuditEvent, BlockScope, utcnow
+from helpdesk.services import history, inbox, snooze, spam
+from helpdesk.services import tickets as ticket_service
 from helpdesk.services.errors import ServiceError
 
 
@@ -55,3 +58,15 @@ def test_spam_is_not_on_the_dashboards_unanswered_list(session, admin):
     junk = factories.ticket(session, mailbox=box, subject="Roska")
     spam.set_spam(session, ticket=junk, spam=True, by=admin)
     assert [t.id for t in history.today(session).unanswered] == [kept.id]
+
+
+def test_counts_leave_spam_and_snoozed_out_of_every_status(session, admin):
+    inbox._closed_counts.clear()
+    box = factories.mailbox(session)
+    tickets = [factories.ticket(session, mailbox=box, subject=f"T{i}") for i in range(5)]
+    ticket_service.set_status(session, ticket=tickets[0], status="closed", by=admin)
+    ticket_service.set_status(session, ticket=tickets[1], status="closed", by=admin)
+    spam.set_spam(session, ticket=tickets[1], spam=True, by=admin)  # closed spam
+    spam.set_spam(session, ticket=tickets[2], spam=True, by=admin)  # open spam
+    snooze.snooze(session, ticket=tickets[3], until=utcnow() + timedelta(hours=1), by=admin)
+    assert inbox.status_counts(session) == {"open": 1, "closed": 1, "snoozed": 1, "spam": 2}
