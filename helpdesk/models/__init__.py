@@ -14,6 +14,7 @@ from helpdesk.models.messages import (
     MessageKind,
     NoteCreate,
 )
+from helpdesk.models.oauth_requests import MailboxOAuthRequest
 from helpdesk.models.outbox import (
     OutboundKind,
     OutboundMail,
@@ -61,6 +62,7 @@ __all__ = [
     "LoginThrottle",
     "Mailbox",
     "MailboxFolderState",
+    "MailboxOAuthRequest",
     "Message",
     "MessageKind",
     "NoteCreate",

@@ -18,6 +18,7 @@ from helpdesk.services.errors import NotFound, ServiceError
 from helpdesk.values import Id, Line, Text
 from helpdesk.web.deps import AdminAgent, SessionDep
 from helpdesk.web.forms import Checkbox, OptionalId
+from helpdesk.web.pages import mailbox_oauth
 from helpdesk.web.templating import render
 
 router = APIRouter(prefix="/admin")
@@ -95,7 +96,8 @@ def mailbox_form(
     request: Request, mailbox_id: Id, session: SessionDep, agent: AdminAgent
 ) -> Response:
     mailbox = mailbox_service.get_mailbox(session, mailbox_id)
-    return render(request, "admin/mailbox_form.html", {"mailbox": mailbox})
+    context = {"mailbox": mailbox} | mailbox_oauth.panel(session, mailbox)
+    return render(request, "admin/mailbox_form.html", context)
 
 
 @router.post("/mailboxes", include_in_schema=False)
