@@ -5,7 +5,15 @@ from helpdesk.models.audit import AuditEvent
 from helpdesk.models.base import UTCDateTime, utcnow
 from helpdesk.models.calls import Call, CallCreate, CallDirection, CallRead
 from helpdesk.models.inbound import InboundMail, InboundOutcome, JobLock
-from helpdesk.models.mailboxes import Mailbox, MailboxFolderState, Security
+from helpdesk.models.mailboxes import (
+    Mailbox,
+    MailboxAuth,
+    MailboxFolderState,
+    MailboxOAuth,
+    OAuthProvider,
+    OAuthStatus,
+    Security,
+)
 from helpdesk.models.messages import (
     Attachment,
     AttachmentRead,
@@ -61,11 +69,15 @@ __all__ = [
     "JobLock",
     "LoginThrottle",
     "Mailbox",
+    "MailboxAuth",
     "MailboxFolderState",
+    "MailboxOAuth",
     "MailboxOAuthRequest",
     "Message",
     "MessageKind",
     "NoteCreate",
+    "OAuthProvider",
+    "OAuthStatus",
     "OutboundKind",
     "OutboundMail",
     "PresenceState",
