@@ -19,6 +19,7 @@ import asyncio
 import base64
 import hashlib
 import hmac
+import html
 import json
 import secrets
 import socket
@@ -28,11 +29,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse
 from starlette.routing import Route
 
 CLIENT_ID = "helpdesk-test-client"
@@ -85,6 +87,8 @@ class OAuthServer:
     codes: dict[str, PendingCode] = field(default_factory=dict)
     #: Every token request's grant type, in order (tests count refreshes with it).
     requests: list[str] = field(default_factory=list)
+    #: The /authorize page's requests, their parameters as received (tests check PKCE).
+    authorize_requests: list[dict[str, str]] = field(default_factory=list)
     #: Introspection calls answered (Dovecot's and the SMTP server's checks).
     introspections: int = 0
     _fail_next: list[str] = field(default_factory=list)
@@ -95,6 +99,8 @@ class OAuthServer:
             routes=[
                 Route("/token", self._token, methods=["POST"]),
                 Route("/introspect", self._introspect, methods=["POST"]),
+                Route("/authorize", self._authorize_page, methods=["GET"]),
+                Route("/authorize", self._authorize_answer, methods=["POST"]),
             ]
         )
 
@@ -294,6 +300,73 @@ class OAuthServer:
         with self._lock:
             self.introspections += 1
         return JSONResponse(self.token_info(str(form.get("token", ""))))
+
+    # -- the authorization endpoint (RFC 6749 4.1.1-4.1.2, RFC 7636 4.3) -------------------
+
+    #: Parameters the sign-in page carries from the request to the answer.
+    _AUTHORIZE_PARAMS = (
+        "response_type",
+        "client_id",
+        "redirect_uri",
+        "scope",
+        "state",
+        "code_challenge",
+        "code_challenge_method",
+        "login_hint",
+    )
+
+    async def _authorize_page(self, request: Request) -> HTMLResponse:
+        """A sign-in and consent page: an account field, "Allow" and "Deny"."""
+        params = {k: request.query_params.get(k, "") for k in self._AUTHORIZE_PARAMS}
+        with self._lock:
+            self.authorize_requests.append(dict(params))
+        problem = self._authorize_problem(params)
+        if problem:
+            return HTMLResponse(f"<p id=problem>{html.escape(problem)}</p>", status_code=400)
+        hidden = "".join(
+            f'<input type=hidden name="{k}" value="{html.escape(v)}">' for k, v in params.items()
+        )
+        return HTMLResponse(
+            "<!doctype html><title>Test sign-in</title><form method=post>"
+            f"{hidden}<label>Account <input name=account "
+            f'value="{html.escape(params["login_hint"])}"></label>'
+            "<button name=decision value=allow>Allow</button>"
+            "<button name=decision value=deny>Deny</button></form>"
+        )
+
+    async def _authorize_answer(self, request: Request) -> HTMLResponse | RedirectResponse:
+        """Back to the client's redirect URI with a code (allowed) or access_denied."""
+        form = await request.form()
+        params = {k: str(form.get(k, "")) for k in self._AUTHORIZE_PARAMS}
+        problem = self._authorize_problem(params)
+        if problem:
+            return HTMLResponse(f"<p id=problem>{html.escape(problem)}</p>", status_code=400)
+        if form.get("decision") != "allow":
+            answer = {"error": "access_denied", "error_description": "the user said no"}
+        else:
+            code = self.add_code(
+                client_id=params["client_id"],
+                redirect_uri=params["redirect_uri"],
+                code_challenge=params["code_challenge"],
+                code_challenge_method=params["code_challenge_method"],
+                account=str(form.get("account", "")),
+                scope=params["scope"],
+            )
+            answer = {"code": code}
+        answer["state"] = params["state"]
+        return RedirectResponse(f"{params['redirect_uri']}?{urlencode(answer)}", status_code=302)
+
+    def _authorize_problem(self, params: dict[str, str]) -> str | None:
+        """Why the request is no valid code-flow request with PKCE S256, if it is not."""
+        if params["response_type"] != "code":
+            return "response_type must be code"
+        if params["client_id"] not in self.clients:
+            return "unknown client"
+        if not params["redirect_uri"].startswith(("http://", "https://")):
+            return "redirect_uri missing"
+        if params["code_challenge_method"] != "S256" or len(params["code_challenge"]) != 43:
+            return "PKCE with S256 is required"
+        return None
 
 
 def _error(code: str, status: int = 400) -> JSONResponse:

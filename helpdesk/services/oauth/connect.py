@@ -38,8 +38,14 @@ from sqlmodel import Session, col, delete, select, update
 from helpdesk.crypto import UnsealError, seal, unseal
 from helpdesk.db import end_read, transaction
 from helpdesk.i18n import N_
-from helpdesk.models import Agent, Mailbox, MailboxOAuth, MailboxOAuthRequest, utcnow
-from helpdesk.models import OAuthProvider
+from helpdesk.models import (
+    Agent,
+    Mailbox,
+    MailboxOAuth,
+    MailboxOAuthRequest,
+    OAuthProvider,
+    utcnow,
+)
 from helpdesk.services.errors import ServiceError
 from helpdesk.services.oauth import grants
 from helpdesk.services.oauth.providers import endpoints
@@ -97,9 +103,12 @@ def start(
     """Keep a new sign-in request for ``mailbox``; the provider's URL to send the admin to."""
     if login_session_id is None:
         # An API token has no browser to send to the provider, nor a login to bind to.
-        raise ConnectError(N_("Connect a mailbox from the browser, logged in"), mailbox_id=mailbox.id)
+        raise ConnectError(
+            N_("Connect a mailbox from the browser, logged in"), mailbox_id=mailbox.id
+        )
     provider = _provider(client.provider, mailbox)
     generic = provider is OAuthProvider.generic
+    microsoft = provider is OAuthProvider.microsoft
     try:
         found = endpoints(
             provider,
@@ -124,7 +133,11 @@ def start(
             N_("The OAuth client id is required"), mailbox_id=mailbox.id, field="client_id"
         )
     stored = grants.oauth_of(session, mailbox)
-    if not client.client_secret and not generic and _stored_secret(stored, provider, client_id) is None:
+    if (
+        not client.client_secret
+        and not generic
+        and _stored_secret(stored, provider, client_id) is None
+    ):
         raise ConnectError(
             N_("Enter the client secret"), mailbox_id=mailbox.id, field="client_secret"
         )
@@ -142,6 +155,7 @@ def start(
         **found.authorize_params,
     )
     now = utcnow()
+    assert mailbox.id is not None and agent.id is not None
     with transaction(session):
         # Requests that were never answered go with the next press (nobody else reads them).
         session.exec(delete(MailboxOAuthRequest).where(col(MailboxOAuthRequest.expires_at) < now))
@@ -153,7 +167,7 @@ def start(
                 agent_session_id=login_session_id,
                 code_verifier_sealed=seal(verifier),
                 provider=provider.value,
-                tenant=client.tenant.strip() or None if provider is OAuthProvider.microsoft else None,
+                tenant=(client.tenant.strip() or None) if microsoft else None,
                 client_id=client_id,
                 client_secret_sealed=seal(client.client_secret) if client.client_secret else None,
                 authorize_url=found.authorize_url,
@@ -226,7 +240,9 @@ def complete(
         raise ConnectError(N_("This sign-in is unknown: press Connect again"))
     try:
         verifier = unseal(request.code_verifier_sealed)
-        given_secret = unseal(request.client_secret_sealed) if request.client_secret_sealed else None
+        given_secret = (
+            unseal(request.client_secret_sealed) if request.client_secret_sealed else None
+        )
         secret = given_secret or _stored_secret(
             grants.oauth_of(session, mailbox), OAuthProvider(request.provider), request.client_id
         )
