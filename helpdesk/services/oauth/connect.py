@@ -106,6 +106,16 @@ def start(
         raise ConnectError(
             N_("Connect a mailbox from the browser, logged in"), mailbox_id=mailbox.id
         )
+    settings = get_settings()
+    if settings.environment == "production" and not settings.base_url.startswith("https://"):
+        # The provider would send the admin back to a default or plain-http address.
+        raise ConnectError(
+            N_(
+                "Set HELPDESK_BASE_URL to the helpdesk's https:// address first: the provider "
+                "sends the browser back to it"
+            ),
+            mailbox_id=mailbox.id,
+        )
     provider = _provider(client.provider, mailbox)
     generic = provider is OAuthProvider.generic
     microsoft = provider is OAuthProvider.microsoft

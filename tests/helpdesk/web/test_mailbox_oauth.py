@@ -306,3 +306,18 @@ def test_only_admins_connect(session, client, mailbox, oauth_server):
     assert response.status_code == 403
     assert session.exec(select(MailboxOAuthRequest)).all() == []
     assert client.get("/oauth/callback?state=x&code=y").status_code == 403
+
+
+def test_production_needs_the_https_base_url_first(logged_in, mailbox, monkeypatch, session):
+    monkeypatch.setattr(get_settings(), "environment", "production")
+    monkeypatch.setattr(get_settings(), "base_url", "http://127.0.0.1:8000")
+    fields = {"provider": "google", "client_id": "g-id", "client_secret": "g"}
+    page = logged_in.form(f"/admin/mailboxes/{mailbox.id}/oauth", fields)
+    assert page.status_code == 400
+    assert "HELPDESK_BASE_URL" in page.text
+    assert session.exec(select(MailboxOAuthRequest)).all() == []
+    monkeypatch.setattr(get_settings(), "base_url", "https://helpdesk.e-tunnus.fi/")
+    url = press_connect(logged_in, mailbox, fields)
+    assert parse_qs(urlsplit(url).query)["redirect_uri"] == [
+        "https://helpdesk.e-tunnus.fi/oauth/callback"
+    ]
