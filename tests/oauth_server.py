@@ -31,7 +31,11 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
+import pytest
 import uvicorn
+from dovecot_server import DovecotServer
+from mailservers import _require_dovecot
+from smtp_server import SmtpServer
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse
@@ -408,3 +412,49 @@ def serve_oauth(server: OAuthServer | None = None) -> Iterator[OAuthServer]:
         runner.should_exit = True
         thread.join(timeout=10)
         sock.close()
+
+
+# -- pytest fixtures (import them where needed) ------------------------------------
+
+
+@pytest.fixture(scope="session")
+def oauth_provider() -> Iterator[OAuthServer]:
+    """One local OAuth server for the session; tests use ``oauth_server``."""
+    with serve_oauth() as server:
+        yield server
+
+
+@pytest.fixture
+def oauth_server(oauth_provider: OAuthServer) -> Iterator[OAuthServer]:
+    """The session's OAuth server with its steering reset (accounts differ per test)."""
+    yield oauth_provider
+    with oauth_provider._lock:
+        oauth_provider.rotate = False
+        oauth_provider.delay = 0.0
+        oauth_provider.access_lifetime = 3600
+        oauth_provider._fail_next.clear()
+        oauth_provider.requests.clear()
+
+
+@pytest.fixture(scope="session")
+def oauth_dovecot(oauth_provider: OAuthServer) -> Iterator[DovecotServer]:
+    """A Dovecot that also takes XOAUTH2 and OAUTHBEARER, checked at ``oauth_provider``."""
+    server = DovecotServer(
+        _require_dovecot(), oauth2_introspection_url=oauth_provider.introspection_url
+    )
+    server.start()
+    try:
+        yield server
+    finally:
+        server.cleanup()
+
+
+@pytest.fixture
+def oauth_smtp(oauth_provider: OAuthServer, oauth_dovecot: DovecotServer) -> Iterator[SmtpServer]:
+    """An SMTP server that takes AUTH XOAUTH2 only and delivers into ``oauth_dovecot``."""
+    server = SmtpServer(oauth_dovecot, xoauth2_introspection_url=oauth_provider.introspection_url)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

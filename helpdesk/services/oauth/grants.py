@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlmodel import Session, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from helpdesk.crypto import seal, unseal
 from helpdesk.db import reread, transaction
@@ -24,8 +26,9 @@ from helpdesk.models import (
     OAuthStatus,
     utcnow,
 )
-from helpdesk.services import audit
+from helpdesk.services import audit, mailboxes, outgoing
 from helpdesk.services.errors import NotFound, ServiceError
+from helpdesk.services.oauth import providers
 from helpdesk.services.oauth.providers import Endpoints, endpoints
 
 #: Longest reason kept for a grant that needs a reconnect (the column's size).
@@ -47,6 +50,11 @@ def oauth_of(session: Session, mailbox: Mailbox | int) -> MailboxOAuth | None:
     """The mailbox's OAuth row, if it has one."""
     mailbox_id = mailbox if isinstance(mailbox, int) else mailbox.id
     return session.exec(select(MailboxOAuth).where(MailboxOAuth.mailbox_id == mailbox_id)).first()
+
+
+def all_oauth(session: Session) -> list[MailboxOAuth]:
+    """Every mailbox's OAuth row (for lists)."""
+    return list(session.exec(select(MailboxOAuth)))
 
 
 def require_oauth(session: Session, mailbox: Mailbox | int) -> MailboxOAuth:
@@ -120,6 +128,72 @@ def configure(
     return row
 
 
+@dataclass(frozen=True)
+class OAuthClient:
+    """An OAuth client as an admin gives it (``configure``'s arguments, for one call)."""
+
+    provider: OAuthProvider | str
+    client_id: str
+    client_secret: str | None = None
+    tenant: str | None = None
+    authorize_url: str | None = None
+    token_url: str | None = None
+    scopes: str | None = None
+
+
+def add_xoauth2_mailbox(
+    session: Session,
+    *,
+    address: str,
+    client: OAuthClient,
+    grant: Grant | None = None,
+    by: Agent | None = None,
+    **values: Any,
+) -> Mailbox:
+    """A new mailbox that signs in with XOAUTH2, in one unit (headless set-up; commits).
+
+    IMAP and SMTP servers and user names default to the provider's and the address.
+    """
+    servers = providers.MAIL_SERVERS.get(OAuthProvider(client.provider))
+    if servers is not None:
+        (imap_host, imap_port, imap_security), (smtp_host, smtp_port, smtp_security) = servers
+        if not values.get("imap_host"):
+            values |= {
+                "imap_host": imap_host,
+                "imap_port": imap_port,
+                "imap_security": imap_security,
+            }
+        if not values.get("smtp_host"):
+            values |= {
+                "smtp_host": smtp_host,
+                "smtp_port": smtp_port,
+                "smtp_security": smtp_security,
+            }
+    values.setdefault("imap_user", None)
+    values.setdefault("smtp_user", None)
+    values["imap_user"] = values["imap_user"] or address.strip().lower()
+    values["smtp_user"] = values["smtp_user"] or address.strip().lower()
+    for secret in mailboxes.SECRETS:
+        values.pop(secret, None)  # no password for an xoauth2 mailbox
+    with transaction(session):
+        mailbox = mailboxes.add_mailbox(session, address=address, by=by, **values)
+        configure(
+            session,
+            mailbox=mailbox,
+            provider=client.provider,
+            client_id=client.client_id,
+            client_secret=client.client_secret,
+            tenant=client.tenant,
+            authorize_url=client.authorize_url,
+            token_url=client.token_url,
+            scopes=client.scopes,
+            by=by,
+        )
+        if grant is not None:
+            save_grant(session, mailbox=mailbox, grant=grant, by=by)
+    return mailbox
+
+
 def save_grant(
     session: Session, *, mailbox: Mailbox | int, grant: Grant, by: Agent | None = None
 ) -> MailboxOAuth:
@@ -143,6 +217,8 @@ def save_grant(
         row.connected_at = now
         row.updated_at = now
         session.add(row)
+        # Replies that waited for the reconnect go now, not at their last backoff's end.
+        outgoing.send_waiting_now(session, mailbox_id=row.mailbox_id)
         audit.record(
             session,
             action="mailbox.oauth_connect",
@@ -183,6 +259,47 @@ def needing_reconnect(session: Session) -> list[tuple[Mailbox, MailboxOAuth]]:
         .order_by(Mailbox.address)
     ).all()
     return [(mailbox, oauth) for mailbox, oauth in rows]
+
+
+def save_refreshed(
+    session: Session,
+    *,
+    oauth: MailboxOAuth,
+    access_token: str,
+    expires_at: datetime | None,
+    refresh_token: str | None = None,
+) -> None:
+    """Keep what a refresh gave: a rotated refresh token and the new access token; commits.
+
+    Called before the access token is used, so a rotated refresh token (the old one now
+    dead at the provider) is never lost to a crash in between.
+    """
+    with transaction(session):
+        reread(session, oauth)
+        if refresh_token:
+            oauth.refresh_token_sealed = seal(refresh_token)
+        _store_access_token(oauth, access_token, expires_at)
+        oauth.updated_at = utcnow()
+        session.add(oauth)
+
+
+def paused_mailboxes() -> SelectOfScalar[int]:
+    """The ids of xoauth2 mailboxes whose grant does not work (not connected, or refused).
+
+    A subquery: their fetching and sending wait (``NOT IN`` it) until a grant is saved.
+    """
+    return (
+        select(MailboxOAuth.mailbox_id)
+        .join(Mailbox, Mailbox.id == MailboxOAuth.mailbox_id)  # type: ignore[arg-type]
+        .where(Mailbox.auth == MailboxAuth.xoauth2, MailboxOAuth.status != OAuthStatus.ok)
+    )
+
+
+def is_paused(session: Session, mailbox_id: int) -> bool:
+    return (
+        session.exec(paused_mailboxes().where(MailboxOAuth.mailbox_id == mailbox_id)).first()
+        is not None
+    )
 
 
 def endpoints_of(oauth: MailboxOAuth) -> Endpoints:

@@ -38,6 +38,17 @@ GOOGLE_AUTHORIZE_URL = "https://accounts.google.com/o/oauth2/v2/auth"
 GOOGLE_TOKEN_URL = "https://oauth2.googleapis.com/token"  # noqa: S105 - a URL
 GOOGLE_SCOPES = ("https://mail.google.com/", "openid", "email")
 
+#: Where each provider's mailboxes are served: (IMAP host, port, security), (SMTP ...).
+#: Microsoft: "POP, IMAP, and SMTP settings for Outlook.com / Microsoft 365"; Google:
+#: "Read Gmail messages on other email clients using IMAP" (support.google.com/mail/answer/7126229).
+MAIL_SERVERS: dict[OAuthProvider, tuple[tuple[str, int, str], tuple[str, int, str]]] = {
+    OAuthProvider.microsoft: (
+        ("outlook.office365.com", 993, "ssl"),
+        ("smtp.office365.com", 587, "starttls"),
+    ),
+    OAuthProvider.google: (("imap.gmail.com", 993, "ssl"), ("smtp.gmail.com", 587, "starttls")),
+}
+
 # A tenant is a directory id (GUID), a verified domain, or organizations/common.
 _TENANT = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]{0,252}")
 

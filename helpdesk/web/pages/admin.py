@@ -15,6 +15,7 @@ from helpdesk.services import agents as agent_service
 from helpdesk.services import mailboxes as mailbox_service
 from helpdesk.services import user_import
 from helpdesk.services.errors import NotFound, ServiceError
+from helpdesk.services.oauth import grants as oauth_grants
 from helpdesk.values import Id, Line, Text
 from helpdesk.web.deps import AdminAgent, SessionDep
 from helpdesk.web.forms import Checkbox, OptionalId
@@ -87,7 +88,12 @@ class AgentForm(BaseModel):
 @router.get("/mailboxes", include_in_schema=False)
 def mailboxes(request: Request, session: SessionDep, agent: AdminAgent) -> Response:
     return render(
-        request, "admin/mailboxes.html", {"stats": mailbox_service.list_with_stats(session)}
+        request,
+        "admin/mailboxes.html",
+        {
+            "stats": mailbox_service.list_with_stats(session),
+            "oauth": {row.mailbox_id: row for row in oauth_grants.all_oauth(session)},
+        },
     )
 
 
@@ -96,6 +102,7 @@ def mailbox_form(
     request: Request, mailbox_id: Id, session: SessionDep, agent: AdminAgent
 ) -> Response:
     mailbox = mailbox_service.get_mailbox(session, mailbox_id)
+    # The OAuth panel: the grant's state and account, the Connect buttons.
     context = {"mailbox": mailbox} | mailbox_oauth.panel(session, mailbox)
     return render(request, "admin/mailbox_form.html", context)
 
