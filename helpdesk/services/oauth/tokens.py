@@ -113,6 +113,23 @@ def access_token(
             time.sleep(WAIT_STEP_SECONDS)  # another process is refreshing: read its result
 
 
+def client_for(
+    oauth: MailboxOAuth, *, client_secret: str | None, redirect_uri: str | None = None
+) -> OAuth2Session:
+    """authlib's client for the mailbox's OAuth app (refresh here; the code flow with PKCE).
+
+    The secret goes in the form body (``client_secret_post``), which Microsoft, Google and
+    most others take; a public client (no secret) sends only its id. Close it after use.
+    """
+    return OAuth2Session(
+        client_id=oauth.client_id,
+        client_secret=client_secret,
+        token_endpoint_auth_method="client_secret_post" if client_secret else "none",
+        redirect_uri=redirect_uri,
+        code_challenge_method="S256",
+    )
+
+
 def _claim(session: Session, mailbox_id: int) -> Claim | None:
     lease = 2 * get_settings().oauth_timeout_seconds + 10
     return try_claim(session, f"oauth-refresh:{mailbox_id}", lease_seconds=lease)
@@ -160,11 +177,7 @@ def _refresh(session: Session, mailbox_id: int) -> AccessToken:
         raise NeedsReconnect(mailbox_id, oauth.status_reason or "no refresh token")
     db.end_read(session)  # no transaction open while we wait on the provider
     settings = get_settings()
-    client = OAuth2Session(
-        client_id=oauth.client_id,
-        client_secret=secret,
-        token_endpoint_auth_method="client_secret_post" if secret else "none",
-    )
+    client = client_for(oauth, client_secret=secret)
     # Microsoft wants the scopes on a refresh too; the others keep the granted ones.
     extra = {"scope": oauth.scopes} if oauth.provider == OAuthProvider.microsoft else {}
     started = utcnow()

@@ -4,6 +4,7 @@ takes XOAUTH2 only, both checking tokens at the local OAuth server's introspecti
 from __future__ import annotations
 
 import base64
+import threading
 from pathlib import Path
 
 import factories
@@ -17,7 +18,7 @@ from oauth_server import OAuthServer
 from smtp_server import SmtpServer
 from sqlmodel import Session, select
 
-from helpdesk.mail.inbound.watch import fetch_once, fetchable
+from helpdesk.mail.inbound.watch import MailboxWatcher, fetch_once, fetchable
 from helpdesk.mail.outbound.outbox import flush_due
 from helpdesk.models import DeliveryStatus, MailboxOAuth, OAuthStatus, OutboundMail, Ticket
 from helpdesk.services import replies
@@ -210,3 +211,26 @@ def test_invalid_grant_pauses_the_mailbox_and_its_mail_waits_for_the_reconnect(
     assert row.status == DeliveryStatus.sent
     assert len(oauth_dovecot.fetch_all(customer.name)) == 3  # two replies and the notice
     assert session.get(MailboxOAuth, oauth.id).status == OAuthStatus.ok
+
+
+def test_a_watcher_stops_for_a_refused_grant_and_is_not_started_again(
+    session: Session,
+    data_dir: Path,
+    oauth_server: OAuthServer,
+    oauth_dovecot: DovecotServer,
+) -> None:
+    user = oauth_user(oauth_dovecot)
+    box = oauth_mailbox(session, oauth_server, user)
+    oauth_server.fail_next_refresh("invalid_grant")
+    stop = threading.Event()
+    guard = threading.Timer(30, stop.set)  # a watcher that loops would be stopped here
+    guard.start()
+    try:
+        MailboxWatcher(box.id, stop).run()  # returns by itself: no retry loop
+    finally:
+        guard.cancel()
+    assert not stop.is_set()
+    session.refresh(box)
+    assert "invalid_grant" in (box.last_error or "")
+    assert box.id not in [m.id for m in fetchable(session)]  # the worker starts none
+    assert oauth_server.refreshes() == 1

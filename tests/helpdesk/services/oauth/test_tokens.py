@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import secrets
 import threading
 import time
 import uuid
 from datetime import timedelta
+from urllib.parse import parse_qsl, urlsplit
 
 import factories
 import pytest
+from authlib.integrations.requests_client import OAuthError
 from oauth_mailboxes import use_test_provider
 from oauth_server import OAuthServer
 from sqlmodel import Session
@@ -152,3 +155,47 @@ def test_a_refresh_by_another_process_is_waited_for_and_used(
     finally:
         helper.join(10)
     assert oauth_server.refreshes() == 0
+
+
+def test_the_code_flow_with_pkce_through_the_same_client(
+    session: Session, oauth_server: OAuthServer
+) -> None:
+    mailbox = factories.mailbox(session)
+    use_test_provider(session, mailbox, oauth_server, account=None)
+    oauth = grants.require_oauth(session, mailbox)
+    found = grants.endpoints_of(oauth)
+    redirect = "http://testserver/admin/mailboxes/oauth/callback"
+    verifier = secrets.token_urlsafe(48)
+    client = tokens.client_for(
+        oauth, client_secret=grants.client_secret(oauth), redirect_uri=redirect
+    )
+    url, state = client.create_authorization_url(
+        found.authorize_url, code_verifier=verifier, scope=found.scope
+    )
+    query = dict(parse_qsl(urlsplit(url).query))
+    assert query["code_challenge_method"] == "S256" and query["state"] == state
+    code = oauth_server.add_code(
+        client_id=query["client_id"],
+        redirect_uri=query["redirect_uri"],
+        code_challenge=query["code_challenge"],
+        account="yhdistaja@example.fi",
+        scope="mail openid email",
+    )
+    with pytest.raises(OAuthError):  # a wrong verifier fails PKCE
+        client.fetch_token(found.token_url, code=code, code_verifier="x" * 48)
+    code = oauth_server.add_code(
+        client_id=query["client_id"],
+        redirect_uri=query["redirect_uri"],
+        code_challenge=query["code_challenge"],
+        account="yhdistaja@example.fi",
+        scope="mail openid email",
+    )
+    token = client.fetch_token(found.token_url, code=code, code_verifier=verifier)
+    client.close()
+    assert token["refresh_token"] and token["id_token"]
+    grants.save_grant(
+        session,
+        mailbox=mailbox,
+        grant=grants.Grant(token["refresh_token"], account="yhdistaja@example.fi"),
+    )
+    assert tokens.access_token(mailbox.id).token
