@@ -47,7 +47,7 @@ from helpdesk.models import (
     utcnow,
 )
 from helpdesk.services.errors import ServiceError
-from helpdesk.services.oauth import grants
+from helpdesk.services.oauth import grants, tokens
 from helpdesk.services.oauth.providers import endpoints
 from helpdesk.settings import get_settings
 
@@ -154,16 +154,15 @@ def start(
     state = secrets.token_urlsafe(32)
     verifier = secrets.token_urlsafe(64)  # 86 characters; RFC 7636 asks for 43 to 128
     callback = redirect_uri()
-    oauth = OAuth2Session(
-        client_id, scope=found.scope, redirect_uri=callback, code_challenge_method="S256"
-    )
-    url, _ = oauth.create_authorization_url(
-        found.authorize_url,
-        state=state,
-        code_verifier=verifier,
-        login_hint=mailbox.address,
-        **found.authorize_params,
-    )
+    with _client(client_id, provider, secret=None, redirect=callback) as oauth:
+        url, _ = oauth.create_authorization_url(
+            found.authorize_url,
+            state=state,
+            code_verifier=verifier,
+            scope=found.scope,
+            login_hint=mailbox.address,
+            **found.authorize_params,
+        )
     now = utcnow()
     assert mailbox.id is not None and agent.id is not None
     with transaction(session):
@@ -352,11 +351,11 @@ def _exchange(
     request: MailboxOAuthRequest, *, secret: str | None, code: str, verifier: str
 ) -> dict[str, Any]:
     """The token endpoint's answer to the code (network; no transaction may be open)."""
-    oauth = OAuth2Session(
+    oauth = _client(
         request.client_id,
-        secret,
-        token_endpoint_auth_method="client_secret_post" if secret else "none",
-        redirect_uri=request.redirect_uri,
+        OAuthProvider(request.provider),
+        secret=secret,
+        redirect=request.redirect_uri,
     )
     try:
         with oauth:
@@ -380,6 +379,18 @@ def _exchange(
             params={"error": type(exc).__name__},
         ) from None
     return dict(token)
+
+
+def _client(
+    client_id: str, provider: OAuthProvider, *, secret: str | None, redirect: str
+) -> OAuth2Session:
+    """The same authlib client the refresh uses (``tokens.client_for``: S256, the secret in
+    the form body), so connecting and refreshing authenticate alike. The client settings
+    are not the mailbox's yet, so an unsaved row carries them."""
+    app = MailboxOAuth(
+        mailbox_id=0, provider=provider, client_id=client_id, authorize_url="", token_url=""
+    )
+    return tokens.client_for(app, client_secret=secret, redirect_uri=redirect)
 
 
 def _provider(value: str, mailbox: Mailbox) -> OAuthProvider:
