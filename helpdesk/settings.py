@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 import secrets
 from functools import lru_cache
@@ -65,6 +66,16 @@ class Settings(BaseSettings):
 
     plugins_disabled: list[str] = Field(default_factory=list)
 
+    # OAuth 2.0 mailboxes (XOAUTH2)
+    #: Fernet keys that encrypt OAuth tokens and client secrets at rest, comma-separated:
+    #: the first encrypts, every one decrypts (add a new key in front to rotate). Empty: a
+    #: key derived from HELPDESK_SECRET_KEY, so changing that key then means reconnecting.
+    token_key: str = Field(default="", repr=False)
+    #: An access token is refreshed this long before the provider says it expires.
+    oauth_refresh_margin_seconds: int = Field(default=300, ge=0)
+    #: Timeout of one call to a provider's token endpoint.
+    oauth_timeout_seconds: float = Field(default=30.0, gt=0)
+
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:
@@ -88,6 +99,18 @@ class Settings(BaseSettings):
         for day in value:
             if day.strip():
                 parse_closed_day(day)
+        return value
+
+    @field_validator("token_key")
+    @classmethod
+    def _fernet_keys(cls, value: str) -> str:
+        for key in (k.strip() for k in value.split(",")):
+            if key and not _is_fernet_key(key):
+                raise ValueError(
+                    "HELPDESK_TOKEN_KEY must be Fernet keys (32 bytes, url-safe base64), "
+                    "comma-separated; make one with: python -c 'from cryptography.fernet "
+                    "import Fernet; print(Fernet.generate_key().decode())'"
+                )
         return value
 
     @field_validator("trusted_proxies")
@@ -123,6 +146,13 @@ class Settings(BaseSettings):
     @property
     def blob_dir(self) -> Path:
         return self.data_dir / "blobs"
+
+
+def _is_fernet_key(key: str) -> bool:
+    try:
+        return len(base64.urlsafe_b64decode(key.encode("ascii"))) == 32
+    except (ValueError, UnicodeEncodeError):
+        return False
 
 
 def refusal_text(error: ValidationError) -> str:

@@ -139,4 +139,15 @@
     var target = document.querySelector("[data-shortcut-key='" + e.key + "']");
     if (target) { e.preventDefault(); target.click(); }
   });
+
+  // The OAuth connect flow's two in-between pages go on by themselves: on to the provider
+  // (a link: the CSP lets forms go only to this site, redirects after a form included),
+  // and the provider's answer posted on (GETs never write). Without JavaScript the agent
+  // clicks the same link or button.
+  document.addEventListener("DOMContentLoaded", function () {
+    var next = document.querySelector("a[data-navigate-now]");
+    if (next) window.location.assign(next.href);
+    var form = document.querySelector("form[data-autosubmit]");
+    if (form) form.submit();
+  });
 })();

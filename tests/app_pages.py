@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from netvisor_sandbox import NetvisorSandbox
 from sqlmodel import Session, select
 
-from helpdesk.models import Ticket
+from helpdesk.models import Mailbox, Ticket
 from helpdesk.services import demo
 from plugins.invoices.models import Invoice
 from plugins.invoices.sandboxes.demo import ensure_demo_users
@@ -27,7 +27,8 @@ def app_pages(session: Session, *, every_invoice: bool = False) -> list[str]:
     """The paths of the pages an agent (an admin) uses, one of each kind."""
     ticket = session.exec(select(Ticket).order_by(Ticket.id)).first()
     invoices = session.exec(select(Invoice).order_by(Invoice.id)).all()
-    assert ticket is not None and invoices
+    mailbox = session.exec(select(Mailbox).order_by(Mailbox.id)).first()
+    assert ticket is not None and invoices and mailbox is not None
     shown = invoices if every_invoice else invoices[:1]
     return [
         "/dashboard",
@@ -43,6 +44,8 @@ def app_pages(session: Session, *, every_invoice: bool = False) -> list[str]:
         "/invoices",
         "/invoices/korjattavat",
         "/admin/mailboxes",
+        f"/admin/mailboxes/{mailbox.id}",  # with its OAuth 2.0 sign-in panel
+        "/oauth/callback",  # the connect flow's return page (here: an unknown sign-in)
         "/admin/agents",
         "/admin/saved-replies",
         "/admin/tags",

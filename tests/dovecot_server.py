@@ -109,6 +109,7 @@ mailbox_idle_check_interval = 1 secs
 # but opens a file it has never seen at once, so a new user can log in immediately.
 passdb {{
   driver = passwd-file
+  mechanisms = plain login
   args = scheme=PLAIN username_format=%u {root}/users/%u
 }}
 userdb {{
@@ -159,7 +160,9 @@ class DovecotServer:
 
     host = "127.0.0.1"
 
-    def __init__(self, binary: str = DOVECOT_BINARY) -> None:
+    def __init__(
+        self, binary: str = DOVECOT_BINARY, *, oauth2_introspection_url: str | None = None
+    ) -> None:
         self.binary = binary
         self.port = free_port()
         self.root = Path(tempfile.mkdtemp(prefix="helpdesk-dovecot-"))
@@ -184,6 +187,25 @@ class DovecotServer:
                 chroot="" if os.geteuid() == 0 else "  chroot =\n",
             )
             + _rootless_settings()
+            + (self._oauth2_settings(oauth2_introspection_url) if oauth2_introspection_url else "")
+        )
+
+    def _oauth2_settings(self, introspection_url: str) -> str:
+        """XOAUTH2 and OAUTHBEARER checked by Dovecot 2.3's oauth2 passdb at the test OAuth
+        server's RFC 7662 endpoint (doc.dovecot.org/2.3/configuration_manual/authentication/
+        oauth2: ``introspection_mode = post``, ``username_attribute``, ``active_attribute``)."""
+        args = self.root / "dovecot-oauth2.conf.ext"
+        args.write_text(
+            f"introspection_mode = post\n"
+            f"introspection_url = {introspection_url}\n"
+            "force_introspection = yes\n"
+            "username_attribute = username\n"
+            "active_attribute = active\n"
+            "active_value = true\n"
+        )
+        return (
+            "auth_mechanisms = plain login oauthbearer xoauth2\n"
+            f"passdb {{\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n  args = {args}\n}}\n"
         )
 
     # -- process control -------------------------------------------------------

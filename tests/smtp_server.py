@@ -6,10 +6,13 @@ The fixtures that start it are in :mod:`mailservers`; this module is the server 
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from dovecot_server import MAIL_DOMAIN, DovecotServer, free_port
@@ -67,11 +70,14 @@ class SmtpServer:
         *,
         reject_unknown: bool = True,
         credentials: tuple[str, str] | None = None,
+        xoauth2_introspection_url: str | None = None,
     ) -> None:
         self.dovecot = dovecot
         self.routes = {k.lower(): v for k, v in (routes or {}).items()}
         self.reject_unknown = reject_unknown
         self.credentials = credentials
+        #: With it the server takes AUTH XOAUTH2 only, each token checked there (RFC 7662).
+        self.xoauth2_introspection_url = xoauth2_introspection_url
         self.port = free_port()
         self._state = _SmtpState()
         self._controller: Controller | None = None
@@ -122,8 +128,9 @@ class SmtpServer:
     def start(self) -> None:
         if self._controller is not None:
             return
+        oauth = self.xoauth2_introspection_url is not None
         controller = Controller(
-            _Handler(self),
+            _XOAuth2Handler(self) if oauth else _Handler(self),
             hostname=self.host,
             port=self.port,
             ready_timeout=10.0,
@@ -132,6 +139,7 @@ class SmtpServer:
             # AUTH is enforced in handle_MAIL: aiosmtpd's own auth_required warns
             # on every connection when there is no TLS.
             auth_require_tls=False,
+            auth_exclude_mechanism=["LOGIN", "PLAIN"] if oauth else None,
         )
         controller.start()
         self._controller = controller
@@ -181,7 +189,8 @@ class _Handler:
         address: str,
         mail_options: list[str],
     ) -> str:
-        if self.server.credentials is not None and not session.authenticated:
+        needs_auth = self.server.credentials or self.server.xoauth2_introspection_url
+        if needs_auth and not session.authenticated:
             return "530 5.7.0 Authentication required"
         failure = self.server._state.take_failure("mail")
         if failure is not None:
@@ -230,3 +239,38 @@ class _Handler:
         with self.server._state.lock:
             self.server._state.received.append(mail)
         return "250 2.0.0 OK: queued"
+
+
+class _XOAuth2Handler(_Handler):
+    """Takes AUTH XOAUTH2 (the Google/Microsoft SASL profile), checking each token at the
+    OAuth server's introspection endpoint as Dovecot's oauth2 passdb does."""
+
+    async def auth_XOAUTH2(self, server: SMTP, args: list[str]) -> AuthResult:
+        if len(args) == 2:
+            blob = args[1]
+        else:
+            answer = await server.challenge_auth("")
+            if not isinstance(answer, bytes):
+                return AuthResult(success=False)
+            blob = base64.b64encode(answer).decode()
+        try:
+            fields = dict(
+                part.split("=", 1)
+                for part in base64.b64decode(blob, validate=True).decode().split("\x01")
+                if "=" in part
+            )
+        except (ValueError, UnicodeError):
+            return AuthResult(success=False, handled=False)
+        user = fields.get("user", "")
+        token = fields.get("auth", "").removeprefix("Bearer ")
+        url = self.server.xoauth2_introspection_url or ""
+        info = await asyncio.get_running_loop().run_in_executor(
+            None, lambda: httpx.post(url, data={"token": token}, timeout=10).json()
+        )
+        if info.get("active") is True and info.get("username") == user:
+            return AuthResult(success=True, auth_data=user)
+        # RFC 7628 / Google's XOAUTH2: the error as a challenge, the client answers empty.
+        await server.challenge_auth(json.dumps({"status": "401", "schemes": "bearer"}))
+        return AuthResult(
+            success=False, handled=False, message="535 5.7.8 Username and token not accepted"
+        )

@@ -6,7 +6,7 @@ import json
 import logging
 import sys
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 import uvicorn
@@ -20,11 +20,12 @@ from helpdesk.cli.search import search_app
 from helpdesk.cli.startup import refuse_unfit_settings, require_development, settings_or_exit
 from helpdesk.cli.users import users_app
 from helpdesk.db import session_scope
-from helpdesk.models import Agent, Security, utcnow
+from helpdesk.models import Agent, MailboxAuth, OAuthProvider, OAuthStatus, Security, utcnow
 from helpdesk.plugins import hook
 from helpdesk.services import access, agents, mailboxes
 from helpdesk.services import demo as demo_service
 from helpdesk.services.errors import ServiceError
+from helpdesk.services.oauth import grants
 
 app = typer.Typer(
     help="E-tunnus helpdesk: shared mailboxes, tickets, calls and invoices.",
@@ -217,42 +218,168 @@ def mailbox_add(
     smtp_user: Annotated[str | None, typer.Option()] = None,
     smtp_password: Annotated[str | None, typer.Option(envvar="HELPDESK_SMTP_PASSWORD")] = None,
     smtp_security: Annotated[Security, typer.Option()] = Security.starttls,
+    auth: Annotated[
+        MailboxAuth,
+        typer.Option(help="How IMAP and SMTP sign in: a password, or OAuth 2.0 (XOAUTH2)."),
+    ] = MailboxAuth.password,
+    oauth_provider: Annotated[
+        OAuthProvider,
+        typer.Option(
+            help="microsoft and google fill in the endpoints, scopes and mail servers; "
+            "generic needs --oauth-token-url and --oauth-scopes."
+        ),
+    ] = OAuthProvider.generic,
+    oauth_tenant: Annotated[
+        str | None, typer.Option(help="Microsoft Entra tenant: directory id or domain.")
+    ] = None,
+    oauth_client_id: Annotated[str | None, typer.Option(help="The app's client id.")] = None,
+    oauth_client_secret: Annotated[
+        str | None,
+        typer.Option(envvar="HELPDESK_OAUTH_CLIENT_SECRET", help="The app's client secret."),
+    ] = None,
+    oauth_refresh_token: Annotated[
+        str | None,
+        typer.Option(
+            envvar="HELPDESK_OAUTH_REFRESH_TOKEN",
+            help="A refresh token of the mailbox's account; without it, connect the mailbox "
+            "from its settings page.",
+        ),
+    ] = None,
+    oauth_account: Annotated[
+        str | None, typer.Option(help="The account the refresh token belongs to (shown).")
+    ] = None,
+    oauth_token_url: Annotated[
+        str | None, typer.Option(help="Token endpoint (generic; overrides the provider's).")
+    ] = None,
+    oauth_authorize_url: Annotated[
+        str | None, typer.Option(help="Authorization endpoint (generic; overrides too).")
+    ] = None,
+    oauth_scopes: Annotated[
+        str | None, typer.Option(help="Space-separated scopes (generic; overrides too).")
+    ] = None,
 ) -> None:
-    """Add a shared mailbox with its IMAP (mail in) and SMTP (mail out) settings."""
+    """Add a shared mailbox with its IMAP (mail in) and SMTP (mail out) settings.
+
+    With --auth xoauth2 the mailbox signs in with OAuth 2.0 instead of a password; the
+    secrets are stored encrypted. Example (Microsoft 365):
+    helpdesk mailbox add info@e-tunnus.fi --auth xoauth2 --oauth-provider microsoft
+    --oauth-tenant e-tunnus.fi --oauth-client-id ID --oauth-client-secret SECRET
+    --oauth-refresh-token TOKEN
+    """
+    values: dict[str, Any] = {
+        "display_name": name,
+        "imap_host": imap_host,
+        "imap_port": imap_port,
+        "imap_user": imap_user,
+        "imap_security": imap_security.value,
+        "smtp_host": smtp_host,
+        "smtp_port": smtp_port,
+        "smtp_user": smtp_user,
+        "smtp_security": smtp_security.value,
+    }
     with session_scope() as session:
         try:
-            mailbox = mailboxes.add_mailbox(
-                session,
-                address=address,
-                display_name=name,
-                imap_host=imap_host,
-                imap_port=imap_port,
-                imap_user=imap_user,
-                imap_password=imap_password,
-                imap_security=imap_security.value,
-                smtp_host=smtp_host,
-                smtp_port=smtp_port,
-                smtp_user=smtp_user,
-                smtp_password=smtp_password,
-                smtp_security=smtp_security.value,
-            )
+            if auth is MailboxAuth.xoauth2:
+                if imap_password or smtp_password:
+                    fail("an xoauth2 mailbox has no password; leave out --imap/smtp-password")
+                if not oauth_client_id:
+                    fail("--auth xoauth2 needs --oauth-client-id")
+                    return
+                mailbox = grants.add_xoauth2_mailbox(
+                    session,
+                    address=address,
+                    client=grants.OAuthClient(
+                        provider=oauth_provider,
+                        client_id=oauth_client_id,
+                        client_secret=oauth_client_secret,
+                        tenant=oauth_tenant,
+                        authorize_url=oauth_authorize_url,
+                        token_url=oauth_token_url,
+                        scopes=oauth_scopes,
+                    ),
+                    grant=grants.Grant(
+                        oauth_refresh_token, account=oauth_account or address.strip().lower()
+                    )
+                    if oauth_refresh_token
+                    else None,
+                    **_given_servers(values),
+                )
+            else:
+                mailbox = mailboxes.add_mailbox(
+                    session,
+                    address=address,
+                    imap_password=imap_password,
+                    smtp_password=smtp_password,
+                    **values,
+                )
         except ServiceError as exc:
             fail(str(exc))
             return
         typer.echo(f"added {mailbox.address}")
+        if auth is MailboxAuth.xoauth2 and not oauth_refresh_token:
+            typer.echo("not connected yet: connect it from its settings page")
+
+
+def _given_servers(values: dict[str, Any]) -> dict[str, Any]:
+    """The server options given; a provider's own servers fill in the rest."""
+    given = {k: v for k, v in values.items() if v is not None}
+    for kind in ("imap", "smtp"):
+        if values[f"{kind}_host"] is None:
+            given.pop(f"{kind}_security", None)
+    return given
+
+
+@mailbox_app.command("connect")
+def mailbox_connect(
+    address: str,
+    oauth_refresh_token: Annotated[
+        str,
+        typer.Option(envvar="HELPDESK_OAUTH_REFRESH_TOKEN", help="A new refresh token."),
+    ],
+    oauth_account: Annotated[
+        str | None, typer.Option(help="The account the refresh token belongs to (shown).")
+    ] = None,
+) -> None:
+    """Reconnect an xoauth2 mailbox with a new refresh token (headless reconnect).
+
+    Fetching and sending resume; replies that waited for it go at once.
+    """
+    with session_scope() as session:
+        mailbox = mailboxes.by_address(session, address)
+        if mailbox is None:
+            fail(f"no mailbox {address}")
+            return
+        try:
+            grants.save_grant(
+                session,
+                mailbox=mailbox,
+                grant=grants.Grant(oauth_refresh_token, account=oauth_account),
+            )
+        except ServiceError as exc:
+            fail(str(exc))
+            return
+        typer.echo(f"connected {mailbox.address}")
 
 
 @mailbox_app.command("list")
 def mailbox_list() -> None:
-    """List mailboxes with their sync state (passwords are never shown)."""
+    """List mailboxes with their sign-in, sync state and errors (secrets are never shown)."""
     with session_scope() as session:
+        oauth = {row.mailbox_id: row for row in grants.all_oauth(session)}
         for s in mailboxes.list_with_stats(session):
             m = s.mailbox
             imap = f"{m.imap_user}@{m.imap_host}:{m.imap_port}" if m.imap_host else "-"
             synced = m.last_sync_at.isoformat() if m.last_sync_at else "never"
+            sign_in = str(m.auth)
+            row = oauth.get(m.id or 0)
+            if m.auth == MailboxAuth.xoauth2 and row is not None:
+                sign_in += f"/{row.provider}:{row.status}"
+                if row.status_reason and row.status != OAuthStatus.ok:
+                    sign_in += f" ({row.status_reason})"
             typer.echo(
-                f"{m.address}\t{m.display_name}\timap={imap}\tlast_sync={synced}"
-                f"\ttickets={s.tickets}\t{'error=' + m.last_error if m.last_error else ''}"
+                f"{m.address}\t{m.display_name}\tauth={sign_in}\timap={imap}"
+                f"\tlast_sync={synced}\ttickets={s.tickets}"
+                f"\t{'error=' + m.last_error if m.last_error else ''}"
             )
 
 

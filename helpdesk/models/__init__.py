@@ -6,7 +6,15 @@ from helpdesk.models.base import UTCDateTime, utcnow
 from helpdesk.models.blocks import BlockScope, SenderBlock, SenderBlockRead
 from helpdesk.models.calls import Call, CallCreate, CallDirection, CallRead
 from helpdesk.models.inbound import InboundMail, InboundOutcome, JobLock
-from helpdesk.models.mailboxes import Mailbox, MailboxFolderState, Security
+from helpdesk.models.mailboxes import (
+    Mailbox,
+    MailboxAuth,
+    MailboxFolderState,
+    MailboxOAuth,
+    OAuthProvider,
+    OAuthStatus,
+    Security,
+)
 from helpdesk.models.messages import (
     Attachment,
     AttachmentRead,
@@ -22,6 +30,7 @@ from helpdesk.models.notifications import (
     NotifyEmail,
     TicketFollower,
 )
+from helpdesk.models.oauth_requests import MailboxOAuthRequest
 from helpdesk.models.outbox import (
     OutboundKind,
     OutboundMail,
@@ -70,7 +79,10 @@ __all__ = [
     "JobLock",
     "LoginThrottle",
     "Mailbox",
+    "MailboxAuth",
     "MailboxFolderState",
+    "MailboxOAuth",
+    "MailboxOAuthRequest",
     "Mention",
     "Message",
     "MessageKind",
@@ -78,6 +90,8 @@ __all__ = [
     "Notification",
     "NotificationKind",
     "NotifyEmail",
+    "OAuthProvider",
+    "OAuthStatus",
     "OutboundKind",
     "OutboundMail",
     "PresenceState",

@@ -17,6 +17,27 @@ class Security(StrEnum):
     starttls = "starttls"
 
 
+class MailboxAuth(StrEnum):
+    """How a mailbox signs in to IMAP and SMTP alike."""
+
+    password = "password"  # noqa: S105 - the name of a mode, not a secret
+    xoauth2 = "xoauth2"
+
+
+class OAuthProvider(StrEnum):
+    microsoft = "microsoft"
+    google = "google"
+    generic = "generic"
+
+
+class OAuthStatus(StrEnum):
+    """Whether the mailbox's OAuth grant works."""
+
+    not_connected = "not_connected"  # set up, but nobody has signed in yet
+    ok = "ok"
+    needs_reconnect = "needs_reconnect"  # the provider refused the grant: sign in again
+
+
 class MailboxBase(SQLModel):
     """Fields an admin may see and edit."""
 
@@ -35,6 +56,7 @@ class MailboxBase(SQLModel):
     smtp_port: int | None = None
     smtp_user: str | None = Field(default=None, max_length=255)
     smtp_security: Security = Field(default=Security.starttls, sa_type=String(16))
+    auth: MailboxAuth = Field(default=MailboxAuth.password, sa_type=String(16))
 
 
 class Mailbox(MailboxBase, table=True):
@@ -59,6 +81,38 @@ class Mailbox(MailboxBase, table=True):
     @property
     def can_send(self) -> bool:
         return bool(self.active and self.smtp_host)
+
+
+class MailboxOAuth(SQLModel, table=True):
+    """A mailbox's OAuth 2.0 client and grant (one row per xoauth2 mailbox).
+
+    The columns ending in ``_sealed`` hold Fernet tokens (``helpdesk.crypto``), never the
+    secret itself; ``helpdesk.services.oauth`` seals and opens them.
+    """
+
+    __tablename__ = "mailbox_oauth"
+
+    id: int | None = Field(default=None, primary_key=True)
+    mailbox_id: int = Field(foreign_key="mailbox.id", unique=True, index=True)
+    provider: OAuthProvider = Field(sa_type=String(16))
+    #: Microsoft Entra tenant (directory id or domain); the endpoints are built from it.
+    tenant: str | None = Field(default=None, max_length=255)
+    client_id: str = Field(max_length=500)
+    client_secret_sealed: str | None = None
+    authorize_url: str = Field(max_length=2000)
+    token_url: str = Field(max_length=2000)
+    #: Space-separated, as OAuth sends them.
+    scopes: str = Field(default="", max_length=2000)
+    refresh_token_sealed: str | None = None
+    access_token_sealed: str | None = None
+    access_token_expires_at: datetime | None = ts_field(nullable=True, default_now=False)
+    #: The account that signed in (shown to admins; the XOAUTH2 user name when set).
+    account: str | None = Field(default=None, max_length=254)
+    status: OAuthStatus = Field(default=OAuthStatus.not_connected, sa_type=String(16))
+    status_reason: str | None = Field(default=None, max_length=2000)
+    status_at: datetime | None = ts_field(nullable=True, default_now=False)
+    connected_at: datetime | None = ts_field(nullable=True, default_now=False)
+    updated_at: datetime = ts_field()
 
 
 class MailboxFolderState(SQLModel, table=True):

@@ -380,6 +380,21 @@ def retry_failed(session: Session, *, outbound_id: int, agent: Agent | None) -> 
     return True
 
 
+def send_waiting_now(session: Session, *, mailbox_id: int) -> int:
+    """Inside a unit: the mailbox's queued mail is due now (its sign-in works again)."""
+    now = utcnow()
+    result = session.exec(
+        update(OutboundMail)
+        .where(
+            col(OutboundMail.mailbox_id) == mailbox_id,
+            col(OutboundMail.status) == DeliveryStatus.queued,
+            col(OutboundMail.next_attempt_at) > now,
+        )
+        .values(next_attempt_at=now, updated_at=now)
+    )
+    return int(result.rowcount or 0)
+
+
 def delivery(session: Session, outbound_id: int) -> Delivery | None:
     """Where the mail ``queue_mail`` returned is now (read afresh: the outbox worker moves
     it in its own session), or None if there is no such mail."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
@@ -14,13 +15,15 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescap
 from jinja2_fragments import render_block
 from markupsafe import Markup
 
-from helpdesk import i18n, service_hours
+from helpdesk import db, i18n, service_hours
 from helpdesk.hookspecs import NavEntry
 from helpdesk.i18n import N_
 from helpdesk.mail.parsing.filenames import neutral_filename
+from helpdesk.models import Mailbox, MailboxOAuth
 from helpdesk.models.base import utcnow
 from helpdesk.plugins import collect, hook
 from helpdesk.services.calls import format_duration
+from helpdesk.services.oauth.grants import needing_reconnect
 from helpdesk.services.people import format_phone
 from helpdesk.settings import get_settings
 from helpdesk.web.auth import csrf_token
@@ -85,6 +88,7 @@ def environment() -> Environment:
     env.globals["languages"] = i18n.LANGUAGES
     env.globals["page_notices"] = page_notices
     env.globals["now_utc"] = utcnow
+    env.globals["mailboxes_to_reconnect"] = mailboxes_to_reconnect
     return env
 
 
@@ -92,6 +96,17 @@ def page_notices(request: Request, agent: Any) -> list[Markup]:
     """The plugins' notices for the top of every page (``helpdesk_page_notices``)."""
     found = hook().helpdesk_page_notices(request=request, agent=agent)
     return [Markup(n) for n in found if n]  # noqa: S704 (plugins render escaped templates)
+
+
+def mailboxes_to_reconnect(agent: Any) -> list[tuple[Mailbox, MailboxOAuth]]:
+    """For an admin's banner on every page: mailboxes whose OAuth sign-in needs a reconnect.
+
+    Templates call it, so it reads through a short read-only session of its own.
+    """
+    if not getattr(agent, "is_admin", False):
+        return []
+    with contextlib.closing(db.new_session(read_only=True)) as session:
+        return needing_reconnect(session)
 
 
 def navigation(agent: Any) -> list[NavEntry]:

@@ -13,12 +13,13 @@ import re
 import socket
 import ssl
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
 
 from imapclient import IMAPClient, SocketTimeout
+from imapclient import exceptions as imap_exceptions
 
 from helpdesk.blobs import BlobStore
 from helpdesk.mail.imap.fetching import fetch_batches, header_values
@@ -108,7 +109,9 @@ class ImapSession:
                         raise ImapError(self._describe("STARTTLS", "the server does not offer it"))
                     client.starttls(self._tls_context())
             with self._errors("login"):
-                if (s.username + s.password).isascii():
+                if s.xoauth2 is not None:
+                    self._oauth2_login(client, s.xoauth2)
+                elif (s.username + s.password).isascii():
                     client.login(s.username, s.password)
                 elif client.has_capability("AUTH=PLAIN"):
                     # LOGIN is ASCII-only in imaplib; SASL PLAIN carries UTF-8.
@@ -123,6 +126,14 @@ class ImapSession:
             raise
         self._client = client
         self._selected = None
+
+    def _oauth2_login(self, client: Any, source: Callable[[str | None], str]) -> None:
+        """SASL XOAUTH2; a refused token (ended early) is replaced once and tried again."""
+        token = source(None)
+        try:
+            client.oauth2_login(self.settings.username, token)
+        except imap_exceptions.LoginError:
+            client.oauth2_login(self.settings.username, source(token))
 
     def close(self) -> None:
         """Log out, or just drop the socket when the server no longer answers."""

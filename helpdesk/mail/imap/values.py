@@ -28,6 +28,9 @@ class ImapSettings:
     security: Security
     timeout: float = 30.0
     verify_tls: bool = True
+    #: For XOAUTH2 (instead of the password): returns an access token; called again with
+    #: the refused token when the server refuses it, for a fresh one.
+    xoauth2: Callable[[str | None], str] | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,15 @@ from helpdesk.mail.inbound.bigmail import prepare_fetched
 from helpdesk.mail.inbound.ingest import ingest
 from helpdesk.mail.inbound.prepare import Prepared, Preparer
 from helpdesk.mail.inbound.rows import Arrival, IngestResult, Source
-from helpdesk.models import InboundMail, InboundOutcome, Mailbox, MailboxFolderState, utcnow
+from helpdesk.models import (
+    InboundMail,
+    InboundOutcome,
+    Mailbox,
+    MailboxAuth,
+    MailboxFolderState,
+    utcnow,
+)
+from helpdesk.services.oauth.tokens import token_source
 from helpdesk.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -99,6 +107,7 @@ def imap_settings(mailbox: Mailbox) -> ImapSettings:
         password=mailbox.imap_password or "",
         security=security,  # type: ignore[arg-type]
         timeout=60.0,
+        xoauth2=token_source(mailbox.id or 0) if mailbox.auth == MailboxAuth.xoauth2 else None,
     )
 
 

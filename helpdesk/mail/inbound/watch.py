@@ -34,6 +34,8 @@ from helpdesk.mail.inbound.fetch import (
     sync_mailbox,
 )
 from helpdesk.models import Mailbox
+from helpdesk.services.oauth.grants import paused_mailboxes
+from helpdesk.services.oauth.tokens import NeedsReconnect, TokenUnavailable
 from helpdesk.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -44,8 +46,18 @@ IDLE_SLICE_SECONDS = 60.0
 
 
 def fetchable(session: Session, address: str | None = None) -> list[Mailbox]:
-    """Active mailboxes with IMAP settings (only ``address`` when given)."""
-    query = select(Mailbox).where(Mailbox.active == True).order_by(col(Mailbox.id))  # noqa: E712
+    """Active mailboxes with IMAP settings (only ``address`` when given).
+
+    An xoauth2 mailbox whose grant needs a reconnect is left out until it is reconnected.
+    """
+    query = (
+        select(Mailbox)
+        .where(
+            Mailbox.active == True,  # noqa: E712
+            col(Mailbox.id).not_in(paused_mailboxes()),
+        )
+        .order_by(col(Mailbox.id))
+    )
     if address:
         query = query.where(Mailbox.address == address.strip().lower())
     return [m for m in session.exec(query) if m.can_fetch]
@@ -85,7 +97,14 @@ def fetch_once(
                         counts=result.counts,
                     )
                 result.mailboxes[mailbox.address] = "ok"
-            except (ImapError, SQLAlchemyError, OSError, RuntimeError) as exc:
+            except (
+                ImapError,
+                NeedsReconnect,
+                TokenUnavailable,
+                SQLAlchemyError,
+                OSError,
+                RuntimeError,
+            ) as exc:
                 log.error("%s: %s", mailbox.address, exc)
                 result.mailboxes[mailbox.address] = str(exc)
                 result.counts.errors.append(f"{mailbox.address}: {exc}")
@@ -149,10 +168,21 @@ class MailboxWatcher:
                 try:
                     self._serve(session, mailbox, lock)
                     backoff = 1.0
+                except NeedsReconnect as exc:
+                    # Paused: the grant is marked, the worker starts a watcher again once
+                    # an admin reconnects the mailbox (it is not fetchable until then).
+                    self._failed(session, mailbox, address, exc)
+                    return
                 except ImapLoginError as exc:
                     self._failed(session, mailbox, address, exc)
                     backoff = MAX_BACKOFF_SECONDS  # a wrong password will not fix itself
-                except (ImapError, SQLAlchemyError, OSError, RuntimeError) as exc:
+                except (
+                    ImapError,
+                    TokenUnavailable,
+                    SQLAlchemyError,
+                    OSError,
+                    RuntimeError,
+                ) as exc:
                     if self.stop.is_set():
                         break
                     self._failed(session, mailbox, address, exc)

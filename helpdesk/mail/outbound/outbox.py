@@ -50,6 +50,8 @@ from helpdesk.mail.outbound import sent_folder
 from helpdesk.mail.outbound.smtp import SmtpError, SmtpPermanentError, SmtpTemporaryError, send_raw
 from helpdesk.models import DeliveryStatus, Mailbox, Message, OutboundMail, utcnow
 from helpdesk.services import audit
+from helpdesk.services.oauth import grants
+from helpdesk.services.oauth.tokens import NeedsReconnect, TokenUnavailable
 from helpdesk.settings import get_settings
 from helpdesk.workqueue import Lease, LeaseLost, Queue
 
@@ -82,6 +84,8 @@ class FlushSummary:
     recovered: int = 0
     reconciled: int = 0
     copies: int = 0
+    #: Mail put back to wait for its mailbox's OAuth reconnect.
+    waiting: int = 0
     errors: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -163,6 +167,8 @@ def claim(
         col(OutboundMail.status) == DeliveryStatus.queued,
         col(OutboundMail.send_after) <= now,
         col(OutboundMail.next_attempt_at) <= now,
+        # A mailbox whose OAuth grant needs a reconnect keeps its mail until then.
+        col(OutboundMail.mailbox_id).not_in(grants.paused_mailboxes()),
         now=now,
         limit=limit,
         holder=worker_id,
@@ -292,6 +298,21 @@ def send_one(
         _finish(session, lease, row)
         summary.sent += 1
         return
+    try:
+        _send_claimed(session, lease, row, mailbox, summary)
+    except NeedsReconnect as exc:
+        _wait_for_reconnect(session, lease, row, exc, summary)
+    except TokenUnavailable as exc:
+        _reschedule(session, lease, row, SmtpTemporaryError(str(exc), stage="auth"), summary)
+
+
+def _send_claimed(
+    session: Session,
+    lease: Lease[OutboundMail],
+    row: OutboundMail,
+    mailbox: Mailbox,
+    summary: FlushSummary,
+) -> None:
     if row.reconcile:
         try:
             found = sent_folder.was_sent(mailbox, row.message_id)
@@ -333,13 +354,34 @@ def send_one(
     copy_sent(session, row, mailbox, raw, summary)
 
 
+def _wait_for_reconnect(
+    session: Session,
+    lease: Lease[OutboundMail],
+    row: OutboundMail,
+    exc: NeedsReconnect,
+    summary: FlushSummary,
+) -> None:
+    """Back to the queue, the attempt not counted: it goes when the mailbox is reconnected."""
+    with lease.unit(session, row.id or 0):
+        lease.release(session, row.id or 0)
+        _update(
+            session,
+            row,
+            status=DeliveryStatus.queued,
+            attempts=OutboundMail.attempts - 1,
+            next_attempt_at=utcnow(),
+            last_error=f"Waiting for the mailbox to be connected again: {exc.reason}",
+        )
+    summary.waiting += 1
+
+
 def copy_sent(
     session: Session, row: OutboundMail, mailbox: Mailbox, raw: bytes, summary: FlushSummary
 ) -> None:
     """Step 4: keep the mail in the mailbox's Sent folder (retried on later flushes)."""
     try:
         kept = sent_folder.keep_copy(mailbox, row.message_id, raw)
-    except ImapError as exc:
+    except (ImapError, NeedsReconnect, TokenUnavailable) as exc:
         log.warning("outbox: Sent copy of %s failed: %s", row.message_id, exc)
         summary.errors.append(f"sent copy {row.id}: {exc}")
         return
@@ -361,6 +403,7 @@ def _missing_copies(now: datetime) -> list[tuple[OutboundMail, Mailbox]]:
                 OutboundMail.status == DeliveryStatus.sent,
                 col(OutboundMail.sent_copy_at).is_(None),
                 col(OutboundMail.sent_at) >= now - COPY_RETRY_WINDOW,
+                col(OutboundMail.mailbox_id).not_in(grants.paused_mailboxes()),
             )
             .order_by(col(OutboundMail.id))
             .limit(20)

@@ -7,7 +7,8 @@ import ipaddress
 
 from helpdesk.mail.imap.session import SEEN, ImapSession, ImapSettings
 from helpdesk.mail.outbound.smtp import SmtpSettings
-from helpdesk.models import Mailbox
+from helpdesk.models import Mailbox, MailboxAuth
+from helpdesk.services.oauth.tokens import token_source
 
 DEFAULT_SENT = "Sent"
 _DEFAULT_SMTP_PORTS = {"ssl": 465, "starttls": 587, "none": 25}
@@ -28,7 +29,8 @@ def smtp_settings(mailbox: Mailbox) -> SmtpSettings:
     if not mailbox.smtp_host:
         raise ValueError(f"The mailbox {mailbox.address} has no SMTP server configured")
     security = str(mailbox.smtp_security)
-    if security == "none" and mailbox.smtp_user and not is_loopback(mailbox.smtp_host):
+    oauth = mailbox.auth == MailboxAuth.xoauth2
+    if security == "none" and (mailbox.smtp_user or oauth) and not is_loopback(mailbox.smtp_host):
         raise ValueError(
             f"The mailbox {mailbox.address} would send its SMTP password unencrypted; "
             "use ssl or starttls"
@@ -36,9 +38,11 @@ def smtp_settings(mailbox: Mailbox) -> SmtpSettings:
     return SmtpSettings(
         host=mailbox.smtp_host,
         port=mailbox.smtp_port or _DEFAULT_SMTP_PORTS[security],
-        username=mailbox.smtp_user,
-        password=mailbox.smtp_password,
+        # XOAUTH2 names the mailbox; the token says who may use it.
+        username=(mailbox.smtp_user or mailbox.address) if oauth else mailbox.smtp_user,
+        password=None if oauth else mailbox.smtp_password,
         security=security,  # type: ignore[arg-type]
+        xoauth2=token_source(mailbox.id or 0) if oauth else None,
     )
 
 
@@ -53,6 +57,7 @@ def imap_settings(mailbox: Mailbox) -> ImapSettings | None:
         username=mailbox.imap_user,
         password=mailbox.imap_password or "",
         security=security,  # type: ignore[arg-type]
+        xoauth2=token_source(mailbox.id or 0) if mailbox.auth == MailboxAuth.xoauth2 else None,
     )
 
 

@@ -11,7 +11,7 @@ import base64
 import contextlib
 import smtplib
 import ssl
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -34,6 +34,9 @@ class SmtpSettings:
     timeout: float = 60.0
     verify_tls: bool = True
     helo_name: str | None = None  # None: smtplib asks the OS for our FQDN
+    #: For AUTH XOAUTH2 (instead of the password): returns an access token; called again
+    #: with the refused token when the server refuses it, for a fresh one.
+    xoauth2: Callable[[str | None], str] | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -148,7 +151,10 @@ def _prepare(smtp: smtplib.SMTP, settings: SmtpSettings) -> None:
                 )
             smtp.starttls(context=_tls_context(settings))
             smtp.ehlo()
-        if settings.username:
+        if settings.xoauth2 is not None:
+            stage = "auth"
+            _xoauth2_login(smtp, settings.username or "", settings.xoauth2)
+        elif settings.username:
             stage = "auth"
             _login(smtp, settings.username, settings.password or "")
     except SmtpPermanentError:
@@ -179,6 +185,26 @@ def _login(smtp: smtplib.SMTP, username: str, password: str) -> None:
     code, response = smtp.docmd("AUTH", "PLAIN " + token)
     if code != 235:
         raise smtplib.SMTPAuthenticationError(code, response)
+
+
+def _xoauth2_login(smtp: smtplib.SMTP, username: str, source: Callable[[str | None], str]) -> None:
+    """AUTH XOAUTH2 (Google's and Microsoft's SASL profile of a bearer token).
+
+    A refused token (it ended before its time) is replaced once and tried again.
+    """
+    token = source(None)
+    try:
+        smtp.auth("XOAUTH2", _xoauth2_answer(username, token))
+    except smtplib.SMTPAuthenticationError:
+        smtp.auth("XOAUTH2", _xoauth2_answer(username, source(token)))
+
+
+def _xoauth2_answer(username: str, token: str) -> Callable[..., str]:
+    def answer(challenge: bytes | None = None) -> str:
+        # On a refusal the server sends its error as a challenge; an empty reply ends it.
+        return "" if challenge is not None else f"user={username}\x01auth=Bearer {token}\x01\x01"
+
+    return answer
 
 
 def _mail_options(

@@ -16,9 +16,11 @@ from helpdesk.services import mailboxes as mailbox_service
 from helpdesk.services import tags as tag_service
 from helpdesk.services import user_import
 from helpdesk.services.errors import NotFound, ServiceError
+from helpdesk.services.oauth import grants as oauth_grants
 from helpdesk.values import Id, Line, Text
 from helpdesk.web.deps import AdminAgent, SessionDep
 from helpdesk.web.forms import Checkbox, OptionalId
+from helpdesk.web.pages import mailbox_oauth
 from helpdesk.web.templating import render
 
 router = APIRouter(prefix="/admin")
@@ -94,7 +96,12 @@ class AgentForm(BaseModel):
 @router.get("/mailboxes", include_in_schema=False)
 def mailboxes(request: Request, session: SessionDep, agent: AdminAgent) -> Response:
     return render(
-        request, "admin/mailboxes.html", {"stats": mailbox_service.list_with_stats(session)}
+        request,
+        "admin/mailboxes.html",
+        {
+            "stats": mailbox_service.list_with_stats(session),
+            "oauth": {row.mailbox_id: row for row in oauth_grants.all_oauth(session)},
+        },
     )
 
 
@@ -103,7 +110,9 @@ def mailbox_form(
     request: Request, mailbox_id: Id, session: SessionDep, agent: AdminAgent
 ) -> Response:
     mailbox = mailbox_service.get_mailbox(session, mailbox_id)
-    return render(request, "admin/mailbox_form.html", {"mailbox": mailbox})
+    # The OAuth panel: the grant's state and account, the Connect buttons.
+    context = {"mailbox": mailbox} | mailbox_oauth.panel(session, mailbox)
+    return render(request, "admin/mailbox_form.html", context)
 
 
 @router.post("/mailboxes", include_in_schema=False)

@@ -9,3 +9,4 @@ if _TESTS_DIR not in sys.path:
     sys.path.insert(0, _TESTS_DIR)
 
 from mailservers import *  # noqa: E402, F403
+from oauth_server import oauth_dovecot, oauth_provider, oauth_server, oauth_smtp  # noqa: E402, F401
