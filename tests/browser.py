@@ -90,6 +90,9 @@ def page(chromium: Any) -> Iterator[Any]:
     """A page in a fresh context: no cookies, Finnish locale, Helsinki time."""
     context = chromium.new_context(locale="fi-FI", timezone_id="Europe/Helsinki")
     context.set_default_timeout(10_000)
+    # A page load waits longer than an element: on a loaded machine the live server's first
+    # answer (migrated database, templates compiled) has been seen to take over 10 s.
+    context.set_default_navigation_timeout(30_000)
     tab = context.new_page()
     yield tab
     context.close()
