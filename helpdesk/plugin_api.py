@@ -40,7 +40,8 @@ What is here, grouped as below:
 - **Helpers**: settings, Finnish reference numbers, the service calendar, form values;
   ``Id``, ``Line``, ``Text``, ``Search`` and ``Key``, the types every route and request
   model takes for ids and text (bounded ids, no NUL or lone surrogate, a maximum length;
-  see ``helpdesk.values``).
+  see ``helpdesk.values``); ``fold_accents``, the lower-case accent folding search compares
+  by (``makinen`` matches Mäkinen).
 
 The blob store and the work queue are functions here, not hooks: hooks are the core
 asking plugins, and these are a plugin asking the core, as every other name here is.
@@ -129,6 +130,7 @@ from helpdesk.web.downloads import csv_response
 from helpdesk.web.pages.reports import period_query as report_query
 from helpdesk.web.problems import API_ERRORS, Problem
 from helpdesk.web.templating import render, render_partial
+from helpdesk.words import fold as fold_accents
 from helpdesk.workqueue import Lease, LeaseLost, Queue
 
 
@@ -224,6 +226,7 @@ __all__ = [  # noqa: RUF022 - in the docstring's groups, not alphabetical
     "as_id",
     "calendar_from_settings",
     "find_references",
+    "fold_accents",
     "from_rf",
     "get_settings",
     "invoice_number_parts",

@@ -8,7 +8,6 @@ single trailing ``%`` is read as the prefix wildcard.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -16,7 +15,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, or_
 from sqlmodel import Session, col, select
 
-from helpdesk.plugin_api import from_rf
+from helpdesk.plugin_api import fold_accents, from_rf
 from plugins.invoices.models import Invoice
 
 LIKE_ESCAPE = "\\"
@@ -28,8 +27,7 @@ def name_key(text: str) -> str:
 
     The same folding is applied to what the agent types, so ``makinen`` finds Mäkinen,
     ``mäkinen`` still does, and ``hamalainen`` finds Hämäläinen."""
-    decomposed = unicodedata.normalize("NFKD", " ".join(text.split()).casefold())
-    return "".join(char for char in decomposed if not unicodedata.combining(char))
+    return fold_accents(" ".join(text.split()))
 
 
 def escape_like(text: str) -> str:
