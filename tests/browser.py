@@ -53,16 +53,23 @@ def _free_port() -> int:
 @pytest.fixture
 def live_server(committed_url: str) -> Iterator[LiveServer]:
     """The web app on a real port, in a thread, using the committed test database."""
-    port = _free_port()
-    config = uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="live-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the live server did not start")
-        time.sleep(0.02)
+    # A free port can be taken by another process before uvicorn binds it: then the thread
+    # ends at once, and a new port is tried (three times at most).
+    for _attempt in range(3):
+        port = _free_port()
+        config = uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning")
+        server = uvicorn.Server(config)
+        thread = threading.Thread(target=server.run, name="live-server", daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 15
+        while not server.started and thread.is_alive():
+            if time.monotonic() > deadline:
+                raise RuntimeError("the live server did not start")
+            time.sleep(0.02)
+        if server.started:
+            break
+    else:
+        raise RuntimeError("the live server did not start")
     yield LiveServer(f"http://127.0.0.1:{port}")
     server.should_exit = True
     thread.join(timeout=10)
