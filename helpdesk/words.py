@@ -66,6 +66,8 @@ class Lemmatiser:
     #: an unknown word -> the known words it is when ä/ö/å are put back ("paivityksen" ->
     #: "päivityksen"), for queries typed without them
     respell: Callable[[str], tuple[str, ...]] = lambda word: ()
+    #: an analysis means the word is in the dictionary (Voikko), not merely cut (a stemmer)
+    knows_words: bool = False
 
 
 def _compound_parts(wordbases: str) -> list[str]:
@@ -111,7 +113,7 @@ def _voikko() -> Lemmatiser:
         folded = fold(word)
         return tuple(s for s in suggestions if s.lower() != word and fold(s) == folded)
 
-    return Lemmatiser("voikko", VOIKKO, analyse, respell)
+    return Lemmatiser("voikko", VOIKKO, analyse, respell, knows_words=True)
 
 
 def _snowball() -> Lemmatiser:
@@ -163,18 +165,20 @@ def use(chosen: Lemmatiser | None) -> None:
 
 
 @lru_cache(maxsize=CACHE_WORDS)
-def _terms(word: str) -> tuple[str, frozenset[str], frozenset[str]]:
-    """(the word folded, its folded lemmas, its folded compound parts): a lower-case word
-    that is no word to lemmatise (a number, a code) has neither."""
+def _terms(word: str) -> tuple[str, frozenset[str], frozenset[str], bool]:
+    """(the word folded, its folded lemmas, its folded compound parts, whether the
+    dictionary knows it): a lower-case word that is no word to lemmatise (a number, a
+    code) has neither lemmas nor parts and is not known."""
     folded = fold(word)
     if not _lemmatisable(word):
-        return folded, frozenset(), frozenset()
-    lemmas, parts = lemmatiser().analyse(word)
+        return folded, frozenset(), frozenset(), False
+    chosen = lemmatiser()
+    lemmas, parts = chosen.analyse(word)
 
     def clean(found: tuple[str, ...]) -> frozenset[str]:
         return frozenset(t for t in map(fold, found) if WORD.fullmatch(t) and t != folded)
 
-    return folded, clean(lemmas), clean(parts)
+    return folded, clean(lemmas), clean(parts), chosen.knows_words and bool(lemmas)
 
 
 def _lemmatisable(word: str) -> bool:
@@ -195,7 +199,7 @@ def index_terms(texts: Iterable[str | None]) -> str:
         if not text or budget <= 0:
             continue
         for word in set(WORD.findall(text[:budget].lower())):
-            folded, lemmas, parts = _terms(word)
+            folded, lemmas, parts, _ = _terms(word)
             own.add(folded)
             extra |= lemmas
             extra |= parts
@@ -205,11 +209,21 @@ def index_terms(texts: Iterable[str | None]) -> str:
 
 @dataclass(frozen=True)
 class QueryWord:
-    """One word the agent typed: it matches a message that has ``prefix`` as the start of
-    a word, or any of ``lemmas`` as a word (or lemma, or compound part) of its own."""
+    """One word the agent typed: it matches a message that has ``prefix`` as a word, or
+    any of ``lemmas`` as a word (or lemma, or compound part) of its own; a word the
+    dictionary does not know (typed halfway, a name, a code) also as the start of a word.
+
+    A known word needs no prefix match: its inflected forms and the compounds it is part
+    of are found through their lemmas and parts, and an exact term is a cheap look-up in
+    either full-text index, where a prefix of a common word ("lasku"*) merges the entries
+    of every word that begins with it.
+    """
 
     prefix: str
     lemmas: tuple[str, ...]
+    #: match ``prefix`` as the start of a word too (False: as a whole word only); a known
+    #: compound keeps it, as it may begin a longer compound
+    as_prefix: bool = True
 
 
 def query_word(token: str) -> QueryWord:
@@ -219,13 +233,18 @@ def query_word(token: str) -> QueryWord:
 
 @lru_cache(maxsize=10_000)
 def _query_word(word: str) -> QueryWord:
-    folded, lemmas, _ = _terms(word)
-    if not lemmas and _lemmatisable(word):
+    folded, lemmas, parts, known = _terms(word)
+    if not known and _lemmatisable(word):
         # Typed without ä/ö: the lemmas of the word spelled with them.
         for spelled in lemmatiser().respell(word):
-            own, more, _ = _terms(spelled.lower())
+            own, more, more_parts, known_spelled = _terms(spelled.lower())
             lemmas |= more | {own}
-    return QueryWord(folded, tuple(sorted(lemmas - {folded})))
+            parts |= more_parts
+            known = known or known_spelled
+    # A compound may begin a longer one ("verkkolasku": verkkolaskuosoite, whose indexed
+    # parts are verkko, lasku, osoite), so it keeps its prefix match.
+    as_prefix = not known or bool(parts)
+    return QueryWord(folded, tuple(sorted(lemmas - {folded})), as_prefix=as_prefix)
 
 
 def version() -> int:

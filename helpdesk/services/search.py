@@ -1,10 +1,12 @@
 """Full-text search of the inbox: which tickets have a message that matches the agent's words.
 
 SQLite searches with FTS5 (``message_fts``), PostgreSQL with the ``search_vector`` column
-and its GIN index. Every word the agent types must appear in one message, as the start of
-one of its words or as one of the word's lemmas among the message's words, lemmas and
-compound parts (``search_lemmas``, made at write time by ``helpdesk.words``); both sides
-are folded, so ä/ö need not be typed. "pankki" finds "pankin", "pankin" finds "pankissa".
+and its GIN index. Every word the agent types must appear in one message, as one of its
+words or as one of the word's lemmas among the message's words, lemmas and compound parts
+(``search_lemmas``, made at write time by ``helpdesk.words``); a word the dictionary does
+not know (typed halfway, a name, a code) and a compound also as the start of a word. Both
+sides are folded, so ä/ö need not be typed. "pankki" finds "pankin", "pankin" finds
+"pankissa".
 
 PostgreSQL keeps statistics on the tsvector, so its planner picks by itself between
 walking the inbox order (common words) and the GIN index (rare words). FTS5 gives SQLite's
@@ -42,18 +44,24 @@ def _quoted(term: str, quote: str) -> str:
 
 
 def fts_query_sqlite(q: str) -> str | None:
-    """User words as an FTS5 query: every word must appear, as a word prefix or as one of
-    its lemmas (a word, lemma or compound part of the message)."""
+    """User words as an FTS5 query: every word must appear, as itself (a word prefix when
+    ``as_prefix``) or as one of its lemmas (a word, lemma or compound part of the message)."""
     found = [words.query_word(w) for w in words.WORD.findall(q)[:MAX_SEARCH_TERMS]]
     if not found:
         return None
-    groups = ([_quoted(w.prefix, '"') + "*", *(_quoted(t, '"') for t in w.lemmas)] for w in found)
+    groups = (
+        [
+            _quoted(w.prefix, '"') + ("*" if w.as_prefix else ""),
+            *(_quoted(t, '"') for t in w.lemmas),
+        ]
+        for w in found
+    )
     return " AND ".join("(" + " OR ".join(alternatives) + ")" for alternatives in groups)
 
 
 def fts_query_postgres(q: str) -> str | None:
-    """User words as a tsquery string: every word (or address) must appear, as a prefix, or
-    one of its lemmas."""
+    """User words as a tsquery string: every word (or address) must appear, as itself (a
+    prefix when ``as_prefix``) or one of its lemmas."""
     tokens = [t.strip(".-+") for t in _PG_TOKEN.findall(q)]
     tokens = [t.replace("\\", "") for t in tokens if t][:MAX_SEARCH_TERMS]
     if not tokens:
@@ -63,7 +71,8 @@ def fts_query_postgres(q: str) -> str | None:
         word = words.query_word(token)
         if not word.prefix:
             continue
-        alternatives = [_quoted(word.prefix, "'") + ":*", *(_quoted(t, "'") for t in word.lemmas)]
+        own = _quoted(word.prefix, "'") + (":*" if word.as_prefix else "")
+        alternatives = [own, *(_quoted(t, "'") for t in word.lemmas)]
         parts.append("(" + " | ".join(alternatives) + ")")
     return " & ".join(parts) or None
 

@@ -132,6 +132,24 @@ def test_every_word_must_match_and_letters_fold_both_ways(session):
     assert _found(session, "verkkopank") == {both.id, one.id}
 
 
+def test_a_known_word_matches_whole_words_and_an_unknown_one_as_a_prefix(session):
+    box = factories.mailbox(session)
+    id_word = factories.ticket(session, mailbox=box, text="Tunnukseni ei toimi.").id
+    confess = factories.ticket(session, mailbox=box, text="Tunnustan, että unohdin.").id
+    compound = factories.ticket(session, mailbox=box, text="Verkkolaskuosoite vaihtui.").id
+    # "tunnus" (an ID) is a dictionary word: its forms match, "tunnustan" (I admit) does not,
+    # though it begins with the same letters.
+    assert _found(session, "tunnus") == {id_word}
+    assert _found(session, "tunnustaa") == {confess}
+    # Typed halfway, a word is no dictionary word and matches as the start of one.
+    assert _found(session, "tunn") == {id_word, confess}
+    assert _found(session, "tunnust") == {confess}
+    # A compound may begin a longer compound: it keeps its prefix match.
+    assert _found(session, "verkkolasku") == {compound}
+    assert words.query_word("tunnus").as_prefix is False
+    assert words.query_word("verkkolasku").as_prefix is True
+
+
 def test_notes_and_sender_names_are_found_by_their_lemmas(session):
     box = factories.mailbox(session)
     t = factories.ticket(session, mailbox=box, text="Kiitos.")
