@@ -38,6 +38,13 @@ TOWNS = _words(
     "Lappeenranta Hämeenlinna Vaasa Seinäjoki Rovaniemi Mikkeli Kotka Salo Porvoo Kokkola "
     "Hyvinkää Lohja Järvenpää Rauma Kajaani Savonlinna Nokia Kerava Iisalmi"
 )
+#: Where the customer is, as Finnish says it (Helsingissä, Tampereella: not "Helsinkissa").
+IN_TOWN = _words(
+    "Helsingissä Espoossa Tampereella Vantaalla Oulussa Turussa Jyväskylässä Lahdessa "
+    "Kuopiossa Porissa Joensuussa Lappeenrannassa Hämeenlinnassa Vaasassa Seinäjoella "
+    "Rovaniemellä Mikkelissä Kotkassa Salossa Porvoossa Kokkolassa Hyvinkäällä Lohjalla "
+    "Järvenpäässä Raumalla Kajaanissa Savonlinnassa Nokialla Keravalla Iisalmessa"
+)
 TRADES = _words(
     "valokuvaus siivous remontti kirjanpito graafinen suunnittelu käännöspalvelu "
     "hieronta koulutus konsultointi puutarhanhoito musiikki ohjelmointi kuljetus "
@@ -159,7 +166,7 @@ class FinnishMail:
             f"Asiakas {self.company()} kertoi, että {r.choice(NOUNS)} {r.choice(PROBLEMS)}.",
             f"{r.choice(VERBS).capitalize()} {self.compound()}-kohdan {r.choice(MONTHS)}, ja nyt {r.choice(NOUNS)} {r.choice(PROBLEMS)}.",
             f"Laskun summa oli {r.randint(20, 4000)},{r.randint(0, 99):02d} euroa ja eräpäivä {self.date()}.",
-            f"Toimitustavaksi valitsin {r.choice(METHODS)}, koska asiakas on {r.choice(TOWNS)}ssa.",
+            f"Toimitustavaksi valitsin {r.choice(METHODS)}, koska asiakas on {r.choice(IN_TOWN)}.",
             f"Teen töitä alalla {r.choice(TRADES)} ja tarvitsen apua: {self.compound()}.",
             f"Viitenumero on {r.randint(10000, 99999999)} ja {r.choice(NOUNS)} näkyy väärin.",
             r.choice(QUESTIONS),
