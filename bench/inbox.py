@@ -64,11 +64,15 @@ TARGETS_MS = {
     "tags: views list 6 counts": 150,
 }
 SEARCH_TARGET_MS = 150
+#: The status counts come after the list; a search's count of each status stops at 100.
+COUNTS_TARGET_MS = 150
 REPORT_TARGET_MS = 500
 REPORTS = ("times", "volume", "calls", "backlog", "agents", "same-day")
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 CURSOR = re.compile(r"cursor=([A-Za-z0-9_-]+)")
 COMMON_WORDS = ("lasku", "asiakas", "kiitos", "maksu", "postitse")
+#: The second word of the two-word searches.
+TWO_WORD_SECONDS = ("helsinki", "virtanen", "verkkolaskuna", "palautui")
 #: Words as an agent types them for what customers wrote inflected or in compounds: each
 #: matches through the lemmas (pankki: pankkipäivän; osoite: osoitteeseen), not as a prefix.
 FINNISH_QUERIES = (
@@ -185,7 +189,7 @@ def run_cases(http: httpx.Client, data: Dataset, engine: Engine, n: int, only: s
             "search two words",
             "/tickets",
             params={
-                "q": f"{rng.choice(COMMON_WORDS)} {rng.choice(('helsinki', 'virtanen', 'verkkolaskuna', 'palautui'))}",
+                "q": f"{rng.choice(COMMON_WORDS)} {rng.choice(TWO_WORD_SECONDS)}",
                 "status": "",
             },
         ),
@@ -218,6 +222,28 @@ def run_cases(http: httpx.Client, data: Dataset, engine: Engine, n: int, only: s
             params={"q": rng.choice(data.rare_words), "status": ""},
         ),
     }
+    # The status counts a filtered list loads after itself (htmx, with the form's values).
+    cases["counts: search common"] = lambda: _get(
+        http,
+        timings,
+        "counts: search common",
+        "/tickets/counts",
+        params={"q": rng.choice(COMMON_WORDS)},
+    )
+    cases["counts: search two words"] = lambda: _get(
+        http,
+        timings,
+        "counts: search two words",
+        "/tickets/counts",
+        params={"q": f"{rng.choice(COMMON_WORDS)} {rng.choice(TWO_WORD_SECONDS)}"},
+    )
+    cases["counts: search finnish"] = lambda: _get(
+        http,
+        timings,
+        "counts: search finnish",
+        "/tickets/counts",
+        params={"q": rng.choice(FINNISH_QUERIES)},
+    )
     # Tags and saved views: the tag filter, and the views list with a count per view.
     cases["tags: inbox filter"] = lambda: _get(
         http,
@@ -308,6 +334,8 @@ def _report(db: str, data: Dataset, timings: Timings) -> None:
         target = (
             SEARCH_TARGET_MS
             if case.startswith("search")
+            else COUNTS_TARGET_MS
+            if case.startswith("counts")
             else REPORT_TARGET_MS
             if case.startswith("report")
             else TARGETS_MS.get(case)

@@ -59,6 +59,10 @@ class TicketFilter:
     def as_query(self) -> dict[str, str]:
         return {k: v for k in self.KEYS if (v := getattr(self, k))}
 
+    def narrowed(self) -> bool:
+        """Whether a filter other than the status is on (the counts then follow it)."""
+        return any((self.mailbox, self.assignee, self.user, self.tag, (self.q or "").strip()))
+
     @classmethod
     def from_query(cls, values: dict[str, str], me: Agent | None) -> TicketFilter:
         """The filters of a saved view (or any mapping of query values); others are ignored."""
@@ -258,6 +262,14 @@ def hydrate(session: Session, tickets: list[Ticket]) -> list[InboxRow]:
 #: Filtered counts stop at this many per status (shown as "1000+"): a search for a common
 #: word never counts every message it matches.
 COUNT_CAP = 1000
+#: With a search on, the status counts stop sooner ("100+"): past a hundred a count tells an
+#: agent only to narrow the search, and each hit counted is a full-text look-up.
+SEARCH_COUNT_CAP = 100
+
+
+def count_cap(f: TicketFilter) -> int:
+    """Where the status counts of ``f`` stop (a count above it is shown as "cap+")."""
+    return SEARCH_COUNT_CAP if (f.q or "").strip() else COUNT_CAP
 
 
 def status_counts(session: Session, f: TicketFilter | None = None) -> dict[str, int]:
@@ -267,9 +279,9 @@ def status_counts(session: Session, f: TicketFilter | None = None) -> dict[str, 
     Unfiltered, open and pending are counted exactly on every call (index-only range
     counts), and closed tickets, most of the table and growing forever, are counted once per
     ``CLOSED_COUNT_SECONDS`` per database. Filtered, each status is counted up to
-    ``COUNT_CAP`` (a value above the cap means "more than that").
+    ``count_cap(f)`` (a value above the cap means "more than that").
     """
-    if f is not None and any((f.mailbox, f.assignee, f.user, f.tag, (f.q or "").strip())):
+    if f is not None and f.narrowed():
         return _filtered_counts(session, f)
     active = [TicketStatus.open, TicketStatus.pending]
     moment = utcnow()
@@ -335,8 +347,9 @@ def _filtered_counts(session: Session, f: TicketFilter) -> dict[str, int]:
     if base is None:
         return {}
     counts: dict[str, int] = {}
+    cap = count_cap(f)
     for status in TicketStatus:
-        capped = base.where(col(Ticket.status) == status).limit(COUNT_CAP + 1).subquery()
+        capped = base.where(col(Ticket.status) == status).limit(cap + 1).subquery()
         found = int(session.exec(select(func.count()).select_from(capped)).one())
         if found:
             counts[status.value] = found

@@ -9,7 +9,13 @@ from sqlmodel import select
 from helpdesk.models import Mailbox
 from helpdesk.services import agents as agent_service
 from helpdesk.services import saved_views, tags
-from helpdesk.services.inbox import COUNT_CAP, TicketFilter, list_tickets, status_counts
+from helpdesk.services.inbox import (
+    COUNT_CAP,
+    TicketFilter,
+    count_cap,
+    list_tickets,
+    status_counts,
+)
 from helpdesk.values import Id, Line, Search
 from helpdesk.web.deps import CurrentAgent, HtmxTarget, SessionDep
 from helpdesk.web.templating import render
@@ -60,12 +66,39 @@ def inbox(
         "agents": agent_service.list_agents(session, active_only=True),
         "tags": tags.list_tags(session),
         "view_id": view,
-        # The counts follow the filters and come with every list (a filter change, the
-        # 20-second refresh); only "show more" leaves them as they are.
-        "counts": status_counts(session, filters) if block != "ticket_rows" else {},
+        # A full page counts inline only when that is cheap (no filter on); otherwise, and
+        # after every list swap, the counts come from /tickets/counts once the list is in.
+        "counts": status_counts(session) if block is None and not filters.narrowed() else None,
         "count_cap": COUNT_CAP,
     }
-    return render(request, "inbox.html", context, block=block)
+    # A new list (a filter change, the refresh) asks the counts to follow it.
+    headers = {"HX-Trigger": "inbox-listed"} if block == "ticket_list" else None
+    return render(request, "inbox.html", context, block=block, headers=headers)
+
+
+@router.get("/tickets/counts", include_in_schema=False)
+def inbox_counts(
+    request: Request,
+    session: SessionDep,
+    agent: CurrentAgent,
+    mailbox: Line | None = None,
+    assignee: Line | None = None,
+    user: Line | None = None,
+    tag: Line | None = None,
+    q: Search | None = None,
+) -> Response:
+    """How many tickets of each status the inbox's filters (other than the status) select,
+    for the line above the list."""
+    filters = TicketFilter(
+        mailbox=mailbox or None,
+        assignee=assignee or None,
+        user=user or None,
+        tag=tag or None,
+        q=q or None,
+        me=agent,
+    )
+    context = {"counts": status_counts(session, filters), "count_cap": count_cap(filters)}
+    return render(request, "_inbox_counts.html", context)
 
 
 @router.get("/tickets/views", include_in_schema=False)

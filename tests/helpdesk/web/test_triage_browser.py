@@ -9,9 +9,11 @@ import factories
 import pytest
 from browser import browser_login
 from playwright.sync_api import expect
+from sqlmodel import select
 
 from helpdesk.db import new_session
-from helpdesk.models import utcnow
+from helpdesk.models import Mailbox, TicketStatus, utcnow
+from helpdesk.services import inbox
 
 pytestmark = pytest.mark.browser
 
@@ -94,3 +96,30 @@ def test_keyboard_moves_opens_and_explains_itself(live_server, page, language, t
     page.locator("h1").click()
     page.keyboard.press("e")
     expect(page.locator("[data-testid=ticket-status]")).to_have_class(re.compile(r"\bclosed\b"))
+
+
+def _counted(open_: int, pending: int, closed: int) -> re.Pattern[str]:
+    return re.compile(rf"Avoimet: {open_}\s+·\s+Odottavat: {pending}\s+·\s+Suljetut: {closed}")
+
+
+def test_typing_a_search_brings_the_list_then_its_counts(live_server, page):
+    inbox._closed_counts.clear()  # counted once a minute: another test's count may be kept
+    agent = _seed("fi")
+    with new_session() as session:
+        box = session.exec(select(Mailbox)).one()
+        done = factories.ticket(session, subject="Pankkiyhteys", mailbox=box, text="Pankin tunnus")
+        done.status = TicketStatus.closed
+        session.add(done)
+        session.commit()
+    browser_login(page, live_server, agent)
+    counts = page.locator("[data-testid=inbox-counts]")
+    expect(counts).to_have_text(_counted(3, 0, 1))
+    page.locator("input[name=q]").press_sequentially("pankki")
+    expect(_rows(page)).to_have_count(0)  # the list shows open and pending: none match
+    expect(counts).to_have_text(_counted(0, 0, 1))
+    page.select_option("select[name=status]", "")
+    expect(_rows(page)).to_have_text(["Pankkiyhteys"])
+    expect(counts).to_have_text(_counted(0, 0, 1))
+    page.fill("input[name=q]", "")
+    page.locator("input[name=q]").press("Backspace")
+    expect(counts).to_have_text(_counted(3, 0, 1))
