@@ -223,27 +223,16 @@ def run_cases(http: httpx.Client, data: Dataset, engine: Engine, n: int, only: s
         ),
     }
     # The status counts a filtered list loads after itself (htmx, with the form's values).
-    cases["counts: search common"] = lambda: _get(
-        http,
-        timings,
-        "counts: search common",
-        "/tickets/counts",
-        params={"q": rng.choice(COMMON_WORDS)},
-    )
-    cases["counts: search two words"] = lambda: _get(
-        http,
-        timings,
-        "counts: search two words",
-        "/tickets/counts",
-        params={"q": f"{rng.choice(COMMON_WORDS)} {rng.choice(TWO_WORD_SECONDS)}"},
-    )
-    cases["counts: search finnish"] = lambda: _get(
-        http,
-        timings,
-        "counts: search finnish",
-        "/tickets/counts",
-        params={"q": rng.choice(FINNISH_QUERIES)},
-    )
+    searches: dict[str, Callable[[], str]] = {
+        "common": lambda: rng.choice(COMMON_WORDS),
+        "two words": lambda: f"{rng.choice(COMMON_WORDS)} {rng.choice(TWO_WORD_SECONDS)}",
+        "finnish": lambda: rng.choice(FINNISH_QUERIES),
+    }
+    for kind, words in searches.items():
+        case = f"counts: search {kind}"
+        cases[case] = lambda case=case, words=words: _get(  # type: ignore[misc]
+            http, timings, case, "/tickets/counts", params={"q": words()}
+        )
     # Tags and saved views: the tag filter, and the views list with a count per view.
     cases["tags: inbox filter"] = lambda: _get(
         http,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import select
 
@@ -28,22 +30,17 @@ def home(agent: CurrentAgent) -> Response:
     return RedirectResponse("/tickets", status_code=303)
 
 
-@router.get("/tickets", include_in_schema=False)
-def inbox(
-    request: Request,
-    session: SessionDep,
+def inbox_filters(
     agent: CurrentAgent,
-    target: HtmxTarget,
     status: Line | None = "active",
     mailbox: Line | None = None,
     assignee: Line | None = None,
     user: Line | None = None,
     tag: Line | None = None,
     q: Search | None = None,
-    cursor: Line | None = None,
-    view: Id | None = None,
-) -> Response:
-    filters = TicketFilter(
+) -> TicketFilter:
+    """The inbox's filters from the query string (the filter form's fields)."""
+    return TicketFilter(
         status=status or None,
         mailbox=mailbox or None,
         assignee=assignee or None,
@@ -52,6 +49,20 @@ def inbox(
         q=q or None,
         me=agent,
     )
+
+
+InboxFilters = Annotated[TicketFilter, Depends(inbox_filters)]
+
+
+@router.get("/tickets", include_in_schema=False)
+def inbox(
+    request: Request,
+    session: SessionDep,
+    target: HtmxTarget,
+    filters: InboxFilters,
+    cursor: Line | None = None,
+    view: Id | None = None,
+) -> Response:
     page = list_tickets(session, filters, cursor=cursor)
     block = None
     if target == "ticket-rows":
@@ -77,26 +88,9 @@ def inbox(
 
 
 @router.get("/tickets/counts", include_in_schema=False)
-def inbox_counts(
-    request: Request,
-    session: SessionDep,
-    agent: CurrentAgent,
-    mailbox: Line | None = None,
-    assignee: Line | None = None,
-    user: Line | None = None,
-    tag: Line | None = None,
-    q: Search | None = None,
-) -> Response:
+def inbox_counts(request: Request, session: SessionDep, filters: InboxFilters) -> Response:
     """How many tickets of each status the inbox's filters (other than the status) select,
     for the line above the list."""
-    filters = TicketFilter(
-        mailbox=mailbox or None,
-        assignee=assignee or None,
-        user=user or None,
-        tag=tag or None,
-        q=q or None,
-        me=agent,
-    )
     context = {"counts": status_counts(session, filters), "count_cap": count_cap(filters)}
     return render(request, "_inbox_counts.html", context)
 
