@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, and_, case, func, literal, or_, union_all
+from sqlalchemy import Integer, and_, case, false, func, literal, or_, union_all
 from sqlalchemy import select as sa_select
 from sqlalchemy.sql import Select
 from sqlmodel import Session, col, select
@@ -136,7 +136,10 @@ def response_times(
     plain_plans(session)
     weeks, mondays = _weeks(period, cal)
     created = col(Ticket.created_at)
-    mailbox = [col(Ticket.mailbox_id) == period.mailbox_id] if period.mailbox_id else []
+    # The mailbox chosen, and never spam: no work was done on it.
+    where = [col(Ticket.spam) == false()]
+    if period.mailbox_id:
+        where.append(col(Ticket.mailbox_id) == period.mailbox_id)
 
     def measured(names: list[str]) -> tuple[list[Any], Any]:
         # Tickets with none of the figures need not be read.
@@ -149,13 +152,13 @@ def response_times(
             sa_select(weeks.c.i.label("grp"), *columns)
             .select_from(weeks)
             .join(Ticket, and_(created >= weeks.c.ws, created < weeks.c.we))
-            .where(some, *mailbox)
+            .where(some, *where)
         )
 
     def in_boxes(names: list[str]) -> Select[Any, Any]:
         columns, some = measured(names)
         grp = func.coalesce(col(Ticket.mailbox_id), 0).label("grp")
-        return sa_select(grp, *columns).where(created >= start, created < end, some, *mailbox)
+        return sa_select(grp, *columns).where(created >= start, created < end, some, *where)
 
     by_week = _quantiles(session, in_weeks)
     by_box = _quantiles(session, in_boxes)

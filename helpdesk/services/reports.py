@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, String, and_, case, cast, func, or_, text, type_coerce
+from sqlalchemy import Integer, String, and_, case, cast, false, func, or_, text, true, type_coerce
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
@@ -146,6 +146,12 @@ def _heatmap(rows: Iterable[tuple[Any, int]], calendar: ServiceCalendar) -> Heat
     return Heatmap(total=sum(map(sum, cells)), cells=cells)
 
 
+def spam_ticket_ids() -> Any:
+    """The tickets marked as spam (few, read through their partial index): no report counts
+    them, their mail or their status changes."""
+    return select(Ticket.id).where(col(Ticket.spam) == true())
+
+
 def _counts_by_hour(
     session: Session, calendar: ServiceCalendar, column: Any, *where: Any, unit: str = "hour"
 ) -> list[tuple[Any, int]]:
@@ -164,6 +170,7 @@ def volume(
         Message.kind == "incoming",
         col(Message.created_at) >= start,
         col(Message.created_at) < end,
+        or_(col(Message.ticket_id).is_(None), col(Message.ticket_id).not_in(spam_ticket_ids())),
     ]
     if period.mailbox_id:
         mail_where.append(Message.mailbox_id == period.mailbox_id)
@@ -228,7 +235,7 @@ def backlog(
     """
     cal = calendar or calendar_from_settings()
     start, _ = bounds(period, cal)
-    ticket_where: list[Any] = []
+    ticket_where: list[Any] = [col(Ticket.spam) == false()]
     if period.mailbox_id:
         ticket_where.append(Ticket.mailbox_id == period.mailbox_id)
     current = session.exec(
@@ -246,6 +253,7 @@ def backlog(
             col(AuditEvent.action).in_(("ticket.status", "ticket.reopen")),
             col(AuditEvent.at) >= start,
             AuditEvent.object_type == "ticket",
+            cast(AuditEvent.object_id, Integer).not_in(spam_ticket_ids()),
         )
         .group_by(bucket)
     )

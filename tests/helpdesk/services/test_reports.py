@@ -8,6 +8,7 @@ import pytest
 from report_fixtures import END, NOW, START, Week, build_week, hki
 from sqlmodel import Session
 
+from helpdesk.models import AuditEvent, Message, Ticket, TicketStatus
 from helpdesk.service_hours import BusinessClock, ServiceCalendar
 from helpdesk.services import report_times, reports
 from helpdesk.services.errors import ServiceError
@@ -120,3 +121,58 @@ def test_periods_are_checked() -> None:
         reports.make_period(END, START)
     with pytest.raises(ServiceError):
         reports.make_period(date(2024, 1, 1), date(2025, 1, 1))
+
+
+def test_spam_counts_in_no_report(session: Session, week: Week) -> None:
+    """A spam ticket, its mail, its clocks and its closing are in no figure; the same ticket
+    marked "not spam" is in all of them."""
+    period = week.period()
+
+    def figures() -> list[object]:
+        return [
+            reports.volume(session, period, CAL).mail,
+            reports.backlog(session, period, CAL, now=NOW).days,
+            report_times.response_times(session, period, CAL, now=NOW).by_week,
+        ]
+
+    before = figures()
+    junk = Ticket(
+        number=900_100,
+        subject="Halpoja lääkkeitä",
+        mailbox_id=week.box_a.id,
+        status=TicketStatus.closed,
+        channel="email",
+        created_at=hki(3, 10),
+        updated_at=hki(4, 10),
+        last_message_at=hki(3, 10),
+        first_incoming_at=hki(3, 10),
+        first_response_at=hki(3, 11),
+        first_response_seconds=3600,
+        resolved_at=hki(4, 10),
+        resolution_seconds=7 * 3600,
+        spam=True,
+    )
+    session.add(junk)
+    session.flush()
+    session.add(
+        Message(
+            ticket_id=junk.id or 0, mailbox_id=week.box_a.id, kind="incoming", created_at=hki(3, 10)
+        )
+    )
+    session.add(
+        AuditEvent(
+            at=hki(4, 10),
+            action="ticket.status",
+            object_type="ticket",
+            object_id=str(junk.id),
+            details={"old": "open", "new": "closed"},
+        )
+    )
+    session.commit()
+    assert figures() == before
+
+    junk.spam = False
+    session.add(junk)
+    session.commit()
+    counted = figures()
+    assert [a != b for a, b in zip(counted, before, strict=True)] == [True, True, True]
