@@ -91,7 +91,11 @@ def inbox(
 def inbox_counts(request: Request, session: SessionDep, filters: InboxFilters) -> Response:
     """How many tickets of each status the inbox's filters (other than the status) select,
     for the line above the list."""
-    context = {"counts": status_counts(session, filters), "count_cap": count_cap(filters)}
+    context = {
+        "counts": status_counts(session, filters),
+        "count_cap": count_cap(filters),
+        "filters": filters,
+    }
     return render(request, "_inbox_counts.html", context)
 
 

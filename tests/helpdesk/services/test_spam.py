@@ -70,3 +70,10 @@ def test_counts_leave_spam_and_snoozed_out_of_every_status(session, admin):
     spam.set_spam(session, ticket=tickets[2], spam=True, by=admin)  # open spam
     snooze.snooze(session, ticket=tickets[3], until=utcnow() + timedelta(hours=1), by=admin)
     assert inbox.status_counts(session) == {"open": 1, "closed": 1, "snoozed": 1, "spam": 2}
+    # Filtered, the snoozed and spam tickets the filters select are counted too.
+    other = factories.mailbox(session, "info@e-tunnus.fi")
+    factories.ticket(session, mailbox=other, subject="Muualla")
+    mine = inbox.TicketFilter(mailbox=box.address)
+    assert inbox.status_counts(session, mine) == {"open": 1, "closed": 1, "snoozed": 1, "spam": 2}
+    searched = inbox.TicketFilter(q="T2")
+    assert inbox.status_counts(session, searched) == {"spam": 1}

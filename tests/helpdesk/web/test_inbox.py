@@ -191,9 +191,7 @@ def test_a_filtered_list_never_waits_for_its_counts(world, logged_in, monkeypatc
     assert listed.headers["HX-Trigger"] == "inbox-listed"
     assert logged_in.get("/tickets", params={"q": "minun"}).status_code == 200
     assert counted == []
-    more = logged_in.get(
-        "/tickets", headers={"HX-Request": "true", "HX-Target": "ticket-rows"}
-    )
+    more = logged_in.get("/tickets", headers={"HX-Request": "true", "HX-Target": "ticket-rows"})
     assert "HX-Trigger" not in more.headers  # "show more" leaves the counts as they are
     # Unfiltered counts are cheap (index-only): the full page has them inline.
     assert logged_in.get("/tickets").status_code == 200

@@ -33,6 +33,16 @@ def test_quick_pick_snoozes_and_the_inbox_shows_it_in_its_own_view(session, logg
     assert ticket.id not in _inbox_ids(logged_in)
     assert _inbox_ids(logged_in, status="snoozed") == [ticket.id]
     assert 'data-testid="view-snoozed"' in logged_in.get("/tickets").text
+    # Filtered, the counts name the snoozed tickets of the filter, and the link keeps it.
+    counts = lxml.html.fragment_fromstring(
+        logged_in.get("/tickets/counts", params={"q": "laskusta"}).text, create_parent="p"
+    )
+    [link] = counts.xpath("//a[@data-testid='view-snoozed']")
+    assert link.text_content() == "Torkulla: 1"
+    assert link.get("href") == "/tickets?status=snoozed&q=laskusta"
+    assert _inbox_ids(logged_in, status="snoozed", q="laskusta") == [ticket.id]
+    nothing = logged_in.get("/tickets/counts", params={"q": "olematon"}).text
+    assert 'data-testid="view-snoozed"' not in nothing
 
     # Back (its time passed): in the list again, marked, until an agent wakes/clears it.
     ticket.snoozed_until = utcnow() - timedelta(minutes=1)
