@@ -49,7 +49,8 @@ class Ticket(TicketBase, table=True):
         Index("ix_ticket_mailbox_inbox", "mailbox_id", "status", "last_message_at", "id"),
         Index("ix_ticket_assignee_inbox", "assignee_id", "status", "last_message_at", "id"),
         Index("ix_ticket_activity", "last_message_at", "id"),
-        # The reports: counts by creation time, and the stored clocks beside them.
+        # The reports: counts by creation time, and the stored clocks beside them (and
+        # spam, which no report counts).
         Index(
             "ix_ticket_created",
             "created_at",
@@ -57,6 +58,7 @@ class Ticket(TicketBase, table=True):
             "status",
             "first_response_seconds",
             "resolution_seconds",
+            "spam",
         ),
         # The Snoozed and Spam views and their counts. Partial, so that neither database
         # reads them for "not spam" or "not snoozed" (every inbox list): those go by the
