@@ -321,14 +321,16 @@ def status_counts(session: Session, f: TicketFilter | None = None) -> dict[str, 
     return counts
 
 
-def _matching(session: Session, f: TicketFilter) -> Select[Any] | None:
-    """The ids of the tickets ``f`` selects, its search included; None if none can match."""
+def _matching(session: Session, f: TicketFilter, search: Any = None) -> Select[Any] | None:
+    """The ids of the tickets ``f`` selects, its search included; None if none can match.
+    ``search``: the condition of ``f``'s search, when the caller has made it already."""
     base = _apply_filters(session, select(Ticket.id), f)
     q = (f.q or "").strip()
-    condition = _search_condition(session, q) if q else None
-    if base is None or (q and condition is None):
+    if q and search is None:
+        search = _search_condition(session, q)
+    if base is None or (q and search is None):
         return None
-    return base.where(condition) if condition is not None else base
+    return base.where(search) if search is not None else base
 
 
 def count_matching(session: Session, f: TicketFilter) -> int:
@@ -341,9 +343,11 @@ def count_matching(session: Session, f: TicketFilter) -> int:
 
 
 def _filtered_counts(session: Session, f: TicketFilter) -> dict[str, int]:
-    # The filters (their mailbox and user look-ups, the search) are read once; each status
-    # then only adds its own condition.
-    base = _matching(session, replace(f, status="any"))
+    # The search is made once (on SQLite that counts its hits to choose how to match) and
+    # serves every status and view; each status then only adds its own condition.
+    q = (f.q or "").strip()
+    search = _search_condition(session, q) if q else None
+    base = _matching(session, replace(f, status="any"), search)
     if base is None:
         return {}
     counts: dict[str, int] = {}
@@ -358,7 +362,7 @@ def _filtered_counts(session: Session, f: TicketFilter) -> dict[str, int]:
             counts[status.value] = found
     # The snoozed and spam tickets the same filters select (few: their own indexes).
     for view in (SNOOZED, SPAM):
-        within = _matching(session, replace(f, status=view))
+        within = _matching(session, replace(f, status=view), search)
         if within is not None and (found := capped_count(within)):
             counts[view] = found
     return counts
